@@ -1,0 +1,205 @@
+//! Levels: a fixed rate or user count, or one that changes over the phase
+//! (`steps(...)`, `ramp(...)`, `sine(...)`).
+
+use crate::diag::Diagnostic;
+use crate::syntax::{Expr, ExprKind};
+use crate::workload::Level;
+
+use super::args::Args;
+use super::value::Ctx;
+
+/// What a level measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LevelOf {
+    /// Requests per second.
+    Rate,
+    /// Virtual users (a whole number ≥ 1).
+    Users,
+}
+
+fn value(ctx: &mut Ctx, expr: &Expr, of: LevelOf, what: &str) -> Option<f64> {
+    match of {
+        LevelOf::Rate => ctx.rate(expr, what),
+        LevelOf::Users => ctx.count(expr, what).map(|n| n as f64),
+    }
+}
+
+fn positive(ctx: &mut Ctx, expr: &Expr, of: LevelOf, what: &str) -> Option<f64> {
+    let v = value(ctx, expr, of, what)?;
+    if v <= 0.0 {
+        let unit = match of {
+            LevelOf::Rate => "a rate above 0/s",
+            LevelOf::Users => "at least 1 user",
+        };
+        ctx.error(Diagnostic::error(expr.span, format!("{what} needs {unit}")));
+        return None;
+    }
+    Some(v)
+}
+
+pub(crate) fn level(ctx: &mut Ctx, expr: &Expr, of: LevelOf, what: &str) -> Option<Level> {
+    let e = ctx.resolve(expr)?;
+    let ExprKind::Call { name, args } = &e.kind else {
+        return positive(ctx, e, of, what).map(Level::Fixed);
+    };
+    match name.text.as_str() {
+        "steps" => {
+            let mut values = Vec::new();
+            let mut hold = None;
+            let mut ok = true;
+            for arg in args {
+                match &arg.key {
+                    None => match value(ctx, &arg.value, of, what) {
+                        Some(v) if of == LevelOf::Users && v < 1.0 => {
+                            ctx.error(Diagnostic::error(
+                                arg.value.span,
+                                "a step needs at least 1 user",
+                            ));
+                            ok = false;
+                        }
+                        Some(v) => values.push(v),
+                        None => ok = false,
+                    },
+                    Some(k) if k.text == "hold" => hold = ctx.duration_ns(&arg.value, "hold"),
+                    Some(k) => {
+                        ctx.error(
+                            Diagnostic::error(
+                                k.span,
+                                format!("steps(...) has no argument '{}'", k.text),
+                            )
+                            .help("steps(v1, v2, ..., hold: 60s)"),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            if values.is_empty() && ok {
+                ctx.error(
+                    Diagnostic::error(e.span, "steps(...) needs at least one value")
+                        .help("steps(1, 2, 4, hold: 60s)"),
+                );
+                return None;
+            }
+            let Some(hold_ns) = hold else {
+                if ok
+                    && !args
+                        .iter()
+                        .any(|a| a.key.as_ref().is_some_and(|k| k.text == "hold"))
+                {
+                    ctx.error(
+                        Diagnostic::error(e.span, "steps(...) needs 'hold'")
+                            .label("missing hold")
+                            .help("for example steps(1, 2, 4, hold: 60s)"),
+                    );
+                }
+                return None;
+            };
+            if hold_ns == 0 {
+                ctx.error(Diagnostic::error(
+                    e.span,
+                    "steps(...) needs a hold above 0s",
+                ));
+                return None;
+            }
+            ok.then_some(Level::Steps { values, hold_ns })
+        }
+        "ramp" => {
+            let a = Args::bind(ctx, "ramp", e.span, args, &["from", "to", "shape"]);
+            let from = a
+                .require(ctx, "from", "ramp(from: 1/s, to: 30/s)")
+                .and_then(|x| value(ctx, x, of, "from"));
+            let to = a
+                .require(ctx, "to", "ramp(from: 1/s, to: 30/s)")
+                .and_then(|x| value(ctx, x, of, "to"));
+            let exponential = match a.get("shape") {
+                Some(s) => {
+                    ctx.keyword(s, "ramp shape", &["linear", "exponential"])? == "exponential"
+                }
+                None => false,
+            };
+            let (from, to) = (from?, to?);
+            if of == LevelOf::Users && (from < 1.0 || to < 1.0) {
+                ctx.error(Diagnostic::error(
+                    e.span,
+                    "a concurrency ramp needs at least 1 user at both ends",
+                ));
+                return None;
+            }
+            if exponential && (from <= 0.0 || to <= 0.0) {
+                ctx.error(Diagnostic::error(
+                    e.span,
+                    "an exponential ramp needs both ends above 0",
+                ));
+                return None;
+            }
+            if from == 0.0 && to == 0.0 {
+                ctx.error(Diagnostic::error(
+                    e.span,
+                    "a ramp from 0 to 0 sends nothing",
+                ));
+                return None;
+            }
+            Some(Level::Ramp {
+                from,
+                to,
+                exponential,
+            })
+        }
+        "sine" => {
+            let a = Args::bind(ctx, "sine", e.span, args, &["mean", "amplitude", "period"]);
+            let ex = "sine(mean: 10/s, amplitude: 5/s, period: 10m)";
+            let mean = a
+                .require(ctx, "mean", ex)
+                .and_then(|x| value(ctx, x, of, "mean"));
+            let amplitude = a
+                .require(ctx, "amplitude", ex)
+                .and_then(|x| value(ctx, x, of, "amplitude"));
+            let period = a
+                .require(ctx, "period", ex)
+                .and_then(|x| ctx.duration_ns(x, "period"));
+            let (mean, amplitude, period_ns) = (mean?, amplitude?, period?);
+            if period_ns == 0 {
+                ctx.error(Diagnostic::error(
+                    e.span,
+                    "sine(...) needs a period above 0s",
+                ));
+                return None;
+            }
+            if amplitude > mean {
+                ctx.error(
+                    Diagnostic::error(
+                        e.span,
+                        "sine(...) amplitude is above its mean, so the level would go below 0",
+                    )
+                    .help("keep amplitude ≤ mean"),
+                );
+                return None;
+            }
+            if mean <= 0.0 || (of == LevelOf::Users && mean - amplitude < 1.0) {
+                let floor = if of == LevelOf::Users {
+                    "1 user"
+                } else {
+                    "above 0"
+                };
+                ctx.error(Diagnostic::error(
+                    e.span,
+                    format!("sine(...) must stay at {floor}: mean − amplitude is too low"),
+                ));
+                return None;
+            }
+            Some(Level::Sine {
+                mean,
+                amplitude,
+                period_ns,
+            })
+        }
+        _ => {
+            let expected = match of {
+                LevelOf::Rate => "a rate like 8/s, steps(...), ramp(...) or sine(...)",
+                LevelOf::Users => "a user count, steps(...), ramp(...) or sine(...)",
+            };
+            ctx.mismatch(e, what, expected);
+            None
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! `phase "name" { ... }`: an open-loop `arrival` or a closed-loop `concurrency`, how the phase
+//! ends, and its own request-shape overrides.
+
+use crate::diag::Diagnostic;
+use crate::syntax::Block;
+use crate::workload::{Arrival, Level, Load, Phase};
+
+use super::arrival::arrival;
+use super::dist::{dist, Of};
+use super::fields::fields;
+use super::level::{level, LevelOf};
+use super::shape::{class_block, overlay, resolve_classes, ClassDecl};
+use super::value::Ctx;
+
+const KEYS: [&str; 8] = [
+    "duration",
+    "requests",
+    "arrival",
+    "concurrency",
+    "think",
+    "max_in_flight",
+    "measure",
+    "pause",
+];
+
+pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -> Option<Phase> {
+    let Some(label) = &block.label else {
+        ctx.error(
+            Diagnostic::error(block.kind.span, "a phase needs a name")
+                .help("phase \"steady\" { ... }"),
+        );
+        return None;
+    };
+    if let Some(w) = &block.weight {
+        ctx.error(Diagnostic::error(w.span, "a phase takes no weight"));
+    }
+    let name = label.text.clone();
+    let what = format!("phase \"{name}\"");
+    let f = fields(ctx, &block.entries, &what, &KEYS, &["requests", "class"]);
+
+    let duration = f
+        .get("duration")
+        .map(|e| (ctx.duration_ns(e, "duration"), e.span));
+    let max_requests = f
+        .get("requests")
+        .and_then(|e| match ctx.count(e, "requests") {
+            Some(0) => {
+                ctx.error(Diagnostic::error(e.span, "requests must be at least 1"));
+                None
+            }
+            n => n,
+        });
+    let load = match (f.get("arrival"), f.get("concurrency")) {
+        (Some(_), Some(_)) => {
+            let (Some(a), Some(c)) = (f.name("arrival"), f.name("concurrency")) else {
+                return None;
+            };
+            ctx.error(
+                Diagnostic::error(c.span, format!("{what} has both arrival and concurrency"))
+                    .label("closed loop here")
+                    .also(a.span, "open loop here")
+                    .help("a phase is either open loop (arrival) or closed loop (concurrency); split it in two"),
+            );
+            None
+        }
+        (Some(a), None) => arrival(ctx, a).map(Load::Open),
+        (None, Some(c)) => level(ctx, c, LevelOf::Users, "concurrency").map(Load::Closed),
+        (None, None) => {
+            ctx.error(
+                Diagnostic::error(label.span, format!("{what} sends no requests"))
+                    .label("no arrival or concurrency")
+                    .help("add arrival = poisson(rate: 8/s) (open loop) or concurrency = 8 (closed loop)"),
+            );
+            None
+        }
+    };
+    let think = f
+        .get("think")
+        .and_then(|e| dist(ctx, e, Of::Seconds, "think"));
+    let max_in_flight = f
+        .get("max_in_flight")
+        .and_then(|e| match ctx.count(e, "max_in_flight") {
+            Some(0) => {
+                ctx.error(Diagnostic::error(
+                    e.span,
+                    "max_in_flight must be at least 1",
+                ));
+                None
+            }
+            n => n,
+        });
+    let measure = f
+        .get("measure")
+        .and_then(|e| ctx.boolean(e, "measure"))
+        .unwrap_or(true);
+    let pause_ns = f
+        .get("pause")
+        .and_then(|e| ctx.duration_ns(e, "pause"))
+        .unwrap_or(0);
+
+    let mut own = Vec::new();
+    for b in &f.blocks {
+        if let Some(decl) = class_block(ctx, b) {
+            own.push(decl);
+        }
+    }
+    let classes = resolve_classes(ctx, &overlay(classes, &own), block.span);
+
+    let load = load?;
+    let closed = matches!(load, Load::Closed(_));
+    if let (Some(k), false) = (f.name("think"), closed) {
+        ctx.error(
+            Diagnostic::error(
+                k.span,
+                "think applies to closed-loop phases (concurrency) only",
+            )
+            .help("an open-loop phase sends at its arrival times; there is no user to pause"),
+        );
+    }
+    if let (Some(k), true) = (f.name("max_in_flight"), closed) {
+        ctx.error(
+            Diagnostic::error(
+                k.span,
+                "max_in_flight applies to open-loop phases (arrival) only",
+            )
+            .help("in a closed loop the concurrency already bounds requests in flight"),
+        );
+    }
+
+    let fixed = match &load {
+        Load::Open(Arrival::Process { rate, .. }) => rate.fixed_duration_ns(),
+        Load::Closed(users) => users.fixed_duration_ns(),
+        Load::Open(Arrival::Trace(_)) => None,
+    };
+    let is_trace = matches!(load, Load::Open(Arrival::Trace(_)));
+    let duration_ns = match (duration, fixed) {
+        (Some((Some(d), span)), Some(f)) if d != f => {
+            ctx.error(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "{what}: duration disagrees with its steps(...), which last {}",
+                        show_ns(f)
+                    ),
+                )
+                .help("drop duration: steps(...) fixes the phase's length"),
+            );
+            return None;
+        }
+        (Some((Some(0), span)), _) => {
+            ctx.error(Diagnostic::error(span, "duration must be above 0s"));
+            return None;
+        }
+        (Some((d, _)), _) => Some(d?),
+        (None, f) => f,
+    };
+    let level = match &load {
+        Load::Open(Arrival::Process { rate, .. }) => Some(rate),
+        Load::Closed(users) => Some(users),
+        Load::Open(Arrival::Trace(_)) => None,
+    };
+    if let (Some(l), None) = (level, duration_ns) {
+        if l.needs_duration() {
+            ctx.error(
+                Diagnostic::error(
+                    label.span,
+                    format!("{what} ramps over its duration, but has none"),
+                )
+                .help("add duration = 5m"),
+            );
+            return None;
+        }
+    }
+    if duration_ns.is_none() && max_requests.is_none() && !is_trace {
+        ctx.error(
+            Diagnostic::error(label.span, format!("{what} has no way to end"))
+                .label("no duration, requests limit or steps")
+                .help("add duration = 5m or requests = 1000"),
+        );
+        return None;
+    }
+    if let (Some(Level::Sine { .. }), None) = (level, duration_ns) {
+        if closed {
+            ctx.error(Diagnostic::error(
+                label.span,
+                format!("{what}: a sine concurrency needs a duration"),
+            ));
+            return None;
+        }
+    }
+    Some(Phase {
+        name,
+        duration_ns,
+        max_requests,
+        load,
+        think,
+        max_in_flight,
+        measure,
+        pause_ns,
+        classes,
+    })
+}
+
+/// A duration for messages: `7m`, `90s`, `1.5s`.
+pub(crate) fn show_ns(ns: u64) -> String {
+    let s = ns as f64 / 1e9;
+    if ns % 60_000_000_000 == 0 && ns > 0 {
+        format!("{}m", ns / 60_000_000_000)
+    } else {
+        format!("{s}s")
+    }
+}

@@ -1,0 +1,295 @@
+//! Request shapes: `requests { ... }` and `class "name" weight W { ... }` blocks, merged
+//! field by field (a class takes what it leaves out from `requests`; a phase's blocks override
+//! the workload's for that phase).
+
+use crate::diag::Diagnostic;
+use crate::source::Span;
+use crate::syntax::{Block, ExprKind};
+use crate::workload::{Class, Dist, Prefix, Shape, TraceRef};
+
+use super::args::Args;
+use super::dist::{dist, Of};
+use super::fields::fields;
+use super::value::Ctx;
+
+pub(crate) const SHAPE_FIELDS: [&str; 5] = ["input", "output", "prefix", "prompts", "sample"];
+
+/// A shape as one block gives it: every field optional until classes are resolved.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PartialShape {
+    pub input: Option<Dist>,
+    pub output: Option<Dist>,
+    pub prefix: Option<Prefix>,
+    pub prompts: Option<std::path::PathBuf>,
+    pub sample: Option<TraceRef>,
+}
+
+impl PartialShape {
+    /// `self` with the fields `over` sets taking precedence.
+    pub fn merged(&self, over: &PartialShape) -> PartialShape {
+        PartialShape {
+            input: over.input.clone().or_else(|| self.input.clone()),
+            output: over.output.clone().or_else(|| self.output.clone()),
+            prefix: over.prefix.clone().or_else(|| self.prefix.clone()),
+            prompts: over.prompts.clone().or_else(|| self.prompts.clone()),
+            sample: over.sample.clone().or_else(|| self.sample.clone()),
+        }
+    }
+}
+
+/// One `requests` or `class` block, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct ClassDecl {
+    pub name: String,
+    pub weight: Option<f64>,
+    pub shape: PartialShape,
+    pub span: Span,
+}
+
+pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
+    let is_default = block.kind.text == "requests";
+    let name = match (&block.label, is_default) {
+        (Some(label), true) => {
+            ctx.error(
+                Diagnostic::error(label.span, "the requests block takes no name")
+                    .help("use class \"name\" { ... } for a named class"),
+            );
+            return None;
+        }
+        (None, true) => "default".to_string(),
+        (Some(label), false) => label.text.clone(),
+        (None, false) => {
+            ctx.error(
+                Diagnostic::error(block.kind.span, "a class needs a name")
+                    .help("class \"rag\" weight 1 { ... }"),
+            );
+            return None;
+        }
+    };
+    let weight = match &block.weight {
+        Some(w) => {
+            let v = ctx.number(w, "weight")?;
+            if v <= 0.0 {
+                ctx.error(Diagnostic::error(w.span, "a class weight must be above 0"));
+                return None;
+            }
+            Some(v)
+        }
+        None => None,
+    };
+    let what = if is_default {
+        "requests".to_string()
+    } else {
+        format!("class \"{name}\"")
+    };
+    let f = fields(ctx, &block.entries, &what, &SHAPE_FIELDS, &[]);
+    let mut shape = PartialShape::default();
+    if let Some(e) = f.get("input") {
+        shape.input = length(ctx, e, "input");
+    }
+    if let Some(e) = f.get("output") {
+        shape.output = length(ctx, e, "output");
+    }
+    if let Some(e) = f.get("prefix") {
+        shape.prefix = prefix(ctx, e);
+    }
+    if let Some(e) = f.get("prompts") {
+        shape.prompts = dataset(ctx, e);
+    }
+    if let Some(e) = f.get("sample") {
+        shape.sample = sample(ctx, e);
+    }
+    Some(ClassDecl {
+        name,
+        weight,
+        shape,
+        span: block.span,
+    })
+}
+
+/// A token-length distribution that can yield a length ≥ 1.
+fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist> {
+    let d = dist(ctx, expr, Of::Tokens, what)?;
+    if let Some((_, hi)) = d.support() {
+        if hi < 0.5 {
+            ctx.error(
+                Diagnostic::error(expr.span, format!("{what} can never be at least 1 token")).help(
+                    "a length is a whole number ≥ 1; raise the distribution or clamp it to 1..N",
+                ),
+            );
+            return None;
+        }
+    }
+    Some(d)
+}
+
+fn prefix(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<Prefix> {
+    let e = ctx.resolve(expr)?;
+    let ExprKind::Call { name, args } = &e.kind else {
+        ctx.mismatch(e, "prefix", "shared(tokens: N, groups: G)");
+        return None;
+    };
+    if name.text != "shared" {
+        let d = Diagnostic::error(name.span, format!("unknown prefix form '{}'", name.text))
+            .help("prefix = shared(tokens: 256, groups: 4)");
+        ctx.error(d);
+        return None;
+    }
+    let a = Args::bind(ctx, "shared", e.span, args, &["tokens", "groups", "skew"]);
+    let ex = "shared(tokens: 256, groups: 4)";
+    let tokens = a
+        .require(ctx, "tokens", ex)
+        .and_then(|t| ctx.count(t, "tokens"));
+    let groups = a
+        .require(ctx, "groups", ex)
+        .and_then(|g| ctx.count(g, "groups"));
+    let skew = match a.get("skew") {
+        Some(s) => Some(skew(ctx, s)?),
+        None => None,
+    };
+    let (tokens, groups) = (tokens?, groups?);
+    if tokens == 0 || groups == 0 || tokens > u32::MAX as u64 || groups > 1_000_000 {
+        ctx.error(Diagnostic::error(
+            e.span,
+            "shared(...) needs tokens ≥ 1 and 1 ≤ groups ≤ 1000000",
+        ));
+        return None;
+    }
+    Some(Prefix {
+        tokens: tokens as u32,
+        groups: groups as u32,
+        skew,
+    })
+}
+
+/// `skew: 1.1` or `skew: zipf(1.1)`.
+fn skew(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<f64> {
+    let e = ctx.resolve(expr)?;
+    let value = match &e.kind {
+        ExprKind::Call { name, args } if name.text == "zipf" => {
+            let a = Args::bind(ctx, "zipf", e.span, args, &["s"]);
+            let arg = a.require(ctx, "s", "zipf(1.1)")?;
+            ctx.number(arg, "zipf exponent")?
+        }
+        _ => ctx.number(e, "skew")?,
+    };
+    if value <= 0.0 {
+        ctx.error(Diagnostic::error(e.span, "skew must be above 0"));
+        return None;
+    }
+    Some(value)
+}
+
+fn dataset(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<std::path::PathBuf> {
+    let e = ctx.resolve(expr)?;
+    match &e.kind {
+        ExprKind::Call { name, args } if name.text == "dataset" => {
+            let a = Args::bind(ctx, "dataset", e.span, args, &["path"]);
+            let arg = a.require(ctx, "path", "dataset(\"prompts.jsonl\")")?;
+            ctx.existing_path(arg, "dataset")
+        }
+        _ => {
+            ctx.mismatch(e, "prompts", "dataset(\"file.jsonl\")");
+            None
+        }
+    }
+}
+
+fn sample(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<TraceRef> {
+    let e = ctx.resolve(expr)?;
+    match &e.kind {
+        ExprKind::Call { name, args } if name.text == "trace" => {
+            super::arrival::trace(ctx, e, args)
+        }
+        _ => {
+            ctx.mismatch(e, "sample", "trace(\"file\", format: F)");
+            None
+        }
+    }
+}
+
+/// Turns the class declarations in force into complete classes, reporting missing fields.
+pub(crate) fn resolve_classes(ctx: &mut Ctx, decls: &[ClassDecl], where_: Span) -> Vec<Class> {
+    let base = decls
+        .iter()
+        .find(|d| d.name == "default")
+        .map(|d| d.shape.clone())
+        .unwrap_or_default();
+    let mut classes = Vec::new();
+    for decl in decls {
+        let shape = if decl.name == "default" {
+            decl.shape.clone()
+        } else {
+            base.merged(&decl.shape)
+        };
+        let from_file = shape.sample.is_some();
+        let input = match shape.input {
+            Some(d) => d,
+            None if from_file || shape.prompts.is_some() => Dist::Const(0.0),
+            None => {
+                missing(ctx, decl, "input", "input = uniform(100, 1000)");
+                continue;
+            }
+        };
+        let output = match shape.output {
+            Some(d) => d,
+            None if from_file => Dist::Const(0.0),
+            None => {
+                missing(ctx, decl, "output", "output = 256");
+                continue;
+            }
+        };
+        classes.push(Class {
+            name: decl.name.clone(),
+            weight: decl.weight.unwrap_or(1.0),
+            shape: Shape {
+                input,
+                output,
+                prefix: shape.prefix,
+                prompts: shape.prompts,
+                sample: shape.sample,
+            },
+        });
+    }
+    if decls.is_empty() {
+        ctx.error(
+            Diagnostic::error(
+                where_,
+                "no request shape: nothing says how long prompts and outputs are",
+            )
+            .help("add requests { input = 512  output = 256 }"),
+        );
+    }
+    classes
+}
+
+fn missing(ctx: &mut Ctx, decl: &ClassDecl, field: &str, example: &str) {
+    let who = if decl.name == "default" {
+        "requests".to_string()
+    } else {
+        format!("class \"{}\"", decl.name)
+    };
+    ctx.error(
+        Diagnostic::error(decl.span, format!("{who} does not say its {field} length"))
+            .label(format!("no {field} here or in requests"))
+            .help(format!("add {example}")),
+    );
+}
+
+/// Applies a list of declarations on top of another: same-named classes merge field by field.
+pub(crate) fn overlay(base: &[ClassDecl], over: &[ClassDecl]) -> Vec<ClassDecl> {
+    let mut out: Vec<ClassDecl> = base.to_vec();
+    for decl in over {
+        match out.iter_mut().find(|d| d.name == decl.name) {
+            Some(existing) => {
+                existing.shape = existing.shape.merged(&decl.shape);
+                if decl.weight.is_some() {
+                    existing.weight = decl.weight;
+                }
+                existing.span = decl.span;
+            }
+            None => out.push(decl.clone()),
+        }
+    }
+    out
+}

@@ -1,0 +1,94 @@
+//! `target { ... }`: how requests are sent (API route, model, streaming, timeout, headers).
+//! The base URL and the API key never come from the file.
+
+use crate::diag::Diagnostic;
+use crate::syntax::{Block, ExprKind};
+use crate::workload::{Api, Target};
+
+use super::fields::fields;
+use super::value::Ctx;
+
+const KEYS: [&str; 7] = [
+    "api",
+    "model",
+    "stream",
+    "ignore_eos",
+    "timeout",
+    "headers",
+    "temperature",
+];
+
+/// Applies one `target` block on top of `target` (later blocks win field by field).
+pub(crate) fn target_block(ctx: &mut Ctx, block: &Block, target: &mut Target) {
+    if let Some(label) = &block.label {
+        ctx.error(Diagnostic::error(label.span, "target takes no name"));
+    }
+    let f = fields(ctx, &block.entries, "target", &KEYS, &[]);
+    if let Some(k) = f.name("url").or(f.name("base_url")) {
+        ctx.error(
+            Diagnostic::error(k.span, "the server URL is not part of the workload")
+                .help("pass --target URL"),
+        );
+    }
+    if let Some(e) = f.get("api") {
+        if let Some(api) = ctx.keyword(e, "api", &["chat", "completions"]) {
+            target.api = if api == "chat" {
+                Api::Chat
+            } else {
+                Api::Completions
+            };
+        }
+    }
+    if let Some(e) = f.get("model") {
+        if let Some(m) = ctx.string(e, "model") {
+            target.model = Some(m);
+        }
+    }
+    if let Some(e) = f.get("stream") {
+        if let Some(b) = ctx.boolean(e, "stream") {
+            target.stream = b;
+        }
+    }
+    if let Some(e) = f.get("ignore_eos") {
+        if let Some(b) = ctx.boolean(e, "ignore_eos") {
+            target.ignore_eos = b;
+        }
+    }
+    if let Some(e) = f.get("timeout") {
+        match ctx.duration_ns(e, "timeout") {
+            Some(0) => ctx.error(Diagnostic::error(e.span, "timeout must be above 0s")),
+            Some(t) => target.timeout_ns = Some(t),
+            None => {}
+        }
+    }
+    if let Some(e) = f.get("temperature") {
+        if let Some(t) = ctx.number(e, "temperature") {
+            target.temperature = Some(t);
+        }
+    }
+    if let Some(e) = f.get("headers") {
+        let Some(e) = ctx.resolve(e) else { return };
+        let ExprKind::Map(entries) = &e.kind else {
+            ctx.mismatch(e, "headers", "a map like { \"x-tenant\": \"bench\" }");
+            return;
+        };
+        for (key, value) in entries {
+            if key.text.eq_ignore_ascii_case("authorization") {
+                ctx.error(
+                    Diagnostic::error(
+                        key.span,
+                        "the Authorization header does not belong in a workload file",
+                    )
+                    .help("set OPENAI_API_KEY (or --api-key-env NAME) so no secret is committed"),
+                );
+                continue;
+            }
+            if let Some(v) = ctx.string(value, "a header value") {
+                target
+                    .headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case(&key.text));
+                target.headers.push((key.text.clone(), v));
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Subcommands, one arrow of the pipeline each, and the exit-code contract:
+//! 0 success, 1 the run or analysis failed, 2 invalid input or usage, 3 an SLO was missed.
+
+mod check;
+mod plan;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use llmw::diag::{render, Diagnostic, Style};
+use llmw::source::Sources;
+
+pub const EXIT_INVALID: u8 = 2;
+pub const EXIT_FAILED: u8 = 1;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "llmw",
+    version,
+    about = "Benchmark self-hosted LLM inference servers with declarative, reproducible workloads"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse and type-check workload files; print every problem found.
+    Check(check::Args),
+    /// Compile a workload into its deterministic schedule and print it.
+    Plan(plan::Args),
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Plan(a) => plan::run(a),
+    }
+}
+
+/// Prints diagnostics to stderr, coloured when stderr is a terminal and NO_COLOR is unset.
+pub fn report(sources: &Sources, diags: &[Diagnostic]) {
+    let style = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        Style::Color
+    } else {
+        Style::Plain
+    };
+    eprint!("{}", render(sources, diags, style));
+}

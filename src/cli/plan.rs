@@ -1,0 +1,82 @@
+//! `llmw plan FILE`: source → Workload → Schedule, printed as a summary, JSON, JSONL or CSV.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use llmw::output::{write_plan, ClosedPreview, PlanFormat};
+use llmw::{check_file, compile, Overrides};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The workload file.
+    file: PathBuf,
+    /// The schedule's random seed (overrides the file's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a param (NAME=VALUE), type-checked against its declared value.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Summary)]
+    format: PlanFormat,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Requests listed per closed-loop step in json/jsonl/csv (default: the phase's `requests`
+    /// limit, or 10 per virtual user).
+    #[arg(long, value_name = "N")]
+    closed_preview: Option<u64>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let overrides = Overrides {
+        sets: args.sets,
+        seed: args.seed,
+    };
+    let (sources, result) = check_file(&args.file, &overrides);
+    let workload = match result {
+        Ok(w) => w,
+        Err(diags) => {
+            super::report(&sources, &diags);
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
+    let schedule = match compile(&workload) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
+    let preview = args
+        .closed_preview
+        .map(ClosedPreview::Count)
+        .unwrap_or(ClosedPreview::Auto);
+    let written = match &args.output {
+        Some(path) => File::create(path).and_then(|f| {
+            let mut w = BufWriter::new(f);
+            write_plan(&mut w, &schedule, args.format, preview)?;
+            w.flush()
+        }),
+        None => {
+            let stdout = io::stdout();
+            let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+            write_plan(&mut w, &schedule, args.format, preview).and_then(|_| w.flush())
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let target = args
+                .output
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "stdout".into());
+            eprintln!("error: cannot write the plan to {target}: {e}");
+            ExitCode::from(super::EXIT_FAILED)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! llmw: benchmark self-hosted LLM inference servers with declarative, reproducible workloads.
+//!
+//! The crate is a pipeline of stages, one type per stage and one function per arrow:
+//!
+//! ```text
+//!  .llmw text ──parse──▶ Ast ──check──▶ Workload ──compile──▶ Schedule
+//!   (syntax)             (syntax::ast)  (workload)            (schedule)
+//! ```
+//!
+//! `llmw check` runs the first two arrows, `llmw plan` all three. See `ARCHITECTURE.md`.
+
+pub mod check;
+pub mod diag;
+pub mod output;
+pub mod schedule;
+pub mod source;
+pub mod syntax;
+pub mod workload;
+
+use std::path::Path;
+
+pub use check::{check, Overrides};
+pub use diag::Diagnostic;
+pub use schedule::{compile, Schedule};
+pub use source::Sources;
+pub use workload::Workload;
+
+/// Reads and checks the workload file at `path`. The returned sources hold every file read, for
+/// rendering diagnostics.
+pub fn check_file(
+    path: &Path,
+    overrides: &Overrides,
+) -> (Sources, Result<Workload, Vec<Diagnostic>>) {
+    let mut sources = Sources::new();
+    let text = match check::read_source(path) {
+        Ok(t) => t,
+        Err(message) => return (sources, Err(vec![Diagnostic::global(message)])),
+    };
+    let main = sources.add(path.display().to_string(), Some(path.to_path_buf()), text);
+    let result = check(&mut sources, main, overrides);
+    (sources, result)
+}

@@ -1,0 +1,111 @@
+//! One record per planned request: `jsonl` (one JSON object a line) and `csv`.
+
+use std::io::{self, Write};
+
+use super::fmt::{json_str, secs};
+use super::rows::{for_each_row, ClosedPreview};
+use crate::schedule::{PlannedRequest, Schedule};
+
+/// Field names, in order; `jsonl` and `csv` share them.
+pub const FIELDS: [&str; 10] = [
+    "id",
+    "phase",
+    "step",
+    "class",
+    "at",
+    "input_tokens",
+    "output_tokens",
+    "prefix_group",
+    "prefix_tokens",
+    "think",
+];
+
+/// Names pre-rendered once per phase and class, so the per-row work is only numbers.
+struct Names {
+    phases: Vec<String>,
+    classes: Vec<String>,
+}
+
+impl Names {
+    fn new(s: &Schedule, quote: fn(&str) -> String) -> Names {
+        Names {
+            phases: s.phases.iter().map(|p| quote(&p.name)).collect(),
+            classes: s.classes.iter().map(|c| quote(c)).collect(),
+        }
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>, none: &str) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| none.to_string())
+}
+
+fn row(out: &mut impl Write, r: &PlannedRequest, names: &Names, json: bool) -> io::Result<()> {
+    let none = if json { "null" } else { "" };
+    let phase = &names.phases[r.phase as usize];
+    let class = &names.classes[r.class as usize];
+    let at = opt(r.at_ns.map(secs), none);
+    let group = opt(r.prefix_group, none);
+    let think = opt(r.think_ns.map(secs), none);
+    if json {
+        writeln!(
+            out,
+            "{{\"id\":{},\"phase\":{phase},\"step\":{},\"class\":{class},\"at\":{at},\"input_tokens\":{},\"output_tokens\":{},\"prefix_group\":{group},\"prefix_tokens\":{},\"think\":{think}}}",
+            r.id, r.step, r.input_tokens, r.output_tokens, r.prefix_tokens
+        )
+    } else {
+        writeln!(
+            out,
+            "{},{phase},{},{class},{at},{},{},{group},{},{think}",
+            r.id, r.step, r.input_tokens, r.output_tokens, r.prefix_tokens
+        )
+    }
+}
+
+pub fn write_jsonl(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -> io::Result<()> {
+    let names = Names::new(s, json_str);
+    let mut result = Ok(());
+    for_each_row(s, preview, |r| {
+        if result.is_ok() {
+            result = row(out, r, &names, true);
+        }
+    });
+    result
+}
+
+pub fn write_csv(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -> io::Result<()> {
+    let names = Names::new(s, csv_field);
+    writeln!(out, "{}", FIELDS.join(","))?;
+    let mut result = Ok(());
+    for_each_row(s, preview, |r| {
+        if result.is_ok() {
+            result = row(out, r, &names, false);
+        }
+    });
+    result
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A row rendered as JSON (used by the `json` format for its `requests` array).
+pub fn json_row(r: &PlannedRequest, s: &Schedule) -> String {
+    let names = Names {
+        phases: vec![json_str(&s.phases[r.phase as usize].name)],
+        classes: vec![json_str(&s.classes[r.class as usize])],
+    };
+    let local = PlannedRequest {
+        phase: 0,
+        class: 0,
+        ..*r
+    };
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = row(&mut buf, &local, &names, true);
+    String::from_utf8_lossy(&buf).trim_end().to_string()
+}

@@ -1,0 +1,147 @@
+//! `--format summary`: a table of phases for people, and the plan hash.
+
+use std::io::{self, Write};
+
+use super::fmt::{duration, trim};
+use crate::schedule::{LoopKind, PhasePlan, PlannedRequest, Schedule};
+
+/// Closed-loop means are taken over this many requests of each step's sequence.
+const CLOSED_SAMPLE: u64 = 1000;
+
+pub fn write(out: &mut impl Write, s: &Schedule) -> io::Result<()> {
+    writeln!(out, "workload  {}", s.workload)?;
+    writeln!(out, "seed      {}", s.seed)?;
+    writeln!(out, "plan hash {}", s.hash)?;
+    writeln!(out)?;
+    let header = [
+        "phase",
+        "loop",
+        "start",
+        "duration",
+        "requests",
+        "load",
+        "input mean",
+        "output mean",
+    ];
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    for p in &s.phases {
+        let (count, sample) = match p.kind {
+            LoopKind::Open => (p.requests.len().to_string(), s.phase_requests(p).to_vec()),
+            LoopKind::Closed => {
+                let count = match p.max_requests {
+                    Some(m) => format!("≤ {m}"),
+                    None => "on demand".into(),
+                };
+                let sample: Vec<PlannedRequest> = p
+                    .steps
+                    .iter()
+                    .flat_map(|st| (0..CLOSED_SAMPLE).map(move |i| (st.index, i)))
+                    .map(|(step, i)| s.closed_request(p.index, step, i))
+                    .collect();
+                (count, sample)
+            }
+        };
+        let mean = |f: fn(&PlannedRequest) -> u32| {
+            if sample.is_empty() {
+                "-".to_string()
+            } else {
+                trim(
+                    sample.iter().map(|r| f(r) as f64).sum::<f64>() / sample.len() as f64,
+                    1,
+                )
+            }
+        };
+        let name = if p.measure {
+            p.name.clone()
+        } else {
+            format!("{} (not measured)", p.name)
+        };
+        rows.push([
+            name,
+            match p.kind {
+                LoopKind::Open => "open".into(),
+                LoopKind::Closed => "closed".into(),
+            },
+            p.start_ns
+                .map(duration)
+                .unwrap_or_else(|| "after previous".into()),
+            p.duration_ns
+                .map(duration)
+                .unwrap_or_else(|| "until done".into()),
+            count,
+            load(p),
+            mean(|r| r.input_tokens),
+            mean(|r| r.output_tokens),
+        ]);
+    }
+    let mut widths = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = w - c.chars().count();
+            // Numbers right-aligned, text left-aligned.
+            if (4..8).contains(&i) && i != 5 {
+                l.push_str(&" ".repeat(pad));
+                l.push_str(c);
+            } else {
+                l.push_str(c);
+                l.push_str(&" ".repeat(pad));
+            }
+            l.push_str("  ");
+        }
+        l.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&header.map(String::from)))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    writeln!(out)?;
+    let open: usize = s
+        .phases
+        .iter()
+        .filter(|p| p.kind == LoopKind::Open)
+        .map(|p| p.requests.len())
+        .sum();
+    let closed = s
+        .phases
+        .iter()
+        .filter(|p| p.kind == LoopKind::Closed)
+        .count();
+    write!(out, "{open} open-loop requests planned")?;
+    if closed > 0 {
+        write!(
+            out,
+            "; {closed} closed-loop phase(s) draw requests from their sequences as users free up"
+        )?;
+    }
+    writeln!(out)
+}
+
+fn load(p: &PhasePlan) -> String {
+    let one = |v: f64| match p.kind {
+        LoopKind::Open => format!("{}/s", trim(v, 3)),
+        LoopKind::Closed => format!("{} users", trim(v, 1)),
+    };
+    match p.steps.as_slice() {
+        [only] if p.users.len() <= 1 => one(only.level),
+        [only] => {
+            let lo = p.users.iter().map(|u| u.users).min().unwrap_or(0);
+            let hi = p.users.iter().map(|u| u.users).max().unwrap_or(0);
+            format!("{} ({lo}..{hi} users)", one(only.level))
+        }
+        steps => {
+            let values: Vec<String> = steps.iter().map(|s| trim(s.level, 3)).collect();
+            let unit = if p.kind == LoopKind::Open {
+                "/s"
+            } else {
+                " users"
+            };
+            format!("steps {}{unit}", values.join(", "))
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! [`Workload`] → [`Schedule`].
+
+use thiserror::Error;
+
+use super::rate::RateFn;
+use super::rng::{cumulative, key, purpose, Rng};
+use super::{arrivals, closed, content, hash};
+use super::{ClassPlan, LoopKind, PhasePlan, Schedule, StepPlan};
+use crate::workload::{Arrival, Level, Load, Phase, Workload};
+
+/// The most requests one plan may hold in memory.
+pub const MAX_PLANNED: u64 = 20_000_000;
+/// `steps(...)` may have at most this many values (they are encoded in request ids).
+const MAX_STEPS: usize = 1000;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum CompileError {
+    #[error("phase '{phase}': {what} is read from a file by the trace-replay layer, which this build does not include")]
+    FileBacked { phase: String, what: &'static str },
+    #[error("phase '{phase}' would plan more than {limit} requests; lower its rate or duration, or split it")]
+    TooLarge { phase: String, limit: u64 },
+    #[error("phase '{phase}' has {count} steps; at most {MAX_STEPS} are supported")]
+    TooManySteps { phase: String, count: usize },
+}
+
+/// Compiles a checked workload into its schedule.
+pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
+    let mut classes: Vec<String> = Vec::new();
+    let mut phases = Vec::new();
+    let mut requests = Vec::new();
+    let mut start = Some(0u64);
+    for (index, phase) in workload.phases.iter().enumerate() {
+        refuse_file_backed(phase)?;
+        let index = index as u32;
+        let class_plans: Vec<ClassPlan> = phase
+            .classes
+            .iter()
+            .map(|c| {
+                let id = match classes.iter().position(|n| *n == c.name) {
+                    Some(i) => i,
+                    None => {
+                        classes.push(c.name.clone());
+                        classes.len() - 1
+                    }
+                };
+                ClassPlan {
+                    id: id as u32,
+                    name: c.name.clone(),
+                    weight: c.weight,
+                    shape: c.shape.clone(),
+                    prefix_cumulative: c.shape.prefix.as_ref().and_then(|p| {
+                        p.skew.map(|s| {
+                            let w: Vec<f64> =
+                                (1..=p.groups).map(|k| libm::pow(k as f64, -s)).collect();
+                            cumulative(&w)
+                        })
+                    }),
+                }
+            })
+            .collect();
+        let class_cumulative =
+            cumulative(&class_plans.iter().map(|c| c.weight).collect::<Vec<_>>());
+        let mut plan = PhasePlan {
+            index,
+            name: phase.name.clone(),
+            kind: LoopKind::Open,
+            measure: phase.measure,
+            start_ns: start,
+            duration_ns: phase.duration_ns,
+            max_requests: phase.max_requests,
+            pause_ns: phase.pause_ns,
+            steps: Vec::new(),
+            max_in_flight: phase.max_in_flight,
+            think: phase.think.clone(),
+            classes: class_plans,
+            class_cumulative,
+            requests: requests.len()..requests.len(),
+            users: Vec::new(),
+        };
+        match &phase.load {
+            Load::Open(Arrival::Process { process, rate }) => {
+                check_steps(phase, rate)?;
+                let f = RateFn::new(rate, phase.duration_ns.map(|d| d as f64 / 1e9));
+                let mut rng = Rng::new(key(&[workload.seed, purpose::ARRIVALS, index as u64]));
+                let room = MAX_PLANNED.saturating_sub(requests.len() as u64);
+                let offsets = arrivals::offsets(
+                    *process,
+                    &f,
+                    phase.duration_ns,
+                    phase.max_requests,
+                    room,
+                    &mut rng,
+                )
+                .map_err(|limit| CompileError::TooLarge {
+                    phase: phase.name.clone(),
+                    limit: MAX_PLANNED.min(limit + requests.len() as u64),
+                })?;
+                plan.steps = open_steps(rate, &f, phase.duration_ns, &offsets);
+                let hold = match rate {
+                    Level::Steps { hold_ns, .. } => Some(*hold_ns),
+                    _ => None,
+                };
+                let base = start.unwrap_or(0);
+                let mut step = 0u32;
+                let mut position = 0u64;
+                for offset in &offsets {
+                    let s = hold.map(|h| (offset / h) as u32).unwrap_or(0);
+                    if s != step {
+                        step = s;
+                        position = 0;
+                    }
+                    let r =
+                        content::request(workload.seed, &plan, step, position, Some(base + offset));
+                    requests.push(r);
+                    position += 1;
+                }
+                plan.requests = plan.requests.start..requests.len();
+                if phase
+                    .max_requests
+                    .is_some_and(|m| offsets.len() as u64 >= m)
+                    || phase.duration_ns.is_none()
+                {
+                    plan.duration_ns = offsets.last().map(|o| o + 1).or(Some(0));
+                }
+            }
+            Load::Open(Arrival::Trace(_)) => {
+                return Err(CompileError::FileBacked {
+                    phase: phase.name.clone(),
+                    what: "trace(...) arrival",
+                })
+            }
+            Load::Closed(users) => {
+                check_steps(phase, users)?;
+                plan.kind = LoopKind::Closed;
+                plan.users = closed::timeline(users, phase.duration_ns);
+                plan.steps = closed_steps(users, phase.duration_ns);
+            }
+        }
+        start = match (start, plan.duration_ns) {
+            (Some(s), Some(d)) => Some(s + d + phase.pause_ns),
+            _ => None,
+        };
+        phases.push(plan);
+    }
+    let mut schedule = Schedule {
+        workload: workload.name.clone(),
+        seed: workload.seed,
+        hash: String::new(),
+        classes,
+        phases,
+        requests,
+    };
+    schedule.hash = hash::plan_hash(&schedule);
+    Ok(schedule)
+}
+
+fn refuse_file_backed(phase: &Phase) -> Result<(), CompileError> {
+    for class in &phase.classes {
+        let s = &class.shape;
+        let what = if s.sample.is_some() {
+            "sample = trace(...)"
+        } else if s.prompts.is_some() {
+            "prompts = dataset(...)"
+        } else if s.input.is_file_backed() || s.output.is_file_backed() {
+            "empirical(...)"
+        } else {
+            continue;
+        };
+        return Err(CompileError::FileBacked {
+            phase: phase.name.clone(),
+            what,
+        });
+    }
+    if phase.think.as_ref().is_some_and(|t| t.is_file_backed()) {
+        return Err(CompileError::FileBacked {
+            phase: phase.name.clone(),
+            what: "empirical(...)",
+        });
+    }
+    Ok(())
+}
+
+fn check_steps(phase: &Phase, level: &Level) -> Result<(), CompileError> {
+    match level {
+        Level::Steps { values, .. } if values.len() > MAX_STEPS => {
+            Err(CompileError::TooManySteps {
+                phase: phase.name.clone(),
+                count: values.len(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn open_steps(
+    rate: &Level,
+    f: &RateFn,
+    duration_ns: Option<u64>,
+    offsets: &[u64],
+) -> Vec<StepPlan> {
+    match rate {
+        Level::Steps { values, hold_ns } => values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| StepPlan {
+                index: i as u32,
+                start_ns: i as u64 * hold_ns,
+                end_ns: Some((i as u64 + 1) * hold_ns),
+                level: *v,
+            })
+            .collect(),
+        _ => {
+            let end = duration_ns.or_else(|| offsets.last().map(|o| o + 1));
+            let level = match (rate, end) {
+                (Level::Fixed(r), _) => *r,
+                (_, Some(e)) if e > 0 => f.cumulative(e as f64 / 1e9) / (e as f64 / 1e9),
+                _ => rate.peak(),
+            };
+            vec![StepPlan {
+                index: 0,
+                start_ns: 0,
+                end_ns: end,
+                level,
+            }]
+        }
+    }
+}
+
+fn closed_steps(users: &Level, duration_ns: Option<u64>) -> Vec<StepPlan> {
+    match users {
+        Level::Steps { values, hold_ns } => values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| StepPlan {
+                index: i as u32,
+                start_ns: i as u64 * hold_ns,
+                end_ns: Some((i as u64 + 1) * hold_ns),
+                level: *v,
+            })
+            .collect(),
+        Level::Fixed(n) => vec![StepPlan {
+            index: 0,
+            start_ns: 0,
+            end_ns: duration_ns,
+            level: *n,
+        }],
+        _ => {
+            // The time-weighted mean number of users.
+            let timeline = closed::timeline(users, duration_ns);
+            let end = duration_ns.unwrap_or(0);
+            let mut total = 0.0;
+            for (i, u) in timeline.iter().enumerate() {
+                let until = timeline.get(i + 1).map(|n| n.at_ns).unwrap_or(end);
+                total += u.users as f64 * until.saturating_sub(u.at_ns) as f64;
+            }
+            let level = if end > 0 {
+                total / end as f64
+            } else {
+                users.peak()
+            };
+            vec![StepPlan {
+                index: 0,
+                start_ns: 0,
+                end_ns: duration_ns,
+                level,
+            }]
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The plan hash: SHA-256 over a canonical encoding of the plan, so two plans with the same
+//! hash send the same requests at the same times. The workload's name, description and target
+//! are not part of it: an A/B comparison of two models runs the same plan.
+
+use sha2::{Digest, Sha256};
+
+use super::Schedule;
+
+pub fn plan_hash(s: &Schedule) -> String {
+    let mut h = Sha256::new();
+    h.update(b"llmw-plan-v1\n");
+    h.update(s.seed.to_le_bytes());
+    // Debug output of these types is deterministic (integers, strings and shortest round-trip
+    // floats), and covers what closed-loop requests are generated from.
+    h.update(format!("{:?}\n{:?}\n", s.classes, s.phases).as_bytes());
+    for r in &s.requests {
+        h.update(r.id.to_le_bytes());
+        h.update(r.class.to_le_bytes());
+        h.update(r.at_ns.unwrap_or(u64::MAX).to_le_bytes());
+        h.update(r.input_tokens.to_le_bytes());
+        h.update(r.output_tokens.to_le_bytes());
+        h.update(r.prefix_group.unwrap_or(u32::MAX).to_le_bytes());
+        h.update(r.prefix_tokens.to_le_bytes());
+    }
+    let digest = h.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,135 @@
+//! The schedule: the deterministic plan of every request, and the only contract between the
+//! language (and the trace importers) and the engine.
+//!
+//! [`compile`] turns a checked [`Workload`](crate::workload::Workload) into a [`Schedule`]:
+//! open-loop phases get exact send offsets; closed-loop phases get their concurrency timeline
+//! and a request sequence per step that [`Schedule::closed_request`] produces on demand (its
+//! length is decided at run time by how fast the server answers). Everything is a pure
+//! function of the workload and the seed.
+
+mod arrivals;
+mod closed;
+mod compile;
+pub mod content;
+mod hash;
+mod rate;
+pub mod rng;
+pub mod sample;
+
+pub use compile::{compile, CompileError, MAX_PLANNED};
+
+use std::ops::Range;
+
+use crate::workload::{Dist, Shape};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub workload: String,
+    pub seed: u64,
+    /// SHA-256 of the plan's content (phases, classes, every planned request), hex.
+    pub hash: String,
+    /// Class names by class id.
+    pub classes: Vec<String>,
+    pub phases: Vec<PhasePlan>,
+    /// Open-loop requests of every phase, in send order within each phase.
+    pub requests: Vec<PlannedRequest>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopKind {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhasePlan {
+    pub index: u32,
+    pub name: String,
+    pub kind: LoopKind,
+    pub measure: bool,
+    /// Planned start from the run's start; `None` after a phase whose length is decided at run
+    /// time (closed loop ended by `requests` alone).
+    pub start_ns: Option<u64>,
+    /// Planned length; `None` when decided at run time.
+    pub duration_ns: Option<u64>,
+    pub max_requests: Option<u64>,
+    pub pause_ns: u64,
+    pub steps: Vec<StepPlan>,
+    /// Open loop: outstanding requests above which an arrival is dropped.
+    pub max_in_flight: Option<u64>,
+    /// Closed loop: think-time distribution (seconds), sampled per request into `think_ns`.
+    pub think: Option<Dist>,
+    pub classes: Vec<ClassPlan>,
+    /// Running sums of class weights, for picking a class.
+    pub class_cumulative: Vec<f64>,
+    /// Open loop: this phase's requests in [`Schedule::requests`].
+    pub requests: Range<usize>,
+    /// Closed loop: the number of virtual users over time (phase-relative), in order.
+    pub users: Vec<UsersAt>,
+}
+
+/// A metric group of a phase: one value of `steps(...)`, or the whole phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepPlan {
+    pub index: u32,
+    /// Offset from the phase's start.
+    pub start_ns: u64,
+    pub end_ns: Option<u64>,
+    /// Users (closed loop) or requests per second (open loop; the mean over the step).
+    pub level: f64,
+}
+
+/// From `at_ns` (phase-relative) on, `users` virtual users run, in metric step `step`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UsersAt {
+    pub at_ns: u64,
+    pub users: u32,
+    pub step: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassPlan {
+    pub id: u32,
+    pub name: String,
+    pub weight: f64,
+    pub shape: Shape,
+    /// Zipf running sums over prefix groups when `skew` is set.
+    pub prefix_cumulative: Option<Vec<f64>>,
+}
+
+/// One planned request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannedRequest {
+    pub id: u64,
+    pub phase: u32,
+    pub step: u32,
+    pub class: u32,
+    /// Open loop: intended send time, ns from the run's start (planned phase start + offset).
+    pub at_ns: Option<u64>,
+    /// Prompt length in tokens, prefix included.
+    pub input_tokens: u32,
+    /// Requested output length (`max_tokens`).
+    pub output_tokens: u32,
+    pub prefix_group: Option<u32>,
+    pub prefix_tokens: u32,
+    /// Closed loop: the pause before this request is sent.
+    pub think_ns: Option<u64>,
+}
+
+impl Schedule {
+    /// The request at `position` of `step` in closed-loop phase `phase`.
+    pub fn closed_request(&self, phase: u32, step: u32, position: u64) -> PlannedRequest {
+        content::request(
+            self.seed,
+            &self.phases[phase as usize],
+            step,
+            position,
+            None,
+        )
+    }
+
+    /// The open-loop requests of one phase.
+    pub fn phase_requests(&self, phase: &PhasePlan) -> &[PlannedRequest] {
+        &self.requests[phase.requests.clone()]
+    }
+}

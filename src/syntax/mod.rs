@@ -1,0 +1,123 @@
+//! Parsing: source text → [`Ast`].
+//!
+//! The pest grammar in `grammar/llmw.pest` is the single source of the syntax; this module runs
+//! it and builds the AST (`build`), turning pest's errors into [`Diagnostic`]s in plain words
+//! (`rule_names`). A line that no rule accepts becomes an [`Entry::Broken`] so that parsing goes
+//! on and one run reports every broken line.
+
+pub mod ast;
+mod build;
+mod rule_names;
+
+pub use ast::*;
+
+use pest::Parser;
+use pest_derive::Parser;
+
+use crate::diag::Diagnostic;
+use crate::source::{FileId, Span};
+
+#[derive(Parser)]
+#[grammar = "../grammar/llmw.pest"]
+pub(crate) struct LlmwParser;
+
+/// Deeper nesting than this is refused before parsing, so no input can exhaust the stack.
+const MAX_NESTING: usize = 64;
+
+/// Parses one file. Always returns an AST (possibly partial) and the syntax errors found.
+pub fn parse(file: FileId, text: &str) -> (Ast, Vec<Diagnostic>) {
+    let empty = Ast {
+        workload: None,
+        entries: Vec::new(),
+        span: Span::new(file, 0, text.len()),
+    };
+    if let Some(at) = too_deep(text) {
+        let d = Diagnostic::error(
+            Span::new(file, at, at + 1),
+            format!("nesting deeper than {MAX_NESTING} levels"),
+        );
+        return (empty, vec![d]);
+    }
+    match LlmwParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let mut builder = build::Builder::new(file, text, 0);
+            let ast = match pairs.next() {
+                Some(pair) => builder.file(pair),
+                None => empty,
+            };
+            (ast, builder.diags)
+        }
+        Err(e) => (
+            empty,
+            vec![rule_names::to_diagnostic(file, 0, text.len(), e)],
+        ),
+    }
+}
+
+/// Parses the value of a `--set NAME=VALUE` argument (already registered as its own source).
+pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
+    if let Some(at) = too_deep(text) {
+        return Err(Diagnostic::error(
+            Span::new(file, offset + at, offset + at + 1),
+            format!("nesting deeper than {MAX_NESTING} levels"),
+        ));
+    }
+    let mut pairs = LlmwParser::parse(Rule::expr_only, text)
+        .map_err(|e| rule_names::to_diagnostic(file, offset, text.len(), e))?;
+    let mut builder = build::Builder::new(file, text, offset);
+    let expr_only = pairs.next().ok_or_else(|| {
+        Diagnostic::error(
+            Span::new(file, offset, offset + text.len()),
+            "expected a value",
+        )
+    })?;
+    let expr = expr_only
+        .into_inner()
+        .next()
+        .map(|p| builder.expr(p))
+        .ok_or_else(|| {
+            Diagnostic::error(
+                Span::new(file, offset, offset + text.len()),
+                "expected a value",
+            )
+        })?;
+    match builder.diags.into_iter().next() {
+        Some(d) => Err(d),
+        None => Ok(expr),
+    }
+}
+
+/// The byte offset where bracket nesting first exceeds [`MAX_NESTING`], ignoring strings and
+/// comments.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+        } else if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' | '\n' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '#' => in_comment = true,
+                '"' => in_string = true,
+                '(' | '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some(i);
+                    }
+                }
+                ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
+}

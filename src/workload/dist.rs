@@ -1,0 +1,126 @@
+//! Distributions of lengths (tokens) and of durations (seconds, for `think`).
+
+use std::path::PathBuf;
+
+/// A checked distribution. Parameters are in the value's base unit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dist {
+    Const(f64),
+    /// Integers in `lo..=hi` for lengths; continuous for durations.
+    Uniform {
+        lo: f64,
+        hi: f64,
+    },
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
+    /// `exp(N(mu, sigma²))`.
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
+    /// Gamma with shape k and scale θ (mean kθ).
+    Gamma {
+        shape: f64,
+        scale: f64,
+    },
+    Pareto {
+        min: f64,
+        alpha: f64,
+    },
+    /// Discrete values with (normalised) weights.
+    Choice {
+        values: Vec<f64>,
+        weights: Vec<f64>,
+    },
+    /// A mixture: each draw picks a component with probability proportional to its weight.
+    Mix {
+        weights: Vec<f64>,
+        parts: Vec<Dist>,
+    },
+    /// Resample a column of a file.
+    Empirical {
+        path: PathBuf,
+        column: String,
+    },
+    Clamp {
+        inner: Box<Dist>,
+        lo: f64,
+        hi: f64,
+    },
+}
+
+impl Dist {
+    /// The smallest interval holding every value the distribution can produce, or `None` when it
+    /// depends on a file's contents.
+    pub fn support(&self) -> Option<(f64, f64)> {
+        Some(match self {
+            Dist::Const(c) => (*c, *c),
+            Dist::Uniform { lo, hi } => (*lo, *hi),
+            Dist::Normal { .. } => (f64::NEG_INFINITY, f64::INFINITY),
+            Dist::LogNormal { .. } | Dist::Exponential { .. } | Dist::Gamma { .. } => {
+                (0.0, f64::INFINITY)
+            }
+            Dist::Pareto { min, .. } => (*min, f64::INFINITY),
+            Dist::Choice { values, .. } => values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(*v), hi.max(*v))
+                }),
+            Dist::Mix { parts, .. } => {
+                let mut lo = f64::INFINITY;
+                let mut hi = f64::NEG_INFINITY;
+                for p in parts {
+                    let (a, b) = p.support()?;
+                    lo = lo.min(a);
+                    hi = hi.max(b);
+                }
+                (lo, hi)
+            }
+            Dist::Empirical { .. } => return None,
+            Dist::Clamp { inner, lo, hi } => match inner.support() {
+                Some((a, b)) => (a.max(*lo).min(*hi), b.min(*hi).max(*lo)),
+                None => (*lo, *hi),
+            },
+        })
+    }
+
+    /// The distribution's mean where it has a closed form (before rounding to whole tokens).
+    pub fn mean(&self) -> Option<f64> {
+        Some(match self {
+            Dist::Const(c) => *c,
+            Dist::Uniform { lo, hi } => (lo + hi) / 2.0,
+            Dist::Normal { mean, .. } => *mean,
+            Dist::LogNormal { mu, sigma } => libm::exp(mu + sigma * sigma / 2.0),
+            Dist::Exponential { mean } => *mean,
+            Dist::Gamma { shape, scale } => shape * scale,
+            Dist::Pareto { min, alpha } if *alpha > 1.0 => alpha * min / (alpha - 1.0),
+            Dist::Pareto { .. } => f64::INFINITY,
+            Dist::Choice { values, weights } => {
+                values.iter().zip(weights).map(|(v, w)| v * w).sum()
+            }
+            Dist::Mix { weights, parts } => {
+                let mut total = 0.0;
+                for (w, p) in weights.iter().zip(parts) {
+                    total += w * p.mean()?;
+                }
+                total
+            }
+            Dist::Empirical { .. } | Dist::Clamp { .. } => return None,
+        })
+    }
+
+    /// True when the value comes from a file (loaded by the trace-replay layer).
+    pub fn is_file_backed(&self) -> bool {
+        match self {
+            Dist::Empirical { .. } => true,
+            Dist::Mix { parts, .. } => parts.iter().any(Dist::is_file_backed),
+            Dist::Clamp { inner, .. } => inner.is_file_backed(),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The load a phase applies: open-loop arrivals or closed-loop concurrency, and the
+//! time-varying levels (`steps`, `ramp`, `sine`) either may follow.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    /// Requests sent at pre-computed times.
+    Open(Arrival),
+    /// N virtual users; the level is a user count.
+    Closed(Level),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arrival {
+    Process { process: Process, rate: Level },
+    Trace(TraceRef),
+}
+
+/// The shape of the gaps between arrivals, at unit rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Process {
+    Constant,
+    Poisson,
+    /// Gamma gaps with this coefficient of variation.
+    Gamma {
+        cv: f64,
+    },
+    /// Poisson arrivals while on; nothing while off; repeated.
+    OnOff {
+        on_ns: u64,
+        off_ns: u64,
+    },
+}
+
+/// A rate (per second) or a user count that may change over the phase.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Level {
+    Fixed(f64),
+    /// Each value held for `hold_ns`, in order; each is a metric step of its own.
+    Steps {
+        values: Vec<f64>,
+        hold_ns: u64,
+    },
+    /// From `from` to `to` over the phase; geometric when `exponential`.
+    Ramp {
+        from: f64,
+        to: f64,
+        exponential: bool,
+    },
+    /// `mean + amplitude · sin(2πt / period)`.
+    Sine {
+        mean: f64,
+        amplitude: f64,
+        period_ns: u64,
+    },
+}
+
+impl Level {
+    /// The phase length the level fixes by itself (only `steps` does).
+    pub fn fixed_duration_ns(&self) -> Option<u64> {
+        match self {
+            Level::Steps { values, hold_ns } => Some(hold_ns.saturating_mul(values.len() as u64)),
+            _ => None,
+        }
+    }
+
+    /// True when the level needs the phase's duration to be defined (`ramp`, `sine`).
+    pub fn needs_duration(&self) -> bool {
+        matches!(self, Level::Ramp { .. })
+    }
+
+    /// The largest value the level reaches.
+    pub fn peak(&self) -> f64 {
+        match self {
+            Level::Fixed(v) => *v,
+            Level::Steps { values, .. } => values.iter().copied().fold(0.0, f64::max),
+            Level::Ramp { from, to, .. } => from.max(*to),
+            Level::Sine {
+                mean, amplitude, ..
+            } => mean + amplitude.abs(),
+        }
+    }
+}
+
+/// A trace file reference: `trace("file", format: F, ...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceRef {
+    pub path: PathBuf,
+    pub format: String,
+    pub speed: f64,
+    pub window_ns: Option<(u64, u64)>,
+    pub limit: Option<u64>,
+    /// Mooncake block size in tokens.
+    pub block: Option<u64>,
+    /// Generic formats: `at`, `input`, `output` → column names.
+    pub columns: Vec<(String, String)>,
+    pub time_unit: Option<String>,
+    pub max_gap_ns: Option<u64>,
+    pub scale: Option<f64>,
+}

@@ -1,0 +1,123 @@
+//! The checked workload: what a `.llmw` file means, with units resolved, defaults filled,
+//! parameters and includes applied, and every class and phase validated.
+//!
+//! Produced by [`crate::check`], consumed by [`crate::schedule::compile`]. Times are integer
+//! nanoseconds, rates are per second, lengths are tokens.
+
+mod dist;
+mod load;
+
+pub use dist::Dist;
+pub use load::{Arrival, Level, Load, Process, TraceRef};
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    /// Every param with its final value as written (after `--set`), in declaration order.
+    pub params: Vec<ParamValue>,
+    pub target: Target,
+    pub phases: Vec<Phase>,
+    pub slo: Vec<Objective>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamValue {
+    pub name: String,
+    pub value: String,
+    pub overridden: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Chat,
+    Completions,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub api: Api,
+    pub model: Option<String>,
+    pub stream: bool,
+    pub ignore_eos: bool,
+    pub timeout_ns: Option<u64>,
+    pub headers: Vec<(String, String)>,
+    pub temperature: Option<f64>,
+}
+
+impl Default for Target {
+    fn default() -> Target {
+        Target {
+            api: Api::Chat,
+            model: None,
+            stream: true,
+            ignore_eos: false,
+            timeout_ns: None,
+            headers: Vec::new(),
+            temperature: None,
+        }
+    }
+}
+
+/// A traffic class: a named request shape picked with probability proportional to `weight`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Class {
+    pub name: String,
+    pub weight: f64,
+    pub shape: Shape,
+}
+
+/// How one request of a class looks. Lengths are prompt tokens (after any prefix) and
+/// requested output tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    pub input: Dist,
+    pub output: Dist,
+    pub prefix: Option<Prefix>,
+    /// `prompts = dataset("file.jsonl")`: real prompt texts.
+    pub prompts: Option<PathBuf>,
+    /// `sample = trace(...)`: (input, output) pairs drawn jointly from a trace's rows.
+    pub sample: Option<TraceRef>,
+}
+
+/// `prefix = shared(tokens: N, groups: G, skew: s)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prefix {
+    pub tokens: u32,
+    pub groups: u32,
+    /// Zipf exponent for picking a group; `None` picks uniformly.
+    pub skew: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    pub name: String,
+    /// The phase's length; `None` when it ends by `requests` alone or by its trace.
+    pub duration_ns: Option<u64>,
+    /// `requests = N`: the phase stops after N requests have been sent.
+    pub max_requests: Option<u64>,
+    pub load: Load,
+    /// Closed loop: a pause between a user's requests (seconds).
+    pub think: Option<Dist>,
+    /// Open loop: arrivals that find this many requests outstanding are dropped.
+    pub max_in_flight: Option<u64>,
+    pub measure: bool,
+    pub pause_ns: u64,
+    /// The classes in force during this phase (workload classes with phase overrides applied).
+    pub classes: Vec<Class>,
+}
+
+/// `slo` objective: `METRIC.STAT OP VALUE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Objective {
+    pub metric: String,
+    pub stat: Option<String>,
+    pub op: crate::syntax::CmpOp,
+    /// In base units: seconds for times, a fraction for percentages, per second for rates.
+    pub threshold: f64,
+    /// The objective as written, e.g. `ttft.p99 < 2s`.
+    pub text: String,
+}
