@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan, ThemeCharacters,
+};
 
 use crate::source::{Sources, Span};
 
@@ -76,9 +78,15 @@ pub enum Style {
 /// Renders diagnostics as text: a header line naming file, line and column, then the source
 /// line with the span underlined.
 pub fn render(sources: &Sources, diags: &[Diagnostic], style: Style) -> String {
-    let theme = match style {
+    let mut theme = match style {
         Style::Color => GraphicalTheme::unicode(),
         Style::Plain => GraphicalTheme::unicode_nocolor(),
+    };
+    // Carets under the offending span, as compilers draw them.
+    theme.characters = ThemeCharacters {
+        underline: '^',
+        underbar: '^',
+        ..ThemeCharacters::unicode()
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)

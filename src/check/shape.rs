@@ -19,7 +19,8 @@ pub(crate) const SHAPE_FIELDS: [&str; 5] = ["input", "output", "prefix", "prompt
 pub(crate) struct PartialShape {
     pub input: Option<Dist>,
     pub output: Option<Dist>,
-    pub prefix: Option<Prefix>,
+    /// `Some(None)` is an explicit `prefix = none`, which clears an inherited prefix.
+    pub prefix: Option<Option<Prefix>>,
     pub prompts: Option<std::path::PathBuf>,
     pub sample: Option<TraceRef>,
 }
@@ -91,7 +92,10 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
         shape.output = length(ctx, e, "output");
     }
     if let Some(e) = f.get("prefix") {
-        shape.prefix = prefix(ctx, e);
+        shape.prefix = match ctx.resolve(e).map(|r| &r.kind) {
+            Some(ExprKind::Ident(n)) if n == "none" => Some(None),
+            _ => prefix(ctx, e).map(Some),
+        };
     }
     if let Some(e) = f.get("prompts") {
         shape.prompts = dataset(ctx, e);
@@ -126,7 +130,7 @@ fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist>
 fn prefix(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<Prefix> {
     let e = ctx.resolve(expr)?;
     let ExprKind::Call { name, args } = &e.kind else {
-        ctx.mismatch(e, "prefix", "shared(tokens: N, groups: G)");
+        ctx.mismatch(e, "prefix", "shared(tokens: N, groups: G) or none");
         return None;
     };
     if name.text != "shared" {
@@ -245,7 +249,7 @@ pub(crate) fn resolve_classes(ctx: &mut Ctx, decls: &[ClassDecl], where_: Span) 
             shape: Shape {
                 input,
                 output,
-                prefix: shape.prefix,
+                prefix: shape.prefix.flatten(),
                 prompts: shape.prompts,
                 sample: shape.sample,
             },

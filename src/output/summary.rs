@@ -25,20 +25,21 @@ pub fn write(out: &mut impl Write, s: &Schedule) -> io::Result<()> {
     ];
     let mut rows: Vec<[String; 8]> = Vec::new();
     for p in &s.phases {
-        let (count, sample) = match p.kind {
-            LoopKind::Open => (p.requests.len().to_string(), s.phase_requests(p).to_vec()),
+        let closed_sample: Vec<PlannedRequest>;
+        let (count, sample): (String, &[PlannedRequest]) = match p.kind {
+            LoopKind::Open => (p.requests.len().to_string(), s.phase_requests(p)),
             LoopKind::Closed => {
                 let count = match p.max_requests {
                     Some(m) => format!("≤ {m}"),
                     None => "on demand".into(),
                 };
-                let sample: Vec<PlannedRequest> = p
+                closed_sample = p
                     .steps
                     .iter()
                     .flat_map(|st| (0..CLOSED_SAMPLE).map(move |i| (st.index, i)))
                     .map(|(step, i)| s.closed_request(p.index, step, i))
                     .collect();
-                (count, sample)
+                (count, &closed_sample)
             }
         };
         let mean = |f: fn(&PlannedRequest) -> u32| {
@@ -123,25 +124,13 @@ pub fn write(out: &mut impl Write, s: &Schedule) -> io::Result<()> {
 }
 
 fn load(p: &PhasePlan) -> String {
-    let one = |v: f64| match p.kind {
-        LoopKind::Open => format!("{}/s", trim(v, 3)),
-        LoopKind::Closed => format!("{} users", trim(v, 1)),
-    };
-    match p.steps.as_slice() {
-        [only] if p.users.len() <= 1 => one(only.level),
-        [only] => {
-            let lo = p.users.iter().map(|u| u.users).min().unwrap_or(0);
-            let hi = p.users.iter().map(|u| u.users).max().unwrap_or(0);
-            format!("{} ({lo}..{hi} users)", one(only.level))
+    match (p.kind, p.steps.as_slice()) {
+        // Time-varying rates: also show the mean the phase averages to.
+        (LoopKind::Open, [only])
+            if p.load.contains('→') || p.load.contains('±') || p.load.starts_with("onoff") =>
+        {
+            format!("{} (mean {}/s)", p.load, trim(only.level, 3))
         }
-        steps => {
-            let values: Vec<String> = steps.iter().map(|s| trim(s.level, 3)).collect();
-            let unit = if p.kind == LoopKind::Open {
-                "/s"
-            } else {
-                " users"
-            };
-            format!("steps {}{unit}", values.join(", "))
-        }
+        _ => p.load.clone(),
     }
 }

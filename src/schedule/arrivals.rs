@@ -5,7 +5,7 @@ use super::rate::RateFn;
 use super::rng::Rng;
 use crate::workload::Process;
 
-/// Send offsets in nanoseconds from the phase's start, in order: every arrival before
+/// Send offsets (`rate` already gated by [`RateFn::for_process`] for on/off) in nanoseconds from the phase's start, in order: every arrival before
 /// `duration_ns` (when given), at most `max` of them.
 pub fn offsets(
     process: Process,
@@ -16,14 +16,6 @@ pub fn offsets(
     rng: &mut Rng,
 ) -> Result<Vec<u64>, u64> {
     let end = duration_ns.map(|d| d as f64 / 1e9);
-    let rate = match process {
-        Process::OnOff { on_ns, off_ns } => RateFn::OnOff {
-            rate: rate.rate(0.0),
-            on: on_ns as f64 / 1e9,
-            off: off_ns as f64 / 1e9,
-        },
-        _ => rate.clone(),
-    };
     let gap = |rng: &mut Rng| -> f64 {
         match process {
             Process::Constant => 1.0,

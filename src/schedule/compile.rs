@@ -64,6 +64,7 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
             index,
             name: phase.name.clone(),
             kind: LoopKind::Open,
+            load: phase.load.describe(),
             measure: phase.measure,
             start_ns: start,
             duration_ns: phase.duration_ns,
@@ -80,7 +81,8 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
         match &phase.load {
             Load::Open(Arrival::Process { process, rate }) => {
                 check_steps(phase, rate)?;
-                let f = RateFn::new(rate, phase.duration_ns.map(|d| d as f64 / 1e9));
+                let f =
+                    RateFn::for_process(*process, rate, phase.duration_ns.map(|d| d as f64 / 1e9));
                 let mut rng = Rng::new(key(&[workload.seed, purpose::ARRIVALS, index as u64]));
                 let room = MAX_PLANNED.saturating_sub(requests.len() as u64);
                 let offsets = arrivals::offsets(
@@ -212,7 +214,6 @@ fn open_steps(
         _ => {
             let end = duration_ns.or_else(|| offsets.last().map(|o| o + 1));
             let level = match (rate, end) {
-                (Level::Fixed(r), _) => *r,
                 (_, Some(e)) if e > 0 => f.cumulative(e as f64 / 1e9) / (e as f64 / 1e9),
                 _ => rate.peak(),
             };

@@ -46,6 +46,8 @@ pub struct PhasePlan {
     pub index: u32,
     pub name: String,
     pub kind: LoopKind,
+    /// The load as a person reads it: `poisson 8/s`, `steps 1, 2, 4 users`.
+    pub load: String,
     pub measure: bool,
     /// Planned start from the run's start; `None` after a phase whose length is decided at run
     /// time (closed loop ended by `requests` alone).

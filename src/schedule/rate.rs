@@ -89,6 +89,23 @@ impl RateFn {
         }
     }
 
+    /// The rate function arrivals of `process` follow: `onoff` gates its fixed rate.
+    pub fn for_process(
+        process: crate::workload::Process,
+        level: &Level,
+        duration: Option<f64>,
+    ) -> RateFn {
+        let f = RateFn::new(level, duration);
+        match process {
+            crate::workload::Process::OnOff { on_ns, off_ns } => RateFn::OnOff {
+                rate: f.rate(0.0),
+                on: on_ns as f64 / 1e9,
+                off: off_ns as f64 / 1e9,
+            },
+            _ => f,
+        }
+    }
+
     pub fn rate(&self, t: f64) -> f64 {
         match self {
             RateFn::Fixed(r) => *r,

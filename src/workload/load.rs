@@ -99,3 +99,57 @@ pub struct TraceRef {
     pub max_gap_ns: Option<u64>,
     pub scale: Option<f64>,
 }
+
+impl Load {
+    /// A short description for people: `poisson 8/s`, `steps 1, 2, 4 users`, `ramp 1→30/s`.
+    pub fn describe(&self) -> String {
+        match self {
+            Load::Closed(users) => users.describe(" users"),
+            Load::Open(Arrival::Trace(t)) => format!("trace ({})", t.format),
+            Load::Open(Arrival::Process { process, rate }) => {
+                let rate = rate.describe("/s");
+                match process {
+                    Process::Constant => format!("constant {rate}"),
+                    Process::Poisson => format!("poisson {rate}"),
+                    Process::Gamma { cv } => format!("gamma cv {} {rate}", num(*cv)),
+                    Process::OnOff { on_ns, off_ns } => {
+                        format!(
+                            "onoff {rate} {}s on/{}s off",
+                            num(*on_ns as f64 / 1e9),
+                            num(*off_ns as f64 / 1e9)
+                        )
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Level {
+    fn describe(&self, unit: &str) -> String {
+        match self {
+            Level::Fixed(v) => format!("{}{unit}", num(*v)),
+            Level::Steps { values, .. } => {
+                let v: Vec<String> = values.iter().map(|v| num(*v)).collect();
+                format!("steps {}{unit}", v.join(", "))
+            }
+            Level::Ramp {
+                from,
+                to,
+                exponential,
+            } => {
+                let shape = if *exponential { " (exponential)" } else { "" };
+                format!("ramp {}→{}{unit}{shape}", num(*from), num(*to))
+            }
+            Level::Sine {
+                mean, amplitude, ..
+            } => format!("sine {}±{}{unit}", num(*mean), num(*amplitude)),
+        }
+    }
+}
+
+/// Up to three decimals, no trailing zeros.
+fn num(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
