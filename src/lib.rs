@@ -40,3 +40,16 @@ pub fn check_file(
     let result = check(&mut sources, main, overrides);
     (sources, result)
 }
+
+/// Checks workload source text held in memory; `name` is shown in diagnostics and relative
+/// paths resolve against the current directory.
+pub fn check_text(
+    name: &str,
+    text: &str,
+    overrides: &Overrides,
+) -> (Sources, Result<Workload, Vec<Diagnostic>>) {
+    let mut sources = Sources::new();
+    let main = sources.add(name.to_string(), None, text.to_string());
+    let result = check(&mut sources, main, overrides);
+    (sources, result)
+}
