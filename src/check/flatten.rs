@@ -115,7 +115,7 @@ fn push(
             return;
         }
     };
-    let id = sources.add(path.text.clone(), Some(full), text.clone());
+    let id = sources.add(full.display().to_string(), Some(full), text.clone());
     let (ast, errors) = syntax::parse(id, &text);
     diags.extend(errors);
     stack.push(canonical);

@@ -37,6 +37,10 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
     let name = label.text.clone();
     let what = format!("phase \"{name}\"");
     let f = fields(ctx, &block.entries, &what, &KEYS, &["requests", "class"]);
+    let has_broken_line = block
+        .entries
+        .iter()
+        .any(|e| matches!(e, crate::syntax::Entry::Broken { .. }));
 
     let duration = f
         .get("duration")
@@ -65,6 +69,8 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
         }
         (Some(a), None) => arrival(ctx, a).map(Load::Open),
         (None, Some(c)) => level(ctx, c, LevelOf::Users, "concurrency").map(Load::Closed),
+        // A broken line may be the missing field: don't guess on top of a syntax error.
+        (None, None) if has_broken_line => None,
         (None, None) => {
             ctx.error(
                 Diagnostic::error(label.span, format!("{what} sends no requests"))
@@ -171,7 +177,7 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
             return None;
         }
     }
-    if duration_ns.is_none() && max_requests.is_none() && !is_trace {
+    if duration_ns.is_none() && max_requests.is_none() && !is_trace && !has_broken_line {
         ctx.error(
             Diagnostic::error(label.span, format!("{what} has no way to end"))
                 .label("no duration, requests limit or steps")

@@ -45,6 +45,8 @@ pub(crate) struct ClassDecl {
     pub weight: Option<f64>,
     pub shape: PartialShape,
     pub span: Span,
+    /// False when the block had errors of its own (already reported).
+    pub valid: bool,
 }
 
 pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
@@ -67,15 +69,20 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
             return None;
         }
     };
+    let mut valid = true;
     let weight = match &block.weight {
-        Some(w) => {
-            let v = ctx.number(w, "weight")?;
-            if v <= 0.0 {
+        Some(w) => match ctx.number(w, "weight") {
+            Some(v) if v > 0.0 => Some(v),
+            Some(_) => {
                 ctx.error(Diagnostic::error(w.span, "a class weight must be above 0"));
-                return None;
+                valid = false;
+                None
             }
-            Some(v)
-        }
+            None => {
+                valid = false;
+                None
+            }
+        },
         None => None,
     };
     let what = if is_default {
@@ -83,6 +90,7 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
     } else {
         format!("class \"{name}\"")
     };
+    let before = ctx.diags.len();
     let f = fields(ctx, &block.entries, &what, &SHAPE_FIELDS, &[]);
     let mut shape = PartialShape::default();
     if let Some(e) = f.get("input") {
@@ -103,11 +111,14 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
     if let Some(e) = f.get("sample") {
         shape.sample = sample(ctx, e);
     }
+    // A block whose own fields are wrong has been reported; checking it further would only
+    // repeat the news ("no input") as a second error.
     Some(ClassDecl {
         name,
         weight,
         shape,
         span: block.span,
+        valid: valid && ctx.diags.len() == before,
     })
 }
 
@@ -220,7 +231,7 @@ pub(crate) fn resolve_classes(ctx: &mut Ctx, decls: &[ClassDecl], where_: Span) 
         .map(|d| d.shape.clone())
         .unwrap_or_default();
     let mut classes = Vec::new();
-    for decl in decls {
+    for decl in decls.iter().filter(|d| d.valid) {
         let shape = if decl.name == "default" {
             decl.shape.clone()
         } else {
@@ -291,6 +302,7 @@ pub(crate) fn overlay(base: &[ClassDecl], over: &[ClassDecl]) -> Vec<ClassDecl> 
                     existing.weight = decl.weight;
                 }
                 existing.span = decl.span;
+                existing.valid &= decl.valid;
             }
             None => out.push(decl.clone()),
         }

@@ -10,9 +10,14 @@ pub fn plan_hash(s: &Schedule) -> String {
     let mut h = Sha256::new();
     h.update(b"llmw-plan-v1\n");
     h.update(s.seed.to_le_bytes());
-    // Debug output of these types is deterministic (integers, strings and shortest round-trip
-    // floats), and covers what closed-loop requests are generated from.
-    h.update(format!("{:?}\n{:?}\n", s.classes, s.phases).as_bytes());
+    // The phases (with the class shapes closed-loop requests are generated from) as JSON:
+    // field order is declaration order and floats print as shortest round-trip decimals, so
+    // the encoding is the same on every machine.
+    match serde_json::to_vec(&(&s.classes, &s.phases)) {
+        Ok(bytes) => h.update(&bytes),
+        // Non-finite floats cannot occur in a checked workload; hash their Debug form if they do.
+        Err(_) => h.update(format!("{:?}{:?}", s.classes, s.phases).as_bytes()),
+    }
     for r in &s.requests {
         h.update(r.id.to_le_bytes());
         h.update(r.class.to_le_bytes());

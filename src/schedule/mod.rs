@@ -35,13 +35,13 @@ pub struct Schedule {
     pub requests: Vec<PlannedRequest>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum LoopKind {
     Open,
     Closed,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PhasePlan {
     pub index: u32,
     pub name: String,
@@ -71,7 +71,7 @@ pub struct PhasePlan {
 }
 
 /// A metric group of a phase: one value of `steps(...)`, or the whole phase.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StepPlan {
     pub index: u32,
     /// Offset from the phase's start.
@@ -82,14 +82,14 @@ pub struct StepPlan {
 }
 
 /// From `at_ns` (phase-relative) on, `users` virtual users run, in metric step `step`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct UsersAt {
     pub at_ns: u64,
     pub users: u32,
     pub step: u32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ClassPlan {
     pub id: u32,
     pub name: String,

@@ -89,6 +89,20 @@ impl<'t> Builder<'t> {
             Rule::assign => {
                 let key = self.name(parts.next()?);
                 let value = self.expr(parts.next()?);
+                // Newlines are insignificant, so `x =` with nothing after it would take the
+                // next line's name as its value. A bare name on a later line is that mistake.
+                let gap = &self.text
+                    [key.span.end as usize - self.offset..value.span.start as usize - self.offset];
+                if matches!(value.kind, ExprKind::Ident(_)) && gap.contains('\n') {
+                    return Some(Entry::Broken {
+                        message: format!("`{} =` has no value on its line", key.text),
+                        span: key.span.to(Span::new(
+                            self.file,
+                            key.span.end as usize,
+                            key.span.end as usize + gap.trim_end().len(),
+                        )),
+                    });
+                }
                 Entry::Assign { key, value, span }
             }
             Rule::block => {

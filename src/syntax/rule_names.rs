@@ -65,6 +65,9 @@ pub(crate) fn to_diagnostic(
     };
     let found = found_at(err.line(), err.line_col.clone(), start);
     let message = match &err.variant {
+        _ if unterminated_string(&rest_of_line(err.line(), err.line_col.clone())) => {
+            "unterminated string: add the closing \"".to_string()
+        }
         ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<&str> = positives.iter().map(|r| human(*r)).collect();
             names.dedup();
@@ -90,12 +93,16 @@ pub(crate) fn to_diagnostic(
     Diagnostic::error(Span::new(file, offset + start, offset + end), message)
 }
 
-fn found_at(line: &str, line_col: pest::error::LineColLocation, _pos: usize) -> String {
+fn rest_of_line(line: &str, line_col: pest::error::LineColLocation) -> String {
     let col = match line_col {
         pest::error::LineColLocation::Pos((_, c)) => c,
         pest::error::LineColLocation::Span((_, c), _) => c,
     };
-    let rest: String = line.chars().skip(col.saturating_sub(1)).collect();
+    line.chars().skip(col.saturating_sub(1)).collect()
+}
+
+fn found_at(line: &str, line_col: pest::error::LineColLocation, _pos: usize) -> String {
+    let rest = rest_of_line(line, line_col);
     let token: String = rest
         .trim_end_matches(['\r', '\n'])
         .split_whitespace()
@@ -109,6 +116,23 @@ fn found_at(line: &str, line_col: pest::error::LineColLocation, _pos: usize) -> 
     } else {
         format!("'{token}'")
     }
+}
+
+/// True when the token found is a string with no closing quote on its line.
+fn unterminated_string(found: &str) -> bool {
+    let Some(body) = found.trim_end_matches(['\r', '\n']).strip_prefix('"') else {
+        return false;
+    };
+    let mut escaped = false;
+    for c in body.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 fn one_of(names: &[&str]) -> String {

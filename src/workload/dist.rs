@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// A checked distribution. Parameters are in the value's base unit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Dist {
     Const(f64),
     /// Integers in `lo..=hi` for lengths; continuous for durations.

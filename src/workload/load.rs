@@ -84,7 +84,7 @@ impl Level {
 }
 
 /// A trace file reference: `trace("file", format: F, ...)`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TraceRef {
     pub path: PathBuf,
     pub format: String,

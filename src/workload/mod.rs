@@ -72,7 +72,7 @@ pub struct Class {
 
 /// How one request of a class looks. Lengths are prompt tokens (after any prefix) and
 /// requested output tokens.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Shape {
     pub input: Dist,
     pub output: Dist,
@@ -84,7 +84,7 @@ pub struct Shape {
 }
 
 /// `prefix = shared(tokens: N, groups: G, skew: s)`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Prefix {
     pub tokens: u32,
     pub groups: u32,
