@@ -17,7 +17,7 @@ fn examples() -> Vec<PathBuf> {
     files
 }
 
-fn summary(path: &PathBuf) -> String {
+fn summary(path: &std::path::Path) -> String {
     let (sources, result) = check_file(path, &Overrides::default());
     let workload = result.unwrap_or_else(|d| {
         panic!(

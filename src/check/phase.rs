@@ -146,7 +146,7 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
                     span,
                     format!(
                         "{what}: duration disagrees with its steps(...), which last {}",
-                        show_ns(f)
+                        crate::output::fmt::duration(f)
                     ),
                 )
                 .help("drop duration: steps(...) fixes the phase's length"),
@@ -205,14 +205,4 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
         pause_ns,
         classes,
     })
-}
-
-/// A duration for messages: `7m`, `90s`, `1.5s`.
-pub(crate) fn show_ns(ns: u64) -> String {
-    let s = ns as f64 / 1e9;
-    if ns % 60_000_000_000 == 0 && ns > 0 {
-        format!("{}m", ns / 60_000_000_000)
-    } else {
-        format!("{s}s")
-    }
 }

@@ -49,7 +49,8 @@ mod tests {
 
     #[test]
     fn transposition_is_one_edit() {
-        assert_eq!(distance("possion", "poisson"), 1);
+        assert_eq!(distance("poisosn", "poisson"), 1);
+        assert_eq!(distance("possion", "poisson"), 2);
         assert_eq!(distance("duraton", "duration"), 1);
         assert_eq!(distance("", "abc"), 3);
     }

@@ -21,7 +21,7 @@ pub fn duration(ns: u64) -> String {
         let ms = ns as f64 / 1e6;
         return format!("{}ms", trim(ms, 3));
     }
-    if ns % S != 0 || ns < 60 * S {
+    if !ns.is_multiple_of(S) || ns < 60 * S {
         return format!("{}s", trim(ns as f64 / 1e9, 3));
     }
     let total = ns / S;

@@ -1,0 +1,219 @@
+//! The `llmw` binary: exit codes, formats and files, as scripts see them.
+
+use std::process::{Command, Output};
+
+fn llmw(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llmw"))
+        .args(args)
+        .output()
+        .expect("llmw runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_accepts_every_example_and_exits_0() {
+    let mut args = vec!["check"];
+    let files: Vec<String> = std::fs::read_dir("workloads")
+        .expect("workloads/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "llmw"))
+        .map(|p| p.display().to_string())
+        .collect();
+    args.extend(files.iter().map(String::as_str));
+    let o = llmw(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().filter(|l| l.starts_with("ok")).count(),
+        files.len()
+    );
+}
+
+#[test]
+fn check_reports_diagnostics_and_exits_2() {
+    let o = llmw(&[
+        "check",
+        "tests/broken/typos.llmw",
+        "workloads/quickstart.llmw",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("tests/broken/typos.llmw:5:5: unknown field 'duraton'"),
+        "{err}"
+    );
+    assert!(stdout(&o).contains("ok  workloads/quickstart.llmw"));
+}
+
+#[test]
+fn missing_and_non_utf8_files_are_clear_errors() {
+    let o = llmw(&["check", "no/such/file.llmw"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot read 'no/such/file.llmw'"),
+        "{}",
+        stderr(&o)
+    );
+
+    let dir = std::env::temp_dir().join(format!("llmw-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("latin1.llmw");
+    std::fs::write(&bad, b"workload \"caf\xe9\" {}").expect("write");
+    let o = llmw(&["check", bad.to_str().expect("utf-8 path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is not UTF-8 text (invalid byte at offset 13)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn plan_formats_agree_on_the_requests() {
+    let file = "workloads/bursty-gamma.llmw";
+    let jsonl = stdout(&llmw(&["plan", file, "--format", "jsonl"]));
+    let csv = stdout(&llmw(&["plan", file, "--format", "csv"]));
+    let json = stdout(&llmw(&["plan", file, "--format", "json"]));
+    let summary = stdout(&llmw(&["plan", file]));
+
+    let rows: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("json document");
+    assert_eq!(doc["requests"].as_array().map(Vec::len), Some(rows.len()));
+    assert!(
+        summary.contains(&format!("{} open-loop requests planned", rows.len())),
+        "{summary}"
+    );
+    assert!(summary.contains(doc["hash"].as_str().expect("hash")));
+
+    let mut ids = std::collections::BTreeSet::new();
+    let mut last_at = 0.0;
+    for r in &rows {
+        for field in [
+            "id",
+            "phase",
+            "step",
+            "class",
+            "at",
+            "input_tokens",
+            "output_tokens",
+        ] {
+            assert!(r.get(field).is_some(), "missing {field} in {r}");
+        }
+        assert!(ids.insert(r["id"].as_u64().expect("integer id")));
+        let at = r["at"].as_f64().expect("open-loop rows have a number");
+        assert!(at >= last_at, "rows are in schedule order");
+        last_at = at;
+    }
+}
+
+#[test]
+fn closed_loop_rows_have_null_at_and_a_step() {
+    let out = stdout(&llmw(&[
+        "plan",
+        "workloads/quickstart.llmw",
+        "--format",
+        "jsonl",
+        "--closed-preview",
+        "3",
+    ]));
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let closed: Vec<_> = rows.iter().filter(|r| r["at"].is_null()).collect();
+    // warmup: 1 step, concurrency: 3 steps, 3 rows each.
+    assert_eq!(closed.len(), 12);
+    let steps: Vec<u64> = closed
+        .iter()
+        .filter(|r| r["phase"] == "concurrency")
+        .map(|r| r["step"].as_u64().expect("step"))
+        .collect();
+    assert_eq!(steps, vec![0, 0, 0, 1, 1, 1, 2, 2, 2]);
+}
+
+#[test]
+fn set_overrides_are_type_checked() {
+    let ok = llmw(&["plan", "workloads/quickstart.llmw", "--set", "rate=80/s"]);
+    assert_eq!(ok.status.code(), Some(0));
+    let base = stdout(&llmw(&["plan", "workloads/quickstart.llmw"]));
+    assert_ne!(stdout(&ok), base);
+
+    let wrong = llmw(&["plan", "workloads/quickstart.llmw", "--set", "rate=80"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("param 'rate' is a rate, but --set gives a number"),
+        "{}",
+        stderr(&wrong)
+    );
+
+    let unknown = llmw(&["plan", "workloads/quickstart.llmw", "--set", "rat=8/s"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("did you mean 'rate'?"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[test]
+fn plan_writes_to_a_file_and_is_reproducible() {
+    let dir = std::env::temp_dir().join(format!("llmw-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let a = dir.join("a.jsonl");
+    let b = dir.join("b.jsonl");
+    for path in [&a, &b] {
+        let o = llmw(&[
+            "plan",
+            "workloads/prefix-cache.llmw",
+            "--format",
+            "jsonl",
+            "-o",
+            path.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let (x, y) = (std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    assert!(!x.is_empty());
+    assert_eq!(x, y);
+    let other = stdout(&llmw(&[
+        "plan",
+        "workloads/prefix-cache.llmw",
+        "--format",
+        "jsonl",
+        "--seed",
+        "6",
+    ]));
+    assert_ne!(other.as_bytes(), &x[..]);
+}
+
+#[test]
+fn a_trace_phase_is_checked_but_not_planned_without_the_trace_layer() {
+    let dir = std::env::temp_dir().join(format!("llmw-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("t.csv"),
+        "TIMESTAMP,ContextTokens,GeneratedTokens\r\n",
+    )
+    .expect("write");
+    let file = dir.join("w.llmw");
+    std::fs::write(&file, "workload \"t\" {\n requests { input = 1 output = 1 }\n phase \"p\" { arrival = trace(\"t.csv\", format: azure) }\n}\n").expect("write");
+    let path = file.to_str().expect("utf-8");
+    assert_eq!(llmw(&["check", path]).status.code(), Some(0));
+    let o = llmw(&["plan", path]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("trace(...) arrival is read from a file"),
+        "{}",
+        stderr(&o)
+    );
+}
