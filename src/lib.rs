@@ -11,8 +11,11 @@
 
 pub mod check;
 pub mod diag;
+pub mod engine;
 pub mod output;
+pub mod prompt;
 pub mod schedule;
+pub mod sim;
 pub mod source;
 pub mod syntax;
 pub mod workload;

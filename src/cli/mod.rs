@@ -3,6 +3,8 @@
 
 mod check;
 mod plan;
+mod run;
+mod sim;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -32,12 +34,18 @@ enum Command {
     Check(check::Args),
     /// Compile a workload into its deterministic schedule and print it.
     Plan(plan::Args),
+    /// Run a workload against a server (or the built-in simulator) and record its token traces.
+    Run(run::Args),
+    /// Serve the simulated OpenAI-compatible LLM server.
+    Sim(sim::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Sim(a) => sim::run(a),
     }
 }
 

@@ -147,6 +147,7 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
     let mut schedule = Schedule {
         workload: workload.name.clone(),
         seed: workload.seed,
+        target: workload.target.clone(),
         hash: String::new(),
         classes,
         phases,

@@ -26,6 +26,8 @@ use crate::workload::{Dist, Shape};
 pub struct Schedule {
     pub workload: String,
     pub seed: u64,
+    /// How requests are sent (not part of the plan hash: one plan can target two servers).
+    pub target: crate::workload::Target,
     /// SHA-256 of the plan's content (phases, classes, every planned request), hex.
     pub hash: String,
     /// Class names by class id.

@@ -1,0 +1,116 @@
+//! `llmw run FILE`: source → Workload → Schedule → a recorded run (engine), then a summary.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use llmw::engine::{self, Ending, RunMeta, RunOptions};
+use llmw::sim::{Faults, ProfileArgs, SimConfig};
+use llmw::{check_file, compile, Overrides};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The workload file.
+    file: PathBuf,
+    /// Base URL of an OpenAI-compatible server (e.g. http://localhost:8000). Without it, the
+    /// built-in simulator is started in-process.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// The run directory to create (default: runs/<workload>-<UTC time>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The schedule's random seed (overrides the file's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a param (NAME=VALUE), type-checked against its declared value.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+    /// Read the API key from this environment variable (default OPENAI_API_KEY).
+    #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
+    api_key_env: String,
+    /// No progress display.
+    #[arg(long, short)]
+    quiet: bool,
+    /// The in-process simulator (used without --target).
+    #[command(flatten)]
+    sim: SimArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Simulator (without --target)")]
+struct SimArgs {
+    /// Simulator profile.
+    #[arg(long = "sim-profile", value_enum, default_value_t = llmw::sim::ProfileName::Default)]
+    profile: llmw::sim::ProfileName,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let overrides = Overrides {
+        sets: args.sets.clone(),
+        seed: args.seed,
+    };
+    let (sources, result) = check_file(&args.file, &overrides);
+    let workload = match result {
+        Ok(w) => w,
+        Err(diags) => {
+            super::report(&sources, &diags);
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
+    let schedule = match compile(&workload) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
+    let meta = RunMeta {
+        workload,
+        sources: sources.iter().filter(|f| f.path.is_some()).map(|f| (f.name.clone(), f.text.clone())).collect(),
+        sets: args.sets.clone(),
+        target_url: String::new(),
+        model: String::new(),
+        simulator: None,
+    };
+    let options = RunOptions {
+        out: args.out.clone(),
+        target: args.target.clone(),
+        api_key: std::env::var(&args.api_key_env).ok().filter(|k| !k.is_empty()),
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        sim: SimConfig {
+            profile: ProfileArgs { profile: args.sim.profile, ..ProfileArgs::default() }.resolve(),
+            faults: Faults::default(),
+            ..SimConfig::default()
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(super::EXIT_FAILED);
+        }
+    };
+    let result = runtime.block_on(engine::run(schedule.clone(), meta, options));
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_FAILED);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = result.write_summary(&mut out, &schedule);
+    eprintln!("run recorded in {}", result.dir.display());
+    match result.ending {
+        Ending::Completed => ExitCode::SUCCESS,
+        Ending::Interrupted => {
+            eprintln!("interrupted: the files hold every request sent before Ctrl-C");
+            ExitCode::from(super::EXIT_FAILED)
+        }
+        Ending::Failed | Ending::Running => {
+            eprintln!("error: {}", result.error.as_deref().unwrap_or("the run failed"));
+            ExitCode::from(super::EXIT_FAILED)
+        }
+    }
+}

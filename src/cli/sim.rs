@@ -1,0 +1,51 @@
+//! `llmw sim`: the simulated OpenAI-compatible LLM server, standalone, until Ctrl-C.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use llmw::sim::{self, Faults, ProfileArgs, SimConfig};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, short, default_value_t = 8000)]
+    port: u16,
+    /// The model name the server reports and accepts.
+    #[arg(long, default_value = "llmw-sim")]
+    model: String,
+    #[command(flatten)]
+    profile: ProfileArgs,
+    #[command(flatten, next_help_heading = "Fault injection")]
+    faults: Faults,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(super::EXIT_FAILED);
+        }
+    };
+    runtime.block_on(async move {
+        let config = SimConfig {
+            model: args.model,
+            profile: args.profile.resolve(),
+            faults: args.faults,
+        };
+        let server = match sim::start(SocketAddr::new(args.host, args.port), config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}:{}: {e}", args.host, args.port);
+                return ExitCode::from(super::EXIT_INVALID);
+            }
+        };
+        println!("llmw sim listening on {}", server.url());
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown();
+        ExitCode::SUCCESS
+    })
+}

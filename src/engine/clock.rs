@@ -1,0 +1,91 @@
+//! The run's single monotonic clock, and waiting for an absolute deadline with sub-millisecond
+//! precision (a coarse sleep, then a short spin).
+
+use std::time::{Duration, Instant, SystemTime};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+    /// The wall-clock time that corresponds to time 0.
+    pub wall_start: SystemTime,
+}
+
+/// Below this much remaining time, `wait_until` spins instead of sleeping.
+const SPIN: Duration = Duration::from_micros(300);
+
+impl Clock {
+    pub fn start() -> Clock {
+        Clock {
+            start: Instant::now(),
+            wall_start: SystemTime::now(),
+        }
+    }
+
+    /// Nanoseconds since the run's start.
+    pub fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    pub fn instant(&self, ns: u64) -> Instant {
+        self.start + Duration::from_nanos(ns)
+    }
+
+    /// Blocks the calling (dedicated) thread until `ns`: sleeps while far, spins when near.
+    /// Returns early, with false, if `keep_going` turns false.
+    pub fn wait_until(&self, ns: u64, keep_going: impl Fn() -> bool) -> bool {
+        let deadline = self.instant(ns);
+        loop {
+            if !keep_going() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            let left = deadline - now;
+            if left > SPIN {
+                std::thread::sleep((left - SPIN).min(Duration::from_millis(50)));
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// RFC 3339 UTC with nanoseconds: `2026-11-28T04:32:35.123456789Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_nanos()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_dates() {
+        let t = SystemTime::UNIX_EPOCH + Duration::new(1_795_839_155, 5);
+        assert_eq!(rfc3339(t), "2026-11-28T04:12:35.000000005Z");
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
+        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert!(rfc3339(leap).starts_with("2000-02-29T00:00:00"));
+    }
+}

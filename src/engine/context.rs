@@ -1,0 +1,113 @@
+//! What every request task shares: the plan, the sender, the clock, the counters, the trace
+//! writer, the stop signal and the tracker of outstanding requests.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use tokio::sync::{watch, Notify};
+
+use super::clock::Clock;
+use super::record::{RequestRow, Status};
+use super::request::Sender;
+use super::stats::Live;
+use super::writer::Msg;
+use crate::schedule::{PlannedRequest, Schedule};
+
+pub struct Ctx {
+    pub schedule: Arc<Schedule>,
+    pub sender: Sender,
+    pub clock: Clock,
+    pub live: Arc<Live>,
+    pub writer: mpsc::Sender<Msg>,
+    pub stop: watch::Receiver<bool>,
+    pub stop_flag: Arc<AtomicBool>,
+    outstanding: AtomicU64,
+    drained: Notify,
+}
+
+impl Ctx {
+    pub fn new(
+        schedule: Arc<Schedule>,
+        sender: Sender,
+        clock: Clock,
+        writer: mpsc::Sender<Msg>,
+        stop: watch::Receiver<bool>,
+        stop_flag: Arc<AtomicBool>,
+    ) -> Ctx {
+        Ctx {
+            schedule,
+            sender,
+            clock,
+            live: Arc::new(Live::default()),
+            writer,
+            stop,
+            stop_flag,
+            outstanding: AtomicU64::new(0),
+            drained: Notify::new(),
+        }
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop_flag.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request as outstanding; call before spawning it.
+    pub fn begin(&self) {
+        self.outstanding.fetch_add(1, Ordering::SeqCst);
+        self.live.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.live.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sends `r` (already counted by [`Ctx::begin`]) and records its row.
+    pub async fn fire(&self, r: PlannedRequest, scheduled_ns: Option<u64>) {
+        let (row, chunks) = self.sender.execute(&r, scheduled_ns, &self.clock, self.stop.clone()).await;
+        self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.finish(row, chunks);
+        if self.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// An arrival that found `max_in_flight` requests outstanding.
+    pub fn drop_arrival(&self, r: &PlannedRequest, scheduled_ns: u64, cap: u64) {
+        let now = self.clock.now();
+        let row = RequestRow {
+            request_id: r.id,
+            phase: r.phase,
+            step: r.step,
+            class: r.class,
+            scheduled_ns: Some(scheduled_ns),
+            sent_ns: now,
+            first_token_ns: None,
+            last_token_ns: None,
+            done_ns: now,
+            input_tokens: r.input_tokens,
+            output_tokens_requested: r.output_tokens,
+            prompt_tokens: None,
+            output_tokens: None,
+            chunks: 0,
+            status: Status::Dropped,
+            http_status: None,
+            error: Some(format!("max_in_flight ({cap}) reached")),
+            prefix_group: r.prefix_group,
+        };
+        self.finish(row, Vec::new());
+    }
+
+    fn finish(&self, row: RequestRow, chunks: Vec<super::record::ChunkRow>) {
+        self.live.record(&row);
+        // The writer only goes away at the very end; a send error there has nothing to save.
+        let _ = self.writer.send(Msg::Request(row, chunks));
+    }
+
+    /// Waits until no request is outstanding.
+    pub async fn drain(&self) {
+        loop {
+            let notified = self.drained.notified();
+            if self.outstanding.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}

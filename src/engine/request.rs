@@ -1,0 +1,299 @@
+//! Sending one request and reading its response: the body (chat or completions), the SSE stream
+//! with every chunk timestamped on arrival, and the fixed meaning of each failure.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use super::clock::Clock;
+use super::record::{ChunkRow, RequestRow, Status};
+use super::sse::SseParser;
+use crate::schedule::PlannedRequest;
+use crate::workload::{Api, Target};
+
+/// Everything needed to send requests to one server.
+pub struct Sender {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub api_key: Option<String>,
+    pub target: Target,
+    pub model: String,
+    pub seed: u64,
+    pub timeout: Duration,
+}
+
+/// Without `timeout` in the workload, a request that takes longer than this is a timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Error bodies and messages are cut to this many characters.
+const MESSAGE_CHARS: usize = 200;
+
+/// What the response told us so far; survives a timeout or a cancel.
+#[derive(Default)]
+struct Progress {
+    chunks: Vec<ChunkRow>,
+    first_token_ns: Option<u64>,
+    last_token_ns: Option<u64>,
+    prompt_tokens: Option<u32>,
+    usage_output: Option<u32>,
+    http_status: Option<u16>,
+    finished: bool,
+}
+
+/// How the exchange ended, before timeouts and cancels are considered.
+type Outcome = Result<(), String>;
+
+impl Sender {
+    pub fn url(&self) -> String {
+        match self.target.api {
+            Api::Chat => format!("{}/v1/chat/completions", self.base),
+            Api::Completions => format!("{}/v1/completions", self.base),
+        }
+    }
+
+    fn body(&self, r: &PlannedRequest) -> Value {
+        let prompt = crate::prompt::prompt(self.seed, r);
+        let mut body = match self.target.api {
+            Api::Chat => json!({"model": self.model, "messages": [{"role": "user", "content": prompt}]}),
+            Api::Completions => json!({"model": self.model, "prompt": prompt}),
+        };
+        body["max_tokens"] = json!(r.output_tokens);
+        body["stream"] = json!(self.target.stream);
+        if self.target.stream {
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        if self.target.ignore_eos {
+            body["ignore_eos"] = json!(true);
+            body["min_tokens"] = json!(r.output_tokens);
+        }
+        if let Some(t) = self.target.temperature {
+            body["temperature"] = json!(t);
+        }
+        body
+    }
+
+    /// Sends `r` now and waits for its response, the timeout, or `stop`.
+    pub async fn execute(
+        &self,
+        r: &PlannedRequest,
+        scheduled_ns: Option<u64>,
+        clock: &Clock,
+        mut stop: watch::Receiver<bool>,
+    ) -> (RequestRow, Vec<ChunkRow>) {
+        let body = self.body(r).to_string();
+        let mut progress = Progress::default();
+        let sent_ns = clock.now();
+        let outcome = {
+            let exchange = self.exchange(r.id, body, clock, &mut progress);
+            tokio::select! {
+                o = tokio::time::timeout(self.timeout, exchange) => match o {
+                    Ok(o) => Some(o),
+                    Err(_) => None,
+                },
+                _ = stop.wait_for(|s| *s) => Some(Err("cancelled".into())),
+            }
+        };
+        let done_ns = clock.now();
+        let cancelled = *stop.borrow();
+        let (status, error) = match outcome {
+            Some(Ok(())) => (Status::Ok, None),
+            Some(Err(_)) if cancelled && !progress.finished => (Status::Cancelled, Some("the run was interrupted".to_string())),
+            Some(Err(e)) => (Status::Error, Some(e)),
+            None => (Status::Timeout, Some(format!("no complete response within {:?}", self.timeout))),
+        };
+        let counted: u32 = progress.chunks.iter().map(|c| c.tokens).sum();
+        let row = RequestRow {
+            request_id: r.id,
+            phase: r.phase,
+            step: r.step,
+            class: r.class,
+            scheduled_ns,
+            sent_ns,
+            first_token_ns: progress.first_token_ns,
+            last_token_ns: progress.last_token_ns,
+            done_ns,
+            input_tokens: r.input_tokens,
+            output_tokens_requested: r.output_tokens,
+            prompt_tokens: progress.prompt_tokens,
+            output_tokens: progress.usage_output.or((!progress.chunks.is_empty() || status == Status::Ok).then_some(counted)),
+            chunks: progress.chunks.len() as u32,
+            status,
+            http_status: progress.http_status,
+            error,
+            prefix_group: r.prefix_group,
+        };
+        (row, progress.chunks)
+    }
+
+    async fn exchange(&self, id: u64, body: String, clock: &Clock, p: &mut Progress) -> Outcome {
+        let mut req = self
+            .client
+            .post(self.url())
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(key) = &self.api_key {
+            req = req.bearer_auth(key);
+        }
+        for (k, v) in &self.target.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let resp = req.send().await.map_err(|e| short(&describe(&e)))?;
+        let status = resp.status();
+        p.http_status = Some(status.as_u16());
+        if !status.is_success() {
+            let text = resp.text().await.unwrap_or_default();
+            return Err(short(&format!("HTTP {}: {}", status.as_u16(), text.trim())));
+        }
+        if !self.target.stream {
+            let bytes = resp.bytes().await.map_err(|e| short(&describe(&e)))?;
+            let at = clock.now();
+            let v: Value = serde_json::from_slice(&bytes).map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
+            let text = content(&v, true).unwrap_or_default();
+            read_usage(&v, p);
+            if !text.is_empty() {
+                p.first_token_ns = Some(at);
+                p.last_token_ns = Some(at);
+                let tokens = p.usage_output.unwrap_or(1);
+                p.chunks.push(ChunkRow { request_id: id, seq: 0, at_ns: at, tokens, bytes: text.len() as u32 });
+            }
+            p.finished = v.pointer("/choices/0/finish_reason").is_some_and(|f| !f.is_null());
+            return if p.finished { Ok(()) } else { Err("response has no finish_reason".into()) };
+        }
+        let mut stream = resp.bytes_stream();
+        let mut parser = SseParser::new();
+        let mut failure: Option<String> = None;
+        let mut done = false;
+        let mut last_usage_completion: Option<u32> = None;
+        while let Some(item) = stream.next().await {
+            let bytes = item.map_err(|e| short(&format!("stream broken: {}", describe(&e))))?;
+            let at = clock.now();
+            parser.feed(&bytes, |data| {
+                if failure.is_some() || done {
+                    return;
+                }
+                on_event(id, data, at, p, &mut failure, &mut done, &mut last_usage_completion);
+            });
+            if failure.is_some() || done {
+                break;
+            }
+        }
+        if failure.is_none() && !done {
+            let at = clock.now();
+            parser.finish(|data| on_event(id, data, at, p, &mut failure, &mut done, &mut last_usage_completion));
+        }
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        if done || p.finished {
+            Ok(())
+        } else {
+            Err("stream ended before a finish_reason or [DONE]".into())
+        }
+    }
+}
+
+/// Handles one SSE event's data.
+fn on_event(
+    id: u64,
+    data: &[u8],
+    at: u64,
+    p: &mut Progress,
+    failure: &mut Option<String>,
+    done: &mut bool,
+    last_usage: &mut Option<u32>,
+) {
+    if data.trim_ascii() == b"[DONE]" {
+        *done = true;
+        return;
+    }
+    let v: Value = match serde_json::from_slice(data) {
+        Ok(v) => v,
+        Err(_) => {
+            *failure = Some(short(&format!("invalid JSON in SSE data: {}", String::from_utf8_lossy(data))));
+            return;
+        }
+    };
+    if let Some(err) = v.get("error") {
+        *failure = Some(short(&format!("server error in stream: {err}")));
+        return;
+    }
+    let before = *last_usage;
+    read_usage(&v, p);
+    if let Some(c) = v.pointer("/usage/completion_tokens").and_then(Value::as_u64) {
+        *last_usage = Some(c as u32);
+    }
+    if let Some(text) = content(&v, false) {
+        if !text.is_empty() {
+            // Per-chunk usage (continuous usage stats) tells how many tokens this chunk held.
+            let tokens = match (before, *last_usage) {
+                (Some(b), Some(a)) if a > b => a - b,
+                (None, Some(a)) if a > 0 && p.chunks.is_empty() => a,
+                _ => 1,
+            };
+            if p.first_token_ns.is_none() {
+                p.first_token_ns = Some(at);
+            }
+            p.last_token_ns = Some(at);
+            let seq = p.chunks.len() as u32;
+            p.chunks.push(ChunkRow { request_id: id, seq, at_ns: at, tokens, bytes: text.len() as u32 });
+        }
+    }
+    if v.pointer("/choices/0/finish_reason").is_some_and(|f| !f.is_null()) {
+        p.finished = true;
+    }
+}
+
+/// Generated text of a chunk (`delta.content` or `text`) or of a whole response (`message.content`).
+fn content(v: &Value, whole: bool) -> Option<String> {
+    let choice = v.pointer("/choices/0")?;
+    let text = if whole {
+        choice.pointer("/message/content").or_else(|| choice.get("text"))
+    } else {
+        choice.pointer("/delta/content").or_else(|| choice.get("text"))
+    };
+    let mut out = text.and_then(Value::as_str).unwrap_or("").to_string();
+    if out.is_empty() {
+        // Reasoning models stream their thinking separately; it is generated text too.
+        if let Some(r) = choice.pointer("/delta/reasoning_content").and_then(Value::as_str) {
+            out = r.to_string();
+        }
+    }
+    Some(out)
+}
+
+fn read_usage(v: &Value, p: &mut Progress) {
+    if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
+        if let Some(x) = u.get("prompt_tokens").and_then(Value::as_u64) {
+            p.prompt_tokens = Some(x as u32);
+        }
+        if let Some(x) = u.get("completion_tokens").and_then(Value::as_u64) {
+            p.usage_output = Some(x as u32);
+        }
+    }
+}
+
+/// A reqwest error with its causes, without any URL credentials.
+fn describe(e: &reqwest::Error) -> String {
+    // The URL is never in the message: it may carry credentials.
+    let mut msg = e.to_string();
+    if let Some(url) = e.url() {
+        msg = msg.replace(url.as_str(), "the server");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+fn short(s: &str) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > MESSAGE_CHARS {
+        format!("{}…", one_line.chars().take(MESSAGE_CHARS).collect::<String>())
+    } else {
+        one_line
+    }
+}

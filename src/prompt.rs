@@ -1,0 +1,84 @@
+//! Synthesized prompts: text whose token count under common BPE tokenizers is close to the
+//! requested length, deterministic per request, with identical text for every request of one
+//! prefix group.
+//!
+//! Each word below (with its leading space) is a single token in the GPT-2, Llama 3, Qwen,
+//! Mistral and SmolLM vocabularies, so a prompt of N words is close to N tokens. The measured
+//! deviation is in docs/prompts.md.
+
+use crate::schedule::rng::{key, Rng};
+use crate::schedule::PlannedRequest;
+
+const WORDS: [&str; 96] = [
+    " the", " of", " and", " to", " in", " is", " that", " for", " it", " as", " was", " with",
+    " be", " by", " on", " not", " he", " this", " are", " or", " his", " from", " at", " which",
+    " but", " have", " an", " had", " they", " you", " were", " their", " one", " all", " we",
+    " can", " her", " has", " there", " been", " if", " more", " when", " will", " would", " who",
+    " so", " no", " time", " people", " year", " way", " day", " man", " thing", " woman", " life",
+    " child", " world", " school", " state", " family", " student", " group", " country",
+    " problem", " hand", " part", " place", " case", " week", " company", " system", " program",
+    " question", " work", " government", " number", " night", " point", " home", " water",
+    " room", " mother", " area", " money", " story", " fact", " month", " lot", " right",
+    " study", " book", " eye", " job", " word",
+];
+
+/// Stream tag for prompt text, distinct from the schedule's own streams.
+const PROMPT_TEXT: u64 = 3;
+
+fn words(rng: &mut Rng, n: u32, out: &mut String) {
+    for _ in 0..n {
+        out.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+}
+
+/// The prompt of one planned request: its prefix group's shared text, then its own words.
+pub fn prompt(seed: u64, r: &PlannedRequest) -> String {
+    let mut out = String::with_capacity(r.input_tokens as usize * 7);
+    if let Some(group) = r.prefix_group {
+        let mut rng = Rng::new(key(&[seed, PROMPT_TEXT, 0, r.prefix_tokens as u64, group as u64]));
+        words(&mut rng, r.prefix_tokens, &mut out);
+    }
+    let mut rng = Rng::new(key(&[seed, PROMPT_TEXT, 1, r.id]));
+    words(&mut rng, r.input_tokens.saturating_sub(r.prefix_tokens), &mut out);
+    // Leading space is part of each token; the text itself starts without one.
+    out.trim_start().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(id: u64, input: u32, group: Option<u32>, prefix: u32) -> PlannedRequest {
+        PlannedRequest {
+            id,
+            phase: 0,
+            step: 0,
+            class: 0,
+            at_ns: None,
+            input_tokens: input,
+            output_tokens: 1,
+            prefix_group: group,
+            prefix_tokens: prefix,
+            think_ns: None,
+        }
+    }
+
+    #[test]
+    fn word_count_matches_the_requested_length() {
+        let p = prompt(1, &req(5, 300, None, 0));
+        assert_eq!(p.split_whitespace().count(), 300);
+        assert_eq!(prompt(1, &req(5, 300, None, 0)), p, "deterministic");
+        assert_ne!(prompt(1, &req(6, 300, None, 0)), p, "per request");
+    }
+
+    #[test]
+    fn one_prefix_group_shares_its_text_exactly() {
+        let a = prompt(1, &req(1, 100, Some(2), 64));
+        let b = prompt(1, &req(2, 120, Some(2), 64));
+        let c = prompt(1, &req(3, 100, Some(3), 64));
+        let head = |s: &str| s.split_whitespace().take(64).collect::<Vec<_>>().join(" ");
+        assert_eq!(head(&a), head(&b));
+        assert_ne!(head(&a), head(&c));
+        assert_ne!(a.split_whitespace().nth(64), None);
+    }
+}

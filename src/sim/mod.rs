@@ -1,0 +1,99 @@
+//! The built-in simulated LLM server: OpenAI-compatible HTTP in front of a continuous-batching
+//! cost model, so the whole pipeline runs on a laptop and tests run anywhere.
+//!
+//! [`start`] binds a listener (use `127.0.0.1:0` in tests) and serves until the returned
+//! [`SimServer`] is dropped or shut down.
+
+mod batcher;
+mod faults;
+mod http;
+mod profile;
+
+pub use faults::{Fault, Faults};
+pub use profile::{Profile, ProfileArgs, ProfileName};
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub model: String,
+    pub profile: Profile,
+    pub faults: Faults,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            model: "llmw-sim".into(),
+            profile: Profile::named(ProfileName::Default),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// A running simulator; dropping it stops accepting connections.
+pub struct SimServer {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+}
+
+impl SimServer {
+    /// The base URL to give as `--target`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Binds `addr` and serves the simulator on the current tokio runtime.
+pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimServer> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+    tokio::spawn(batcher::run(config.profile.clone(), jobs_rx));
+    let state = Arc::new(http::State {
+        model: config.model,
+        profile: config.profile,
+        faults: config.faults,
+        jobs: jobs_tx,
+        counter: AtomicU64::new(0),
+    });
+    let (stop, mut stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = stopped.changed() => return,
+            };
+            let Ok((stream, _)) = accepted else { continue };
+            let _ = stream.set_nodelay(true);
+            let state = state.clone();
+            let mut conn_stop = stopped.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| http::handle(req, state.clone()));
+                let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = conn => {}
+                    _ = conn_stop.changed() => {}
+                }
+            });
+        }
+    });
+    Ok(SimServer { addr, stop })
+}

@@ -1,0 +1,140 @@
+//! Simulator profiles: the cost model of one continuous-batching inference server.
+//!
+//! A step decodes one token for every running sequence and spends up to `prefill_budget`
+//! tokens of prefill on waiting prompts. Its duration is
+//!
+//! ```text
+//! step = base + per_seq · running + per_prefill_token · prefill_tokens + per_kv_token · kv_tokens
+//! ```
+//!
+//! so inter-token latency grows with the batch and the KV cache held, TTFT grows with the prompt
+//! and with queueing, and output throughput (running / step) plateaus as the per-sequence and
+//! KV terms come to dominate, or when `max_seqs` or `kv_capacity` make new requests wait.
+
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileName {
+    /// Like an 8B model on one data-centre GPU: ~10 ms ITL and tens of ms TTFT at low load,
+    /// output throughput plateauing in the thousands of tokens/s.
+    Default,
+    /// No model delay at all: measures the client and the HTTP path alone.
+    Fast,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub step_base_us: f64,
+    pub per_seq_us: f64,
+    pub per_prefill_token_us: f64,
+    pub per_kv_token_ns: f64,
+    /// At most this many sequences run at once; the rest wait, first come first served.
+    pub max_seqs: u32,
+    /// KV-cache capacity in tokens; a sequence reserves prompt + output tokens when admitted.
+    pub kv_capacity: u64,
+    /// Prefill tokens processed per step (chunked prefill).
+    pub prefill_budget: u32,
+    /// Prefix-cache block size in tokens.
+    pub block_tokens: u32,
+    /// Output length when the request neither sets `ignore_eos` nor `min_tokens`: the mean of
+    /// the simulated natural stopping point (capped by `max_tokens`).
+    pub natural_output_mean: u32,
+}
+
+impl Profile {
+    pub fn named(name: ProfileName) -> Profile {
+        match name {
+            ProfileName::Default => Profile {
+                step_base_us: 7_000.0,
+                per_seq_us: 60.0,
+                per_prefill_token_us: 40.0,
+                per_kv_token_ns: 50.0,
+                max_seqs: 256,
+                kv_capacity: 300_000,
+                prefill_budget: 4096,
+                block_tokens: 16,
+                natural_output_mean: 200,
+            },
+            ProfileName::Fast => Profile {
+                step_base_us: 0.0,
+                per_seq_us: 0.0,
+                per_prefill_token_us: 0.0,
+                per_kv_token_ns: 0.0,
+                max_seqs: 1_000_000,
+                kv_capacity: u64::MAX / 4,
+                prefill_budget: u32::MAX,
+                block_tokens: 16,
+                natural_output_mean: 200,
+            },
+        }
+    }
+
+    /// The duration of one step, in seconds.
+    pub fn step_seconds(&self, running: usize, prefill_tokens: u64, kv_tokens: u64) -> f64 {
+        (self.step_base_us + self.per_seq_us * running as f64 + self.per_prefill_token_us * prefill_tokens as f64) / 1e6
+            + self.per_kv_token_ns * kv_tokens as f64 / 1e9
+    }
+}
+
+/// Command-line overrides of a profile's parameters.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ProfileArgs {
+    /// Named profile to start from.
+    #[arg(long, value_enum, default_value_t = ProfileName::Default)]
+    pub profile: ProfileName,
+    /// Fixed cost of a step, in microseconds.
+    #[arg(long, value_name = "US")]
+    pub step_base_us: Option<f64>,
+    /// Cost per running sequence per step, in microseconds.
+    #[arg(long, value_name = "US")]
+    pub per_seq_us: Option<f64>,
+    /// Cost per prefilled prompt token, in microseconds.
+    #[arg(long, value_name = "US")]
+    pub per_prefill_token_us: Option<f64>,
+    /// Cost per KV-cache token held, per step, in nanoseconds.
+    #[arg(long, value_name = "NS")]
+    pub per_kv_token_ns: Option<f64>,
+    /// Largest running batch.
+    #[arg(long, value_name = "N")]
+    pub max_seqs: Option<u32>,
+    /// KV-cache capacity in tokens.
+    #[arg(long, value_name = "TOKENS")]
+    pub kv_capacity: Option<u64>,
+    /// Prefill tokens per step.
+    #[arg(long, value_name = "TOKENS")]
+    pub prefill_budget: Option<u32>,
+}
+
+impl Default for ProfileName {
+    fn default() -> ProfileName {
+        ProfileName::Default
+    }
+}
+
+impl ProfileArgs {
+    pub fn resolve(&self) -> Profile {
+        let mut p = Profile::named(self.profile);
+        if let Some(v) = self.step_base_us {
+            p.step_base_us = v;
+        }
+        if let Some(v) = self.per_seq_us {
+            p.per_seq_us = v;
+        }
+        if let Some(v) = self.per_prefill_token_us {
+            p.per_prefill_token_us = v;
+        }
+        if let Some(v) = self.per_kv_token_ns {
+            p.per_kv_token_ns = v;
+        }
+        if let Some(v) = self.max_seqs {
+            p.max_seqs = v.max(1);
+        }
+        if let Some(v) = self.kv_capacity {
+            p.kv_capacity = v.max(1);
+        }
+        if let Some(v) = self.prefill_budget {
+            p.prefill_budget = v.max(1);
+        }
+        p
+    }
+}
