@@ -67,7 +67,11 @@ pub fn run(args: Args) -> ExitCode {
     };
     let meta = RunMeta {
         workload,
-        sources: sources.iter().filter(|f| f.path.is_some()).map(|f| (f.name.clone(), f.text.clone())).collect(),
+        sources: sources
+            .iter()
+            .filter(|f| f.path.is_some())
+            .map(|f| (f.name.clone(), f.text.clone()))
+            .collect(),
         sets: args.sets.clone(),
         target_url: String::new(),
         model: String::new(),
@@ -76,15 +80,24 @@ pub fn run(args: Args) -> ExitCode {
     let options = RunOptions {
         out: args.out.clone(),
         target: args.target.clone(),
-        api_key: std::env::var(&args.api_key_env).ok().filter(|k| !k.is_empty()),
+        api_key: std::env::var(&args.api_key_env)
+            .ok()
+            .filter(|k| !k.is_empty()),
         progress: !args.quiet && std::io::stderr().is_terminal(),
         sim: SimConfig {
-            profile: ProfileArgs { profile: args.sim.profile, ..ProfileArgs::default() }.resolve(),
+            profile: ProfileArgs {
+                profile: args.sim.profile,
+                ..ProfileArgs::default()
+            }
+            .resolve(),
             faults: Faults::default(),
             ..SimConfig::default()
         },
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -109,7 +122,10 @@ pub fn run(args: Args) -> ExitCode {
             ExitCode::from(super::EXIT_FAILED)
         }
         Ending::Failed | Ending::Running => {
-            eprintln!("error: {}", result.error.as_deref().unwrap_or("the run failed"));
+            eprintln!(
+                "error: {}",
+                result.error.as_deref().unwrap_or("the run failed")
+            );
             ExitCode::from(super::EXIT_FAILED)
         }
     }

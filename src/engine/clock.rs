@@ -84,7 +84,10 @@ mod tests {
     fn formats_utc_dates() {
         let t = SystemTime::UNIX_EPOCH + Duration::new(1_795_839_155, 5);
         assert_eq!(rfc3339(t), "2026-11-28T04:12:35.000000005Z");
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(SystemTime::UNIX_EPOCH),
+            "1970-01-01T00:00:00.000000000Z"
+        );
         let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert!(rfc3339(leap).starts_with("2000-02-29T00:00:00"));
     }

@@ -94,7 +94,9 @@ async fn user(s: Arc<Shared>, i: usize) {
         if i as u32 >= s.target.load(Ordering::Relaxed) {
             // Retire; but if the level rose again meanwhile, carry on.
             s.alive[i].store(false, Ordering::SeqCst);
-            if (i as u32) < s.target.load(Ordering::SeqCst) && !s.alive[i].swap(true, Ordering::SeqCst) {
+            if (i as u32) < s.target.load(Ordering::SeqCst)
+                && !s.alive[i].swap(true, Ordering::SeqCst)
+            {
                 continue;
             }
             return;

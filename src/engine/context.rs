@@ -60,7 +60,10 @@ impl Ctx {
 
     /// Sends `r` (already counted by [`Ctx::begin`]) and records its row.
     pub async fn fire(&self, r: PlannedRequest, scheduled_ns: Option<u64>) {
-        let (row, chunks) = self.sender.execute(&r, scheduled_ns, &self.clock, self.stop.clone()).await;
+        let (row, chunks) = self
+            .sender
+            .execute(&r, scheduled_ns, &self.clock, self.stop.clone())
+            .await;
         self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.finish(row, chunks);
         if self.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {

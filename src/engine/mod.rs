@@ -58,7 +58,11 @@ pub struct RunResult {
 
 impl RunResult {
     /// The end-of-run table.
-    pub fn write_summary(&self, out: &mut impl std::io::Write, schedule: &Schedule) -> std::io::Result<()> {
+    pub fn write_summary(
+        &self,
+        out: &mut impl std::io::Write,
+        schedule: &Schedule,
+    ) -> std::io::Result<()> {
         summary::write(out, schedule, &self.groups)
     }
 }
@@ -69,28 +73,49 @@ fn base_url(url: &str) -> String {
     u.strip_suffix("/v1").unwrap_or(u).to_string()
 }
 
-async fn discover_model(client: &reqwest::Client, base: &str, key: Option<&str>) -> Result<String, String> {
+async fn discover_model(
+    client: &reqwest::Client,
+    base: &str,
+    key: Option<&str>,
+) -> Result<String, String> {
     let mut req = client.get(format!("{base}/v1/models"));
     if let Some(k) = key {
         req = req.bearer_auth(k);
     }
-    let why = |e: String| format!("the workload names no model and asking {base}/v1/models failed: {e}; set target {{ model = \"...\" }}");
-    let resp = req.send().await.map_err(|e| why(e.without_url().to_string()))?;
+    let why = |e: String| {
+        format!("the workload names no model and asking {base}/v1/models failed: {e}; set target {{ model = \"...\" }}")
+    };
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| why(e.without_url().to_string()))?;
     if !resp.status().is_success() {
         return Err(why(format!("HTTP {}", resp.status().as_u16())));
     }
-    let bytes = resp.bytes().await.map_err(|e| why(e.without_url().to_string()))?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| why(e.without_url().to_string()))?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| why(format!("not JSON: {e}")))?;
-    v.pointer("/data/0/id").and_then(Value::as_str).map(str::to_string).ok_or_else(|| why("no models listed".into()))
+    v.pointer("/data/0/id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| why("no models listed".into()))
 }
 
 /// Executes `schedule`, recording the run in its directory.
-pub async fn run(schedule: Arc<Schedule>, mut meta: RunMeta, opts: RunOptions) -> Result<RunResult, String> {
+pub async fn run(
+    schedule: Arc<Schedule>,
+    mut meta: RunMeta,
+    opts: RunOptions,
+) -> Result<RunResult, String> {
     let simulator = match &opts.target {
         Some(_) => None,
         None => {
             let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
-            let server = sim::start(addr, opts.sim.clone()).await.map_err(|e| format!("cannot start the simulator: {e}"))?;
+            let server = sim::start(addr, opts.sim.clone())
+                .await
+                .map_err(|e| format!("cannot start the simulator: {e}"))?;
             Some(server)
         }
     };
@@ -122,8 +147,20 @@ pub async fn run(schedule: Arc<Schedule>, mut meta: RunMeta, opts: RunOptions) -
     let dir = run_dir::choose(opts.out.as_deref(), &schedule.workload, clock.wall_start);
     run_dir::create(&dir)?;
     let mut spans: Vec<PhaseSpan> = Vec::new();
-    run_dir::write(&dir, &meta, &schedule, clock.wall_start, &spans, Ending::Running, None, json!(null))?;
-    let writer = writer::TraceWriter::create(&dir, schedule.phases.iter().map(|p| p.name.clone()).collect(), schedule.classes.clone())?;
+    let wall_start = clock.wall_start;
+    let running = run_dir::State {
+        wall_start,
+        phases: &spans,
+        ending: Ending::Running,
+        error: None,
+        counts: json!(null),
+    };
+    run_dir::write(&dir, &meta, &schedule, &running)?;
+    let writer = writer::TraceWriter::create(
+        &dir,
+        schedule.phases.iter().map(|p| p.name.clone()).collect(),
+        schedule.classes.clone(),
+    )?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_flag = Arc::new(AtomicBool::new(false));
@@ -134,9 +171,20 @@ pub async fn run(schedule: Arc<Schedule>, mut meta: RunMeta, opts: RunOptions) -
         target: schedule.target.clone(),
         model,
         seed: schedule.seed,
-        timeout: schedule.target.timeout_ns.map(Duration::from_nanos).unwrap_or(request::DEFAULT_TIMEOUT),
+        timeout: schedule
+            .target
+            .timeout_ns
+            .map(Duration::from_nanos)
+            .unwrap_or(request::DEFAULT_TIMEOUT),
     };
-    let ctx = Arc::new(Ctx::new(schedule.clone(), sender, clock, writer.tx.clone(), stop_rx, stop_flag.clone()));
+    let ctx = Arc::new(Ctx::new(
+        schedule.clone(),
+        sender,
+        clock,
+        writer.tx.clone(),
+        stop_rx,
+        stop_flag.clone(),
+    ));
     let interrupt = {
         let flag = stop_flag.clone();
         tokio::spawn(async move {
@@ -147,8 +195,13 @@ pub async fn run(schedule: Arc<Schedule>, mut meta: RunMeta, opts: RunOptions) -
         })
     };
     let at = Arc::new(Mutex::new(progress::Where::default()));
-    let total = schedule.phases.iter().try_fold(0u64, |acc, p| p.duration_ns.map(|d| acc + d + p.pause_ns));
-    let display = opts.progress.then(|| progress::spawn(ctx.live.clone(), at.clone(), clock, total));
+    let total = schedule
+        .phases
+        .iter()
+        .try_fold(0u64, |acc, p| p.duration_ns.map(|d| acc + d + p.pause_ns));
+    let display = opts
+        .progress
+        .then(|| progress::spawn(ctx.live.clone(), at.clone(), clock, total));
 
     let mut next_start = 0u64;
     for (index, plan) in schedule.phases.iter().enumerate() {
@@ -156,15 +209,25 @@ pub async fn run(schedule: Arc<Schedule>, mut meta: RunMeta, opts: RunOptions) -
             break;
         }
         if let Ok(mut w) = at.lock() {
-            *w = progress::Where { phase: plan.name.clone(), step: 0, steps: plan.steps.len() };
+            *w = progress::Where {
+                phase: plan.name.clone(),
+                step: 0,
+                steps: plan.steps.len(),
+            };
         }
         let start = next_start.max(ctx.clock.now());
-        spans.push(PhaseSpan { start_ns: start, end_ns: None });
-        let steps_task = (plan.steps.len() > 1).then(|| track_steps(at.clone(), ctx.clone(), index, start));
+        spans.push(PhaseSpan {
+            start_ns: start,
+            end_ns: None,
+        });
+        let steps_task =
+            (plan.steps.len() > 1).then(|| track_steps(at.clone(), ctx.clone(), index, start));
         let end = match plan.kind {
             LoopKind::Open => {
                 let (c, h) = (ctx.clone(), tokio::runtime::Handle::current());
-                tokio::task::spawn_blocking(move || open::run(c, h, index, start)).await.map_err(|e| format!("dispatcher failed: {e}"))?
+                tokio::task::spawn_blocking(move || open::run(c, h, index, start))
+                    .await
+                    .map_err(|e| format!("dispatcher failed: {e}"))?
             }
             LoopKind::Closed => closed::run(ctx.clone(), index, start).await,
         };
@@ -189,7 +252,11 @@ pub async fn run(schedule: Arc<Schedule>, mut meta: RunMeta, opts: RunOptions) -
         progress::clear();
     }
     interrupt.abort();
-    let ending = if ctx.stopped() { Ending::Interrupted } else { Ending::Completed };
+    let ending = if ctx.stopped() {
+        Ending::Interrupted
+    } else {
+        Ending::Completed
+    };
     let groups = ctx.live.groups();
     drop(ctx);
     let written = writer.finish();
@@ -197,10 +264,24 @@ pub async fn run(schedule: Arc<Schedule>, mut meta: RunMeta, opts: RunOptions) -
         Ok(_) => (ending, None),
         Err(e) => (Ending::Failed, Some(e.clone())),
     };
-    let counts = written.map(|w| json!({"requests": w.requests, "chunks": w.chunks})).unwrap_or(json!(null));
-    run_dir::write(&dir, &meta, &schedule, clock.wall_start, &spans, ending, error.as_deref(), counts)?;
+    let counts = written
+        .map(|w| json!({"requests": w.requests, "chunks": w.chunks}))
+        .unwrap_or(json!(null));
+    let end = run_dir::State {
+        wall_start,
+        phases: &spans,
+        ending,
+        error: error.as_deref(),
+        counts,
+    };
+    run_dir::write(&dir, &meta, &schedule, &end)?;
     drop(simulator);
-    Ok(RunResult { dir, ending, error, groups })
+    Ok(RunResult {
+        dir,
+        ending,
+        error,
+        groups,
+    })
 }
 
 fn unreachable_target() -> Result<String, String> {
@@ -208,9 +289,18 @@ fn unreachable_target() -> Result<String, String> {
 }
 
 /// Keeps the progress display's step index current for a stepped phase.
-fn track_steps(at: Arc<Mutex<progress::Where>>, ctx: Arc<Ctx>, index: usize, start: u64) -> tokio::task::JoinHandle<()> {
+fn track_steps(
+    at: Arc<Mutex<progress::Where>>,
+    ctx: Arc<Ctx>,
+    index: usize,
+    start: u64,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let steps: Vec<u64> = ctx.schedule.phases[index].steps.iter().map(|s| s.start_ns).collect();
+        let steps: Vec<u64> = ctx.schedule.phases[index]
+            .steps
+            .iter()
+            .map(|s| s.start_ns)
+            .collect();
         for (i, s) in steps.iter().enumerate() {
             tokio::time::sleep_until(ctx.clock.instant(start + s).into()).await;
             if let Ok(mut w) = at.lock() {

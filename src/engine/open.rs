@@ -16,7 +16,10 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
     let planned_start = plan.start_ns.unwrap_or(0);
     let keep_going = || !ctx.stopped();
     for r in ctx.schedule.phase_requests(plan) {
-        let offset = r.at_ns.unwrap_or(planned_start).saturating_sub(planned_start);
+        let offset = r
+            .at_ns
+            .unwrap_or(planned_start)
+            .saturating_sub(planned_start);
         let scheduled = start_ns + offset;
         if !ctx.clock.wait_until(scheduled, keep_going) {
             return ctx.clock.now();

@@ -18,7 +18,12 @@ pub struct Where {
     pub steps: usize,
 }
 
-pub fn spawn(live: Arc<Live>, at: Arc<Mutex<Where>>, clock: Clock, total_ns: Option<u64>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    live: Arc<Live>,
+    at: Arc<Mutex<Where>>,
+    clock: Clock,
+    total_ns: Option<u64>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last_tokens = 0u64;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -29,9 +34,15 @@ pub fn spawn(live: Arc<Live>, at: Arc<Mutex<Where>>, clock: Clock, total_ns: Opt
             rate = 0.8 * rate + 0.2 * (tokens - last_tokens) as f64 * 4.0;
             last_tokens = tokens;
             let w = at.lock().map(|w| w.clone()).unwrap_or_default();
-            let step = if w.steps > 1 { format!(" step {}/{}", w.step + 1, w.steps) } else { String::new() };
+            let step = if w.steps > 1 {
+                format!(" step {}/{}", w.step + 1, w.steps)
+            } else {
+                String::new()
+            };
             let elapsed = duration(clock.now() / 1_000_000_000 * 1_000_000_000);
-            let total = total_ns.map(|t| format!("/{}", duration(t / 1_000_000_000 * 1_000_000_000))).unwrap_or_default();
+            let total = total_ns
+                .map(|t| format!("/{}", duration(t / 1_000_000_000 * 1_000_000_000)))
+                .unwrap_or_default();
             let ttft = live
                 .recent_ttft_ms()
                 .map(|(p50, p99)| format!("TTFT p50 {p50:.0}ms p99 {p99:.0}ms"))

@@ -55,7 +55,9 @@ impl Sender {
     fn body(&self, r: &PlannedRequest) -> Value {
         let prompt = crate::prompt::prompt(self.seed, r);
         let mut body = match self.target.api {
-            Api::Chat => json!({"model": self.model, "messages": [{"role": "user", "content": prompt}]}),
+            Api::Chat => {
+                json!({"model": self.model, "messages": [{"role": "user", "content": prompt}]})
+            }
             Api::Completions => json!({"model": self.model, "prompt": prompt}),
         };
         body["max_tokens"] = json!(r.output_tokens);
@@ -87,10 +89,7 @@ impl Sender {
         let outcome = {
             let exchange = self.exchange(r.id, body, clock, &mut progress);
             tokio::select! {
-                o = tokio::time::timeout(self.timeout, exchange) => match o {
-                    Ok(o) => Some(o),
-                    Err(_) => None,
-                },
+                o = tokio::time::timeout(self.timeout, exchange) => o.ok(),
                 _ = stop.wait_for(|s| *s) => Some(Err("cancelled".into())),
             }
         };
@@ -98,9 +97,15 @@ impl Sender {
         let cancelled = *stop.borrow();
         let (status, error) = match outcome {
             Some(Ok(())) => (Status::Ok, None),
-            Some(Err(_)) if cancelled && !progress.finished => (Status::Cancelled, Some("the run was interrupted".to_string())),
+            Some(Err(_)) if cancelled && !progress.finished => (
+                Status::Cancelled,
+                Some("the run was interrupted".to_string()),
+            ),
             Some(Err(e)) => (Status::Error, Some(e)),
-            None => (Status::Timeout, Some(format!("no complete response within {:?}", self.timeout))),
+            None => (
+                Status::Timeout,
+                Some(format!("no complete response within {:?}", self.timeout)),
+            ),
         };
         let counted: u32 = progress.chunks.iter().map(|c| c.tokens).sum();
         let row = RequestRow {
@@ -116,7 +121,9 @@ impl Sender {
             input_tokens: r.input_tokens,
             output_tokens_requested: r.output_tokens,
             prompt_tokens: progress.prompt_tokens,
-            output_tokens: progress.usage_output.or((!progress.chunks.is_empty() || status == Status::Ok).then_some(counted)),
+            output_tokens: progress
+                .usage_output
+                .or((!progress.chunks.is_empty() || status == Status::Ok).then_some(counted)),
             chunks: progress.chunks.len() as u32,
             status,
             http_status: progress.http_status,
@@ -148,17 +155,30 @@ impl Sender {
         if !self.target.stream {
             let bytes = resp.bytes().await.map_err(|e| short(&describe(&e)))?;
             let at = clock.now();
-            let v: Value = serde_json::from_slice(&bytes).map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
+            let v: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
             let text = content(&v, true).unwrap_or_default();
             read_usage(&v, p);
             if !text.is_empty() {
                 p.first_token_ns = Some(at);
                 p.last_token_ns = Some(at);
                 let tokens = p.usage_output.unwrap_or(1);
-                p.chunks.push(ChunkRow { request_id: id, seq: 0, at_ns: at, tokens, bytes: text.len() as u32 });
+                p.chunks.push(ChunkRow {
+                    request_id: id,
+                    seq: 0,
+                    at_ns: at,
+                    tokens,
+                    bytes: text.len() as u32,
+                });
             }
-            p.finished = v.pointer("/choices/0/finish_reason").is_some_and(|f| !f.is_null());
-            return if p.finished { Ok(()) } else { Err("response has no finish_reason".into()) };
+            p.finished = v
+                .pointer("/choices/0/finish_reason")
+                .is_some_and(|f| !f.is_null());
+            return if p.finished {
+                Ok(())
+            } else {
+                Err("response has no finish_reason".into())
+            };
         }
         let mut stream = resp.bytes_stream();
         let mut parser = SseParser::new();
@@ -172,7 +192,15 @@ impl Sender {
                 if failure.is_some() || done {
                     return;
                 }
-                on_event(id, data, at, p, &mut failure, &mut done, &mut last_usage_completion);
+                on_event(
+                    id,
+                    data,
+                    at,
+                    p,
+                    &mut failure,
+                    &mut done,
+                    &mut last_usage_completion,
+                );
             });
             if failure.is_some() || done {
                 break;
@@ -180,7 +208,17 @@ impl Sender {
         }
         if failure.is_none() && !done {
             let at = clock.now();
-            parser.finish(|data| on_event(id, data, at, p, &mut failure, &mut done, &mut last_usage_completion));
+            parser.finish(|data| {
+                on_event(
+                    id,
+                    data,
+                    at,
+                    p,
+                    &mut failure,
+                    &mut done,
+                    &mut last_usage_completion,
+                )
+            });
         }
         if let Some(f) = failure {
             return Err(f);
@@ -210,7 +248,10 @@ fn on_event(
     let v: Value = match serde_json::from_slice(data) {
         Ok(v) => v,
         Err(_) => {
-            *failure = Some(short(&format!("invalid JSON in SSE data: {}", String::from_utf8_lossy(data))));
+            *failure = Some(short(&format!(
+                "invalid JSON in SSE data: {}",
+                String::from_utf8_lossy(data)
+            )));
             return;
         }
     };
@@ -220,7 +261,10 @@ fn on_event(
     }
     let before = *last_usage;
     read_usage(&v, p);
-    if let Some(c) = v.pointer("/usage/completion_tokens").and_then(Value::as_u64) {
+    if let Some(c) = v
+        .pointer("/usage/completion_tokens")
+        .and_then(Value::as_u64)
+    {
         *last_usage = Some(c as u32);
     }
     if let Some(text) = content(&v, false) {
@@ -236,10 +280,18 @@ fn on_event(
             }
             p.last_token_ns = Some(at);
             let seq = p.chunks.len() as u32;
-            p.chunks.push(ChunkRow { request_id: id, seq, at_ns: at, tokens, bytes: text.len() as u32 });
+            p.chunks.push(ChunkRow {
+                request_id: id,
+                seq,
+                at_ns: at,
+                tokens,
+                bytes: text.len() as u32,
+            });
         }
     }
-    if v.pointer("/choices/0/finish_reason").is_some_and(|f| !f.is_null()) {
+    if v.pointer("/choices/0/finish_reason")
+        .is_some_and(|f| !f.is_null())
+    {
         p.finished = true;
     }
 }
@@ -248,14 +300,21 @@ fn on_event(
 fn content(v: &Value, whole: bool) -> Option<String> {
     let choice = v.pointer("/choices/0")?;
     let text = if whole {
-        choice.pointer("/message/content").or_else(|| choice.get("text"))
+        choice
+            .pointer("/message/content")
+            .or_else(|| choice.get("text"))
     } else {
-        choice.pointer("/delta/content").or_else(|| choice.get("text"))
+        choice
+            .pointer("/delta/content")
+            .or_else(|| choice.get("text"))
     };
     let mut out = text.and_then(Value::as_str).unwrap_or("").to_string();
     if out.is_empty() {
         // Reasoning models stream their thinking separately; it is generated text too.
-        if let Some(r) = choice.pointer("/delta/reasoning_content").and_then(Value::as_str) {
+        if let Some(r) = choice
+            .pointer("/delta/reasoning_content")
+            .and_then(Value::as_str)
+        {
             out = r.to_string();
         }
     }
@@ -292,7 +351,10 @@ fn describe(e: &reqwest::Error) -> String {
 fn short(s: &str) -> String {
     let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() > MESSAGE_CHARS {
-        format!("{}…", one_line.chars().take(MESSAGE_CHARS).collect::<String>())
+        format!(
+            "{}…",
+            one_line.chars().take(MESSAGE_CHARS).collect::<String>()
+        )
     } else {
         one_line
     }

@@ -54,8 +54,21 @@ pub fn choose(out: Option<&Path>, workload: &str, started: std::time::SystemTime
     match out {
         Some(p) => p.to_path_buf(),
         None => {
-            let stamp: String = rfc3339(started).chars().take(19).filter(|c| *c != '-' && *c != ':').collect();
-            let safe: String = workload.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+            let stamp: String = rfc3339(started)
+                .chars()
+                .take(19)
+                .filter(|c| *c != '-' && *c != ':')
+                .collect();
+            let safe: String = workload
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
             PathBuf::from("runs").join(format!("{safe}-{stamp}Z"))
         }
     }
@@ -64,7 +77,10 @@ pub fn choose(out: Option<&Path>, workload: &str, started: std::time::SystemTime
 /// Creates the directory; refuses one that holds an earlier run.
 pub fn create(dir: &Path) -> Result<(), String> {
     if dir.join("run.json").exists() || dir.join("requests.parquet").exists() {
-        return Err(format!("{} already holds a run; choose another --out", dir.display()));
+        return Err(format!(
+            "{} already holds a run; choose another --out",
+            dir.display()
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
@@ -79,7 +95,24 @@ pub fn sanitize_url(url: &str) -> String {
     }
 }
 
-pub fn write(dir: &Path, meta: &RunMeta, schedule: &Schedule, wall_start: std::time::SystemTime, phases: &[PhaseSpan], ending: Ending, error: Option<&str>, counts: Value) -> Result<(), String> {
+/// Where the run stands, for `run.json`.
+pub struct State<'a> {
+    pub wall_start: std::time::SystemTime,
+    pub phases: &'a [PhaseSpan],
+    pub ending: Ending,
+    pub error: Option<&'a str>,
+    pub counts: Value,
+}
+
+/// Writes `run.json` (atomically: a temporary file renamed over it).
+pub fn write(dir: &Path, meta: &RunMeta, schedule: &Schedule, state: &State) -> Result<(), String> {
+    let (wall_start, phases, ending, error, counts) = (
+        state.wall_start,
+        state.phases,
+        state.ending,
+        state.error,
+        &state.counts,
+    );
     let w = &meta.workload;
     let t = &schedule.target;
     let doc = json!({
@@ -129,8 +162,14 @@ mod tests {
 
     #[test]
     fn credentials_never_reach_the_file() {
-        assert_eq!(sanitize_url("https://user:secret@host:8000/v1"), "https://host:8000/v1");
-        assert_eq!(sanitize_url("http://127.0.0.1:8000"), "http://127.0.0.1:8000");
+        assert_eq!(
+            sanitize_url("https://user:secret@host:8000/v1"),
+            "https://host:8000/v1"
+        );
+        assert_eq!(
+            sanitize_url("http://127.0.0.1:8000"),
+            "http://127.0.0.1:8000"
+        );
         assert_eq!(sanitize_url("http://host/path@x"), "http://host/path@x");
     }
 }

@@ -83,7 +83,11 @@ mod tests {
 
     #[test]
     fn splits_events_across_reads_and_line_endings() {
-        let got = events(&[b"data: {\"a\"", b":1}\r\n\r\n: keep-alive\n\ndata: [DO", b"NE]\n\n"]);
+        let got = events(&[
+            b"data: {\"a\"",
+            b":1}\r\n\r\n: keep-alive\n\ndata: [DO",
+            b"NE]\n\n",
+        ]);
         assert_eq!(got, vec!["{\"a\":1}", "[DONE]"]);
     }
 

@@ -52,8 +52,11 @@ impl Live {
                 recent.push(t);
             }
         }
-        self.output_tokens.fetch_add(row.output_tokens.unwrap_or(0) as u64, Ordering::Relaxed);
-        let Ok(mut groups) = self.groups.lock() else { return };
+        self.output_tokens
+            .fetch_add(row.output_tokens.unwrap_or(0) as u64, Ordering::Relaxed);
+        let Ok(mut groups) = self.groups.lock() else {
+            return;
+        };
         let g = groups.entry((row.phase, row.step)).or_default();
         g.requests += 1;
         match row.status {
@@ -72,7 +75,9 @@ impl Live {
             if let Some(t) = ttft {
                 g.ttft_ns.push(t);
             }
-            if let (Some(f), Some(l), Some(n)) = (row.first_token_ns, row.last_token_ns, row.output_tokens) {
+            if let (Some(f), Some(l), Some(n)) =
+                (row.first_token_ns, row.last_token_ns, row.output_tokens)
+            {
                 if n >= 2 {
                     g.itl_ns.push((l - f) as f64 / (n - 1) as f64);
                 }

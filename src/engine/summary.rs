@@ -9,13 +9,37 @@ use super::stats::{percentile, Group};
 use crate::output::fmt::trim;
 use crate::schedule::{LoopKind, Schedule};
 
-pub fn write(out: &mut impl Write, schedule: &Schedule, groups: &BTreeMap<(u32, u32), Group>) -> io::Result<()> {
-    let header = ["phase", "step", "load", "requests", "errors", "dropped", "TTFT p50", "TTFT p99", "ITL p50", "output tok/s"];
+pub fn write(
+    out: &mut impl Write,
+    schedule: &Schedule,
+    groups: &BTreeMap<(u32, u32), Group>,
+) -> io::Result<()> {
+    let header = [
+        "phase",
+        "step",
+        "load",
+        "requests",
+        "errors",
+        "dropped",
+        "TTFT p50",
+        "TTFT p99",
+        "ITL p50",
+        "output tok/s",
+    ];
     let mut rows: Vec<Vec<String>> = Vec::new();
-    let ms = |v: Option<f64>| v.map(|x| format!("{} ms", trim(x / 1e6, 1))).unwrap_or_else(|| "-".into());
+    let ms = |v: Option<f64>| {
+        v.map(|x| format!("{} ms", trim(x / 1e6, 1)))
+            .unwrap_or_else(|| "-".into())
+    };
     for ((phase, step), g) in groups {
-        let Some(plan) = schedule.phases.get(*phase as usize) else { continue };
-        let level = plan.steps.get(*step as usize).map(|s| s.level).unwrap_or(0.0);
+        let Some(plan) = schedule.phases.get(*phase as usize) else {
+            continue;
+        };
+        let level = plan
+            .steps
+            .get(*step as usize)
+            .map(|s| s.level)
+            .unwrap_or(0.0);
         let load = match plan.kind {
             LoopKind::Open => format!("{}/s", trim(level, 2)),
             LoopKind::Closed => format!("{} users", trim(level, 1)),
@@ -25,10 +49,16 @@ pub fn write(out: &mut impl Write, schedule: &Schedule, groups: &BTreeMap<(u32, 
         let mut itl = g.itl_ns.clone();
         itl.sort_by(f64::total_cmp);
         let tps = match (g.first_sent, g.last_done) {
-            (Some(a), Some(b)) if b > a => format!("{:.0}", g.output_tokens as f64 / ((b - a) as f64 / 1e9)),
+            (Some(a), Some(b)) if b > a => {
+                format!("{:.0}", g.output_tokens as f64 / ((b - a) as f64 / 1e9))
+            }
             _ => "-".into(),
         };
-        let name = if plan.measure { plan.name.clone() } else { format!("{} (not measured)", plan.name) };
+        let name = if plan.measure {
+            plan.name.clone()
+        } else {
+            format!("{} (not measured)", plan.name)
+        };
         rows.push(vec![
             name,
             step.to_string(),
@@ -60,7 +90,11 @@ pub fn write(out: &mut impl Write, schedule: &Schedule, groups: &BTreeMap<(u32, 
         }
         l.trim_end().to_string()
     };
-    writeln!(out, "{}", line(header.iter().map(|h| h.to_string()).collect()))?;
+    writeln!(
+        out,
+        "{}",
+        line(header.iter().map(|h| h.to_string()).collect())
+    )?;
     for r in rows {
         writeln!(out, "{}", line(r))?;
     }

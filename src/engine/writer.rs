@@ -90,13 +90,24 @@ pub struct TraceWriter {
 impl TraceWriter {
     /// Creates both files in `dir` and starts the writer thread. `phases` and `classes` name
     /// the indices in rows.
-    pub fn create(dir: &Path, phases: Vec<String>, classes: Vec<String>) -> Result<TraceWriter, String> {
-        let open = |name: &str, schema: SchemaRef, delta: &[&str]| -> Result<ArrowWriter<File>, String> {
-            let path = dir.join(name);
-            let file = File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-            ArrowWriter::try_new(file, schema, Some(props(delta))).map_err(|e| format!("cannot start {}: {e}", path.display()))
-        };
-        let req = open("requests.parquet", requests_schema(), &["sent_ns", "done_ns"])?;
+    pub fn create(
+        dir: &Path,
+        phases: Vec<String>,
+        classes: Vec<String>,
+    ) -> Result<TraceWriter, String> {
+        let open =
+            |name: &str, schema: SchemaRef, delta: &[&str]| -> Result<ArrowWriter<File>, String> {
+                let path = dir.join(name);
+                let file = File::create(&path)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                ArrowWriter::try_new(file, schema, Some(props(delta)))
+                    .map_err(|e| format!("cannot start {}: {e}", path.display()))
+            };
+        let req = open(
+            "requests.parquet",
+            requests_schema(),
+            &["sent_ns", "done_ns"],
+        )?;
         let chk = open("chunks.parquet", chunks_schema(), &["at_ns", "request_id"])?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -109,7 +120,9 @@ impl TraceWriter {
     /// Closes the files once every sender is dropped; returns what was written.
     pub fn finish(self) -> Result<Written, String> {
         drop(self.tx);
-        self.thread.join().map_err(|_| "the trace writer thread panicked".to_string())?
+        self.thread
+            .join()
+            .map_err(|_| "the trace writer thread panicked".to_string())?
     }
 }
 
@@ -146,8 +159,12 @@ fn write_loop(
         failure = flush_chunks(&mut chk, &mut chunks, &mut written).err();
     }
     // Always write the footers, so whatever was written stays readable.
-    let closed_req = req.close().map_err(|e| format!("closing requests.parquet: {e}"));
-    let closed_chk = chk.close().map_err(|e| format!("closing chunks.parquet: {e}"));
+    let closed_req = req
+        .close()
+        .map_err(|e| format!("closing requests.parquet: {e}"));
+    let closed_chk = chk
+        .close()
+        .map_err(|e| format!("closing chunks.parquet: {e}"));
     match failure {
         Some(f) => Err(f),
         None => {
@@ -191,9 +208,19 @@ fn flush_requests(
     let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
     for r in rows.iter() {
         id.append_value(i64_of(r.request_id));
-        phase.append_value(phases.get(r.phase as usize).map(String::as_str).unwrap_or("?"));
+        phase.append_value(
+            phases
+                .get(r.phase as usize)
+                .map(String::as_str)
+                .unwrap_or("?"),
+        );
         step.append_value(i32_of(r.step));
-        class.append_value(classes.get(r.class as usize).map(String::as_str).unwrap_or("?"));
+        class.append_value(
+            classes
+                .get(r.class as usize)
+                .map(String::as_str)
+                .unwrap_or("?"),
+        );
         scheduled.append_option(r.scheduled_ns.map(i64_of));
         sent.append_value(i64_of(r.sent_ns));
         first.append_option(r.first_token_ns.map(i64_of));
@@ -229,14 +256,20 @@ fn flush_requests(
         Arc::new(error.finish()),
         Arc::new(group.finish()),
     ];
-    let batch = RecordBatch::try_new(requests_schema(), columns).map_err(|e| format!("requests batch: {e}"))?;
-    w.write(&batch).map_err(|e| format!("writing requests.parquet: {e}"))?;
+    let batch = RecordBatch::try_new(requests_schema(), columns)
+        .map_err(|e| format!("requests batch: {e}"))?;
+    w.write(&batch)
+        .map_err(|e| format!("writing requests.parquet: {e}"))?;
     written.requests += n as u64;
     rows.clear();
     Ok(())
 }
 
-fn flush_chunks(w: &mut ArrowWriter<File>, rows: &mut Vec<ChunkRow>, written: &mut Written) -> Result<(), String> {
+fn flush_chunks(
+    w: &mut ArrowWriter<File>,
+    rows: &mut Vec<ChunkRow>,
+    written: &mut Written,
+) -> Result<(), String> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -260,8 +293,10 @@ fn flush_chunks(w: &mut ArrowWriter<File>, rows: &mut Vec<ChunkRow>, written: &m
         Arc::new(tokens.finish()),
         Arc::new(bytes.finish()),
     ];
-    let batch = RecordBatch::try_new(chunks_schema(), columns).map_err(|e| format!("chunks batch: {e}"))?;
-    w.write(&batch).map_err(|e| format!("writing chunks.parquet: {e}"))?;
+    let batch =
+        RecordBatch::try_new(chunks_schema(), columns).map_err(|e| format!("chunks batch: {e}"))?;
+    w.write(&batch)
+        .map_err(|e| format!("writing chunks.parquet: {e}"))?;
     written.chunks += n as u64;
     rows.clear();
     Ok(())

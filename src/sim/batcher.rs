@@ -41,7 +41,9 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut running: Vec<Seq> = Vec::new();
     let mut kv_used: u64 = 0;
-    let mut cache = PrefixCache::new((profile.kv_capacity / profile.block_tokens.max(1) as u64).min(1 << 22) as usize);
+    let mut cache = PrefixCache::new(
+        (profile.kv_capacity / profile.block_tokens.max(1) as u64).min(1 << 22) as usize,
+    );
     let mut steps: u64 = 0;
     loop {
         if running.is_empty() && waiting.is_empty() {
@@ -56,11 +58,14 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
         // Admit FCFS while the batch and the KV cache have room.
         while let Some(job) = waiting.front() {
             let need = job.prompt_tokens as u64 + job.output_tokens as u64;
-            let fits = running.len() < profile.max_seqs as usize && (kv_used + need <= profile.kv_capacity || running.is_empty());
+            let fits = running.len() < profile.max_seqs as usize
+                && (kv_used + need <= profile.kv_capacity || running.is_empty());
             if !fits {
                 break;
             }
-            let Some(job) = waiting.pop_front() else { break };
+            let Some(job) = waiting.pop_front() else {
+                break;
+            };
             let cached = cache.hit_blocks(&job.blocks) as u64 * profile.block_tokens as u64;
             let to_prefill = (job.prompt_tokens as u64).saturating_sub(cached).max(1);
             kv_used += need;
@@ -89,7 +94,7 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
             tokio::time::sleep_until(Instant::now() + Duration::from_secs_f64(seconds)).await;
         } else {
             steps += 1;
-            if steps % 64 == 0 {
+            if steps.is_multiple_of(64) {
                 tokio::task::yield_now().await;
             }
         }
@@ -112,7 +117,9 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
             let done = s.generated >= s.job.output_tokens;
             if done {
                 if s.generated != u32::MAX {
-                    let _ = s.job.events.send(Event::Done { stopped: s.job.stopped });
+                    let _ = s.job.events.send(Event::Done {
+                        stopped: s.job.stopped,
+                    });
                 }
                 kv_used -= s.reserved;
             }

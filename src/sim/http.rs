@@ -31,17 +31,30 @@ pub struct State {
 }
 
 fn full(status: StatusCode, body: Value) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())).map_err(|never| match never {}).boxed());
+    let mut r = Response::new(
+        Full::new(Bytes::from(body.to_string()))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
     *r.status_mut() = status;
-    r.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     r
 }
 
 fn error(status: StatusCode, message: &str) -> Response<Body> {
-    full(status, json!({"error": {"message": message, "type": "invalid_request_error", "code": status.as_u16()}}))
+    full(
+        status,
+        json!({"error": {"message": message, "type": "invalid_request_error", "code": status.as_u16()}}),
+    )
 }
 
-pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    req: Request<Incoming>,
+    state: Arc<State>,
+) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let chat = match (req.method(), path.as_str()) {
         (&Method::GET, "/v1/models") => {
@@ -57,14 +70,27 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Respons
     };
     let bytes = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "could not read the request body")),
+        Err(_) => {
+            return Ok(error(
+                StatusCode::BAD_REQUEST,
+                "could not read the request body",
+            ))
+        }
     };
     if bytes.len() > MAX_BODY {
-        return Ok(error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"));
+        return Ok(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+        ));
     }
     let body: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
-        Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}"))),
+        Err(e) => {
+            return Ok(error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid JSON: {e}"),
+            ))
+        }
     };
     Ok(complete(chat, body, &state).await)
 }
@@ -116,7 +142,10 @@ async fn complete(chat: bool, body: Value, state: &State) -> Response<Body> {
     let n = state.counter.fetch_add(1, Ordering::Relaxed);
     let Some(words) = prompt_words(chat, &body) else {
         let what = if chat { "messages" } else { "prompt" };
-        return error(StatusCode::BAD_REQUEST, &format!("missing or invalid '{what}'"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("missing or invalid '{what}'"),
+        );
     };
     let max_tokens = body
         .get("max_tokens")
@@ -124,12 +153,19 @@ async fn complete(chat: bool, body: Value, state: &State) -> Response<Body> {
         .and_then(Value::as_u64)
         .unwrap_or(256)
         .clamp(1, 1 << 20) as u32;
-    let exact = body.get("ignore_eos").and_then(Value::as_bool).unwrap_or(false)
-        || body.get("min_tokens").and_then(Value::as_u64).is_some_and(|m| m >= max_tokens as u64);
+    let exact = body
+        .get("ignore_eos")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        || body
+            .get("min_tokens")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| m >= max_tokens as u64);
     let (output_tokens, stopped) = if exact {
         (max_tokens, false)
     } else {
-        let natural = 1 + Rng::new(key(&[n, 17])).below(2 * state.profile.natural_output_mean as u64) as u32;
+        let natural =
+            1 + Rng::new(key(&[n, 17])).below(2 * state.profile.natural_output_mean as u64) as u32;
         (natural.min(max_tokens), natural < max_tokens)
     };
     let fault = state.faults.pick(n);
@@ -146,10 +182,17 @@ async fn complete(chat: bool, body: Value, state: &State) -> Response<Body> {
         events: tx,
     };
     if state.jobs.send(job).is_err() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the simulator is shutting down");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the simulator is shutting down",
+        );
     }
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let usage = body.get("stream_options").and_then(|o| o.get("include_usage")).and_then(Value::as_bool).unwrap_or(false);
+    let usage = body
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let reply = Reply {
         chat,
         id: format!("cmpl-{n}"),
@@ -174,7 +217,9 @@ struct Reply {
 
 /// The text of token `i`: a word, so that every chunk carries visible text.
 fn token_text(i: u32) -> &'static str {
-    const T: [&str; 8] = [" the", " model", " says", " hello", " and", " then", " more", " words"];
+    const T: [&str; 8] = [
+        " the", " model", " says", " hello", " and", " then", " more", " words",
+    ];
     T[i as usize % T.len()]
 }
 
@@ -191,7 +236,11 @@ impl Reply {
         } else {
             json!({"index": 0, "text": text.unwrap_or(""), "finish_reason": finish})
         };
-        let object = if self.chat { "chat.completion.chunk" } else { "text_completion" };
+        let object = if self.chat {
+            "chat.completion.chunk"
+        } else {
+            "text_completion"
+        };
         format!(
             "data: {}\n\n",
             json!({"id": self.id, "object": object, "created": 0, "model": self.model, "choices": [choice]})
@@ -203,7 +252,12 @@ impl Reply {
     }
 }
 
-fn streaming(reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>, usage: bool, fault: Fault) -> Response<Body> {
+fn streaming(
+    reply: Reply,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    usage: bool,
+    fault: Fault,
+) -> Response<Body> {
     let (out, body_rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(64);
     tokio::spawn(async move {
         let send = |s: String| {
@@ -222,6 +276,8 @@ fn streaming(reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>, usage: bool, 
                     if generated == half {
                         match fault {
                             Fault::Cut => {
+                                // Let what was sent reach the client, then hang up.
+                                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                                 let _ = out.send(Err(std::io::Error::other("injected cut"))).await;
                                 return;
                             }
@@ -231,7 +287,9 @@ fn streaming(reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>, usage: bool, 
                                 return;
                             }
                             Fault::Malformed => {
-                                if !send("data: {\"choices\": [oops\n\n".into()).await {
+                                let line = "data: {\"choices\": [oops\n\n".to_string();
+                                let sent = send(line).await;
+                                if !sent {
                                     return;
                                 }
                             }
@@ -258,10 +316,18 @@ fn streaming(reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>, usage: bool, 
             }
         }
     });
-    let stream = futures_util::stream::unfold(body_rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let stream = futures_util::stream::unfold(body_rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
     let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
-    r.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/event-stream"));
-    r.headers_mut().insert("cache-control", hyper::header::HeaderValue::from_static("no-cache"));
+    r.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("text/event-stream"),
+    );
+    r.headers_mut().insert(
+        "cache-control",
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
     r
 }
 
@@ -288,7 +354,11 @@ async fn whole(reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>) -> Response
     } else {
         json!({"index": 0, "text": text, "finish_reason": reason})
     };
-    let object = if reply.chat { "chat.completion" } else { "text_completion" };
+    let object = if reply.chat {
+        "chat.completion"
+    } else {
+        "text_completion"
+    };
     full(
         StatusCode::OK,
         json!({"id": reply.id, "object": object, "created": 0, "model": reply.model, "choices": [choice], "usage": reply.usage(generated)}),

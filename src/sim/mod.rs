@@ -87,7 +87,8 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimSe
             let mut conn_stop = stopped.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| http::handle(req, state.clone()));
-                let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
                 tokio::select! {
                     _ = conn => {}
                     _ = conn_stop.changed() => {}

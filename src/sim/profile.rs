@@ -13,8 +13,9 @@
 
 use clap::ValueEnum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ProfileName {
+    #[default]
     /// Like an 8B model on one data-centre GPU: ~10 ms ITL and tens of ms TTFT at low load,
     /// output throughput plateauing in the thousands of tokens/s.
     Default,
@@ -71,7 +72,10 @@ impl Profile {
 
     /// The duration of one step, in seconds.
     pub fn step_seconds(&self, running: usize, prefill_tokens: u64, kv_tokens: u64) -> f64 {
-        (self.step_base_us + self.per_seq_us * running as f64 + self.per_prefill_token_us * prefill_tokens as f64) / 1e6
+        (self.step_base_us
+            + self.per_seq_us * running as f64
+            + self.per_prefill_token_us * prefill_tokens as f64)
+            / 1e6
             + self.per_kv_token_ns * kv_tokens as f64 / 1e9
     }
 }
@@ -103,12 +107,6 @@ pub struct ProfileArgs {
     /// Prefill tokens per step.
     #[arg(long, value_name = "TOKENS")]
     pub prefill_budget: Option<u32>,
-}
-
-impl Default for ProfileName {
-    fn default() -> ProfileName {
-        ProfileName::Default
-    }
 }
 
 impl ProfileArgs {

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use llmw::diag::{render, Style};
+pub mod runs;
+
 use llmw::{check_text, compile, Overrides, Schedule, Workload};
 
 /// Checks `text`, panicking with the rendered diagnostics if it is invalid.

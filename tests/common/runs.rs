@@ -1,0 +1,142 @@
+//! Reading a run directory back, for tests: rows of requests.parquet and chunks.parquet.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub request_id: i64,
+    pub phase: String,
+    pub step: i32,
+    pub class: String,
+    pub scheduled_ns: Option<i64>,
+    pub sent_ns: i64,
+    pub first_token_ns: Option<i64>,
+    pub last_token_ns: Option<i64>,
+    pub done_ns: i64,
+    pub input_tokens: i32,
+    pub output_tokens_requested: i32,
+    pub prompt_tokens: Option<i32>,
+    pub output_tokens: Option<i32>,
+    pub chunks: i32,
+    pub status: String,
+    pub http_status: Option<i32>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk {
+    pub request_id: i64,
+    pub seq: i32,
+    pub at_ns: i64,
+    pub tokens: i32,
+    pub bytes: i32,
+}
+
+fn batches(path: &Path) -> Vec<RecordBatch> {
+    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap_or_else(|e| panic!("{} is not valid Parquet: {e}", path.display()))
+        .build()
+        .expect("reader");
+    reader.map(|b| b.expect("batch")).collect()
+}
+
+fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> &'a T {
+    b.column_by_name(name)
+        .unwrap_or_else(|| panic!("column {name} missing"))
+        .as_any()
+        .downcast_ref::<T>()
+        .unwrap_or_else(|| panic!("column {name} has the wrong type"))
+}
+
+fn opt_i64(a: &Int64Array, i: usize) -> Option<i64> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+fn opt_i32(a: &Int32Array, i: usize) -> Option<i32> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+pub fn requests(dir: &Path) -> Vec<Req> {
+    let mut out = Vec::new();
+    for b in batches(&dir.join("requests.parquet")) {
+        let i64c = |n| col::<Int64Array>(&b, n);
+        let i32c = |n| col::<Int32Array>(&b, n);
+        let s = |n| col::<StringArray>(&b, n);
+        for i in 0..b.num_rows() {
+            out.push(Req {
+                request_id: i64c("request_id").value(i),
+                phase: s("phase").value(i).to_string(),
+                step: i32c("step").value(i),
+                class: s("class").value(i).to_string(),
+                scheduled_ns: opt_i64(i64c("scheduled_ns"), i),
+                sent_ns: i64c("sent_ns").value(i),
+                first_token_ns: opt_i64(i64c("first_token_ns"), i),
+                last_token_ns: opt_i64(i64c("last_token_ns"), i),
+                done_ns: i64c("done_ns").value(i),
+                input_tokens: i32c("input_tokens").value(i),
+                output_tokens_requested: i32c("output_tokens_requested").value(i),
+                prompt_tokens: opt_i32(i32c("prompt_tokens"), i),
+                output_tokens: opt_i32(i32c("output_tokens"), i),
+                chunks: i32c("chunks").value(i),
+                status: s("status").value(i).to_string(),
+                http_status: opt_i32(i32c("http_status"), i),
+                error: (!s("error").is_null(i)).then(|| s("error").value(i).to_string()),
+            });
+        }
+    }
+    out
+}
+
+pub fn chunks(dir: &Path) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    for b in batches(&dir.join("chunks.parquet")) {
+        let i64c = |n| col::<Int64Array>(&b, n);
+        let i32c = |n| col::<Int32Array>(&b, n);
+        for i in 0..b.num_rows() {
+            out.push(Chunk {
+                request_id: i64c("request_id").value(i),
+                seq: i32c("seq").value(i),
+                at_ns: i64c("at_ns").value(i),
+                tokens: i32c("tokens").value(i),
+                bytes: i32c("bytes").value(i),
+            });
+        }
+    }
+    out
+}
+
+pub fn run_json(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("run.json")).expect("run.json");
+    serde_json::from_str(&text).expect("run.json is JSON")
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "llmw-test-{name}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Median of a list of values.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}

@@ -1,0 +1,342 @@
+//! End-to-end runs against the simulator started in-process on 127.0.0.1: rows, chunks, timing
+//! against the simulator's configured cost model, faults, drops and non-streaming responses.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use common::runs::{chunks, median, requests, run_json, temp_dir, Req};
+use llmw::engine::{self, Ending, RunMeta, RunOptions, RunResult};
+use llmw::schedule::Schedule;
+use llmw::sim::{Fault, Faults, Profile, ProfileName, SimConfig};
+
+fn sim(profile: Profile, faults: Faults) -> SimConfig {
+    SimConfig {
+        model: "test-model".into(),
+        profile,
+        faults,
+    }
+}
+
+/// A profile where every step takes exactly `step_ms` and nothing else costs time.
+fn flat(step_ms: f64) -> Profile {
+    Profile {
+        step_base_us: step_ms * 1000.0,
+        per_seq_us: 0.0,
+        per_prefill_token_us: 0.0,
+        per_kv_token_ns: 0.0,
+        ..Profile::named(ProfileName::Default)
+    }
+}
+
+async fn run(
+    text: &str,
+    config: SimConfig,
+    target: Option<String>,
+    name: &str,
+) -> (std::path::PathBuf, Arc<Schedule>, RunResult) {
+    let workload = common::workload(text);
+    let schedule = Arc::new(llmw::compile(&workload).expect("compiles"));
+    let dir = temp_dir(name);
+    let meta = RunMeta {
+        workload,
+        sources: vec![("test.llmw".into(), text.into())],
+        sets: Vec::new(),
+        target_url: String::new(),
+        model: String::new(),
+        simulator: None,
+    };
+    let options = RunOptions {
+        out: Some(dir.clone()),
+        target,
+        api_key: Some("sk-test-secret-key".into()),
+        progress: false,
+        sim: config,
+    };
+    let result = engine::run(schedule.clone(), meta, options)
+        .await
+        .expect("run");
+    (dir, schedule, result)
+}
+
+fn by_status(rows: &[Req]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in rows {
+        *m.entry(r.status.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_records_every_request_and_chunk_with_the_simulators_timing() {
+    let text = r#"workload "e2e" {
+  seed = 5
+  target { ignore_eos = true  timeout = 30s }
+  requests { input = uniform(50, 150)  output = uniform(5, 15) }
+  phase "open" { duration = 2s  arrival = poisson(rate: 10/s) }
+  phase "closed" { duration = 2s  concurrency = steps(1, 3, hold: 1s) }
+}"#;
+    let (dir, schedule, result) = run(text, sim(flat(20.0), Faults::default()), None, "e2e").await;
+    assert_eq!(result.ending, Ending::Completed);
+    let rows = requests(&dir);
+    let chunk_rows = chunks(&dir);
+
+    // One row per planned open-loop request, with the plan's ids, lengths and schedule.
+    let planned: BTreeMap<u64, _> = schedule
+        .phase_requests(&schedule.phases[0])
+        .iter()
+        .map(|r| (r.id, *r))
+        .collect();
+    let open: Vec<&Req> = rows.iter().filter(|r| r.phase == "open").collect();
+    assert_eq!(open.len(), planned.len());
+    let mut shifts = BTreeSet::new();
+    for r in &open {
+        let p = planned.get(&(r.request_id as u64)).expect("a planned id");
+        assert_eq!(
+            (r.input_tokens as u32, r.output_tokens_requested as u32),
+            (p.input_tokens, p.output_tokens)
+        );
+        let scheduled = r.scheduled_ns.expect("open loop");
+        // Every send time is the plan's, shifted by the phase's real start (the same for all).
+        shifts.insert(scheduled - p.at_ns.expect("open loop") as i64);
+        assert!(r.sent_ns >= scheduled);
+    }
+    assert_eq!(shifts.len(), 1, "{shifts:?}");
+    assert!(
+        shifts.iter().all(|s| (0..100_000_000).contains(s)),
+        "the phase started {shifts:?} ns late"
+    );
+    // Closed-loop requests come from their step's sequence, in order and without gaps.
+    let mut closed_ids: BTreeMap<i32, BTreeSet<i64>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.phase == "closed") {
+        assert_eq!(r.scheduled_ns, None);
+        closed_ids
+            .entry(r.step)
+            .or_default()
+            .insert(r.request_id % 1_000_000_000);
+    }
+    for (step, positions) in &closed_ids {
+        let expected: BTreeSet<i64> = (0..positions.len() as i64).collect();
+        assert_eq!(positions, &expected, "step {step}");
+    }
+    assert_eq!(closed_ids.len(), 2);
+
+    let mut per_request: BTreeMap<i64, Vec<_>> = BTreeMap::new();
+    for c in &chunk_rows {
+        per_request.entry(c.request_id).or_default().push(*c);
+    }
+    let mut itl = Vec::new();
+    let mut ttft = Vec::new();
+    for r in &rows {
+        assert_eq!(r.status, "ok", "{r:?}");
+        assert_eq!(r.http_status, Some(200));
+        // ignore_eos: exactly the requested output, one token per chunk, counted both ways.
+        assert_eq!(r.output_tokens, Some(r.output_tokens_requested));
+        // The simulator counts whitespace-separated words: the synthesized prompt is exact.
+        assert_eq!(r.prompt_tokens, Some(r.input_tokens));
+        let cs = per_request.get(&r.request_id).expect("chunks");
+        assert_eq!(cs.len() as i32, r.chunks);
+        assert_eq!(
+            cs.iter().map(|c| c.tokens).sum::<i32>(),
+            r.output_tokens.expect("tokens")
+        );
+        assert!(cs
+            .windows(2)
+            .all(|w| w[0].seq + 1 == w[1].seq && w[0].at_ns <= w[1].at_ns));
+        assert_eq!(Some(cs[0].at_ns), r.first_token_ns);
+        assert_eq!(cs.last().map(|c| c.at_ns), r.last_token_ns);
+        assert!(r.sent_ns <= cs[0].at_ns && r.last_token_ns <= Some(r.done_ns));
+        ttft.push((r.first_token_ns.expect("first") - r.sent_ns) as f64 / 1e6);
+        let n = r.output_tokens.expect("n") as f64;
+        itl.push(
+            (r.last_token_ns.expect("last") - r.first_token_ns.expect("first")) as f64
+                / 1e6
+                / (n - 1.0),
+        );
+    }
+    // Every step of the simulator lasts ≥ 20 ms (it sleeps that long) plus timer slack, which
+    // tokio keeps to about a millisecond; the first token needs one step (prefill), and may wait
+    // for the step in progress when it arrives (≤ one more step).
+    let (itl, ttft) = (median(itl), median(ttft));
+    assert!((19.5..26.0).contains(&itl), "median ITL {itl} ms");
+    assert!((19.5..46.0).contains(&ttft), "median TTFT {ttft} ms");
+
+    let meta = run_json(&dir);
+    assert_eq!(meta["status"], "completed");
+    assert_eq!(meta["plan_hash"], schedule.hash);
+    assert_eq!(meta["target"]["model"], "test-model");
+    assert_eq!(meta["counts"]["requests"], rows.len());
+    // No secret anywhere in the run directory.
+    for f in ["run.json", "requests.parquet", "chunks.parquet"] {
+        let bytes = std::fs::read(dir.join(f)).expect("file");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("sk-test-secret-key"),
+            "{f} holds the key"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_become_the_right_statuses_and_the_run_carries_on() {
+    let faults = Faults {
+        error_rate: 0.15,
+        cut_rate: 0.1,
+        stall_rate: 0.1,
+        malformed_rate: 0.1,
+    };
+    let text = r#"workload "faults" {
+  target { ignore_eos = true  timeout = 1500ms }
+  requests { input = 20  output = 8 }
+  phase "p" { requests = 60  concurrency = 6 }
+}"#;
+    let (dir, _, result) = run(
+        text,
+        sim(Profile::named(ProfileName::Fast), faults.clone()),
+        None,
+        "faults",
+    )
+    .await;
+    assert_eq!(result.ending, Ending::Completed);
+    let rows = requests(&dir);
+    assert_eq!(rows.len(), 60);
+    // The simulator decides each fault by arrival number, so the totals are known exactly.
+    let mut expected: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in 0..60 {
+        let kind = match faults.pick(n) {
+            Fault::None => "ok",
+            Fault::Status(_) => "status",
+            Fault::Cut => "cut",
+            Fault::Stall => "stall",
+            Fault::Malformed => "malformed",
+        };
+        *expected.entry(kind).or_insert(0) += 1;
+    }
+    let count = |f: &dyn Fn(&Req) -> bool| rows.iter().filter(|r| f(r)).count();
+    let status = count(&|r| {
+        r.status == "error"
+            && matches!(r.http_status, Some(429 | 500))
+            && r.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("HTTP 429") || e.starts_with("HTTP 500"))
+    });
+    let cut = count(&|r| {
+        r.status == "error"
+            && r.http_status == Some(200)
+            && r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("stream broken"))
+    });
+    let stall = count(&|r| {
+        r.status == "timeout"
+            && r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("no complete response"))
+    });
+    let malformed = count(&|r| {
+        r.status == "error"
+            && r.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("invalid JSON in SSE data"))
+    });
+    let ok = count(&|r| r.status == "ok");
+    assert_eq!(
+        status,
+        expected.get("status").copied().unwrap_or(0),
+        "{:?}",
+        by_status(&rows)
+    );
+    assert_eq!(cut, expected.get("cut").copied().unwrap_or(0));
+    assert_eq!(stall, expected.get("stall").copied().unwrap_or(0));
+    assert_eq!(malformed, expected.get("malformed").copied().unwrap_or(0));
+    assert_eq!(ok, expected.get("ok").copied().unwrap_or(0));
+    // Streams cut or stalled halfway keep the chunks that arrived.
+    for r in rows.iter().filter(|r| {
+        r.status == "timeout"
+            || r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("stream broken"))
+    }) {
+        assert!(r.chunks >= 3, "{r:?}");
+        assert_eq!(r.output_tokens, Some(r.chunks));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrivals_over_max_in_flight_are_dropped_rows() {
+    let text = r#"workload "drops" {
+  target { ignore_eos = true }
+  requests { input = 10  output = 60 }
+  phase "p" { duration = 1s  arrival = constant(rate: 50/s)  max_in_flight = 2 }
+}"#;
+    let (dir, schedule, _) = run(text, sim(flat(25.0), Faults::default()), None, "drops").await;
+    let rows = requests(&dir);
+    assert_eq!(rows.len(), schedule.requests.len());
+    let s = by_status(&rows);
+    // Each request takes ≥ 60 steps of 25 ms, longer than the phase: the first two arrivals are
+    // sent and every later one finds two in flight.
+    assert_eq!(s.get("ok").copied().unwrap_or(0), 2, "{s:?}");
+    assert_eq!(s.get("dropped").copied().unwrap_or(0), 48);
+    for r in rows.iter().filter(|r| r.status == "dropped") {
+        assert_eq!(r.error.as_deref(), Some("max_in_flight (2) reached"));
+        assert_eq!(r.chunks, 0);
+        assert!(r.scheduled_ns.is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_and_non_streaming_responses() {
+    let text = r#"workload "plain" {
+  target { api = completions  stream = false  ignore_eos = true }
+  requests { input = 30  output = 12 }
+  phase "p" { requests = 5  concurrency = 2 }
+}"#;
+    let (dir, _, _) = run(
+        text,
+        sim(Profile::named(ProfileName::Fast), Faults::default()),
+        None,
+        "plain",
+    )
+    .await;
+    let rows = requests(&dir);
+    assert_eq!(rows.len(), 5);
+    for r in &rows {
+        assert_eq!(r.status, "ok", "{r:?}");
+        assert_eq!(r.chunks, 1);
+        assert_eq!(r.output_tokens, Some(12));
+        assert_eq!(r.first_token_ns, r.last_token_ns);
+    }
+    assert_eq!(chunks(&dir).iter().map(|c| c.tokens).sum::<i32>(), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_not_there_gives_error_rows() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener); // nothing listens there now
+    let text = r#"workload "refused" {
+  target { model = "m" }
+  requests { input = 10  output = 5 }
+  phase "p" { duration = 300ms  arrival = constant(rate: 10/s) }
+}"#;
+    let (dir, _, result) = run(
+        text,
+        sim(Profile::named(ProfileName::Fast), Faults::default()),
+        Some(format!("http://127.0.0.1:{port}/v1")),
+        "refused",
+    )
+    .await;
+    assert_eq!(result.ending, Ending::Completed);
+    let rows = requests(&dir);
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_eq!(r.status, "error");
+        assert_eq!(r.http_status, None);
+        assert!(
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.to_lowercase().contains("connect")),
+            "{r:?}"
+        );
+    }
+}
