@@ -112,8 +112,11 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_FAILED);
         }
     };
-    let mut out = std::io::stdout().lock();
-    let _ = result.write_summary(&mut out, &schedule);
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = result.write_summary(&mut out, &schedule);
+        let _ = std::io::Write::flush(&mut out);
+    }
     eprintln!("run recorded in {}", result.dir.display());
     match result.ending {
         Ending::Completed => ExitCode::SUCCESS,

@@ -16,6 +16,10 @@ pub struct Args {
     /// The model name the server reports and accepts.
     #[arg(long, default_value = "llmw-sim")]
     model: String,
+    /// Keep every streamed request's own TTFT and decode time, served at GET /llmw/timings
+    /// (for measuring client overhead; memory grows with the number of requests).
+    #[arg(long)]
+    record_timings: bool,
     #[command(flatten)]
     profile: ProfileArgs,
     #[command(flatten, next_help_heading = "Fault injection")]
@@ -38,6 +42,7 @@ pub fn run(args: Args) -> ExitCode {
             model: args.model,
             profile: args.profile.resolve(),
             faults: args.faults,
+            record_timings: args.record_timings,
         };
         let server = match sim::start(SocketAddr::new(args.host, args.port), config).await {
             Ok(s) => s,

@@ -11,7 +11,7 @@ pub struct Clock {
 }
 
 /// Below this much remaining time, `wait_until` spins instead of sleeping.
-const SPIN: Duration = Duration::from_micros(300);
+const SPIN: Duration = Duration::from_micros(100);
 
 impl Clock {
     pub fn start() -> Clock {

@@ -9,6 +9,7 @@
 mod clock;
 mod closed;
 mod context;
+mod http;
 mod open;
 mod progress;
 pub mod record;
@@ -73,29 +74,35 @@ fn base_url(url: &str) -> String {
     u.strip_suffix("/v1").unwrap_or(u).to_string()
 }
 
-async fn discover_model(
-    client: &reqwest::Client,
-    base: &str,
-    key: Option<&str>,
-) -> Result<String, String> {
-    let mut req = client.get(format!("{base}/v1/models"));
-    if let Some(k) = key {
-        req = req.bearer_auth(k);
-    }
+async fn discover_model(http: &http::HttpClient, key: Option<&str>) -> Result<String, String> {
+    use http_body_util::BodyExt;
     let why = |e: String| {
-        format!("the workload names no model and asking {base}/v1/models failed: {e}; set target {{ model = \"...\" }}")
+        format!("the workload names no model and asking the server's /v1/models failed: {e}; set target {{ model = \"...\" }}")
     };
-    let resp = req
-        .send()
+    let auth = key.map(|k| format!("Bearer {k}"));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| vec![("authorization", a)])
+        .unwrap_or_default();
+    let (resp, lease) = http
+        .send(
+            hyper::Method::GET,
+            "/v1/models",
+            &headers,
+            bytes::Bytes::new(),
+        )
         .await
-        .map_err(|e| why(e.without_url().to_string()))?;
+        .map_err(why)?;
     if !resp.status().is_success() {
         return Err(why(format!("HTTP {}", resp.status().as_u16())));
     }
     let bytes = resp
-        .bytes()
+        .into_body()
+        .collect()
         .await
-        .map_err(|e| why(e.without_url().to_string()))?;
+        .map_err(|e| why(http::describe(&e)))?
+        .to_bytes();
+    http.release(lease);
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| why(format!("not JSON: {e}")))?;
     v.pointer("/data/0/id")
         .and_then(Value::as_str)
@@ -131,17 +138,13 @@ pub async fn run(
                "per_prefill_token_us": p.per_prefill_token_us, "per_kv_token_ns": p.per_kv_token_ns,
                "max_seqs": p.max_seqs, "kv_capacity": p.kv_capacity, "prefill_budget": p.prefill_budget})
     });
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(usize::MAX)
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let http = http::HttpClient::new(&url)?;
     let model = match &schedule.target.model {
         Some(m) => m.clone(),
-        None => discover_model(&client, &url, opts.api_key.as_deref()).await?,
+        None => discover_model(&http, opts.api_key.as_deref()).await?,
     };
     meta.model = model.clone();
+    http.prewarm(expected_concurrency(&schedule), 64).await;
 
     let clock = clock::Clock::start();
     let dir = run_dir::choose(opts.out.as_deref(), &schedule.workload, clock.wall_start);
@@ -165,8 +168,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_flag = Arc::new(AtomicBool::new(false));
     let sender = request::Sender {
-        client,
-        base: url,
+        http,
         api_key: opts.api_key.clone(),
         target: schedule.target.clone(),
         model,
@@ -282,6 +284,23 @@ pub async fn run(
         error,
         groups,
     })
+}
+
+/// How many connections the run will want at once: the peak users of closed-loop phases; for
+/// open-loop phases `max_in_flight`, or one second's worth of the peak rate.
+fn expected_concurrency(schedule: &Schedule) -> usize {
+    let most = schedule
+        .phases
+        .iter()
+        .map(|p| match p.kind {
+            LoopKind::Closed => p.users.iter().map(|u| u.users as f64).fold(0.0, f64::max),
+            LoopKind::Open => {
+                let rate = p.steps.iter().map(|s| s.level).fold(0.0, f64::max);
+                p.max_in_flight.map(|m| m as f64).unwrap_or(rate).min(512.0)
+            }
+        })
+        .fold(0.0, f64::max);
+    (most.ceil() as usize).min(4096)
 }
 
 fn unreachable_target() -> Result<String, String> {

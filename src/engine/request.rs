@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use bytes::Bytes;
+use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::clock::Clock;
+use super::http::{describe, HttpClient};
 use super::record::{ChunkRow, RequestRow, Status};
 use super::sse::SseParser;
 use crate::schedule::PlannedRequest;
@@ -15,8 +17,7 @@ use crate::workload::{Api, Target};
 
 /// Everything needed to send requests to one server.
 pub struct Sender {
-    pub client: reqwest::Client,
-    pub base: String,
+    pub http: HttpClient,
     pub api_key: Option<String>,
     pub target: Target,
     pub model: String,
@@ -45,10 +46,10 @@ struct Progress {
 type Outcome = Result<(), String>;
 
 impl Sender {
-    pub fn url(&self) -> String {
+    fn route(&self) -> &'static str {
         match self.target.api {
-            Api::Chat => format!("{}/v1/chat/completions", self.base),
-            Api::Completions => format!("{}/v1/completions", self.base),
+            Api::Chat => "/v1/chat/completions",
+            Api::Completions => "/v1/completions",
         }
     }
 
@@ -134,26 +135,50 @@ impl Sender {
     }
 
     async fn exchange(&self, id: u64, body: String, clock: &Clock, p: &mut Progress) -> Outcome {
-        let mut req = self
-            .client
-            .post(self.url())
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(key) = &self.api_key {
-            req = req.bearer_auth(key);
+        let auth = self.api_key.as_ref().map(|k| format!("Bearer {k}"));
+        let request_id = id.to_string();
+        let mut headers: Vec<(&str, &str)> = vec![
+            ("content-type", "application/json"),
+            ("x-request-id", &request_id),
+        ];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
         }
         for (k, v) in &self.target.headers {
-            req = req.header(k.as_str(), v.as_str());
+            headers.push((k.as_str(), v.as_str()));
         }
-        let resp = req.send().await.map_err(|e| short(&describe(&e)))?;
+        let (resp, lease) = self
+            .http
+            .send(
+                hyper::Method::POST,
+                self.route(),
+                &headers,
+                Bytes::from(body),
+            )
+            .await
+            .map_err(|e| short(&e))?;
         let status = resp.status();
         p.http_status = Some(status.as_u16());
+        let mut body = resp.into_body();
         if !status.is_success() {
-            let text = resp.text().await.unwrap_or_default();
-            return Err(short(&format!("HTTP {}: {}", status.as_u16(), text.trim())));
+            let text = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            return Err(short(&format!(
+                "HTTP {}: {}",
+                status.as_u16(),
+                String::from_utf8_lossy(&text).trim()
+            )));
         }
         if !self.target.stream {
-            let bytes = resp.bytes().await.map_err(|e| short(&describe(&e)))?;
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| short(&format!("response broken: {}", describe(&e))))?
+                .to_bytes();
+            self.http.release(lease);
             let at = clock.now();
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
@@ -180,13 +205,15 @@ impl Sender {
                 Err("response has no finish_reason".into())
             };
         }
-        let mut stream = resp.bytes_stream();
         let mut parser = SseParser::new();
         let mut failure: Option<String> = None;
         let mut done = false;
         let mut last_usage_completion: Option<u32> = None;
-        while let Some(item) = stream.next().await {
-            let bytes = item.map_err(|e| short(&format!("stream broken: {}", describe(&e))))?;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| short(&format!("stream broken: {}", describe(&e))))?;
+            let Ok(bytes) = frame.into_data() else {
+                continue;
+            };
             let at = clock.now();
             parser.feed(&bytes, |data| {
                 if failure.is_some() || done {
@@ -223,7 +250,14 @@ impl Sender {
         if let Some(f) = failure {
             return Err(f);
         }
-        if done || p.finished {
+        if done {
+            // Read what follows [DONE] (normally nothing) so the connection can be reused.
+            if body.collect().await.is_ok() {
+                self.http.release(lease);
+            }
+            Ok(())
+        } else if p.finished {
+            self.http.release(lease);
             Ok(())
         } else {
             Err("stream ended before a finish_reason or [DONE]".into())
@@ -330,22 +364,6 @@ fn read_usage(v: &Value, p: &mut Progress) {
             p.usage_output = Some(x as u32);
         }
     }
-}
-
-/// A reqwest error with its causes, without any URL credentials.
-fn describe(e: &reqwest::Error) -> String {
-    // The URL is never in the message: it may carry credentials.
-    let mut msg = e.to_string();
-    if let Some(url) = e.url() {
-        msg = msg.replace(url.as_str(), "the server");
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }
 
 fn short(s: &str) -> String {

@@ -22,7 +22,23 @@ pub type Body = BoxBody<Bytes, std::io::Error>;
 /// Requests larger than this are refused (413).
 const MAX_BODY: usize = 64 << 20;
 
+/// The server's own view of one streamed request, for measuring client overhead.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// The client's `x-request-id` header.
+    pub request_id: Option<String>,
+    /// From the request's arrival to the first token handed to the connection.
+    pub ttft_ns: u64,
+    /// From the first token to the last one handed to the connection.
+    pub decode_ns: u64,
+    pub tokens: u32,
+}
+
+pub type Timings = Arc<std::sync::Mutex<Vec<Timing>>>;
+
 pub struct State {
+    /// Set with `--record-timings`: every streamed request's server-side timing.
+    pub timings: Option<Timings>,
     pub model: String,
     pub profile: Profile,
     pub faults: Faults,
@@ -55,6 +71,12 @@ pub async fn handle(
     req: Request<Incoming>,
     state: Arc<State>,
 ) -> Result<Response<Body>, Infallible> {
+    let received = std::time::Instant::now();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let path = req.uri().path().trim_end_matches('/').to_string();
     let chat = match (req.method(), path.as_str()) {
         (&Method::GET, "/v1/models") => {
@@ -64,6 +86,7 @@ pub async fn handle(
             ))
         }
         (&Method::GET, "/health") => return Ok(full(StatusCode::OK, json!({"status": "ok"}))),
+        (&Method::GET, "/llmw/timings") => return Ok(timings(&state)),
         (&Method::POST, "/v1/chat/completions") => true,
         (&Method::POST, "/v1/completions") => false,
         _ => return Ok(error(StatusCode::NOT_FOUND, "no such route")),
@@ -92,7 +115,31 @@ pub async fn handle(
             ))
         }
     };
-    Ok(complete(chat, body, &state).await)
+    let origin = Origin {
+        received,
+        request_id,
+    };
+    Ok(complete(chat, body, &state, origin).await)
+}
+
+/// When and from whom a request came.
+struct Origin {
+    received: std::time::Instant,
+    request_id: Option<String>,
+}
+
+fn timings(state: &State) -> Response<Body> {
+    let Some(t) = &state.timings else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "start the simulator with --record-timings",
+        );
+    };
+    let rows: Vec<Value> = t
+        .lock()
+        .map(|v| v.iter().map(|x| json!({"request_id": x.request_id, "ttft_ns": x.ttft_ns, "decode_ns": x.decode_ns, "tokens": x.tokens})).collect())
+        .unwrap_or_default();
+    full(StatusCode::OK, Value::Array(rows))
 }
 
 /// The words of the prompt: every message's content for chat, the prompt for completions.
@@ -138,7 +185,7 @@ fn block_hashes(words: &[String], block: u32) -> Vec<u64> {
     out
 }
 
-async fn complete(chat: bool, body: Value, state: &State) -> Response<Body> {
+async fn complete(chat: bool, body: Value, state: &State, origin: Origin) -> Response<Body> {
     let n = state.counter.fetch_add(1, Ordering::Relaxed);
     let Some(words) = prompt_words(chat, &body) else {
         let what = if chat { "messages" } else { "prompt" };
@@ -199,6 +246,8 @@ async fn complete(chat: bool, body: Value, state: &State) -> Response<Body> {
         model: state.model.clone(),
         prompt_tokens: words.len() as u32,
         output_tokens,
+        origin,
+        timings: state.timings.clone(),
     };
     if stream {
         streaming(reply, rx, usage, fault)
@@ -208,6 +257,8 @@ async fn complete(chat: bool, body: Value, state: &State) -> Response<Body> {
 }
 
 struct Reply {
+    origin: Origin,
+    timings: Option<Timings>,
     chat: bool,
     id: String,
     model: String,
@@ -252,19 +303,38 @@ impl Reply {
     }
 }
 
+/// A body frame, marked when it carries a generated token.
+type Item = (Result<Frame<Bytes>, std::io::Error>, bool);
+
+/// When token frames were handed to the connection (polled by hyper for writing).
+#[derive(Default)]
+struct Stamps {
+    first: Option<std::time::Instant>,
+    last: Option<std::time::Instant>,
+    tokens: u32,
+}
+
 fn streaming(
     reply: Reply,
     mut rx: mpsc::UnboundedReceiver<Event>,
     usage: bool,
     fault: Fault,
 ) -> Response<Body> {
-    let (out, body_rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(64);
+    let (out, body_rx) = mpsc::channel::<Item>(64);
+    let timing = reply
+        .timings
+        .clone()
+        .map(|t| (t, reply.origin.request_id.clone(), reply.origin.received));
     tokio::spawn(async move {
-        let send = |s: String| {
+        let send = |s: String, token: bool| {
             let out = out.clone();
-            async move { out.send(Ok(Frame::data(Bytes::from(s)))).await.is_ok() }
+            async move {
+                out.send((Ok(Frame::data(Bytes::from(s))), token))
+                    .await
+                    .is_ok()
+            }
         };
-        if reply.chat && !send(reply.chunk(None, None, true)).await {
+        if reply.chat && !send(reply.chunk(None, None, true), false).await {
             return;
         }
         let half = (reply.output_tokens / 2).max(1);
@@ -278,7 +348,9 @@ fn streaming(
                             Fault::Cut => {
                                 // Let what was sent reach the client, then hang up.
                                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                                let _ = out.send(Err(std::io::Error::other("injected cut"))).await;
+                                let _ = out
+                                    .send((Err(std::io::Error::other("injected cut")), false))
+                                    .await;
                                 return;
                             }
                             Fault::Stall => {
@@ -288,15 +360,14 @@ fn streaming(
                             }
                             Fault::Malformed => {
                                 let line = "data: {\"choices\": [oops\n\n".to_string();
-                                let sent = send(line).await;
-                                if !sent {
+                                if !send(line, false).await {
                                     return;
                                 }
                             }
                             _ => {}
                         }
                     }
-                    if !send(reply.chunk(Some(token_text(generated)), None, false)).await {
+                    if !send(reply.chunk(Some(token_text(generated)), None, false), true).await {
                         return;
                     }
                 }
@@ -304,21 +375,53 @@ fn streaming(
                     let reason = if stopped { "stop" } else { "length" };
                     let mut tail = reply.chunk(None, Some(reason), false);
                     if usage {
-                        tail.push_str(&format!(
-                            "data: {}\n\n",
-                            json!({"id": reply.id, "object": if reply.chat { "chat.completion.chunk" } else { "text_completion" }, "created": 0, "model": reply.model, "choices": [], "usage": reply.usage(generated)})
-                        ));
+                        let object = if reply.chat {
+                            "chat.completion.chunk"
+                        } else {
+                            "text_completion"
+                        };
+                        let last = json!({"id": reply.id, "object": object, "created": 0, "model": reply.model, "choices": [], "usage": reply.usage(generated)});
+                        tail.push_str(&format!("data: {last}\n\n"));
                     }
                     tail.push_str("data: [DONE]\n\n");
-                    let _ = send(tail).await;
+                    let _ = send(tail, false).await;
                     return;
                 }
             }
         }
     });
-    let stream = futures_util::stream::unfold(body_rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    let stream = futures_util::stream::unfold(
+        (body_rx, Stamps::default(), timing),
+        |(mut rx, mut stamps, timing)| async move {
+            match rx.recv().await {
+                Some((item, token)) => {
+                    if token && timing.is_some() {
+                        let now = std::time::Instant::now();
+                        stamps.first.get_or_insert(now);
+                        stamps.last = Some(now);
+                        stamps.tokens += 1;
+                    }
+                    Some((item, (rx, stamps, timing)))
+                }
+                None => {
+                    if let (Some((timings, request_id, received)), Some(f), Some(l)) =
+                        (timing, stamps.first, stamps.last)
+                    {
+                        let t = Timing {
+                            request_id,
+                            ttft_ns: f.duration_since(received).as_nanos() as u64,
+                            decode_ns: l.duration_since(f).as_nanos() as u64,
+                            tokens: stamps.tokens,
+                        };
+                        if let Ok(mut v) = timings.lock() {
+                            v.push(t);
+                        }
+                    }
+                    None
+                }
+            }
+        },
+    );
     let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
     r.headers_mut().insert(
         "content-type",

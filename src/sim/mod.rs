@@ -26,6 +26,8 @@ pub struct SimConfig {
     pub model: String,
     pub profile: Profile,
     pub faults: Faults,
+    /// Keep every streamed request's server-side timing, served at `GET /llmw/timings`.
+    pub record_timings: bool,
 }
 
 impl Default for SimConfig {
@@ -34,6 +36,7 @@ impl Default for SimConfig {
             model: "llmw-sim".into(),
             profile: Profile::named(ProfileName::Default),
             faults: Faults::default(),
+            record_timings: false,
         }
     }
 }
@@ -63,11 +66,20 @@ impl Drop for SimServer {
 
 /// Binds `addr` and serves the simulator on the current tokio runtime.
 pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimServer> {
-    let listener = TcpListener::bind(addr).await?;
+    // A deep accept queue: a load generator opens hundreds of connections at once.
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener: TcpListener = socket.listen(4096)?;
     let addr = listener.local_addr()?;
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     tokio::spawn(batcher::run(config.profile.clone(), jobs_rx));
     let state = Arc::new(http::State {
+        timings: config.record_timings.then(Default::default),
         model: config.model,
         profile: config.profile,
         faults: config.faults,
