@@ -16,6 +16,7 @@ fn sim(profile: Profile, faults: Faults) -> SimConfig {
         model: "test-model".into(),
         profile,
         faults,
+        record_timings: false,
     }
 }
 
