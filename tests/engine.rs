@@ -341,3 +341,53 @@ async fn a_server_that_is_not_there_gives_error_rows() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrency_sweep_shows_throughput_plateau_and_queueing() {
+    // The default cost model with a small batch limit (16), so saturation comes quickly.
+    let profile = Profile {
+        max_seqs: 16,
+        ..Profile::named(ProfileName::Default)
+    };
+    let text = r#"workload "sweep" {
+  target { ignore_eos = true }
+  requests { input = 100  output = 40 }
+  phase "sweep" { concurrency = steps(1, 4, 16, 48, hold: 3s) }
+}"#;
+    let (dir, _, _) = run(text, sim(profile, Faults::default()), None, "sweep").await;
+    let rows = requests(&dir);
+    let mut tps = Vec::new();
+    let mut ttft = Vec::new();
+    for step in 0..4 {
+        let group: Vec<&Req> = rows
+            .iter()
+            .filter(|r| r.step == step && r.status == "ok")
+            .collect();
+        let tokens: i64 = group
+            .iter()
+            .map(|r| r.output_tokens.unwrap_or(0) as i64)
+            .sum();
+        let span = group.iter().map(|r| r.done_ns).max().unwrap_or(0)
+            - group.iter().map(|r| r.sent_ns).min().unwrap_or(0);
+        tps.push(tokens as f64 / (span as f64 / 1e9));
+        ttft.push(median(
+            group
+                .iter()
+                .map(|r| (r.first_token_ns.unwrap_or(0) - r.sent_ns) as f64 / 1e6)
+                .collect(),
+        ));
+    }
+    // One step costs 7 ms + 60 µs per running sequence: throughput grows almost linearly up to
+    // the batch limit (ideal ratios 3.9 and 3.6), then stays flat while requests queue.
+    assert!(tps[1] > 2.5 * tps[0], "{tps:?}");
+    assert!(tps[2] > 2.0 * tps[1], "{tps:?}");
+    assert!(
+        (tps[3] / tps[2] - 1.0).abs() < 0.25,
+        "beyond 16 users throughput plateaus: {tps:?}"
+    );
+    // 48 users for 16 slots: a request waits about two services (~0.6 s) before its prefill.
+    assert!(
+        ttft[3] > 5.0 * ttft[2],
+        "TTFT jumps once requests queue: {ttft:?}"
+    );
+}

@@ -1,0 +1,35 @@
+"""Figures of one benchmark run: send lag, TTFT, chunk rate; with the simulator's own timings
+(GET /llmw/timings), the client overhead per request (llmw's TTFT and ITL minus the server's)."""
+import json
+import sys
+
+import numpy as np
+import pyarrow.parquet as pq
+
+run = sys.argv[1]
+meta = json.load(open(f"{run}/run.json"))
+req = pq.read_table(f"{run}/requests.parquet").to_pydict()
+sent = np.array(req["sent_ns"], dtype=float)
+sched = np.array([np.nan if s is None else s for s in req["scheduled_ns"]], dtype=float)
+ok = np.array([s == "ok" for s in req["status"]])
+first = np.array([np.nan if f is None else f for f in req["first_token_ns"]], dtype=float)
+lag = (sent - sched)[~np.isnan(sched)] / 1e6
+print(f"  requests {len(sent)}, ok {ok.sum()}")
+if len(lag):
+    print(f"  send lag (sent_ns - scheduled_ns): p50 {np.percentile(lag, 50):.3f} ms, p99 {np.percentile(lag, 99):.3f} ms, max {lag.max():.3f} ms")
+chunks = pq.read_table(f"{run}/chunks.parquet", columns=["at_ns"]).column("at_ns").to_numpy()
+span = (chunks.max() - chunks.min()) / 1e9 if len(chunks) else 0
+print(f"  chunks {len(chunks)} in {span:.1f} s: {len(chunks) / span:,.0f} chunks/s written" if span else "  no chunks")
+if len(sys.argv) > 2:
+    server = {int(t["request_id"]): t for t in json.load(open(sys.argv[2])) if t["request_id"]}
+    ttft, itl = [], []
+    for rid, s, f, l, n, st in zip(req["request_id"], req["sent_ns"], req["first_token_ns"], req["last_token_ns"], req["output_tokens"], req["status"]):
+        t = server.get(rid)
+        if st != "ok" or t is None:
+            continue
+        ttft.append((f - s - t["ttft_ns"]) / 1e6)
+        if n and n >= 2:
+            itl.append(((l - f) - t["decode_ns"]) / (n - 1) / 1e6)
+    print(f"  joined {len(ttft)} requests with the server's timings")
+    print(f"  TTFT overhead: p50 {np.percentile(ttft, 50):.3f} ms, p99 {np.percentile(ttft, 99):.3f} ms")
+    print(f"  ITL overhead:  p50 {np.percentile(itl, 50):.4f} ms, p99 {np.percentile(itl, 99):.4f} ms")
