@@ -182,7 +182,7 @@ impl Sender {
             let at = clock.now();
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
-            let text = content(&v, true).unwrap_or_default();
+            let text = content(&v);
             read_usage(&v, p);
             if !text.is_empty() {
                 p.first_token_ns = Some(at);
@@ -279,7 +279,8 @@ fn on_event(
         *done = true;
         return;
     }
-    let v: Value = match serde_json::from_slice(data) {
+    // A typed, borrowing parse: only the fields used, no allocation for the text.
+    let v: StreamChunk = match serde_json::from_slice(data) {
         Ok(v) => v,
         Err(_) => {
             *failure = Some(short(&format!(
@@ -289,19 +290,34 @@ fn on_event(
             return;
         }
     };
-    if let Some(err) = v.get("error") {
+    if let Some(err) = &v.error {
         *failure = Some(short(&format!("server error in stream: {err}")));
         return;
     }
     let before = *last_usage;
-    read_usage(&v, p);
-    if let Some(c) = v
-        .pointer("/usage/completion_tokens")
-        .and_then(Value::as_u64)
-    {
-        *last_usage = Some(c as u32);
+    if let Some(u) = &v.usage {
+        if let Some(x) = u.prompt_tokens {
+            p.prompt_tokens = Some(x as u32);
+        }
+        if let Some(x) = u.completion_tokens {
+            p.usage_output = Some(x as u32);
+            *last_usage = Some(x as u32);
+        }
     }
-    if let Some(text) = content(&v, false) {
+    let choice = v.choices.first();
+    let text = choice.and_then(|c| {
+        let delta = c.delta.as_ref();
+        let t = delta
+            .and_then(|d| d.content.as_deref())
+            .or(c.text.as_deref())
+            .unwrap_or("");
+        if t.is_empty() {
+            delta.and_then(|d| d.reasoning_content.as_deref())
+        } else {
+            Some(t)
+        }
+    });
+    if let Some(text) = text {
         if !text.is_empty() {
             // Per-chunk usage (continuous usage stats) tells how many tokens this chunk held.
             let tokens = match (before, *last_usage) {
@@ -323,36 +339,65 @@ fn on_event(
             });
         }
     }
-    if v.pointer("/choices/0/finish_reason")
-        .is_some_and(|f| !f.is_null())
-    {
+    if choice.is_some_and(|c| c.finish_reason.is_some()) {
         p.finished = true;
     }
 }
 
-/// Generated text of a chunk (`delta.content` or `text`) or of a whole response (`message.content`).
-fn content(v: &Value, whole: bool) -> Option<String> {
-    let choice = v.pointer("/choices/0")?;
-    let text = if whole {
-        choice
-            .pointer("/message/content")
-            .or_else(|| choice.get("text"))
-    } else {
-        choice
-            .pointer("/delta/content")
-            .or_else(|| choice.get("text"))
+/// The fields of a streamed chunk that llmw reads; everything else is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct StreamChunk<'a> {
+    #[serde(default, borrow)]
+    choices: Vec<StreamChoice<'a>>,
+    #[serde(default)]
+    usage: Option<StreamUsage>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct StreamChoice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<StreamDelta<'a>>,
+    #[serde(default, borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct StreamDelta<'a> {
+    #[serde(default, borrow)]
+    content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct StreamUsage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+/// Generated text of a whole (non-streamed) response: `message.content` or `text`.
+fn content(v: &Value) -> String {
+    let Some(choice) = v.pointer("/choices/0") else {
+        return String::new();
     };
-    let mut out = text.and_then(Value::as_str).unwrap_or("").to_string();
+    let text = choice
+        .pointer("/message/content")
+        .or_else(|| choice.get("text"));
+    let out = text.and_then(Value::as_str).unwrap_or("");
     if out.is_empty() {
-        // Reasoning models stream their thinking separately; it is generated text too.
-        if let Some(r) = choice
-            .pointer("/delta/reasoning_content")
+        // Reasoning models return their thinking separately; it is generated text too.
+        choice
+            .pointer("/message/reasoning_content")
             .and_then(Value::as_str)
-        {
-            out = r.to_string();
-        }
+            .unwrap_or("")
+            .to_string()
+    } else {
+        out.to_string()
     }
-    Some(out)
 }
 
 fn read_usage(v: &Value, p: &mut Progress) {
