@@ -9,6 +9,7 @@
 //!
 //! `llmw check` runs the first two arrows, `llmw plan` all three. See `ARCHITECTURE.md`.
 
+pub mod analysis;
 pub mod check;
 pub mod diag;
 pub mod engine;

@@ -391,3 +391,66 @@ async fn a_concurrency_sweep_shows_throughput_plateau_and_queueing() {
         "TTFT jumps once requests queue: {ttft:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysis_of_a_real_run_matches_an_independent_computation_and_its_schema() {
+    let text = r#"workload "xcheck" {
+  seed = 2
+  target { ignore_eos = true }
+  requests { input = uniform(20, 400)  output = uniform(4, 24) }
+  phase "open" { duration = 2s  arrival = poisson(rate: 15/s) }
+  phase "closed" { duration = 2s  concurrency = steps(2, 6, hold: 1s) }
+  slo { ttft.p99 < 10s  errors < 1% }
+}"#;
+    let (dir, _, _) = run(text, sim(flat(5.0), Faults::default()), None, "xcheck").await;
+    let a = llmw::analysis::analyze(
+        &llmw::analysis::load(&dir).expect("loads"),
+        &Default::default(),
+    );
+    let rows = requests(&dir);
+    assert_eq!(a.groups.len(), 3);
+    for g in &a.groups {
+        // Independently: the group's rows, TTFT median and throughput straight from the rows.
+        let rows: Vec<&Req> = rows
+            .iter()
+            .filter(|r| r.phase == g.phase && r.step == g.step as i32)
+            .collect();
+        assert_eq!(g.requests.total, rows.len());
+        let mut ttft: Vec<f64> = rows
+            .iter()
+            .map(|r| (r.first_token_ns.expect("first") - r.sent_ns) as f64 / 1e6)
+            .collect();
+        ttft.sort_by(f64::total_cmp);
+        let pos = (ttft.len() - 1) as f64 * 0.5;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        let p50 = ttft[lo] + (ttft[hi] - ttft[lo]) * (pos - lo as f64);
+        assert!((g.ttft_ms.p50.expect("p50") - p50).abs() < 1e-9);
+        let tokens: i64 = rows
+            .iter()
+            .map(|r| r.output_tokens.unwrap_or(0) as i64)
+            .sum();
+        let span = rows.iter().map(|r| r.done_ns).max().unwrap_or(0)
+            - rows.iter().map(|r| r.sent_ns).min().unwrap_or(0);
+        assert!((g.tps.expect("tps") - tokens as f64 / (span as f64 / 1e9)).abs() < 1e-6);
+    }
+    // The steps of the closed phase carry their concurrency, the open phase its rate.
+    assert_eq!(a.groups[0].load, llmw::analysis::groups::Load::Rate(15.0));
+    assert_eq!(
+        a.groups[2].load,
+        llmw::analysis::groups::Load::Concurrency(6.0)
+    );
+    let slo = a.slo.as_ref().expect("slo");
+    assert!(slo.iter().all(|o| o.pass), "{slo:?}");
+
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("docs/analysis.schema.json").expect("schema"),
+    )
+    .expect("json");
+    let output = serde_json::to_value(&a).expect("serializes");
+    let errors = common::schema::validate(&schema, &output);
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema checker itself rejects what it should.
+    let mut broken = output.clone();
+    broken["groups"][0]["ttft_ms"]["p50"] = serde_json::json!("fast");
+    assert!(!common::schema::validate(&schema, &broken).is_empty());
+}

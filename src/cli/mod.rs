@@ -1,6 +1,7 @@
 //! Subcommands, one arrow of the pipeline each, and the exit-code contract:
 //! 0 success, 1 the run or analysis failed, 2 invalid input or usage, 3 an SLO was missed.
 
+mod analyze;
 mod check;
 mod plan;
 mod run;
@@ -16,6 +17,7 @@ use llmw::source::Sources;
 
 pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_SLO: u8 = 3;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +40,8 @@ enum Command {
     Run(run::Args),
     /// Serve the simulated OpenAI-compatible LLM server.
     Sim(sim::Args),
+    /// Metrics of recorded runs: TTFT, ITL, throughput, saturation, SLOs; several runs side by side.
+    Analyze(analyze::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -46,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(a) => plan::run(a),
         Command::Run(a) => run::run(a),
         Command::Sim(a) => sim::run(a),
+        Command::Analyze(a) => analyze::run(a),
     }
 }
 

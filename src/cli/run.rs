@@ -112,13 +112,25 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_FAILED);
         }
     };
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = result.write_summary(&mut out, &schedule);
-        let _ = std::io::Write::flush(&mut out);
+    // The full analysis, read back from the files just written (the same as `llmw analyze`).
+    let analysis = llmw::analysis::load(&result.dir)
+        .map(|run| llmw::analysis::analyze(&run, &Default::default()));
+    match &analysis {
+        Ok(a) => println!("{}", llmw::analysis::text::analysis(a).trim_end()),
+        Err(e) => {
+            eprintln!("warning: cannot analyse the run ({e}); the live summary instead:");
+            let mut out = std::io::stdout().lock();
+            let _ = result.write_summary(&mut out, &schedule);
+            let _ = std::io::Write::flush(&mut out);
+        }
     }
     eprintln!("run recorded in {}", result.dir.display());
+    let missed = analysis.as_ref().is_ok_and(|a| a.slo_missed());
     match result.ending {
+        Ending::Completed if missed => {
+            eprintln!("an SLO objective was missed");
+            ExitCode::from(super::EXIT_SLO)
+        }
         Ending::Completed => ExitCode::SUCCESS,
         Ending::Interrupted => {
             eprintln!("interrupted: the files hold every request sent before Ctrl-C");

@@ -146,6 +146,7 @@ pub fn write(dir: &Path, meta: &RunMeta, schedule: &Schedule, state: &State) -> 
             "end_ns": span.and_then(|s| s.end_ns),
             "steps": p.steps.iter().map(|s| json!({"step": s.index, "start_ns": s.start_ns, "end_ns": s.end_ns, "level": s.level})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "slo": w.slo.iter().map(|o| json!({"metric": o.metric, "stat": o.stat, "op": o.op.as_str(), "threshold": o.threshold, "text": o.text})).collect::<Vec<_>>(),
         "status": ending.as_str(),
         "error": error,
         "counts": counts,

@@ -3,6 +3,7 @@
 
 use llmw::diag::{render, Style};
 pub mod runs;
+pub mod schema;
 
 use llmw::{check_text, compile, Overrides, Schedule, Workload};
 

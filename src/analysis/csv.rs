@@ -1,0 +1,110 @@
+//! `--format csv`: one row per group (and run), every statistic in its own column.
+
+use super::groups::{Group, Load};
+use super::stats::Stats;
+use super::Analysis;
+
+const DISTS: [&str; 8] = [
+    "ttft_ms",
+    "ttft_sched_ms",
+    "itl_ms",
+    "itl_llmperf_ms",
+    "chunk_gap_ms",
+    "e2e_ms",
+    "tps_user",
+    "send_lag_ms",
+];
+const STATS: [&str; 7] = ["count", "mean", "p50", "p90", "p95", "p99", "max"];
+
+fn dists(g: &Group) -> [&Stats; 8] {
+    [
+        &g.ttft_ms,
+        &g.ttft_sched_ms,
+        &g.itl_ms,
+        &g.itl_llmperf_ms,
+        &g.chunk_gap_ms,
+        &g.e2e_ms,
+        &g.tps_user,
+        &g.send_lag_ms,
+    ]
+}
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+pub fn write(analyses: &[Analysis]) -> String {
+    let mut header = vec![
+        "run".to_string(),
+        "phase".into(),
+        "step".into(),
+        "load_kind".into(),
+        "load".into(),
+    ];
+    header.extend(["total", "ok", "error", "timeout", "dropped", "cancelled"].map(String::from));
+    for d in DISTS {
+        for s in STATS {
+            header.push(format!("{d}_{s}"));
+        }
+    }
+    header.extend(
+        [
+            "tps",
+            "rps",
+            "error_rate",
+            "timeout_rate",
+            "drop_rate",
+            "goodput",
+        ]
+        .map(String::from),
+    );
+    let mut out = header.join(",");
+    out.push('\n');
+    for a in analyses {
+        for g in &a.groups {
+            let (kind, load) = match g.load {
+                Load::Concurrency(v) => ("concurrency", v),
+                Load::Rate(v) => ("rate", v),
+            };
+            let c = &g.requests;
+            let mut row = vec![
+                field(&a.run),
+                field(&g.phase),
+                g.step.to_string(),
+                kind.into(),
+                load.to_string(),
+            ];
+            row.extend(
+                [c.total, c.ok, c.error, c.timeout, c.dropped, c.cancelled].map(|n| n.to_string()),
+            );
+            for s in dists(g) {
+                row.push(s.count.to_string());
+                for stat in &STATS[1..] {
+                    row.push(opt(s.get(stat)));
+                }
+            }
+            row.extend(
+                [
+                    g.tps,
+                    g.rps,
+                    g.error_rate,
+                    g.timeout_rate,
+                    g.drop_rate,
+                    g.goodput,
+                ]
+                .map(opt),
+            );
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -1,0 +1,370 @@
+//! Metric groups — each step of each measured phase — and their metrics, following the
+//! definitions in docs/metrics.md.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::load::{Run, Status};
+use super::stats::Stats;
+use super::Options;
+
+const NS_PER_MS: f64 = 1e6;
+
+/// The load a group ran at.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Load {
+    Concurrency(f64),
+    Rate(f64),
+}
+
+impl Load {
+    pub fn value(self) -> f64 {
+        match self {
+            Load::Concurrency(v) | Load::Rate(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    pub ok: usize,
+    pub error: usize,
+    pub timeout: usize,
+    pub dropped: usize,
+    pub cancelled: usize,
+}
+
+/// A time window in seconds from the run's start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Window {
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    pub phase: String,
+    pub step: u32,
+    pub load: Load,
+    pub requests: Counts,
+    pub ttft_ms: Stats,
+    pub ttft_sched_ms: Stats,
+    pub itl_ms: Stats,
+    pub itl_llmperf_ms: Stats,
+    pub chunk_gap_ms: Stats,
+    pub e2e_ms: Stats,
+    pub tps_user: Stats,
+    pub send_lag_ms: Stats,
+    /// Output tokens per second over the group's span (null with no completed request).
+    pub tps: Option<f64>,
+    /// The span tps and rps are computed over: last response − first request, in seconds.
+    pub span_s: Option<f64>,
+    pub rps: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub timeout_rate: Option<f64>,
+    pub drop_rate: Option<f64>,
+    /// Requests per second that met every per-request objective of the workload's `slo`.
+    pub goodput: Option<f64>,
+    /// The group's window in the run, and the part that was measured after warm-up/cool-down.
+    pub window: Window,
+    pub measured: Window,
+    pub excluded: Excluded,
+    pub steady_state: Option<Window>,
+    pub diagnostics: super::series::Diagnostics,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Excluded {
+    pub warmup: usize,
+    pub cooldown: usize,
+}
+
+/// One step of one measured phase, as `run.json` describes it.
+pub(crate) struct GroupDef {
+    pub phase: String,
+    pub step: u32,
+    pub load: Load,
+    pub window_ns: (i64, Option<i64>),
+}
+
+/// The groups of a run, in phase and step order, from `run.json`.
+pub(crate) fn definitions(meta: &Value) -> Vec<GroupDef> {
+    let mut out = Vec::new();
+    for phase in meta["phases"].as_array().into_iter().flatten() {
+        if phase["measure"].as_bool() == Some(false) {
+            continue;
+        }
+        let name = phase["name"].as_str().unwrap_or("").to_string();
+        let start = phase["start_ns"].as_i64().unwrap_or(0);
+        let end = phase["end_ns"].as_i64();
+        let closed = phase["loop"].as_str() == Some("closed");
+        for step in phase["steps"].as_array().into_iter().flatten() {
+            let level = step["level"].as_f64().unwrap_or(0.0);
+            let s = start + step["start_ns"].as_i64().unwrap_or(0);
+            let e = step["end_ns"].as_i64().map(|e| start + e).or(end);
+            out.push(GroupDef {
+                phase: name.clone(),
+                step: step["step"].as_u64().unwrap_or(0) as u32,
+                load: if closed {
+                    Load::Concurrency(level)
+                } else {
+                    Load::Rate(level)
+                },
+                window_ns: (s, e),
+            });
+        }
+    }
+    out
+}
+
+/// Which group each request row belongs to, and whether warm-up/cool-down excluded it.
+pub(crate) struct Membership {
+    /// Group index of each request row that counts (`None`: unmeasured phase or excluded).
+    pub of_row: Vec<Option<usize>>,
+    pub excluded: Vec<Excluded>,
+    pub measured: Vec<Window>,
+    pub windows: Vec<Window>,
+}
+
+pub(crate) fn membership(run: &Run, defs: &[GroupDef], opts: &Options) -> Membership {
+    let r = &run.requests;
+    let index: HashMap<(&str, u32), usize> = defs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ((d.phase.as_str(), d.step), i))
+        .collect();
+    // A group's window: from run.json, its end defaulting to the last response of the group.
+    let mut last_done = vec![i64::MIN; defs.len()];
+    let mut first_sent = vec![i64::MAX; defs.len()];
+    let group_of: Vec<Option<usize>> = (0..r.len())
+        .map(|i| index.get(&(r.phase[i].as_str(), r.step[i] as u32)).copied())
+        .collect();
+    for (i, g) in group_of.iter().enumerate() {
+        if let Some(g) = *g {
+            last_done[g] = last_done[g].max(r.done_ns[i]);
+            first_sent[g] = first_sent[g].min(r.sent_ns[i]);
+        }
+    }
+    let windows: Vec<(i64, i64)> = defs
+        .iter()
+        .enumerate()
+        .map(|(g, d)| {
+            let start = d.window_ns.0.min(first_sent[g]);
+            let end = d
+                .window_ns
+                .1
+                .unwrap_or(last_done[g])
+                .max(last_done[g])
+                .max(start);
+            (start, end)
+        })
+        .collect();
+    let mut excluded = vec![Excluded::default(); defs.len()];
+    let of_row = group_of
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let g = (*g)?;
+            let (start, end) = windows[g];
+            if r.sent_ns[i] < start + opts.warmup_ns {
+                excluded[g].warmup += 1;
+                return None;
+            }
+            if opts.cooldown_ns > 0 && r.done_ns[i] > end - opts.cooldown_ns {
+                excluded[g].cooldown += 1;
+                return None;
+            }
+            Some(g)
+        })
+        .collect();
+    let s = |ns: i64| ns as f64 / 1e9;
+    Membership {
+        of_row,
+        excluded,
+        measured: windows
+            .iter()
+            .map(|(a, b)| Window {
+                start_s: s(a + opts.warmup_ns),
+                end_s: s(b - opts.cooldown_ns),
+            })
+            .collect(),
+        windows: windows
+            .iter()
+            .map(|(a, b)| Window {
+                start_s: s(*a),
+                end_s: s(*b),
+            })
+            .collect(),
+    }
+}
+
+/// Per-request thresholds a request must meet to count toward goodput: (metric, op, seconds or
+/// tokens/s) from the workload's objectives on per-request metrics.
+pub(crate) fn per_request_objectives(meta: &Value) -> Vec<(String, String, f64)> {
+    meta["slo"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            let metric = o["metric"].as_str()?;
+            matches!(metric, "ttft" | "itl" | "tpot" | "e2e" | "tps_user").then(|| {
+                (
+                    metric.to_string(),
+                    o["op"].as_str().unwrap_or("<").to_string(),
+                    o["threshold"].as_f64().unwrap_or(0.0),
+                )
+            })
+        })
+        .collect()
+}
+
+fn meets(value: f64, op: &str, threshold: f64) -> bool {
+    match op {
+        "<" => value < threshold,
+        "<=" => value <= threshold,
+        ">" => value > threshold,
+        _ => value >= threshold,
+    }
+}
+
+/// Samples of one group, filled row by row.
+#[derive(Default)]
+struct Samples {
+    counts: Counts,
+    ttft: Vec<f64>,
+    ttft_sched: Vec<f64>,
+    itl: Vec<f64>,
+    itl_llmperf: Vec<f64>,
+    e2e: Vec<f64>,
+    tps_user: Vec<f64>,
+    send_lag: Vec<f64>,
+    tokens: i64,
+    good: usize,
+    span: Option<(i64, i64)>,
+}
+
+pub(crate) fn compute(
+    run: &Run,
+    defs: &[GroupDef],
+    m: &Membership,
+    objectives: &[(String, String, f64)],
+) -> Vec<Group> {
+    let r = &run.requests;
+    let mut samples: Vec<Samples> = defs.iter().map(|_| Samples::default()).collect();
+    for i in 0..r.len() {
+        let Some(g) = m.of_row[i] else { continue };
+        let s = &mut samples[g];
+        s.counts.total += 1;
+        match r.status[i] {
+            Status::Ok => s.counts.ok += 1,
+            Status::Error => s.counts.error += 1,
+            Status::Timeout => s.counts.timeout += 1,
+            Status::Dropped => s.counts.dropped += 1,
+            Status::Cancelled => s.counts.cancelled += 1,
+        }
+        if let Some(sched) = r.scheduled_ns[i] {
+            if r.status[i] != Status::Dropped {
+                s.send_lag.push((r.sent_ns[i] - sched) as f64 / NS_PER_MS);
+            }
+        }
+        if r.status[i] == Status::Dropped {
+            continue;
+        }
+        s.span = Some(match s.span {
+            None => (r.sent_ns[i], r.done_ns[i]),
+            Some((a, b)) => (a.min(r.sent_ns[i]), b.max(r.done_ns[i])),
+        });
+        if r.status[i] != Status::Ok {
+            continue;
+        }
+        let e2e = (r.done_ns[i] - r.sent_ns[i]) as f64;
+        s.e2e.push(e2e / NS_PER_MS);
+        let out = r.output_tokens[i].unwrap_or(0).max(0) as i64;
+        s.tokens += out;
+        let mut request_ok = true;
+        let mut check = |metric: &str, value: f64| {
+            for (m, op, t) in objectives {
+                if m == metric || (metric == "itl" && m == "tpot") {
+                    request_ok &= meets(value, op, *t);
+                }
+            }
+        };
+        check("e2e", e2e / 1e9);
+        if let Some(first) = r.first_token_ns[i] {
+            let ttft = (first - r.sent_ns[i]) as f64;
+            s.ttft.push(ttft / NS_PER_MS);
+            check("ttft", ttft / 1e9);
+            if let Some(sched) = r.scheduled_ns[i] {
+                s.ttft_sched.push((first - sched) as f64 / NS_PER_MS);
+            }
+            if let (Some(last), true) = (r.last_token_ns[i], out >= 2) {
+                let itl = (last - first) as f64 / (out - 1) as f64;
+                s.itl.push(itl / NS_PER_MS);
+                check("itl", itl / 1e9);
+            }
+        }
+        if out >= 1 {
+            s.itl_llmperf.push(e2e / out as f64 / NS_PER_MS);
+            if e2e > 0.0 {
+                let tps_user = out as f64 / (e2e / 1e9);
+                s.tps_user.push(tps_user);
+                check("tps_user", tps_user);
+            }
+        }
+        if request_ok {
+            s.good += 1;
+        }
+    }
+    let gaps = super::series::chunk_gaps(run, &m.of_row, defs.len());
+    let diagnostics = super::series::diagnostics(run, &m.of_row, defs.len());
+    defs.iter()
+        .zip(samples)
+        .zip(gaps)
+        .zip(diagnostics)
+        .enumerate()
+        .map(|(g, (((d, mut s), mut gaps), diagnostics))| {
+            let span_s = s
+                .span
+                .map(|(a, b)| (b - a) as f64 / 1e9)
+                .filter(|x| *x > 0.0);
+            let finished = s.counts.ok + s.counts.error + s.counts.timeout;
+            let share = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
+            Group {
+                phase: d.phase.clone(),
+                step: d.step,
+                load: d.load,
+                ttft_ms: Stats::of(&mut s.ttft),
+                ttft_sched_ms: Stats::of(&mut s.ttft_sched),
+                itl_ms: Stats::of(&mut s.itl),
+                itl_llmperf_ms: Stats::of(&mut s.itl_llmperf),
+                chunk_gap_ms: Stats::of(&mut gaps),
+                e2e_ms: Stats::of(&mut s.e2e),
+                tps_user: Stats::of(&mut s.tps_user),
+                send_lag_ms: Stats::of(&mut s.send_lag),
+                tps: span_s
+                    .filter(|_| s.counts.ok > 0)
+                    .map(|t| s.tokens as f64 / t),
+                span_s,
+                rps: span_s
+                    .filter(|_| s.counts.ok > 0)
+                    .map(|t| s.counts.ok as f64 / t),
+                error_rate: share(s.counts.error + s.counts.timeout, finished),
+                timeout_rate: share(s.counts.timeout, finished),
+                drop_rate: share(s.counts.dropped, s.counts.total),
+                goodput: (!objectives.is_empty())
+                    .then_some(())
+                    .and(span_s.map(|t| s.good as f64 / t)),
+                window: m.windows[g],
+                measured: m.measured[g],
+                excluded: m.excluded[g].clone(),
+                steady_state: super::series::steady_window(run, &m.of_row, g),
+                diagnostics,
+                requests: s.counts,
+            }
+        })
+        .collect()
+}

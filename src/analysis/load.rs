@@ -1,0 +1,189 @@
+//! Reading a run directory back: `run.json` and the two Parquet files, into columns.
+//! Analysis uses nothing else — never anything the engine kept in memory.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use serde_json::Value;
+
+use super::AnalysisError;
+
+/// The requests of a run, one vector per column (`None` for nulls).
+#[derive(Debug, Default, Clone)]
+pub struct Requests {
+    pub request_id: Vec<i64>,
+    pub phase: Vec<String>,
+    pub step: Vec<i32>,
+    pub scheduled_ns: Vec<Option<i64>>,
+    pub sent_ns: Vec<i64>,
+    pub first_token_ns: Vec<Option<i64>>,
+    pub last_token_ns: Vec<Option<i64>>,
+    pub done_ns: Vec<i64>,
+    pub input_tokens: Vec<i32>,
+    pub output_tokens: Vec<Option<i32>>,
+    pub status: Vec<Status>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Error,
+    Timeout,
+    Dropped,
+    Cancelled,
+}
+
+impl Requests {
+    pub fn len(&self) -> usize {
+        self.request_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.request_id.is_empty()
+    }
+}
+
+/// Chunk rows, in file order (a request's chunks are contiguous and in `seq` order).
+#[derive(Debug, Default, Clone)]
+pub struct Chunks {
+    pub request_id: Vec<i64>,
+    pub seq: Vec<i32>,
+    pub at_ns: Vec<i64>,
+    pub tokens: Vec<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub dir: PathBuf,
+    pub meta: Value,
+    pub requests: Requests,
+    pub chunks: Chunks,
+}
+
+fn open(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, AnalysisError> {
+    let bad = |e: String| AnalysisError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e,
+    };
+    let file = File::open(path).map_err(|e| bad(e.to_string()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
+    let schema = builder.parquet_schema();
+    let mut indices = Vec::new();
+    for c in columns {
+        let i = (0..schema.num_columns())
+            .find(|i| schema.column(*i).name() == *c)
+            .ok_or_else(|| bad(format!("no column '{c}'")))?;
+        indices.push(i);
+    }
+    let mask = ProjectionMask::leaves(schema, indices);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(65_536)
+        .build()
+        .map_err(|e| bad(e.to_string()))?;
+    reader.map(|b| b.map_err(|e| bad(e.to_string()))).collect()
+}
+
+fn column<'a, T: 'static>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a T, AnalysisError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| AnalysisError::Unreadable {
+            path: path.to_path_buf(),
+            reason: format!("column '{name}' is missing or has the wrong type"),
+        })
+}
+
+fn opt64(a: &Int64Array, i: usize) -> Option<i64> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+fn parse_status(s: &str) -> Status {
+    match s {
+        "ok" => Status::Ok,
+        "timeout" => Status::Timeout,
+        "dropped" => Status::Dropped,
+        "cancelled" => Status::Cancelled,
+        _ => Status::Error,
+    }
+}
+
+pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
+    let meta_path = dir.join("run.json");
+    let text = std::fs::read_to_string(&meta_path).map_err(|e| AnalysisError::Unreadable {
+        path: meta_path.clone(),
+        reason: e.to_string(),
+    })?;
+    let meta: Value = serde_json::from_str(&text).map_err(|e| AnalysisError::Unreadable {
+        path: meta_path.clone(),
+        reason: e.to_string(),
+    })?;
+
+    let rpath = dir.join("requests.parquet");
+    let cols = [
+        "request_id",
+        "phase",
+        "step",
+        "scheduled_ns",
+        "sent_ns",
+        "first_token_ns",
+        "last_token_ns",
+        "done_ns",
+        "input_tokens",
+        "output_tokens",
+        "status",
+    ];
+    let mut r = Requests::default();
+    for b in open(&rpath, &cols)? {
+        let id = column::<Int64Array>(&b, "request_id", &rpath)?;
+        let phase = column::<StringArray>(&b, "phase", &rpath)?;
+        let step = column::<Int32Array>(&b, "step", &rpath)?;
+        let sched = column::<Int64Array>(&b, "scheduled_ns", &rpath)?;
+        let sent = column::<Int64Array>(&b, "sent_ns", &rpath)?;
+        let first = column::<Int64Array>(&b, "first_token_ns", &rpath)?;
+        let last = column::<Int64Array>(&b, "last_token_ns", &rpath)?;
+        let done = column::<Int64Array>(&b, "done_ns", &rpath)?;
+        let input = column::<Int32Array>(&b, "input_tokens", &rpath)?;
+        let output = column::<Int32Array>(&b, "output_tokens", &rpath)?;
+        let status = column::<StringArray>(&b, "status", &rpath)?;
+        for i in 0..b.num_rows() {
+            r.request_id.push(id.value(i));
+            r.phase.push(phase.value(i).to_string());
+            r.step.push(step.value(i));
+            r.scheduled_ns.push(opt64(sched, i));
+            r.sent_ns.push(sent.value(i));
+            r.first_token_ns.push(opt64(first, i));
+            r.last_token_ns.push(opt64(last, i));
+            r.done_ns.push(done.value(i));
+            r.input_tokens.push(input.value(i));
+            r.output_tokens
+                .push((!output.is_null(i)).then(|| output.value(i)));
+            r.status.push(parse_status(status.value(i)));
+        }
+    }
+
+    let cpath = dir.join("chunks.parquet");
+    let mut c = Chunks::default();
+    for b in open(&cpath, &["request_id", "seq", "at_ns", "tokens"])? {
+        c.request_id
+            .extend_from_slice(column::<Int64Array>(&b, "request_id", &cpath)?.values());
+        c.seq
+            .extend_from_slice(column::<Int32Array>(&b, "seq", &cpath)?.values());
+        c.at_ns
+            .extend_from_slice(column::<Int64Array>(&b, "at_ns", &cpath)?.values());
+        c.tokens
+            .extend_from_slice(column::<Int32Array>(&b, "tokens", &cpath)?.values());
+    }
+    Ok(Run {
+        dir: dir.to_path_buf(),
+        meta,
+        requests: r,
+        chunks: c,
+    })
+}

@@ -1,0 +1,142 @@
+//! Offline analysis: a run directory → [`Analysis`] (metrics per phase and step, saturation,
+//! SLO verdicts, diagnostics, time series), computed from the Parquet files alone.
+//!
+//! `load` reads the files, `groups` defines the metric groups and computes their metrics
+//! (`stats` for the distributions), `series` the diagnostics and time series, `saturation` the
+//! saturation point, `slo` the objectives, `compare` the A/B of several runs; `text`/`csv` print.
+
+mod compare;
+pub mod csv;
+pub mod groups;
+pub mod load;
+pub mod saturation;
+pub mod series;
+pub mod slo;
+pub mod stats;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use thiserror::Error;
+
+pub use compare::{compare, Comparison};
+pub use groups::Group;
+pub use load::{load, Run};
+
+#[derive(Debug, Error)]
+pub enum AnalysisError {
+    #[error("{}: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("the runs have different plans ({a} has {ha:.12}…, {b} has {hb:.12}…); pass --allow-different-plans to compare them anyway")]
+    DifferentPlans {
+        a: String,
+        ha: String,
+        b: String,
+        hb: String,
+    },
+}
+
+/// Warm-up and cool-down exclusion, in nanoseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub warmup_ns: i64,
+    pub cooldown_ns: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    pub run: String,
+    pub workload: String,
+    pub plan_hash: String,
+    pub status: String,
+    pub warmup_s: f64,
+    pub cooldown_s: f64,
+    pub groups: Vec<Group>,
+    pub saturation: Option<saturation::Saturation>,
+    pub slo: Option<Vec<slo::Objective>>,
+    pub timeseries: Vec<series::Bucket>,
+}
+
+impl Analysis {
+    /// True when an objective was missed (exit status 3).
+    pub fn slo_missed(&self) -> bool {
+        self.slo.as_ref().is_some_and(|s| s.iter().any(|o| !o.pass))
+    }
+}
+
+/// Analyses one run.
+pub fn analyze(run: &Run, opts: &Options) -> Analysis {
+    let defs = groups::definitions(&run.meta);
+    let membership = groups::membership(run, &defs, opts);
+    let objectives = groups::per_request_objectives(&run.meta);
+    let groups = groups::compute(run, &defs, &membership, &objectives);
+
+    // The SLO is judged over every measured request: pool the groups into one.
+    let pooled_def = vec![groups::GroupDef {
+        phase: "all".into(),
+        step: 0,
+        load: groups::Load::Rate(0.0),
+        window_ns: (0, None),
+    }];
+    let pooled_membership = groups::Membership {
+        of_row: membership.of_row.iter().map(|g| g.map(|_| 0)).collect(),
+        excluded: vec![Default::default()],
+        measured: vec![groups::Window {
+            start_s: 0.0,
+            end_s: 0.0,
+        }],
+        windows: vec![groups::Window {
+            start_s: 0.0,
+            end_s: 0.0,
+        }],
+    };
+    let pooled = groups::compute(run, &pooled_def, &pooled_membership, &objectives).pop();
+    let slo = slo::evaluate(&run.meta, |metric, stat| {
+        let p = pooled.as_ref()?;
+        let dist = match metric {
+            "ttft" => &p.ttft_ms,
+            "itl" | "tpot" => &p.itl_ms,
+            "e2e" => &p.e2e_ms,
+            "tps_user" => &p.tps_user,
+            "tps" => return slo::pooled_rate(&groups, |g| Some((g.tps? * g.span_s?, g.span_s?))),
+            "errors" => {
+                return slo::pooled_rate(&groups, |g| {
+                    let finished = (g.requests.ok + g.requests.error + g.requests.timeout) as f64;
+                    Some(((g.requests.error + g.requests.timeout) as f64, finished))
+                })
+            }
+            "dropped" => {
+                return slo::pooled_rate(&groups, |g| {
+                    Some((g.requests.dropped as f64, g.requests.total as f64))
+                })
+            }
+            _ => return None,
+        };
+        // Times are in ms in the statistics and in seconds in objectives.
+        let scale = if metric == "tps_user" { 1.0 } else { 1e-3 };
+        dist.get(stat.unwrap_or("max")).map(|v| v * scale)
+    });
+    Analysis {
+        run: run.dir.display().to_string(),
+        workload: run.meta["workload"].as_str().unwrap_or("").to_string(),
+        plan_hash: run.meta["plan_hash"].as_str().unwrap_or("").to_string(),
+        status: run.meta["status"].as_str().unwrap_or("").to_string(),
+        warmup_s: opts.warmup_ns as f64 / 1e9,
+        cooldown_s: opts.cooldown_ns as f64 / 1e9,
+        saturation: saturation::find(&groups),
+        groups,
+        slo,
+        timeseries: series::timeseries(run),
+    }
+}
+
+/// Loads and analyses each run directory.
+pub fn analyze_dirs(
+    dirs: &[impl AsRef<Path>],
+    opts: &Options,
+) -> Result<Vec<Analysis>, AnalysisError> {
+    dirs.iter()
+        .map(|d| load(d.as_ref()).map(|run| analyze(&run, opts)))
+        .collect()
+}

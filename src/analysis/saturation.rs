@@ -1,0 +1,132 @@
+//! The saturation point and the recommended operating range.
+//!
+//! Rule (docs/metrics.md): walking the steps of a phase in order of load, the system saturates
+//! at the first step whose throughput gain over the previous step is under 10 % while its TTFT
+//! p50 rose by more than half, or its error rate exceeds 1 %. The operating range is 50–70 % of
+//! the best throughput reached up to that step, with the load that reaches each end, read off the
+//! measured (load, tps) curve by linear interpolation.
+
+use serde::Serialize;
+
+use super::groups::{Group, Load};
+
+/// A step counts as no longer growing below this relative throughput gain.
+pub const MIN_GAIN: f64 = 0.10;
+/// TTFT p50 rising by more than this factor is "sharp".
+pub const TTFT_JUMP: f64 = 1.5;
+/// An error rate above this marks saturation by itself.
+pub const MAX_ERRORS: f64 = 0.01;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Saturation {
+    pub phase: String,
+    pub step: u32,
+    pub load: Load,
+    pub tps: f64,
+    pub reason: String,
+    pub operating_range: OperatingRange,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatingRange {
+    /// Load at 50 % and 70 % of the saturation throughput.
+    pub load: [f64; 2],
+    pub tps: [f64; 2],
+}
+
+/// The first saturated step over all phases with at least two steps.
+pub fn find(groups: &[Group]) -> Option<Saturation> {
+    let mut phases: Vec<&str> = groups.iter().map(|g| g.phase.as_str()).collect();
+    phases.dedup();
+    phases
+        .into_iter()
+        .find_map(|p| in_phase(&groups.iter().filter(|g| g.phase == p).collect::<Vec<_>>()))
+}
+
+fn in_phase(steps: &[&Group]) -> Option<Saturation> {
+    if steps.len() < 2 {
+        return None;
+    }
+    for i in 1..steps.len() {
+        let (prev, cur) = (steps[i - 1], steps[i]);
+        let (Some(tp), Some(tc)) = (prev.tps, cur.tps) else {
+            continue;
+        };
+        let gain = if tp > 0.0 {
+            tc / tp - 1.0
+        } else {
+            f64::INFINITY
+        };
+        let ttft_jump = match (prev.ttft_ms.p50, cur.ttft_ms.p50) {
+            (Some(a), Some(b)) if a > 0.0 => b / a,
+            _ => 1.0,
+        };
+        let errors = cur.error_rate.unwrap_or(0.0);
+        let reason = if errors > MAX_ERRORS {
+            format!(
+                "error rate {:.1} % above {:.0} %",
+                errors * 100.0,
+                MAX_ERRORS * 100.0
+            )
+        } else if gain < MIN_GAIN && ttft_jump > TTFT_JUMP {
+            format!(
+                "throughput gain {:+.1} % under {:.0} % while TTFT p50 rose {:.1}×",
+                gain * 100.0,
+                MIN_GAIN * 100.0,
+                ttft_jump
+            )
+        } else {
+            continue;
+        };
+        let best = steps[..=i].iter().filter_map(|g| g.tps).fold(0.0, f64::max);
+        let curve: Vec<(f64, f64)> = steps[..=i]
+            .iter()
+            .filter_map(|g| Some((g.load.value(), g.tps?)))
+            .collect();
+        let at = |target: f64| load_for(&curve, target);
+        return Some(Saturation {
+            phase: cur.phase.clone(),
+            step: cur.step,
+            load: cur.load,
+            tps: best,
+            reason,
+            operating_range: OperatingRange {
+                load: [at(0.5 * best), at(0.7 * best)],
+                tps: [0.5 * best, 0.7 * best],
+            },
+        });
+    }
+    None
+}
+
+/// The load at which the (load, tps) curve first reaches `tps`, interpolating linearly (from
+/// zero load at zero throughput below the first step).
+fn load_for(curve: &[(f64, f64)], tps: f64) -> f64 {
+    let mut prev = (0.0, 0.0);
+    for &(load, t) in curve {
+        if t >= tps {
+            let (l0, t0) = prev;
+            return if t > t0 {
+                l0 + (load - l0) * (tps - t0) / (t - t0)
+            } else {
+                load
+            };
+        }
+        prev = (load, t);
+    }
+    prev.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolates_the_load_for_a_throughput() {
+        let curve = [(1.0, 100.0), (4.0, 400.0), (16.0, 1000.0)];
+        assert_eq!(load_for(&curve, 50.0), 0.5);
+        assert_eq!(load_for(&curve, 250.0), 2.5);
+        assert_eq!(load_for(&curve, 700.0), 10.0);
+        assert_eq!(load_for(&curve, 2000.0), 16.0);
+    }
+}

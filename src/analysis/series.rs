@@ -1,0 +1,253 @@
+//! What the numbers alone do not show: chunk gaps, TTFT against prompt length, ITL against
+//! output position, the steady-state window, and one-second time series of the run.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::groups::Window;
+use super::load::{Run, Status};
+use super::stats::Stats;
+
+/// Row index of each request id.
+fn rows_by_id(run: &Run) -> HashMap<i64, usize> {
+    run.requests
+        .request_id
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect()
+}
+
+/// Every gap between consecutive chunks of a request, in ms, per group.
+pub(crate) fn chunk_gaps(run: &Run, of_row: &[Option<usize>], groups: usize) -> Vec<Vec<f64>> {
+    let mut out = vec![Vec::new(); groups];
+    each_gap(run, of_row, |g, _seq, gap_ns| {
+        out[g].push(gap_ns as f64 / 1e6)
+    });
+    out
+}
+
+/// Calls `f(group, seq of the later chunk, gap in ns)` for every gap of a counted, ok request.
+fn each_gap(run: &Run, of_row: &[Option<usize>], mut f: impl FnMut(usize, i32, i64)) {
+    let rows = rows_by_id(run);
+    let c = &run.chunks;
+    let mut current: Option<usize> = None;
+    for i in 0..c.request_id.len() {
+        if i == 0 || c.request_id[i] != c.request_id[i - 1] {
+            current = rows
+                .get(&c.request_id[i])
+                .and_then(|row| of_row[*row].filter(|_| run.requests.status[*row] == Status::Ok));
+            continue;
+        }
+        if let Some(g) = current {
+            f(g, c.seq[i], c.at_ns[i] - c.at_ns[i - 1]);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Diagnostics {
+    /// Least-squares fit of TTFT (ms) on prompt length (tokens) over the group's ok requests.
+    pub ttft_vs_prompt: Option<Fit>,
+    /// Mean gap between chunks by output position (powers of two), to see ITL rise with length.
+    pub itl_by_position: Vec<PositionBucket>,
+    /// Mean gap of the last position bucket over an early one (positions 4–7, else the first):
+    /// above 1.2 hints at KV-cache or memory-bandwidth pressure. Positions 1–3 are not the
+    /// reference because a new stream's first gaps often include other requests' prefill.
+    pub itl_trend: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fit {
+    pub slope_ms_per_token: f64,
+    pub intercept_ms: f64,
+    pub r2: f64,
+    /// 1000 / slope: the prefill rate the slope implies (null when the slope is not positive).
+    pub prefill_tokens_per_s: Option<f64>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PositionBucket {
+    pub from: u32,
+    pub to: u32,
+    pub mean_ms: f64,
+    pub count: usize,
+}
+
+fn fit(xs: &[f64], ys: &[f64]) -> Option<Fit> {
+    let n = xs.len() as f64;
+    if xs.len() < 3 {
+        return None;
+    }
+    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+    let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+    let syy: f64 = ys.iter().map(|y| (y - my) * (y - my)).sum();
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    Some(Fit {
+        slope_ms_per_token: slope,
+        intercept_ms: my - slope * mx,
+        r2: if syy > 0.0 {
+            sxy * sxy / (sxx * syy)
+        } else {
+            1.0
+        },
+        prefill_tokens_per_s: (slope > 0.0).then(|| 1000.0 / slope),
+        count: xs.len(),
+    })
+}
+
+pub(crate) fn diagnostics(run: &Run, of_row: &[Option<usize>], groups: usize) -> Vec<Diagnostics> {
+    let r = &run.requests;
+    let mut xs = vec![Vec::new(); groups];
+    let mut ys = vec![Vec::new(); groups];
+    for (i, group) in of_row.iter().enumerate() {
+        if let (Some(g), Some(first), Status::Ok) = (*group, r.first_token_ns[i], r.status[i]) {
+            xs[g].push(r.input_tokens[i] as f64);
+            ys[g].push((first - r.sent_ns[i]) as f64 / 1e6);
+        }
+    }
+    // Position buckets [1,2), [2,4), [4,8), … by the later chunk's seq.
+    let mut sums = vec![[(0.0f64, 0usize); 24]; groups];
+    each_gap(run, of_row, |g, seq, gap| {
+        let b = (32 - (seq.max(1) as u32).leading_zeros() - 1).min(23) as usize;
+        sums[g][b].0 += gap as f64 / 1e6;
+        sums[g][b].1 += 1;
+    });
+    (0..groups)
+        .map(|g| {
+            let buckets: Vec<PositionBucket> = sums[g]
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, n))| *n > 0)
+                .map(|(b, (sum, n))| PositionBucket {
+                    from: 1 << b,
+                    to: (1 << (b + 1)) - 1,
+                    mean_ms: sum / *n as f64,
+                    count: *n,
+                })
+                .collect();
+            let early = buckets.iter().find(|b| b.from == 4).or(buckets.first());
+            let trend = match (early, buckets.last()) {
+                (Some(a), Some(z)) if z.from > a.from && a.mean_ms > 0.0 => {
+                    Some(z.mean_ms / a.mean_ms)
+                }
+                _ => None,
+            };
+            Diagnostics {
+                ttft_vs_prompt: fit(&xs[g], &ys[g]),
+                itl_by_position: buckets,
+                itl_trend: trend,
+            }
+        })
+        .collect()
+}
+
+/// The steady-state window of group `g`: from the moment its in-flight count first reaches
+/// 90 % of its median level to the moment it last is at that level (the ramp-up of a step and
+/// its drain are outside it). `None` with fewer than 2 requests.
+pub(crate) fn steady_window(run: &Run, of_row: &[Option<usize>], g: usize) -> Option<Window> {
+    let r = &run.requests;
+    let mut events: Vec<(i64, i32)> = Vec::new();
+    for (i, group) in of_row.iter().enumerate() {
+        if *group == Some(g) && r.status[i] != Status::Dropped {
+            events.push((r.sent_ns[i], 1));
+            events.push((r.done_ns[i], -1));
+        }
+    }
+    if events.len() < 4 {
+        return None;
+    }
+    events.sort_unstable();
+    let mut level = 0i32;
+    let levels: Vec<(i64, i32)> = events
+        .iter()
+        .map(|(t, d)| {
+            level += d;
+            (*t, level)
+        })
+        .collect();
+    let mut sorted: Vec<i32> = levels.iter().map(|(_, l)| *l).collect();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2] as f64;
+    let threshold = (0.9 * median).max(1.0);
+    let start = levels.iter().find(|(_, l)| *l as f64 >= threshold)?.0;
+    let end = levels.iter().rev().find(|(_, l)| *l as f64 >= threshold)?.0;
+    (end > start).then(|| Window {
+        start_s: start as f64 / 1e9,
+        end_s: end as f64 / 1e9,
+    })
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bucket {
+    pub t: f64,
+    /// Mean number of requests in flight during the second.
+    pub in_flight: f64,
+    /// Output tokens received during the second.
+    pub tps: f64,
+    /// Median TTFT of the requests whose first token arrived during the second.
+    pub ttft_p50_ms: Option<f64>,
+    pub completed: usize,
+}
+
+/// At most this many one-second buckets (a longer run is summarised in coarser ones).
+const MAX_BUCKETS: i64 = 20_000;
+
+pub(crate) fn timeseries(run: &Run) -> Vec<Bucket> {
+    let r = &run.requests;
+    let end = r
+        .done_ns
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(run.chunks.at_ns.iter().copied().max().unwrap_or(0));
+    if r.is_empty() || end <= 0 {
+        return Vec::new();
+    }
+    let width = (1_000_000_000i64).max((end / MAX_BUCKETS) + 1);
+    let n = (end / width + 1) as usize;
+    let mut busy = vec![0f64; n];
+    let mut tokens = vec![0f64; n];
+    let mut ttft: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut completed = vec![0usize; n];
+    for i in 0..r.len() {
+        if r.status[i] == Status::Dropped {
+            continue;
+        }
+        let (a, b) = (r.sent_ns[i].max(0), r.done_ns[i].max(0));
+        let mut t = a;
+        while t < b {
+            let k = (t / width) as usize;
+            let edge = ((k as i64 + 1) * width).min(b);
+            busy[k] += (edge - t) as f64;
+            t = edge;
+        }
+        if r.status[i] == Status::Ok {
+            completed[(b / width) as usize] += 1;
+            if let Some(f) = r.first_token_ns[i] {
+                ttft[(f.max(0) / width) as usize].push((f - r.sent_ns[i]) as f64 / 1e6);
+            }
+        }
+    }
+    for (at, tk) in run.chunks.at_ns.iter().zip(&run.chunks.tokens) {
+        tokens[(at.max(&0) / width) as usize] += *tk as f64;
+    }
+    let secs = width as f64 / 1e9;
+    (0..n)
+        .map(|k| Bucket {
+            t: k as f64 * secs,
+            in_flight: busy[k] / width as f64,
+            tps: tokens[k] / secs,
+            ttft_p50_ms: Stats::of(&mut ttft[k]).p50,
+            completed: completed[k],
+        })
+        .collect()
+}

@@ -1,0 +1,218 @@
+//! `--format text`: aligned tables for a terminal.
+
+use std::fmt::Write;
+
+use super::compare::Comparison;
+use super::groups::{Group, Load};
+use super::stats::Stats;
+use super::Analysis;
+
+fn ms(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x >= 100.0 => format!("{x:.0}"),
+        Some(x) if x >= 10.0 => format!("{x:.1}"),
+        Some(x) => format!("{x:.2}"),
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| {
+        if x >= 100.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.2}")
+        }
+    })
+    .unwrap_or_else(|| "-".into())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn load(l: Load) -> String {
+    match l {
+        Load::Concurrency(v) => format!("{} users", num(Some(v)).trim_end_matches(".00")),
+        Load::Rate(v) => format!("{}/s", num(Some(v)).trim_end_matches(".00")),
+    }
+}
+
+/// Aligned columns: the first `left` columns left-aligned, the rest right-aligned.
+pub fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<String>| {
+        let mut l = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = " ".repeat(w - c.chars().count());
+            if i < left {
+                let _ = write!(l, "{c}{pad}  ");
+            } else {
+                let _ = write!(l, "{pad}{c}  ");
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        line(r.clone());
+    }
+    out
+}
+
+fn group_row(g: &Group) -> Vec<String> {
+    let d = |s: &Stats, stat: &str| ms(s.get(stat));
+    vec![
+        g.phase.clone(),
+        g.step.to_string(),
+        load(g.load),
+        format!("{}/{}", g.requests.ok, g.requests.total),
+        pct(g.error_rate),
+        pct(g.drop_rate),
+        d(&g.ttft_ms, "p50"),
+        d(&g.ttft_ms, "p90"),
+        d(&g.ttft_ms, "p99"),
+        d(&g.itl_ms, "p50"),
+        d(&g.itl_ms, "p99"),
+        d(&g.e2e_ms, "p50"),
+        num(g.tps),
+        num(g.tps_user.p50),
+        num(g.rps),
+        num(g.goodput),
+    ]
+}
+
+pub const HEADER: [&str; 16] = [
+    "phase",
+    "step",
+    "load",
+    "ok/total",
+    "errors",
+    "dropped",
+    "TTFT p50",
+    "p90",
+    "p99",
+    "ITL p50",
+    "p99",
+    "e2e p50",
+    "tok/s",
+    "tok/s/user",
+    "req/s",
+    "goodput",
+];
+
+pub fn analysis(a: &Analysis) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "run {}  workload {}  plan {:.16}  status {}  (warm-up {}s, cool-down {}s; times in ms)",
+        a.run, a.workload, a.plan_hash, a.status, a.warmup_s, a.cooldown_s
+    );
+    out.push('\n');
+    let rows: Vec<Vec<String>> = a.groups.iter().map(group_row).collect();
+    out.push_str(&table(&HEADER, &rows, 3));
+    out.push('\n');
+    match &a.saturation {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "saturation: {} step {} ({}) at {:.0} tok/s — {}",
+                s.phase, s.step, load(s.load), s.tps, s.reason
+            );
+            let unit = match s.load {
+                Load::Concurrency(_) => "users",
+                Load::Rate(_) => "req/s",
+            };
+            let _ = writeln!(
+                out,
+                "operating range (50–70 % of saturation): {:.0}–{:.0} tok/s at {:.1}–{:.1} {unit}",
+                s.operating_range.tps[0], s.operating_range.tps[1], s.operating_range.load[0], s.operating_range.load[1]
+            );
+        }
+        None => out.push_str("saturation: not reached (no step where throughput stopped growing while TTFT jumped or errors appeared)\n"),
+    }
+    if let Some(slo) = &a.slo {
+        out.push_str("\nSLO:\n");
+        for o in slo {
+            let verdict = if o.pass { "pass" } else { "FAIL" };
+            let measured = match o.measured {
+                None => "no data".to_string(),
+                Some(v) if o.objective.contains('%') => format!("{:.2} %", v * 100.0),
+                Some(v) if o.objective.contains("tps") => format!("{v:.1}/s"),
+                Some(v) => format!("{:.1} ms", v * 1000.0),
+            };
+            let _ = writeln!(out, "  {verdict}  {:<24} measured {measured}", o.objective);
+        }
+    }
+    out.push_str("\ndiagnostics:\n");
+    for g in &a.groups {
+        let mut parts = Vec::new();
+        if let Some(f) = &g.diagnostics.ttft_vs_prompt {
+            let rate = f
+                .prefill_tokens_per_s
+                .map(|r| format!(" → prefill ≈ {r:.0} tokens/s"))
+                .unwrap_or_default();
+            parts.push(format!(
+                "TTFT ≈ {:.1} ms + {:.4} ms/token (r² {:.2}){rate}",
+                f.intercept_ms, f.slope_ms_per_token, f.r2
+            ));
+        }
+        if let Some(t) = g.diagnostics.itl_trend {
+            let hint = if t > 1.2 {
+                " — rising: KV-cache or memory-bandwidth pressure?"
+            } else {
+                ""
+            };
+            parts.push(format!("ITL late/early ×{t:.2}{hint}"));
+        }
+        if let Some(w) = g.steady_state {
+            parts.push(format!("steady {:.1}–{:.1} s", w.start_s, w.end_s));
+        }
+        if !parts.is_empty() {
+            let _ = writeln!(out, "  {} step {}: {}", g.phase, g.step, parts.join("; "));
+        }
+    }
+    out
+}
+
+pub fn comparison(c: &Comparison) -> String {
+    let mut out = String::new();
+    for a in &c.runs {
+        out.push_str(&analysis(a));
+        out.push('\n');
+    }
+    let _ = writeln!(out, "changes against {}:", c.baseline);
+    let rows: Vec<Vec<String>> = c
+        .deltas
+        .iter()
+        .map(|d| {
+            vec![
+                d.run.clone(),
+                d.phase.clone(),
+                d.step.to_string(),
+                d.metric.clone(),
+                num(d.baseline),
+                num(d.value),
+                d.change_pct
+                    .map(|p| format!("{p:+.1}%"))
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "run", "phase", "step", "metric", "baseline", "value", "change",
+        ],
+        &rows,
+        4,
+    ));
+    out
+}

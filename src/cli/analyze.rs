@@ -1,0 +1,108 @@
+//! `llmw analyze RUN...`: run directories → metrics (text, JSON or CSV); exit 3 when an SLO is
+//! missed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use llmw::analysis::{self, Options};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run directories (several: a side-by-side comparison against the first).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Drop, within each group, the requests sent in its first D (e.g. 30s).
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
+    warmup: i64,
+    /// Drop, within each group, the requests finished in its last D.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
+    cooldown: i64,
+    /// Compare runs even if their plans differ.
+    #[arg(long)]
+    allow_different_plans: bool,
+}
+
+/// `500ms`, `30s`, `5m`, `1h` → nanoseconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: f64 = n
+        .parse()
+        .map_err(|_| format!("expected a duration like 30s, found '{s}'"))?;
+    let scale = match unit {
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" => 60e9,
+        "h" => 3600e9,
+        _ => {
+            return Err(format!(
+                "expected a duration like 30s (units ms, s, m, h), found '{s}'"
+            ))
+        }
+    };
+    Ok((n * scale).round() as i64)
+}
+
+pub fn options(warmup: i64, cooldown: i64) -> Options {
+    Options {
+        warmup_ns: warmup,
+        cooldown_ns: cooldown,
+    }
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let analyses = match analysis::analyze_dirs(&args.runs, &options(args.warmup, args.cooldown)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_FAILED);
+        }
+    };
+    let missed = analyses.iter().any(|a| a.slo_missed());
+    let text = if analyses.len() == 1 {
+        let a = &analyses[0];
+        match args.format {
+            Format::Text => analysis::text::analysis(a),
+            Format::Json => serde_json::to_string_pretty(a).unwrap_or_default(),
+            Format::Csv => analysis::csv::write(&analyses),
+        }
+    } else {
+        if args.format == Format::Csv {
+            print!("{}", analysis::csv::write(&analyses));
+            return exit(missed);
+        }
+        let comparison = match analysis::compare(analyses, args.allow_different_plans) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(super::EXIT_INVALID);
+            }
+        };
+        match args.format {
+            Format::Json => serde_json::to_string_pretty(&comparison).unwrap_or_default(),
+            _ => analysis::text::comparison(&comparison),
+        }
+    };
+    println!("{}", text.trim_end());
+    exit(missed)
+}
+
+fn exit(missed: bool) -> ExitCode {
+    if missed {
+        ExitCode::from(super::EXIT_SLO)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

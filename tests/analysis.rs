@@ -1,0 +1,256 @@
+//! Analysis on hand-built run directories whose metrics are known exactly, and a cross-check of
+//! a real simulated run against an independent computation.
+
+mod common;
+
+use std::path::Path;
+
+use llmw::analysis::{self, Options};
+use llmw::engine::record::{ChunkRow, RequestRow, Status};
+use llmw::engine::writer::{Msg, TraceWriter};
+use serde_json::json;
+
+const MS: u64 = 1_000_000;
+
+fn row(
+    id: u64,
+    step: u32,
+    status: Status,
+    sent: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+    done: u64,
+    out: Option<u32>,
+) -> RequestRow {
+    RequestRow {
+        request_id: id,
+        phase: 0,
+        step,
+        class: 0,
+        scheduled_ns: None,
+        sent_ns: sent * MS,
+        first_token_ns: first.map(|f| f * MS),
+        last_token_ns: last.map(|l| l * MS),
+        done_ns: done * MS,
+        input_tokens: 100 + id as u32 * 10,
+        output_tokens_requested: 8,
+        prompt_tokens: None,
+        output_tokens: out,
+        chunks: 0,
+        status,
+        http_status: None,
+        error: None,
+        prefix_group: None,
+    }
+}
+
+fn chunks(id: u64, at_ms: &[u64], tokens: &[u32]) -> Vec<ChunkRow> {
+    at_ms
+        .iter()
+        .zip(tokens)
+        .enumerate()
+        .map(|(i, (a, t))| ChunkRow {
+            request_id: id,
+            seq: i as u32,
+            at_ns: a * MS,
+            tokens: *t,
+            bytes: 4,
+        })
+        .collect()
+}
+
+/// A closed-loop phase "p" with two steps (0: 0–1000 ms, 1: 1000–2000 ms) and an unmeasured
+/// warm-up phase.
+fn fixture(dir: &Path, slo: serde_json::Value) {
+    std::fs::create_dir_all(dir).expect("dir");
+    let w = TraceWriter::create(dir, vec!["p".into(), "warm".into()], vec!["default".into()])
+        .expect("writer");
+    let mut send = |r: RequestRow, c: Vec<ChunkRow>| {
+        let r = RequestRow {
+            chunks: c.len() as u32,
+            ..r
+        };
+        w.tx.send(Msg::Request(r, c)).expect("send");
+    };
+    // Step 0.
+    send(
+        row(1, 0, Status::Ok, 0, Some(100), Some(400), 410, Some(4)),
+        chunks(1, &[100, 200, 300, 400], &[1, 1, 1, 1]),
+    );
+    send(
+        row(2, 0, Status::Ok, 50, Some(150), Some(150), 160, Some(1)),
+        chunks(2, &[150], &[1]),
+    );
+    send(row(3, 0, Status::Ok, 60, None, None, 80, Some(0)), vec![]);
+    send(row(4, 0, Status::Error, 70, None, None, 90, None), vec![]);
+    // Several tokens per chunk: 6 tokens in 3 chunks.
+    send(
+        row(5, 0, Status::Ok, 100, Some(300), Some(700), 800, Some(6)),
+        chunks(5, &[300, 500, 700], &[2, 2, 2]),
+    );
+    send(
+        row(
+            6,
+            0,
+            Status::Timeout,
+            200,
+            Some(250),
+            Some(260),
+            900,
+            Some(2),
+        ),
+        chunks(6, &[250, 260], &[1, 1]),
+    );
+    // Step 1.
+    send(
+        row(
+            7,
+            1,
+            Status::Ok,
+            1000,
+            Some(1200),
+            Some(1500),
+            1600,
+            Some(4),
+        ),
+        chunks(7, &[1200, 1300, 1400, 1500], &[1, 1, 1, 1]),
+    );
+    // The unmeasured phase.
+    send(
+        RequestRow {
+            phase: 1,
+            ..row(
+                8,
+                0,
+                Status::Ok,
+                2000,
+                Some(2100),
+                Some(2200),
+                2300,
+                Some(2),
+            )
+        },
+        chunks(8, &[2100, 2200], &[1, 1]),
+    );
+    w.finish().expect("closed");
+    let meta = json!({
+        "workload": "fixture", "plan_hash": "abc", "status": "completed", "slo": slo,
+        "phases": [
+            {"name": "p", "measure": true, "loop": "closed", "start_ns": 0, "end_ns": 2_000_000_000u64,
+             "steps": [{"step": 0, "start_ns": 0, "end_ns": 1_000_000_000u64, "level": 4.0},
+                       {"step": 1, "start_ns": 1_000_000_000u64, "end_ns": 2_000_000_000u64, "level": 8.0}]},
+            {"name": "warm", "measure": false, "loop": "closed", "start_ns": 2_000_000_000u64, "end_ns": 3_000_000_000u64,
+             "steps": [{"step": 0, "start_ns": 0, "end_ns": 1_000_000_000u64, "level": 1.0}]}
+        ]
+    });
+    std::fs::write(dir.join("run.json"), meta.to_string()).expect("run.json");
+}
+
+fn close(a: Option<f64>, b: f64) {
+    let a = a.expect("a value");
+    assert!((a - b).abs() < 1e-9, "{a} != {b}");
+}
+
+#[test]
+fn metrics_of_a_hand_built_run_are_exact() {
+    let dir = common::runs::temp_dir("fixture");
+    fixture(&dir, json!([]));
+    let run = analysis::load(&dir).expect("loads");
+    let a = analysis::analyze(&run, &Options::default());
+    assert_eq!(a.groups.len(), 2, "the unmeasured phase is excluded");
+    let g = &a.groups[0];
+    assert_eq!(
+        (
+            g.requests.total,
+            g.requests.ok,
+            g.requests.error,
+            g.requests.timeout
+        ),
+        (6, 4, 1, 1)
+    );
+    // TTFT over ok requests with a first token: 100, 100, 200 ms.
+    assert_eq!(g.ttft_ms.count, 3);
+    close(g.ttft_ms.p50, 100.0);
+    close(g.ttft_ms.mean, 400.0 / 3.0);
+    close(g.ttft_ms.max, 200.0);
+    // ITL needs ≥ 2 tokens: (400−100)/3 = 100 and (700−300)/5 = 80.
+    assert_eq!(g.itl_ms.count, 2);
+    close(g.itl_ms.p50, 90.0);
+    // LLMPerf's convention folds TTFT in: 410/4, 110/1, 700/6 (request 3 has no tokens).
+    assert_eq!(g.itl_llmperf_ms.count, 3);
+    close(g.itl_llmperf_ms.p50, 110.0);
+    close(g.itl_llmperf_ms.max, 700.0 / 6.0);
+    // Chunk gaps of ok requests: 100, 100, 100 and 200, 200 (the timed-out request is excluded).
+    assert_eq!(g.chunk_gap_ms.count, 5);
+    close(g.chunk_gap_ms.mean, 140.0);
+    // e2e of ok requests: 410, 110, 20, 700.
+    close(g.e2e_ms.p50, (110.0 + 410.0) / 2.0);
+    // Per-user tokens/s: 4/0.41, 1/0.11, 6/0.7.
+    close(g.tps_user.max, 4.0 / 0.41);
+    close(g.tps_user.p50, 1.0 / 0.11);
+    // System tps: 11 tokens over (max done 900 − min sent 0) ms.
+    close(g.tps, 11.0 / 0.9);
+    close(g.rps, 4.0 / 0.9);
+    close(g.error_rate, 2.0 / 6.0);
+    close(g.timeout_rate, 1.0 / 6.0);
+    assert_eq!(g.goodput, None, "no objectives, no goodput");
+    let g1 = &a.groups[1];
+    assert_eq!(g1.requests.ok, 1);
+    close(g1.ttft_ms.p50, 200.0);
+    close(g1.tps, 4.0 / 0.6);
+    // One hundred ms per token from position 1 on: no trend.
+    close(g1.diagnostics.itl_trend, 1.0);
+}
+
+#[test]
+fn warmup_and_cooldown_drop_requests_inside_each_group() {
+    let dir = common::runs::temp_dir("fixture-window");
+    fixture(&dir, json!([]));
+    let run = analysis::load(&dir).expect("loads");
+    let a = analysis::analyze(
+        &run,
+        &Options {
+            warmup_ns: 55 * MS as i64,
+            cooldown_ns: 150 * MS as i64,
+        },
+    );
+    let g = &a.groups[0];
+    // Sent before 55 ms: requests 1 and 2. Done after 1000 − 150 = 850 ms: request 6.
+    assert_eq!((g.excluded.warmup, g.excluded.cooldown), (2, 1));
+    assert_eq!(g.requests.total, 3);
+    close(g.ttft_ms.p50, 200.0);
+}
+
+#[test]
+fn slo_objectives_pass_and_fail_with_goodput() {
+    let dir = common::runs::temp_dir("fixture-slo");
+    let slo = json!([
+        {"metric": "ttft", "stat": "p50", "op": "<", "threshold": 0.15, "text": "ttft.p50 < 150ms"},
+        {"metric": "errors", "stat": null, "op": "<", "threshold": 0.01, "text": "errors < 1%"},
+        {"metric": "e2e", "stat": "max", "op": "<", "threshold": 0.5, "text": "e2e.max < 500ms"}
+    ]);
+    fixture(&dir, slo);
+    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default());
+    let slo = a.slo.as_ref().expect("objectives");
+    // Pooled over both steps: TTFT 100, 100, 200, 200 → p50 150 ms: not < 150 ms.
+    assert!(!slo[0].pass);
+    close(slo[0].measured, 0.15);
+    // Errors: 2 of 7 finished.
+    assert!(!slo[1].pass);
+    close(slo[1].measured, 2.0 / 7.0);
+    // e2e max 700 ms.
+    assert!(!slo[2].pass);
+    assert!(a.slo_missed());
+    // Goodput: ok requests of step 0 meeting ttft < 150 ms and e2e < 500 ms: requests 1, 2 and 3
+    // (3 has no first token, so only e2e applies); request 5 has TTFT 200 ms.
+    close(a.groups[0].goodput, 3.0 / 0.9);
+}
+
+#[test]
+fn a_corrupt_file_is_a_clear_error() {
+    let dir = common::runs::temp_dir("fixture-bad");
+    fixture(&dir, json!([]));
+    std::fs::write(dir.join("chunks.parquet"), b"not parquet").expect("write");
+    let err = analysis::load(&dir).expect_err("corrupt");
+    assert!(err.to_string().contains("chunks.parquet"), "{err}");
+}

@@ -1,0 +1,83 @@
+//! A minimal JSON Schema checker for the subset `docs/analysis.schema.json` uses: `type` (one
+//! or several), `required`, `properties`, `items`, `minProperties`/`maxProperties` and local
+//! `$ref`s. Returns every violation with its JSON pointer.
+#![allow(dead_code)]
+
+use serde_json::Value;
+
+pub fn validate(schema: &Value, value: &Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    check(schema, schema, value, "", &mut errors);
+    errors
+}
+
+fn type_ok(t: &str, v: &Value) -> bool {
+    match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        _ => false,
+    }
+}
+
+fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let target = r.strip_prefix("#").and_then(|p| root.pointer(p));
+        match target {
+            Some(t) => check(root, t, v, at, errors),
+            None => errors.push(format!("{at}: unresolved $ref {r}")),
+        }
+        return;
+    }
+    if let Some(t) = schema.get("type") {
+        let ok = match t {
+            Value::String(s) => type_ok(s, v),
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).any(|s| type_ok(s, v)),
+            _ => true,
+        };
+        if !ok {
+            errors.push(format!("{at}: {v} is not of type {t}"));
+            return;
+        }
+    }
+    if let Value::Object(map) = v {
+        for req in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(k) = req.as_str() {
+                if !map.contains_key(k) {
+                    errors.push(format!("{at}: missing required '{k}'"));
+                }
+            }
+        }
+        if let Some(n) = schema.get("minProperties").and_then(Value::as_u64) {
+            if (map.len() as u64) < n {
+                errors.push(format!("{at}: fewer than {n} properties"));
+            }
+        }
+        if let Some(n) = schema.get("maxProperties").and_then(Value::as_u64) {
+            if (map.len() as u64) > n {
+                errors.push(format!("{at}: more than {n} properties"));
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (k, sub) in props {
+                if let Some(child) = map.get(k) {
+                    check(root, sub, child, &format!("{at}/{k}"), errors);
+                }
+            }
+        }
+    }
+    if let (Value::Array(items), Some(sub)) = (v, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            check(root, sub, item, &format!("{at}/{i}"), errors);
+        }
+    }
+}
