@@ -12,16 +12,15 @@ use serde_json::json;
 
 const MS: u64 = 1_000_000;
 
+/// A request row; `t` is (sent, first token, last token, done) in ms.
 fn row(
     id: u64,
     step: u32,
     status: Status,
-    sent: u64,
-    first: Option<u64>,
-    last: Option<u64>,
-    done: u64,
+    t: (u64, Option<u64>, Option<u64>, u64),
     out: Option<u32>,
 ) -> RequestRow {
+    let (sent, first, last, done) = t;
     RequestRow {
         request_id: id,
         phase: 0,
@@ -65,7 +64,7 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
     std::fs::create_dir_all(dir).expect("dir");
     let w = TraceWriter::create(dir, vec!["p".into(), "warm".into()], vec!["default".into()])
         .expect("writer");
-    let mut send = |r: RequestRow, c: Vec<ChunkRow>| {
+    let send = |r: RequestRow, c: Vec<ChunkRow>| {
         let r = RequestRow {
             chunks: c.len() as u32,
             ..r
@@ -74,18 +73,18 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
     };
     // Step 0.
     send(
-        row(1, 0, Status::Ok, 0, Some(100), Some(400), 410, Some(4)),
+        row(1, 0, Status::Ok, (0, Some(100), Some(400), 410), Some(4)),
         chunks(1, &[100, 200, 300, 400], &[1, 1, 1, 1]),
     );
     send(
-        row(2, 0, Status::Ok, 50, Some(150), Some(150), 160, Some(1)),
+        row(2, 0, Status::Ok, (50, Some(150), Some(150), 160), Some(1)),
         chunks(2, &[150], &[1]),
     );
-    send(row(3, 0, Status::Ok, 60, None, None, 80, Some(0)), vec![]);
-    send(row(4, 0, Status::Error, 70, None, None, 90, None), vec![]);
+    send(row(3, 0, Status::Ok, (60, None, None, 80), Some(0)), vec![]);
+    send(row(4, 0, Status::Error, (70, None, None, 90), None), vec![]);
     // Several tokens per chunk: 6 tokens in 3 chunks.
     send(
-        row(5, 0, Status::Ok, 100, Some(300), Some(700), 800, Some(6)),
+        row(5, 0, Status::Ok, (100, Some(300), Some(700), 800), Some(6)),
         chunks(5, &[300, 500, 700], &[2, 2, 2]),
     );
     send(
@@ -93,10 +92,7 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
             6,
             0,
             Status::Timeout,
-            200,
-            Some(250),
-            Some(260),
-            900,
+            (200, Some(250), Some(260), 900),
             Some(2),
         ),
         chunks(6, &[250, 260], &[1, 1]),
@@ -107,10 +103,7 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
             7,
             1,
             Status::Ok,
-            1000,
-            Some(1200),
-            Some(1500),
-            1600,
+            (1000, Some(1200), Some(1500), 1600),
             Some(4),
         ),
         chunks(7, &[1200, 1300, 1400, 1500], &[1, 1, 1, 1]),
@@ -123,10 +116,7 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
                 8,
                 0,
                 Status::Ok,
-                2000,
-                Some(2100),
-                Some(2200),
-                2300,
+                (2000, Some(2100), Some(2200), 2300),
                 Some(2),
             )
         },
