@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::groups::Read;
 use super::{Analysis, AnalysisError};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -24,9 +25,6 @@ pub struct Delta {
     pub change: Option<f64>,
     pub change_pct: Option<f64>,
 }
-
-/// Reads one metric of a group.
-type Read = fn(&super::Group) -> Option<f64>;
 
 /// The metrics compared, by name, and how to read them from a group.
 pub const METRICS: [(&str, Read); 7] = [

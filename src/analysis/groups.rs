@@ -12,6 +12,9 @@ use super::Options;
 
 const NS_PER_MS: f64 = 1e6;
 
+/// Reads one metric of a group (for tables, comparisons and charts).
+pub type Read = fn(&Group) -> Option<f64>;
+
 /// The load a group ran at.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,10 +9,12 @@ mod compare;
 pub mod csv;
 pub mod groups;
 pub mod load;
+pub mod report;
 pub mod saturation;
 pub mod series;
 pub mod slo;
 pub mod stats;
+mod svg;
 pub mod text;
 
 use std::path::{Path, PathBuf};

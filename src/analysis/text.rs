@@ -109,6 +109,11 @@ pub const HEADER: [&str; 16] = [
     "goodput",
 ];
 
+/// The summary table's cells, one row per group.
+pub fn analysis_rows(groups: &[Group]) -> Vec<Vec<String>> {
+    groups.iter().map(group_row).collect()
+}
+
 pub fn analysis(a: &Analysis) -> String {
     let mut out = String::new();
     let _ = writeln!(

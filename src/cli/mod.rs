@@ -4,6 +4,7 @@
 mod analyze;
 mod check;
 mod plan;
+mod report;
 mod run;
 mod sim;
 
@@ -42,6 +43,8 @@ enum Command {
     Sim(sim::Args),
     /// Metrics of recorded runs: TTFT, ITL, throughput, saturation, SLOs; several runs side by side.
     Analyze(analyze::Args),
+    /// A self-contained HTML report of one or more runs.
+    Report(report::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Analyze(a) => analyze::run(a),
+        Command::Report(a) => report::run(a),
     }
 }
 

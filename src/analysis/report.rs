@@ -1,0 +1,405 @@
+//! `llmw report`: one self-contained HTML page (inline SVG, no scripts, no network) with the
+//! summary tables and the plots — percentiles and throughput against load with the saturation
+//! point and operating range, the latency–throughput curve, CDFs, ITL by output position, TTFT
+//! against prompt length, and the run's time series.
+
+use std::fmt::Write;
+
+use super::groups::{self, Group, Load};
+use super::load::{Run, Status};
+use super::svg::{Chart, Series};
+use super::{text, Analysis, Options};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+const STYLE: &str = r#"
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1240px;color:#222;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.meta{color:#555;font-size:13px}table{border-collapse:collapse;font-size:12.5px;margin:8px 0}
+td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}th{background:#f6f6f6}
+td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}.grid2{display:grid;grid-template-columns:repeat(2,600px);gap:12px 16px}
+svg{background:#fff;border:1px solid #e4e4e4;border-radius:4px}svg .title{font-size:14px;font-weight:600;fill:#222}
+svg .tick{font-size:11px;fill:#555}svg .axis{font-size:12px;fill:#333}svg .legend{font-size:11px;fill:#333}
+svg .grid{stroke:#eee}svg .frame{fill:none;stroke:#bbb}svg .band{fill:#009E73;fill-opacity:.12}
+svg .marker{stroke:#D55E00;stroke-width:1.5;stroke-dasharray:4 3}svg .note{font-size:11px;fill:#444}svg .empty{fill:#999}
+.pass{color:#0a7a3a;font-weight:600}.fail{color:#b00020;font-weight:600}.note{color:#555;font-size:12.5px}
+"#;
+
+fn group_name(g: &Group) -> String {
+    format!("{} #{} ({})", g.phase, g.step, text::load(g.load))
+}
+
+fn load_unit(groups: &[Group]) -> &'static str {
+    match groups.first().map(|g| g.load) {
+        Some(Load::Rate(_)) => "load (requests/s)",
+        _ => "load (concurrent users)",
+    }
+}
+
+/// Evenly thinned sorted samples as CDF points.
+fn cdf(mut v: Vec<f64>) -> Vec<(f64, f64)> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let step = (n / 300).max(1);
+    let mut pts: Vec<(f64, f64)> = (0..n)
+        .step_by(step)
+        .map(|i| (v[i], (i + 1) as f64 / n as f64))
+        .collect();
+    if let Some(last) = v.last() {
+        pts.push((*last, 1.0));
+    }
+    pts
+}
+
+fn by_load(
+    title: &str,
+    y: &str,
+    runs: &[&Analysis],
+    picks: &[(&str, groups::Read)],
+    mark: bool,
+) -> String {
+    let mut chart = Chart {
+        title: title.into(),
+        x_label: runs
+            .first()
+            .map(|a| load_unit(&a.groups))
+            .unwrap_or("load")
+            .into(),
+        y_label: y.into(),
+        ..Chart::default()
+    };
+    for (r, a) in runs.iter().enumerate() {
+        for (i, (name, read)) in picks.iter().enumerate() {
+            let points = a
+                .groups
+                .iter()
+                .filter_map(|g| Some((g.load.value(), read(g)?)))
+                .collect();
+            let who = if runs.len() > 1 {
+                format!("run {} {name}", r + 1)
+            } else {
+                name.to_string()
+            };
+            chart.series.push(Series {
+                name: who,
+                points,
+                lines: true,
+                dashed: i > 0 && r == 0 && picks.len() > 2,
+            });
+        }
+    }
+    let loads: Vec<f64> = runs
+        .iter()
+        .flat_map(|a| a.groups.iter().map(|g| g.load.value()))
+        .filter(|v| *v > 0.0)
+        .collect();
+    let (lo, hi) = loads
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(*v), b.max(*v)));
+    chart.log_x = hi / lo > 20.0;
+    if mark {
+        if let Some(s) = runs.first().and_then(|a| a.saturation.as_ref()) {
+            chart.marker = Some((
+                s.load.value(),
+                format!("saturation: {}", text::load(s.load)),
+            ));
+            chart.band = Some((
+                s.operating_range.load[0],
+                s.operating_range.load[1],
+                "operating range 50–70 %".into(),
+            ));
+        }
+    }
+    chart.render()
+}
+
+fn summary_table(a: &Analysis) -> String {
+    let mut h = String::from("<table><tr>");
+    for c in text::HEADER {
+        let _ = write!(h, "<th>{}</th>", esc(c));
+    }
+    h.push_str("</tr>");
+    for cells in text::analysis_rows(&a.groups) {
+        h.push_str("<tr>");
+        for c in cells {
+            let _ = write!(h, "<td>{}</td>", esc(&c));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table><p class=note>Times in ms; TTFT p50/p90/p99, ITL p50/p99, e2e p50; tok/s is system output throughput, tok/s/user the per-request p50.</p>");
+    h
+}
+
+fn run_section(out: &mut String, run: &Run, a: &Analysis, opts: &Options) {
+    let defs = groups::definitions(&run.meta);
+    let membership = groups::membership(run, &defs, opts);
+    let r = &run.requests;
+    let n = defs.len();
+    let mut ttft = vec![Vec::new(); n];
+    let mut itl = vec![Vec::new(); n];
+    let mut scatter = vec![Vec::new(); n];
+    for i in 0..r.len() {
+        let (Some(g), Status::Ok) = (membership.of_row[i], r.status[i]) else {
+            continue;
+        };
+        if let Some(f) = r.first_token_ns[i] {
+            let t = (f - r.sent_ns[i]) as f64 / 1e6;
+            ttft[g].push(t);
+            if scatter[g].len() < 1500 {
+                scatter[g].push((r.input_tokens[i] as f64, t));
+            }
+            let out_tokens = r.output_tokens[i].unwrap_or(0);
+            if let (Some(l), true) = (r.last_token_ns[i], out_tokens >= 2) {
+                itl[g].push((l - f) as f64 / 1e6 / (out_tokens - 1) as f64);
+            }
+        }
+    }
+    let names: Vec<String> = a.groups.iter().map(group_name).collect();
+    let series = |data: Vec<Vec<(f64, f64)>>, lines: bool| -> Vec<Series> {
+        data.into_iter()
+            .zip(&names)
+            .take(8)
+            .map(|(points, name)| Series {
+                name: name.clone(),
+                points,
+                lines,
+                dashed: false,
+            })
+            .collect()
+    };
+    let _ = write!(
+        out,
+        "<h2>Distributions and diagnostics — {}</h2><div class=grid2>",
+        esc(&a.run)
+    );
+    let charts = [
+        Chart {
+            title: "TTFT, CDF".into(),
+            x_label: "TTFT (ms)".into(),
+            y_label: "fraction of requests".into(),
+            series: series(ttft.into_iter().map(cdf).collect(), true),
+            ..Chart::default()
+        },
+        Chart {
+            title: "ITL per request, CDF".into(),
+            x_label: "ITL (ms)".into(),
+            y_label: "fraction of requests".into(),
+            series: series(itl.into_iter().map(cdf).collect(), true),
+            ..Chart::default()
+        },
+        Chart {
+            title: "ITL by output position".into(),
+            x_label: "output token position (log)".into(),
+            y_label: "mean gap between chunks (ms)".into(),
+            log_x: true,
+            series: series(
+                a.groups
+                    .iter()
+                    .map(|g| {
+                        g.diagnostics
+                            .itl_by_position
+                            .iter()
+                            .map(|b| (b.from as f64, b.mean_ms))
+                            .collect()
+                    })
+                    .collect(),
+                true,
+            ),
+            ..Chart::default()
+        },
+        Chart {
+            title: "TTFT against prompt length".into(),
+            x_label: "prompt tokens".into(),
+            y_label: "TTFT (ms)".into(),
+            series: series(scatter, false),
+            ..Chart::default()
+        },
+        Chart {
+            title: "Requests in flight".into(),
+            x_label: "time since the run's start (s)".into(),
+            y_label: "mean in flight".into(),
+            series: vec![Series {
+                name: "in flight".into(),
+                points: a.timeseries.iter().map(|b| (b.t, b.in_flight)).collect(),
+                lines: true,
+                dashed: false,
+            }],
+            ..Chart::default()
+        },
+        Chart {
+            title: "Output throughput over time".into(),
+            x_label: "time since the run's start (s)".into(),
+            y_label: "tokens/s".into(),
+            series: vec![Series {
+                name: "tokens/s".into(),
+                points: a.timeseries.iter().map(|b| (b.t, b.tps)).collect(),
+                lines: true,
+                dashed: false,
+            }],
+            ..Chart::default()
+        },
+        Chart {
+            title: "TTFT over time".into(),
+            x_label: "time since the run's start (s)".into(),
+            y_label: "TTFT p50 (ms)".into(),
+            series: vec![Series {
+                name: "TTFT p50".into(),
+                points: a
+                    .timeseries
+                    .iter()
+                    .filter_map(|b| Some((b.t, b.ttft_p50_ms?)))
+                    .collect(),
+                lines: true,
+                dashed: false,
+            }],
+            ..Chart::default()
+        },
+    ];
+    for c in charts {
+        out.push_str(&c.render());
+    }
+    out.push_str("</div>");
+}
+
+/// The whole page for one or more analysed runs.
+pub fn html(runs: &[(Run, Analysis)], opts: &Options) -> String {
+    let analyses: Vec<&Analysis> = runs.iter().map(|(_, a)| a).collect();
+    let mut out = String::new();
+    let first = analyses[0];
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><title>llmw report: {}</title><style>{STYLE}</style></head><body>",
+        esc(&first.workload)
+    );
+    let _ = write!(out, "<h1>llmw report — {}</h1>", esc(&first.workload));
+    for (i, a) in analyses.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<p class=meta>run {}: <b>{}</b> · plan {:.16} · {} · warm-up {} s, cool-down {} s</p>",
+            i + 1,
+            esc(&a.run),
+            esc(&a.plan_hash),
+            esc(&a.status),
+            a.warmup_s,
+            a.cooldown_s
+        );
+    }
+    for a in &analyses {
+        let _ = write!(out, "<h2>Summary — {}</h2>", esc(&a.run));
+        out.push_str(&summary_table(a));
+        match &a.saturation {
+            Some(s) => {
+                let _ = write!(
+                    out,
+                    "<p>Saturation at <b>{} step {} ({})</b>, {:.0} tokens/s: {}. Recommended operating range: <b>{:.0}–{:.0} tokens/s</b> at {:.1}–{:.1} (50–70 % of saturation throughput).</p>",
+                    esc(&s.phase), s.step, esc(&text::load(s.load)), s.tps, esc(&s.reason),
+                    s.operating_range.tps[0], s.operating_range.tps[1], s.operating_range.load[0], s.operating_range.load[1]
+                );
+            }
+            None => out.push_str("<p class=note>No saturation point in this run: no step where throughput stopped growing while TTFT jumped or errors appeared.</p>"),
+        }
+        if let Some(slo) = &a.slo {
+            out.push_str("<table><tr><th>objective</th><th>measured</th><th>verdict</th></tr>");
+            for o in slo {
+                let m = o
+                    .measured
+                    .map(|v| format!("{v:.4}"))
+                    .unwrap_or_else(|| "no data".into());
+                let (class, word) = if o.pass {
+                    ("pass", "pass")
+                } else {
+                    ("fail", "FAIL")
+                };
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{m}</td><td class={class}>{word}</td></tr>",
+                    esc(&o.objective)
+                );
+            }
+            out.push_str("</table>");
+        }
+    }
+    out.push_str("<h2>Against load</h2><div class=grid2>");
+    out.push_str(&by_load(
+        "TTFT percentiles by step",
+        "TTFT (ms)",
+        &analyses,
+        &[
+            ("p50", |g| g.ttft_ms.p50),
+            ("p90", |g| g.ttft_ms.p90),
+            ("p99", |g| g.ttft_ms.p99),
+        ],
+        false,
+    ));
+    out.push_str(&by_load(
+        "ITL percentiles by step",
+        "ITL (ms)",
+        &analyses,
+        &[
+            ("p50", |g| g.itl_ms.p50),
+            ("p90", |g| g.itl_ms.p90),
+            ("p99", |g| g.itl_ms.p99),
+        ],
+        false,
+    ));
+    out.push_str(&by_load(
+        "System throughput against load",
+        "output tokens/s",
+        &analyses,
+        &[("tokens/s", |g| g.tps)],
+        true,
+    ));
+    out.push_str(&by_load(
+        "Per-user throughput against load",
+        "tokens/s per request (p50)",
+        &analyses,
+        &[("per user p50", |g| g.tps_user.p50)],
+        true,
+    ));
+    let mut lt = Chart {
+        title: "Latency against throughput".into(),
+        x_label: "output tokens/s".into(),
+        y_label: "TTFT (ms)".into(),
+        ..Chart::default()
+    };
+    for (r, a) in analyses.iter().enumerate() {
+        let prefix = if analyses.len() > 1 {
+            format!("run {} ", r + 1)
+        } else {
+            String::new()
+        };
+        lt.series.push(Series {
+            name: format!("{prefix}TTFT p50"),
+            points: a
+                .groups
+                .iter()
+                .filter_map(|g| Some((g.tps?, g.ttft_ms.p50?)))
+                .collect(),
+            lines: true,
+            dashed: false,
+        });
+        lt.series.push(Series {
+            name: format!("{prefix}TTFT p99"),
+            points: a
+                .groups
+                .iter()
+                .filter_map(|g| Some((g.tps?, g.ttft_ms.p99?)))
+                .collect(),
+            lines: true,
+            dashed: true,
+        });
+    }
+    out.push_str(&lt.render());
+    out.push_str("</div>");
+    for (run, a) in runs {
+        run_section(&mut out, run, a, opts);
+    }
+    out.push_str(
+        "<p class=note>Metric definitions: docs/metrics.md. Generated by llmw.</p></body></html>\n",
+    );
+    out
+}

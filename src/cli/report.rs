@@ -1,0 +1,68 @@
+//! `llmw report RUN... -o report.html`: run directories → one self-contained HTML page.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use llmw::analysis;
+
+use super::analyze::{options, parse_duration};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run directories (several: overlaid on the load charts, the first is the baseline).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "PATH",
+        default_value = "report.html"
+    )]
+    output: PathBuf,
+    /// Drop, within each group, the requests sent in its first D.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
+    warmup: i64,
+    /// Drop, within each group, the requests finished in its last D.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
+    cooldown: i64,
+    /// Put runs with different plans side by side anyway.
+    #[arg(long)]
+    allow_different_plans: bool,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let opts = options(args.warmup, args.cooldown);
+    let mut runs = Vec::new();
+    for dir in &args.runs {
+        match analysis::load(dir) {
+            Ok(run) => {
+                let a = analysis::analyze(&run, &opts);
+                runs.push((run, a));
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(super::EXIT_FAILED);
+            }
+        }
+    }
+    if !args.allow_different_plans {
+        if let Some((_, other)) = runs
+            .iter()
+            .find(|(_, a)| a.plan_hash != runs[0].1.plan_hash)
+        {
+            eprintln!(
+                "error: {} and {} ran different plans; pass --allow-different-plans to put them side by side anyway",
+                runs[0].1.run, other.run
+            );
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    }
+    let html = analysis::report::html(&runs, &opts);
+    if let Err(e) = std::fs::write(&args.output, html) {
+        eprintln!("error: cannot write {}: {e}", args.output.display());
+        return ExitCode::from(super::EXIT_FAILED);
+    }
+    eprintln!("report written to {}", args.output.display());
+    ExitCode::SUCCESS
+}
