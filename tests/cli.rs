@@ -217,3 +217,76 @@ fn a_trace_phase_is_checked_but_not_planned_without_the_trace_layer() {
         stderr(&o)
     );
 }
+
+/// Runs a small workload through the binary against the in-process simulator.
+fn run_workload(name: &str, text: &str) -> (std::path::PathBuf, Output) {
+    let dir = std::env::temp_dir().join(format!("llmw-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("w.llmw");
+    std::fs::write(&file, text).expect("write");
+    let out = dir.join("run");
+    let o = llmw(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--sim-profile",
+        "fast",
+    ]);
+    (out, o)
+}
+
+#[test]
+fn a_missed_slo_exits_3_from_run_and_analyze_and_the_report_is_self_contained() {
+    let text = "workload \"slo\" {\n target { ignore_eos = true }\n requests { input = 10 output = 5 }\n phase \"p\" { requests = 20 concurrency = 2 }\n slo { ttft.p50 < 1ms  e2e.max < 1ms  errors < 1% }\n}\n";
+    let (dir, o) = run_workload("slo", text);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stdout(&o).contains("FAIL  e2e.max < 1ms"), "{}", stdout(&o));
+    let path = dir.to_str().expect("utf-8");
+    let analyzed = llmw(&["analyze", path, "--format", "json"]);
+    assert_eq!(analyzed.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&analyzed)).expect("json");
+    assert_eq!(v["groups"][0]["requests"]["ok"], 20);
+    assert_eq!(v["slo"][2]["pass"], true, "no errors");
+    let csv = llmw(&["analyze", path, "--format", "csv"]);
+    assert_eq!(stdout(&csv).lines().count(), 2);
+
+    let report = dir.join("report.html");
+    let r = llmw(&["report", path, "-o", report.to_str().expect("utf-8")]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let html = std::fs::read_to_string(&report).expect("report");
+    assert!(html.matches("<svg").count() >= 10);
+    // Self-contained: the only URL is the SVG namespace.
+    let urls = html.matches("http").count();
+    assert_eq!(urls, html.matches("http://www.w3.org/2000/svg").count());
+    assert!(!html.contains("<script"));
+}
+
+#[test]
+fn comparing_runs_of_different_plans_needs_a_flag() {
+    let a = run_workload("cmp-a", "workload \"a\" {\n seed = 1\n requests { input = 10 output = 3 }\n phase \"p\" { requests = 5 concurrency = 1 }\n}\n").0;
+    let b = run_workload("cmp-b", "workload \"a\" {\n seed = 1\n requests { input = 10 output = 3 }\n phase \"p\" { requests = 5 concurrency = 1 }\n}\n").0;
+    let c = run_workload("cmp-c", "workload \"a\" {\n seed = 2\n requests { input = 20 output = 3 }\n phase \"p\" { requests = 5 concurrency = 1 }\n}\n").0;
+    let (a, b, c) = (
+        a.to_str().expect("a"),
+        b.to_str().expect("b"),
+        c.to_str().expect("c"),
+    );
+    let same = llmw(&["analyze", a, b]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(stdout(&same).contains("changes against"));
+    let different = llmw(&["analyze", a, c]);
+    assert_eq!(different.status.code(), Some(2));
+    assert!(stderr(&different).contains("--allow-different-plans"));
+    assert_eq!(
+        llmw(&["analyze", a, c, "--allow-different-plans"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let json = llmw(&["analyze", a, b, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
+    assert_eq!(v["runs"].as_array().map(Vec::len), Some(2));
+    assert!(!v["deltas"].as_array().expect("deltas").is_empty());
+}

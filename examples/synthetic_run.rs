@@ -1,0 +1,88 @@
+//! Writes a synthetic run directory for the analysis benchmark: REQUESTS requests of
+//! CHUNKS_PER chunks each (default 100,000 × 100 = 10,000,000 chunk rows), in 10 closed-loop
+//! steps, with plausible timings.
+//!
+//! `cargo run --release --example synthetic_run -- /tmp/big-run [REQUESTS] [CHUNKS_PER]`
+
+use llmw::engine::record::{ChunkRow, RequestRow, Status};
+use llmw::engine::writer::{Msg, TraceWriter};
+use llmw::schedule::rng::Rng;
+
+fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let dir = std::path::PathBuf::from(
+        args.next()
+            .ok_or("usage: synthetic_run DIR [REQUESTS] [CHUNKS_PER]")?,
+    );
+    let requests: u64 = args
+        .next()
+        .map(|a| a.parse().map_err(|_| "REQUESTS must be a number"))
+        .transpose()?
+        .unwrap_or(100_000);
+    let per: u32 = args
+        .next()
+        .map(|a| a.parse().map_err(|_| "CHUNKS_PER must be a number"))
+        .transpose()?
+        .unwrap_or(100);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let writer = TraceWriter::create(&dir, vec!["sweep".into()], vec!["default".into()])?;
+    let steps = 10u64;
+    let step_ns = 60_000_000_000u64;
+    let mut rng = Rng::new(1);
+    for id in 0..requests {
+        let step = id * steps / requests;
+        let sent = step * step_ns + rng.below(step_ns - 5_000_000_000);
+        let ttft = 20_000_000 + rng.below(200_000_000);
+        let itl = 8_000_000 + step * 2_000_000;
+        let chunks: Vec<ChunkRow> = (0..per)
+            .map(|k| ChunkRow {
+                request_id: id,
+                seq: k,
+                at_ns: sent + ttft + k as u64 * itl + rng.below(1_000_000),
+                tokens: 1,
+                bytes: 5,
+            })
+            .collect();
+        let last = chunks.last().map(|c| c.at_ns);
+        let row = RequestRow {
+            request_id: id,
+            phase: 0,
+            step: step as u32,
+            class: 0,
+            scheduled_ns: None,
+            sent_ns: sent,
+            first_token_ns: Some(sent + ttft),
+            last_token_ns: last,
+            done_ns: last.unwrap_or(sent) + 100_000,
+            input_tokens: 200 + rng.below(2000) as u32,
+            output_tokens_requested: per,
+            prompt_tokens: None,
+            output_tokens: Some(per),
+            chunks: per,
+            status: Status::Ok,
+            http_status: Some(200),
+            error: None,
+            prefix_group: None,
+        };
+        writer
+            .tx
+            .send(Msg::Request(row, chunks))
+            .map_err(|e| e.to_string())?;
+    }
+    let written = writer.finish()?;
+    let steps_json: Vec<serde_json::Value> = (0..steps)
+        .map(|s| serde_json::json!({"step": s, "start_ns": s * step_ns, "end_ns": (s + 1) * step_ns, "level": (1u64 << s) as f64}))
+        .collect();
+    let meta = serde_json::json!({
+        "tool": "llmw", "workload": "synthetic", "plan_hash": "synthetic", "status": "completed", "slo": [],
+        "phases": [{"name": "sweep", "measure": true, "loop": "closed", "start_ns": 0, "end_ns": steps * step_ns, "steps": steps_json}]
+    });
+    std::fs::write(dir.join("run.json"), meta.to_string()).map_err(|e| e.to_string())?;
+    eprintln!(
+        "wrote {} requests and {} chunks to {}",
+        written.requests,
+        written.chunks,
+        dir.display()
+    );
+    Ok(())
+}
