@@ -97,6 +97,14 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
         ),
         chunks(6, &[250, 260], &[1, 1]),
     );
+    // An open-loop arrival dropped at 300 ms (max_in_flight): counted, never timed.
+    send(
+        RequestRow {
+            scheduled_ns: Some(300 * MS),
+            ..row(9, 0, Status::Dropped, (300, None, None, 300), None)
+        },
+        vec![],
+    );
     // Step 1.
     send(
         row(
@@ -154,10 +162,13 @@ fn metrics_of_a_hand_built_run_are_exact() {
             g.requests.total,
             g.requests.ok,
             g.requests.error,
-            g.requests.timeout
+            g.requests.timeout,
+            g.requests.dropped
         ),
-        (6, 4, 1, 1)
+        (7, 4, 1, 1, 1)
     );
+    close(g.drop_rate, 1.0 / 7.0);
+    assert_eq!(g.send_lag_ms.count, 0, "a dropped arrival was never sent");
     // TTFT over ok requests with a first token: 100, 100, 200 ms.
     assert_eq!(g.ttft_ms.count, 3);
     close(g.ttft_ms.p50, 100.0);
@@ -181,6 +192,7 @@ fn metrics_of_a_hand_built_run_are_exact() {
     // System tps: 11 tokens over (max done 900 − min sent 0) ms.
     close(g.tps, 11.0 / 0.9);
     close(g.rps, 4.0 / 0.9);
+    // Errors over finished requests (ok, error, timeout), not over drops.
     close(g.error_rate, 2.0 / 6.0);
     close(g.timeout_rate, 1.0 / 6.0);
     assert_eq!(g.goodput, None, "no objectives, no goodput");
@@ -207,7 +219,7 @@ fn warmup_and_cooldown_drop_requests_inside_each_group() {
     let g = &a.groups[0];
     // Sent before 55 ms: requests 1 and 2. Done after 1000 − 150 = 850 ms: request 6.
     assert_eq!((g.excluded.warmup, g.excluded.cooldown), (2, 1));
-    assert_eq!(g.requests.total, 3);
+    assert_eq!(g.requests.total, 4);
     close(g.ttft_ms.p50, 200.0);
 }
 
@@ -225,7 +237,7 @@ fn slo_objectives_pass_and_fail_with_goodput() {
     // Pooled over both steps: TTFT 100, 100, 200, 200 → p50 150 ms: not < 150 ms.
     assert!(!slo[0].pass);
     close(slo[0].measured, 0.15);
-    // Errors: 2 of 7 finished.
+    // Errors: 2 of 7 finished (the dropped arrival does not count).
     assert!(!slo[1].pass);
     close(slo[1].measured, 2.0 / 7.0);
     // e2e max 700 ms.

@@ -34,13 +34,39 @@ pub struct OperatingRange {
     pub tps: [f64; 2],
 }
 
-/// The first saturated step over all phases with at least two steps.
+/// The first saturated step over all phases with at least two steps; failing that, over
+/// consecutive one-step phases of the same loop kind and rising load (a sweep written as
+/// phases).
 pub fn find(groups: &[Group]) -> Option<Saturation> {
     let mut phases: Vec<&str> = groups.iter().map(|g| g.phase.as_str()).collect();
     phases.dedup();
-    phases
-        .into_iter()
-        .find_map(|p| in_phase(&groups.iter().filter(|g| g.phase == p).collect::<Vec<_>>()))
+    let of_phase = |p: &str| groups.iter().filter(|g| g.phase == p).collect::<Vec<_>>();
+    if let Some(s) = phases.iter().find_map(|p| in_phase(&of_phase(p))) {
+        return Some(s);
+    }
+    // The longest run of consecutive one-step phases with rising load of one kind.
+    let mut best: Vec<&Group> = Vec::new();
+    let mut run: Vec<&Group> = Vec::new();
+    for p in &phases {
+        let steps = of_phase(p);
+        let [g] = steps.as_slice() else {
+            run.clear();
+            continue;
+        };
+        let same_kind =
+            |l: &Group| std::mem::discriminant(&l.load) == std::mem::discriminant(&g.load);
+        if !run
+            .last()
+            .is_some_and(|l| same_kind(l) && g.load.value() > l.load.value())
+        {
+            run.clear();
+        }
+        run.push(g);
+        if run.len() > best.len() {
+            best = run.clone();
+        }
+    }
+    in_phase(&best)
 }
 
 fn in_phase(steps: &[&Group]) -> Option<Saturation> {
@@ -120,6 +146,65 @@ fn load_for(curve: &[(f64, f64)], tps: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn group(phase: &str, users: f64, tps: f64, ttft: f64) -> Group {
+        let mut stats = crate::analysis::stats::Stats::empty();
+        stats.p50 = Some(ttft);
+        let window = crate::analysis::groups::Window {
+            start_s: 0.0,
+            end_s: 1.0,
+        };
+        Group {
+            phase: phase.into(),
+            step: 0,
+            load: Load::Concurrency(users),
+            requests: Default::default(),
+            ttft_ms: stats,
+            ttft_sched_ms: crate::analysis::stats::Stats::empty(),
+            itl_ms: crate::analysis::stats::Stats::empty(),
+            itl_llmperf_ms: crate::analysis::stats::Stats::empty(),
+            chunk_gap_ms: crate::analysis::stats::Stats::empty(),
+            e2e_ms: crate::analysis::stats::Stats::empty(),
+            tps_user: crate::analysis::stats::Stats::empty(),
+            send_lag_ms: crate::analysis::stats::Stats::empty(),
+            tps: Some(tps),
+            span_s: Some(1.0),
+            rps: None,
+            error_rate: Some(0.0),
+            timeout_rate: None,
+            drop_rate: None,
+            goodput: None,
+            window,
+            measured: window,
+            excluded: Default::default(),
+            steady_state: None,
+            diagnostics: Default::default(),
+        }
+    }
+
+    #[test]
+    fn consecutive_phases_of_rising_load_count_as_a_sweep() {
+        let gs = [
+            group("c1", 1.0, 100.0, 10.0),
+            group("c4", 4.0, 390.0, 12.0),
+            group("c16", 16.0, 1000.0, 30.0),
+            group("c32", 32.0, 1040.0, 200.0),
+        ];
+        let s = find(&gs).expect("saturation");
+        assert_eq!(s.phase, "c32");
+        // The best throughput up to the saturated step, and 50 % of it (520 tok/s) reached
+        // between 4 users (390) and 16 users (1000).
+        assert_eq!(s.tps, 1040.0);
+        assert!((s.operating_range.load[0] - (4.0 + 12.0 * 130.0 / 610.0)).abs() < 1e-9);
+        // Without the TTFT jump it is no saturation.
+        let flat_ttft = [
+            group("c1", 1.0, 100.0, 10.0),
+            group("c4", 4.0, 390.0, 12.0),
+            group("c16", 16.0, 1000.0, 30.0),
+            group("c32", 32.0, 1040.0, 31.0),
+        ];
+        assert!(find(&flat_ttft).is_none());
+    }
 
     #[test]
     fn interpolates_the_load_for_a_throughput() {
