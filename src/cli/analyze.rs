@@ -20,15 +20,31 @@ pub struct Args {
     runs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    #[command(flatten)]
+    exclusion: Exclusion,
+    /// Compare runs even if their plans differ.
+    #[arg(long)]
+    allow_different_plans: bool,
+}
+
+/// Warm-up and cool-down exclusion, shared by `analyze` and `report`.
+#[derive(Debug, clap::Args)]
+pub struct Exclusion {
     /// Drop, within each group, the requests sent in its first D (e.g. 30s).
     #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
     warmup: i64,
     /// Drop, within each group, the requests finished in its last D.
     #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
     cooldown: i64,
-    /// Compare runs even if their plans differ.
-    #[arg(long)]
-    allow_different_plans: bool,
+}
+
+impl Exclusion {
+    pub fn options(&self) -> Options {
+        Options {
+            warmup_ns: self.warmup,
+            cooldown_ns: self.cooldown,
+        }
+    }
 }
 
 /// `500ms`, `30s`, `5m`, `1h` → nanoseconds.
@@ -55,15 +71,8 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     Ok((n * scale).round() as i64)
 }
 
-pub fn options(warmup: i64, cooldown: i64) -> Options {
-    Options {
-        warmup_ns: warmup,
-        cooldown_ns: cooldown,
-    }
-}
-
 pub fn run(args: Args) -> ExitCode {
-    let analyses = match analysis::analyze_dirs(&args.runs, &options(args.warmup, args.cooldown)) {
+    let analyses = match analysis::analyze_dirs(&args.runs, &args.exclusion.options()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");

@@ -58,6 +58,34 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Checks and compiles a workload file, printing diagnostics; `Err` carries the exit code.
+pub fn load_schedule(
+    file: &std::path::Path,
+    overrides: &llmw::Overrides,
+) -> Result<(Sources, llmw::Workload, llmw::Schedule), ExitCode> {
+    let (sources, result) = llmw::check_file(file, overrides);
+    let workload = result.map_err(|diags| {
+        report(&sources, &diags);
+        ExitCode::from(EXIT_INVALID)
+    })?;
+    let schedule = llmw::compile(&workload).map_err(|e| {
+        eprintln!("error: {}: {e}", file.display());
+        ExitCode::from(EXIT_INVALID)
+    })?;
+    Ok((sources, workload, schedule))
+}
+
+/// The async runtime for commands that do network work.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::from(EXIT_FAILED)
+        })
+}
+
 /// Prints diagnostics to stderr, coloured when stderr is a terminal and NO_COLOR is unset.
 pub fn report(sources: &Sources, diags: &[Diagnostic]) {
     let style = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use llmw::output::{write_plan, ClosedPreview, PlanFormat};
-use llmw::{check_file, compile, Overrides};
+use llmw::Overrides;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,20 +35,9 @@ pub fn run(args: Args) -> ExitCode {
         sets: args.sets,
         seed: args.seed,
     };
-    let (sources, result) = check_file(&args.file, &overrides);
-    let workload = match result {
-        Ok(w) => w,
-        Err(diags) => {
-            super::report(&sources, &diags);
-            return ExitCode::from(super::EXIT_INVALID);
-        }
-    };
-    let schedule = match compile(&workload) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
-            return ExitCode::from(super::EXIT_INVALID);
-        }
+    let schedule = match super::load_schedule(&args.file, &overrides) {
+        Ok((_, _, s)) => s,
+        Err(code) => return code,
     };
     let preview = args
         .closed_preview

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use llmw::analysis;
 
-use super::analyze::{options, parse_duration};
+use super::analyze::Exclusion;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,19 +20,15 @@ pub struct Args {
         default_value = "report.html"
     )]
     output: PathBuf,
-    /// Drop, within each group, the requests sent in its first D.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
-    warmup: i64,
-    /// Drop, within each group, the requests finished in its last D.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
-    cooldown: i64,
+    #[command(flatten)]
+    exclusion: Exclusion,
     /// Put runs with different plans side by side anyway.
     #[arg(long)]
     allow_different_plans: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let opts = options(args.warmup, args.cooldown);
+    let opts = args.exclusion.options();
     let mut runs = Vec::new();
     for dir in &args.runs {
         match analysis::load(dir) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use llmw::engine::{self, Ending, RunMeta, RunOptions};
 use llmw::sim::{Faults, ProfileArgs, SimConfig};
-use llmw::{check_file, compile, Overrides};
+use llmw::Overrides;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,20 +50,9 @@ pub fn run(args: Args) -> ExitCode {
         sets: args.sets.clone(),
         seed: args.seed,
     };
-    let (sources, result) = check_file(&args.file, &overrides);
-    let workload = match result {
-        Ok(w) => w,
-        Err(diags) => {
-            super::report(&sources, &diags);
-            return ExitCode::from(super::EXIT_INVALID);
-        }
-    };
-    let schedule = match compile(&workload) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
-            return ExitCode::from(super::EXIT_INVALID);
-        }
+    let (sources, workload, schedule) = match super::load_schedule(&args.file, &overrides) {
+        Ok((sources, workload, schedule)) => (sources, workload, Arc::new(schedule)),
+        Err(code) => return code,
     };
     let meta = RunMeta {
         workload,
@@ -94,15 +83,9 @@ pub fn run(args: Args) -> ExitCode {
             ..SimConfig::default()
         },
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(super::EXIT_FAILED);
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(engine::run(schedule.clone(), meta, options));
     let result = match result {

@@ -27,15 +27,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(super::EXIT_FAILED);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let config = SimConfig {

@@ -206,47 +206,23 @@ impl Sender {
             };
         }
         let mut parser = SseParser::new();
-        let mut failure: Option<String> = None;
-        let mut done = false;
-        let mut last_usage_completion: Option<u32> = None;
+        let mut st = StreamState::default();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| short(&format!("stream broken: {}", describe(&e))))?;
             let Ok(bytes) = frame.into_data() else {
                 continue;
             };
             let at = clock.now();
-            parser.feed(&bytes, |data| {
-                if failure.is_some() || done {
-                    return;
-                }
-                on_event(
-                    id,
-                    data,
-                    at,
-                    p,
-                    &mut failure,
-                    &mut done,
-                    &mut last_usage_completion,
-                );
-            });
-            if failure.is_some() || done {
+            parser.feed(&bytes, |data| on_event(id, data, at, p, &mut st));
+            if st.failure.is_some() || st.done {
                 break;
             }
         }
-        if failure.is_none() && !done {
+        if st.failure.is_none() && !st.done {
             let at = clock.now();
-            parser.finish(|data| {
-                on_event(
-                    id,
-                    data,
-                    at,
-                    p,
-                    &mut failure,
-                    &mut done,
-                    &mut last_usage_completion,
-                )
-            });
+            parser.finish(|data| on_event(id, data, at, p, &mut st));
         }
+        let (failure, done) = (st.failure, st.done);
         if let Some(f) = failure {
             return Err(f);
         }
@@ -265,16 +241,21 @@ impl Sender {
     }
 }
 
+/// Where a stream stands between events.
+#[derive(Default)]
+struct StreamState {
+    failure: Option<String>,
+    done: bool,
+    /// The last `usage.completion_tokens` seen (per-chunk usage gives tokens per chunk).
+    last_usage: Option<u32>,
+}
+
 /// Handles one SSE event's data.
-fn on_event(
-    id: u64,
-    data: &[u8],
-    at: u64,
-    p: &mut Progress,
-    failure: &mut Option<String>,
-    done: &mut bool,
-    last_usage: &mut Option<u32>,
-) {
+fn on_event(id: u64, data: &[u8], at: u64, p: &mut Progress, st: &mut StreamState) {
+    if st.failure.is_some() || st.done {
+        return;
+    }
+    let (failure, done, last_usage) = (&mut st.failure, &mut st.done, &mut st.last_usage);
     if data.trim_ascii() == b"[DONE]" {
         *done = true;
         return;

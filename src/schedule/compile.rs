@@ -202,16 +202,7 @@ fn open_steps(
     offsets: &[u64],
 ) -> Vec<StepPlan> {
     match rate {
-        Level::Steps { values, hold_ns } => values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| StepPlan {
-                index: i as u32,
-                start_ns: i as u64 * hold_ns,
-                end_ns: Some((i as u64 + 1) * hold_ns),
-                level: *v,
-            })
-            .collect(),
+        Level::Steps { values, hold_ns } => step_plans(values, *hold_ns),
         _ => {
             let end = duration_ns.or_else(|| offsets.last().map(|o| o + 1));
             let level = match (rate, end) {
@@ -230,16 +221,7 @@ fn open_steps(
 
 fn closed_steps(users: &Level, duration_ns: Option<u64>) -> Vec<StepPlan> {
     match users {
-        Level::Steps { values, hold_ns } => values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| StepPlan {
-                index: i as u32,
-                start_ns: i as u64 * hold_ns,
-                end_ns: Some((i as u64 + 1) * hold_ns),
-                level: *v,
-            })
-            .collect(),
+        Level::Steps { values, hold_ns } => step_plans(values, *hold_ns),
         Level::Fixed(n) => vec![StepPlan {
             index: 0,
             start_ns: 0,
@@ -268,4 +250,18 @@ fn closed_steps(users: &Level, duration_ns: Option<u64>) -> Vec<StepPlan> {
             }]
         }
     }
+}
+
+/// One step plan per value of `steps(...)`, each `hold_ns` long.
+fn step_plans(values: &[f64], hold_ns: u64) -> Vec<StepPlan> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| StepPlan {
+            index: i as u32,
+            start_ns: i as u64 * hold_ns,
+            end_ns: Some((i as u64 + 1) * hold_ns),
+            level: *v,
+        })
+        .collect()
 }
