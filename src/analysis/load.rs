@@ -10,6 +10,7 @@ use parquet::arrow::ProjectionMask;
 use serde_json::Value;
 
 use super::AnalysisError;
+pub use crate::engine::record::Status;
 
 /// The requests of a run, one vector per column (`None` for nulls).
 #[derive(Debug, Default, Clone)]
@@ -25,15 +26,6 @@ pub struct Requests {
     pub input_tokens: Vec<i32>,
     pub output_tokens: Vec<Option<i32>>,
     pub status: Vec<Status>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Ok,
-    Error,
-    Timeout,
-    Dropped,
-    Cancelled,
 }
 
 impl Requests {
@@ -104,16 +96,6 @@ fn opt64(a: &Int64Array, i: usize) -> Option<i64> {
     (!a.is_null(i)).then(|| a.value(i))
 }
 
-fn parse_status(s: &str) -> Status {
-    match s {
-        "ok" => Status::Ok,
-        "timeout" => Status::Timeout,
-        "dropped" => Status::Dropped,
-        "cancelled" => Status::Cancelled,
-        _ => Status::Error,
-    }
-}
-
 pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
     let meta_path = dir.join("run.json");
     let text = std::fs::read_to_string(&meta_path).map_err(|e| AnalysisError::Unreadable {
@@ -164,7 +146,7 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
             r.input_tokens.push(input.value(i));
             r.output_tokens
                 .push((!output.is_null(i)).then(|| output.value(i)));
-            r.status.push(parse_status(status.value(i)));
+            r.status.push(Status::parse(status.value(i)));
         }
     }
 

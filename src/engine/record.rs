@@ -12,6 +12,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status a `status` column value names (an unknown one reads as an error).
+    pub fn parse(s: &str) -> Status {
+        match s {
+            "ok" => Status::Ok,
+            "timeout" => Status::Timeout,
+            "dropped" => Status::Dropped,
+            "cancelled" => Status::Cancelled,
+            _ => Status::Error,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
