@@ -454,3 +454,30 @@ async fn analysis_of_a_real_run_matches_an_independent_computation_and_its_schem
     broken["groups"][0]["ttft_ms"]["p50"] = serde_json::json!("fast");
     assert!(!common::schema::validate(&schema, &broken).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requests_limit_ends_a_timed_phase_early() {
+    let text = r#"workload "limit" {
+  target { ignore_eos = true }
+  requests { input = 10  output = 5 }
+  phase "a" { duration = 30s  requests = 12  concurrency = 3 }
+  phase "b" { duration = 200ms  arrival = constant(rate: 10/s) }
+}"#;
+    let (dir, _, result) = run(
+        text,
+        sim(Profile::named(ProfileName::Fast), Faults::default()),
+        None,
+        "limit",
+    )
+    .await;
+    assert_eq!(result.ending, Ending::Completed);
+    let rows = requests(&dir);
+    assert_eq!(rows.iter().filter(|r| r.phase == "a").count(), 12);
+    assert_eq!(rows.iter().filter(|r| r.phase == "b").count(), 2);
+    // Phase a ended when its 12 requests were answered, far before its 30 s; b followed at once.
+    let meta = run_json(&dir);
+    let a_end = meta["phases"][0]["end_ns"].as_i64().expect("end");
+    let b_start = meta["phases"][1]["start_ns"].as_i64().expect("start");
+    assert!(a_end < 5_000_000_000, "phase a ended at {a_end} ns");
+    assert!(b_start >= a_end && b_start - a_end < 100_000_000);
+}

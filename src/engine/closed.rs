@@ -1,12 +1,13 @@
 //! Closed-loop dispatch: N virtual users, each sending its next request when its last one
 //! finished (after `think`). At a step boundary users are added, or retire after their current
-//! request. Requests come from each step's sequence in the plan, in order.
+//! request. Requests come from each step's sequence in the plan, in order. The phase ends at its
+//! duration or when its `requests` have been sent and answered, whichever comes first.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 
 use super::context::Ctx;
 
@@ -22,16 +23,34 @@ struct Shared {
     /// Requests sent in the phase, for `requests = N`.
     sent: AtomicU64,
     alive: Vec<AtomicBool>,
+    /// Users running now; `gone` is signalled when the last one leaves.
+    running: AtomicUsize,
+    gone: Notify,
+    /// Signalled when the phase's `requests` limit has been reached.
+    limit_reached: Notify,
 }
 
 impl Shared {
     fn done(&self) -> bool {
         self.ended.load(Ordering::Relaxed) || self.ctx.stopped()
     }
+
+    fn spawn(self: &Arc<Self>, i: usize) {
+        if !self.alive[i].swap(true, Ordering::SeqCst) {
+            self.running.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(user(self.clone(), i));
+        }
+    }
+
+    /// Waits until no user is running.
+    async fn all_gone(&self) {
+        while self.running.load(Ordering::SeqCst) > 0 {
+            let _ = tokio::time::timeout(Duration::from_millis(50), self.gone.notified()).await;
+        }
+    }
 }
 
-/// Runs phase `index`, which really started at `start_ns`; returns when it ends (its duration
-/// passed, or, without one, when its `requests` have all completed).
+/// Runs phase `index`, which really started at `start_ns`; returns when it ends.
 pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
     let plan = &ctx.schedule.phases[index];
     let peak = plan.users.iter().map(|u| u.users).max().unwrap_or(0) as usize;
@@ -44,32 +63,45 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
         positions: plan.steps.iter().map(|_| AtomicU64::new(0)).collect(),
         sent: AtomicU64::new(0),
         alive: (0..peak).map(|_| AtomicBool::new(false)).collect(),
+        running: AtomicUsize::new(0),
+        gone: Notify::new(),
+        limit_reached: Notify::new(),
     });
-    let mut users = JoinSet::new();
     let end = plan.duration_ns.map(|d| start_ns + d);
-    for change in &plan.users {
-        let at = start_ns + change.at_ns;
-        if !sleep_until(&ctx, at).await {
-            break;
-        }
-        shared.step.store(change.step, Ordering::Relaxed);
-        shared.target.store(change.users, Ordering::Relaxed);
-        for i in 0..change.users as usize {
-            if !shared.alive[i].swap(true, Ordering::SeqCst) {
-                users.spawn(user(shared.clone(), i));
+    let controller = async {
+        for change in &plan.users {
+            if !sleep_until(&ctx, start_ns + change.at_ns).await {
+                return;
+            }
+            shared.step.store(change.step, Ordering::Relaxed);
+            shared.target.store(change.users, Ordering::Relaxed);
+            for i in 0..change.users as usize {
+                shared.spawn(i);
             }
         }
-    }
-    match end {
-        Some(end) => {
-            sleep_until(&ctx, end).await;
-            shared.ended.store(true, Ordering::Relaxed);
-            // Users finish their current request in the background; the next phase starts now.
-            users.detach_all();
-            ctx.clock.now().max(end)
+        match end {
+            Some(end) => {
+                sleep_until(&ctx, end).await;
+            }
+            None => std::future::pending::<()>().await,
         }
-        None => {
-            while users.join_next().await.is_some() {}
+    };
+    let mut stop = ctx.stop.clone();
+    tokio::select! {
+        _ = controller => {
+            // The duration is over (or the run was stopped): users finish their current
+            // request in the background, and the next phase starts on time.
+            shared.ended.store(true, Ordering::Relaxed);
+            end.filter(|_| !ctx.stopped()).unwrap_or_else(|| ctx.clock.now())
+        }
+        _ = shared.limit_reached.notified() => {
+            // `requests = N` reached first: the phase ends when those requests are answered.
+            shared.ended.store(true, Ordering::Relaxed);
+            shared.all_gone().await;
+            ctx.clock.now()
+        }
+        _ = stop.wait_for(|s| *s) => {
+            shared.ended.store(true, Ordering::Relaxed);
             ctx.clock.now()
         }
     }
@@ -99,11 +131,13 @@ async fn user(s: Arc<Shared>, i: usize) {
             {
                 continue;
             }
+            leave(&s);
             return;
         }
         let step = s.step.load(Ordering::Relaxed);
         if let Some(max) = plan.max_requests {
             if s.sent.fetch_add(1, Ordering::SeqCst) >= max {
+                s.limit_reached.notify_one();
                 break;
             }
         }
@@ -124,4 +158,11 @@ async fn user(s: Arc<Shared>, i: usize) {
         s.ctx.fire(r, None).await;
     }
     s.alive[i].store(false, Ordering::SeqCst);
+    leave(&s);
+}
+
+fn leave(s: &Shared) {
+    if s.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+        s.gone.notify_one();
+    }
 }
