@@ -19,6 +19,7 @@ pub mod schedule;
 pub mod sim;
 pub mod source;
 pub mod syntax;
+pub mod trace;
 pub mod workload;
 
 use std::path::Path;

@@ -7,6 +7,7 @@ mod plan;
 mod report;
 mod run;
 mod sim;
+mod trace;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -45,6 +46,9 @@ enum Command {
     Analyze(analyze::Args),
     /// A self-contained HTML report of one or more runs.
     Report(report::Args),
+    /// Inspect captured production traces.
+    #[command(subcommand)]
+    Trace(trace::Command),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -55,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sim(a) => sim::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Report(a) => report::run(a),
+        Command::Trace(c) => trace::run(c),
     }
 }
 

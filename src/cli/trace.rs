@@ -1,0 +1,107 @@
+//! `llmw trace stats TRACE`: rows, time span, rates, length percentiles, failed rows and
+//! prefix sharing of a trace file, before replaying it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use llmw::trace::{self, Format, ReadOptions};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Statistics of a trace file.
+    Stats(StatsArgs),
+}
+
+/// How to read a trace file (shared with `llmw replay`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Source {
+    /// The trace file (for `--format llmw`, a run directory or its requests.parquet).
+    pub trace: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// Generic formats: which columns hold the time, prompt and output lengths.
+    #[arg(long, value_name = "at=COL,input=COL,output=COL", value_parser = parse_columns)]
+    pub columns: Option<Vec<(String, String)>>,
+    /// Generic formats: the unit of numeric times.
+    #[arg(long, value_name = "ns|us|ms|s")]
+    pub time_unit: Option<String>,
+    /// Skip malformed rows (and report how many) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+}
+
+impl Source {
+    pub fn options(&self) -> ReadOptions {
+        ReadOptions { columns: self.columns.clone().unwrap_or_default(), time_unit: self.time_unit.clone(), skip_bad_rows: self.skip_bad_rows }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    source: Source,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn parse_columns(s: &str) -> Result<Vec<(String, String)>, String> {
+    s.split(',')
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').ok_or_else(|| format!("expected ROLE=COLUMN, found '{kv}'"))?;
+            let k = k.trim();
+            if !["at", "input", "output"].contains(&k) {
+                return Err(format!("unknown column role '{k}': expected at, input or output"));
+            }
+            Ok((k.to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+pub fn run(command: Command) -> ExitCode {
+    let Command::Stats(args) = command;
+    if let Some(u) = &args.source.time_unit {
+        if !["ns", "us", "ms", "s"].contains(&u.as_str()) {
+            eprintln!("error: unknown time unit '{u}': expected ns, us, ms or s");
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    }
+    let t = match trace::read(&args.source.trace, args.source.format, &args.source.options()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
+    for example in &t.skipped_examples {
+        eprintln!("skipped: {example}");
+    }
+    let s = trace::stats(&t);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    let q = |st: &llmw::analysis::stats::Stats| {
+        format!(
+            "mean {:.1}, p50 {:.0}, p90 {:.0}, p99 {:.0}, max {:.0}",
+            st.mean.unwrap_or(0.0),
+            st.p50.unwrap_or(0.0),
+            st.p90.unwrap_or(0.0),
+            st.p99.unwrap_or(0.0),
+            st.max.unwrap_or(0.0)
+        )
+    };
+    println!("rows            {} ({} malformed rows skipped, {} out of order)", s.rows, s.skipped_rows, s.unsorted_rows);
+    println!("time span       {:.1} s", s.span_s);
+    println!("rate            mean {:.3}/s; peak {} in 1 s, {} in 60 s", s.mean_rate_per_s, s.peak_per_s, s.peak_per_min);
+    println!("input tokens    {}", q(&s.input_tokens));
+    println!("output tokens   {}", q(&s.output_tokens));
+    println!("failed rows     {} ({:.2} %)", s.failed_rows, s.failed_share * 100.0);
+    if let Some(b) = &s.blocks {
+        println!(
+            "prefix blocks   {} distinct of {} references ({:.1} % repeats); {} requests start with a block seen before",
+            b.distinct, b.references, b.repeat_share * 100.0, b.sharing_requests
+        );
+    }
+    ExitCode::SUCCESS
+}

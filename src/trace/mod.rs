@@ -1,0 +1,55 @@
+//! Captured production traces: reading them (Azure, BurstGPT, Mooncake, generic CSV/JSONL,
+//! earlier llmw runs) into [`Trace`] rows, and the transformations a replay needs (window,
+//! limit, speed, gap squeezing, rate scaling). The schedule compiler turns a trace into
+//! open-loop requests; the engine never sees the difference.
+
+mod formats;
+mod stats;
+mod time;
+mod transform;
+
+pub use formats::{read, Format, ReadOptions};
+pub use stats::{stats, TraceStats};
+pub use transform::{transform, Transform};
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// One request of a trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Arrival time in nanoseconds on the trace's own clock (absolute or relative).
+    pub at_ns: i64,
+    pub input: u32,
+    pub output: u32,
+    /// Mooncake prefix-block ids.
+    pub blocks: Vec<u64>,
+    /// `llmw` traces: the request's class.
+    pub class: Option<String>,
+    /// BurstGPT: 0 response tokens (a failed request upstream).
+    pub failed: bool,
+    /// 1-based line of the row in its file.
+    pub line: u64,
+}
+
+/// A trace as read, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub rows: Vec<Row>,
+    /// Rows skipped because they were malformed (with `--skip-bad-rows`).
+    pub skipped: u64,
+    /// The first few skipped rows' messages.
+    pub skipped_examples: Vec<String>,
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum TraceError {
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    #[error("{}:{line}: {field}: {message}", path.display())]
+    Row { path: PathBuf, line: u64, field: String, message: String },
+}
+
+/// Largest token length accepted from a trace (anything above is a broken row).
+pub const MAX_TOKENS: u64 = 10_000_000;

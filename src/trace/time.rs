@@ -1,0 +1,112 @@
+//! Timestamps in traces: Azure's `YYYY-MM-DD HH:MM:SS[.fffffff][+00:00]` and plain numbers in a
+//! unit, to nanoseconds, exactly (no floating point for the fraction).
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(s: &str) -> Option<i64> {
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+}
+
+/// `2023-11-16 18:15:46.6805900`, `2024-05-10 00:00:00.1+00:00`, `…T…Z` → ns since the epoch
+/// (UTC; a zone offset is applied).
+pub fn datetime_ns(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (date, rest) = s.split_at(s.find([' ', 'T'])?);
+    let rest = &rest[1..];
+    let mut d = date.split('-');
+    let (y, m, day) = (digits(d.next()?)?, digits(d.next()?)?, digits(d.next()?)?);
+    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Split off a zone: Z, +HH:MM or -HH:MM.
+    let (clock, offset_s) = if let Some(c) = rest.strip_suffix('Z') {
+        (c, 0)
+    } else if let Some(i) = rest.rfind(['+', '-']) {
+        let (c, z) = rest.split_at(i);
+        let sign = if z.starts_with('-') { -1 } else { 1 };
+        let mut hm = z[1..].split(':');
+        let (h, mm) = (digits(hm.next()?)?, hm.next().map(digits).unwrap_or(Some(0))?);
+        (c, sign * (h * 3600 + mm * 60))
+    } else {
+        (rest, 0)
+    };
+    let (hms, frac) = match clock.split_once('.') {
+        Some((a, f)) => (a, f),
+        None => (clock, ""),
+    };
+    let mut t = hms.split(':');
+    let (h, mi, sec) = (digits(t.next()?)?, digits(t.next()?)?, digits(t.next()?)?);
+    if t.next().is_some() || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let frac_ns = if frac.is_empty() {
+        0
+    } else {
+        let f = digits(frac)?;
+        let len = frac.len() as u32;
+        if len > 9 {
+            f / 10i64.pow(len - 9)
+        } else {
+            f * 10i64.pow(9 - len)
+        }
+    };
+    let secs = days_from_civil(y, m, day) * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
+    Some(secs * 1_000_000_000 + frac_ns)
+}
+
+/// A number of `unit`s (`ns`, `us`, `ms`, `s`) → ns; decimals allowed.
+pub fn number_ns(s: &str, unit: &str) -> Option<i64> {
+    let s = s.trim();
+    let scale: i64 = match unit {
+        "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        _ => 1_000_000_000,
+    };
+    if let Some(i) = digits(s.strip_prefix('-').unwrap_or(s)) {
+        let sign = if s.starts_with('-') { -1 } else { 1 };
+        return i.checked_mul(scale).map(|v| v * sign);
+    }
+    let v: f64 = s.parse().ok()?;
+    let ns = v * scale as f64;
+    (ns.is_finite() && ns.abs() < 9.0e18).then(|| ns.round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azure_timestamps_keep_100ns_precision() {
+        let a = datetime_ns("2023-11-16 18:15:46.6805900").expect("2023 form");
+        let b = datetime_ns("2023-11-16 18:15:46.6805901").expect("2023 form");
+        assert_eq!(b - a, 100);
+        assert_eq!(a % 1_000_000_000, 680_590_000);
+        // 2024 form: +00:00, fraction optional.
+        let c = datetime_ns("2024-05-10 00:00:00+00:00").expect("2024 form");
+        let d = datetime_ns("2024-05-10 00:00:00.5+00:00").expect("2024 form");
+        assert_eq!(d - c, 500_000_000);
+        assert_eq!(datetime_ns("2024-05-10 02:00:00+02:00"), Some(c));
+        assert_eq!(datetime_ns("1970-01-01T00:00:01Z"), Some(1_000_000_000));
+        assert_eq!(datetime_ns("2023-13-01 00:00:00"), None);
+        assert_eq!(datetime_ns("yesterday"), None);
+    }
+
+    #[test]
+    fn numbers_in_units() {
+        assert_eq!(number_ns("5", "s"), Some(5_000_000_000));
+        assert_eq!(number_ns("19440110.0", "s"), Some(19_440_110_000_000_000));
+        assert_eq!(number_ns("1500", "ms"), Some(1_500_000_000));
+        assert_eq!(number_ns("0.25", "us"), Some(250));
+        assert_eq!(number_ns("x", "s"), None);
+    }
+}
