@@ -21,6 +21,7 @@ fn main() {
             prefix_group: None,
             prefix_tokens: 0,
             think_ns: None,
+            blocks: None,
         };
         let text = prompt(7, &r);
         println!("{}", serde_json::json!({"tokens": n, "prompt": text}));

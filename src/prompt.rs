@@ -117,6 +117,30 @@ fn words(rng: &mut Rng, n: u32, out: &mut String) {
     }
 }
 
+/// The prompt of a request of `schedule`: for replayed Mooncake requests, one run of words per
+/// prefix block (the same block id gives the same words, so shared leading blocks give
+/// byte-identical prefixes); otherwise [`prompt`].
+pub fn for_request(schedule: &crate::schedule::Schedule, r: &PlannedRequest) -> String {
+    let Some(list) = r.blocks.and_then(|i| schedule.blocks.get(i as usize)) else {
+        return prompt(schedule.seed, r);
+    };
+    let size = schedule.block_tokens.max(1);
+    let mut out = String::with_capacity(r.input_tokens as usize * 7);
+    let mut left = r.input_tokens;
+    for block in list {
+        if left == 0 {
+            break;
+        }
+        let n = left.min(size);
+        let mut rng = Rng::new(key(&[schedule.seed, PROMPT_TEXT, 2, *block]));
+        words(&mut rng, n, &mut out);
+        left -= n;
+    }
+    let mut rng = Rng::new(key(&[schedule.seed, PROMPT_TEXT, 1, r.id]));
+    words(&mut rng, left, &mut out);
+    out.trim_start().to_string()
+}
+
 /// The prompt of one planned request: its prefix group's shared text, then its own words.
 pub fn prompt(seed: u64, r: &PlannedRequest) -> String {
     let mut out = String::with_capacity(r.input_tokens as usize * 7);
@@ -156,6 +180,7 @@ mod tests {
             prefix_group: group,
             prefix_tokens: prefix,
             think_ns: None,
+            blocks: None,
         }
     }
 

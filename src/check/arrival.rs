@@ -101,6 +101,7 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         "time_unit",
         "max_gap",
         "scale",
+        "failed",
     ];
     let a = Args::bind(ctx, "trace", e.span, args, &params);
     let ex = "trace(\"traces/azure_conv.csv\", format: azure)";
@@ -139,12 +140,17 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         .map(|u| ctx.keyword(u, "time unit", &["ns", "us", "ms", "s"]));
     let max_gap = a.get("max_gap").map(|g| ctx.duration_ns(g, "max_gap"));
     let scale = a.get("scale").map(|s| ctx.multiplier(s, "scale"));
+    let failed = a.get("failed").map(|f| {
+        ctx.keyword(f, "failed-rows option", &["skip", "replay"])
+            .map(|k| k == "replay")
+    });
     let mut ok = true;
     let limit = present(limit, &mut ok);
     let block = present(block, &mut ok);
     let time_unit = present(time_unit, &mut ok);
     let max_gap_ns = present(max_gap, &mut ok);
     let scale = present(scale, &mut ok);
+    let replay_failed = present(failed, &mut ok);
     let format = format?;
     if matches!(format, "csv" | "jsonl") && columns.is_none() {
         ctx.error(
@@ -165,6 +171,7 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         time_unit: time_unit.map(str::to_string),
         max_gap_ns,
         scale,
+        replay_failed,
     })
     .filter(|_| ok)
 }

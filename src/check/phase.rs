@@ -110,7 +110,12 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
             own.push(decl);
         }
     }
-    let classes = resolve_classes(ctx, &overlay(classes, &own), block.span);
+    let is_trace_load = matches!(load, Some(Load::Open(Arrival::Trace(_))));
+    let own_lengths = (
+        own.iter().any(|d| d.shape.input.is_some()),
+        own.iter().any(|d| d.shape.output.is_some()),
+    );
+    let classes = resolve_classes(ctx, &overlay(classes, &own), block.span, is_trace_load);
 
     let load = load?;
     let closed = matches!(load, Load::Closed(_));
@@ -204,5 +209,6 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
         measure,
         pause_ns,
         classes,
+        own_lengths,
     })
 }

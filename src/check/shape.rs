@@ -224,7 +224,27 @@ fn sample(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<TraceRef> {
 }
 
 /// Turns the class declarations in force into complete classes, reporting missing fields.
-pub(crate) fn resolve_classes(ctx: &mut Ctx, decls: &[ClassDecl], where_: Span) -> Vec<Class> {
+/// With `from_trace`, lengths may be left out: the trace gives them.
+pub(crate) fn resolve_classes(
+    ctx: &mut Ctx,
+    decls: &[ClassDecl],
+    where_: Span,
+    from_trace: bool,
+) -> Vec<Class> {
+    if from_trace && decls.iter().all(|d| !d.valid) {
+        let shape = Shape {
+            input: Dist::Const(1.0),
+            output: Dist::Const(1.0),
+            prefix: None,
+            prompts: None,
+            sample: None,
+        };
+        return vec![Class {
+            name: "default".into(),
+            weight: 1.0,
+            shape,
+        }];
+    }
     let base = decls
         .iter()
         .find(|d| d.name == "default")
@@ -237,10 +257,10 @@ pub(crate) fn resolve_classes(ctx: &mut Ctx, decls: &[ClassDecl], where_: Span) 
         } else {
             base.merged(&decl.shape)
         };
-        let from_file = shape.sample.is_some();
+        let from_file = shape.sample.is_some() || from_trace;
         let input = match shape.input {
             Some(d) => d,
-            None if from_file || shape.prompts.is_some() => Dist::Const(0.0),
+            None if from_file || shape.prompts.is_some() => Dist::Const(1.0),
             None => {
                 missing(ctx, decl, "input", "input = uniform(100, 1000)");
                 continue;
@@ -248,7 +268,7 @@ pub(crate) fn resolve_classes(ctx: &mut Ctx, decls: &[ClassDecl], where_: Span) 
         };
         let output = match shape.output {
             Some(d) => d,
-            None if from_file => Dist::Const(0.0),
+            None if from_file => Dist::Const(1.0),
             None => {
                 missing(ctx, decl, "output", "output = 256");
                 continue;

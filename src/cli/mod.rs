@@ -4,6 +4,7 @@
 mod analyze;
 mod check;
 mod plan;
+mod replay;
 mod report;
 mod run;
 mod sim;
@@ -46,6 +47,8 @@ enum Command {
     Analyze(analyze::Args),
     /// A self-contained HTML report of one or more runs.
     Report(report::Args),
+    /// Replay a captured production trace with its own timing and lengths.
+    Replay(replay::Args),
     /// Inspect captured production traces.
     #[command(subcommand)]
     Trace(trace::Command),
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Analyze(a) => analyze::run(a),
         Command::Report(a) => report::run(a),
         Command::Trace(c) => trace::run(c),
+        Command::Replay(a) => replay::run(a),
     }
 }
 

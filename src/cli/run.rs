@@ -1,4 +1,5 @@
-//! `llmw run FILE`: source → Workload → Schedule → a recorded run (engine), then a summary.
+//! `llmw run FILE`: source → Workload → Schedule → a recorded run (engine), then the analysis
+//! of the files it wrote. `execute` is shared with `llmw replay`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -7,12 +8,22 @@ use std::sync::Arc;
 
 use llmw::engine::{self, Ending, RunMeta, RunOptions};
 use llmw::sim::{Faults, ProfileArgs, SimConfig};
-use llmw::Overrides;
+use llmw::{Overrides, Workload};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The workload file.
     file: PathBuf,
+    /// Override a param (NAME=VALUE), type-checked against its declared value.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Options every command that runs a schedule takes.
+#[derive(Debug, clap::Args)]
+pub struct Common {
     /// Base URL of an OpenAI-compatible server (e.g. http://localhost:8000). Without it, the
     /// built-in simulator is started in-process.
     #[arg(long, value_name = "URL")]
@@ -22,60 +33,67 @@ pub struct Args {
     out: Option<PathBuf>,
     /// The schedule's random seed (overrides the file's `seed`).
     #[arg(long)]
-    seed: Option<u64>,
-    /// Override a param (NAME=VALUE), type-checked against its declared value.
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    sets: Vec<String>,
+    pub seed: Option<u64>,
     /// Read the API key from this environment variable (default OPENAI_API_KEY).
     #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
     api_key_env: String,
     /// No progress display.
     #[arg(long, short)]
     quiet: bool,
-    /// The in-process simulator (used without --target).
-    #[command(flatten)]
-    sim: SimArgs,
-}
-
-#[derive(Debug, clap::Args)]
-#[command(next_help_heading = "Simulator (without --target)")]
-struct SimArgs {
-    /// Simulator profile.
+    /// Simulator profile (used without --target).
     #[arg(long = "sim-profile", value_enum, default_value_t = llmw::sim::ProfileName::Default)]
-    profile: llmw::sim::ProfileName,
+    sim_profile: llmw::sim::ProfileName,
 }
 
 pub fn run(args: Args) -> ExitCode {
     let overrides = Overrides {
         sets: args.sets.clone(),
-        seed: args.seed,
+        seed: args.common.seed,
     };
-    let (sources, workload, schedule) = match super::load_schedule(&args.file, &overrides) {
-        Ok((sources, workload, schedule)) => (sources, workload, Arc::new(schedule)),
+    let (sources, workload, _) = match super::load_schedule(&args.file, &overrides) {
+        Ok(x) => x,
         Err(code) => return code,
+    };
+    let texts = sources
+        .iter()
+        .filter(|f| f.path.is_some())
+        .map(|f| (f.name.clone(), f.text.clone()))
+        .collect();
+    execute(workload, texts, args.sets, &args.common)
+}
+
+/// Compiles `workload`, runs it, prints the analysis; the exit code says how it went.
+pub fn execute(
+    workload: Workload,
+    sources: Vec<(String, String)>,
+    sets: Vec<String>,
+    common: &Common,
+) -> ExitCode {
+    let schedule = match llmw::compile(&workload) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_INVALID);
+        }
     };
     let meta = RunMeta {
         workload,
-        sources: sources
-            .iter()
-            .filter(|f| f.path.is_some())
-            .map(|f| (f.name.clone(), f.text.clone()))
-            .collect(),
-        sets: args.sets.clone(),
+        sources,
+        sets,
         target_url: String::new(),
         model: String::new(),
         simulator: None,
     };
     let options = RunOptions {
-        out: args.out.clone(),
-        target: args.target.clone(),
-        api_key: std::env::var(&args.api_key_env)
+        out: common.out.clone(),
+        target: common.target.clone(),
+        api_key: std::env::var(&common.api_key_env)
             .ok()
             .filter(|k| !k.is_empty()),
-        progress: !args.quiet && std::io::stderr().is_terminal(),
+        progress: !common.quiet && std::io::stderr().is_terminal(),
         sim: SimConfig {
             profile: ProfileArgs {
-                profile: args.sim.profile,
+                profile: common.sim_profile,
                 ..ProfileArgs::default()
             }
             .resolve(),
@@ -87,8 +105,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let result = runtime.block_on(engine::run(schedule.clone(), meta, options));
-    let result = match result {
+    let result = match runtime.block_on(engine::run(schedule.clone(), meta, options)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

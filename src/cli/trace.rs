@@ -32,7 +32,11 @@ pub struct Source {
 
 impl Source {
     pub fn options(&self) -> ReadOptions {
-        ReadOptions { columns: self.columns.clone().unwrap_or_default(), time_unit: self.time_unit.clone(), skip_bad_rows: self.skip_bad_rows }
+        ReadOptions {
+            columns: self.columns.clone().unwrap_or_default(),
+            time_unit: self.time_unit.clone(),
+            skip_bad_rows: self.skip_bad_rows,
+        }
     }
 }
 
@@ -48,10 +52,14 @@ pub struct StatsArgs {
 pub fn parse_columns(s: &str) -> Result<Vec<(String, String)>, String> {
     s.split(',')
         .map(|kv| {
-            let (k, v) = kv.split_once('=').ok_or_else(|| format!("expected ROLE=COLUMN, found '{kv}'"))?;
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("expected ROLE=COLUMN, found '{kv}'"))?;
             let k = k.trim();
             if !["at", "input", "output"].contains(&k) {
-                return Err(format!("unknown column role '{k}': expected at, input or output"));
+                return Err(format!(
+                    "unknown column role '{k}': expected at, input or output"
+                ));
             }
             Ok((k.to_string(), v.trim().to_string()))
         })
@@ -66,7 +74,11 @@ pub fn run(command: Command) -> ExitCode {
             return ExitCode::from(super::EXIT_INVALID);
         }
     }
-    let t = match trace::read(&args.source.trace, args.source.format, &args.source.options()) {
+    let t = match trace::read(
+        &args.source.trace,
+        args.source.format,
+        &args.source.options(),
+    ) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
@@ -91,12 +103,22 @@ pub fn run(command: Command) -> ExitCode {
             st.max.unwrap_or(0.0)
         )
     };
-    println!("rows            {} ({} malformed rows skipped, {} out of order)", s.rows, s.skipped_rows, s.unsorted_rows);
+    println!(
+        "rows            {} ({} malformed rows skipped, {} out of order)",
+        s.rows, s.skipped_rows, s.unsorted_rows
+    );
     println!("time span       {:.1} s", s.span_s);
-    println!("rate            mean {:.3}/s; peak {} in 1 s, {} in 60 s", s.mean_rate_per_s, s.peak_per_s, s.peak_per_min);
+    println!(
+        "rate            mean {:.3}/s; peak {} in 1 s, {} in 60 s",
+        s.mean_rate_per_s, s.peak_per_s, s.peak_per_min
+    );
     println!("input tokens    {}", q(&s.input_tokens));
     println!("output tokens   {}", q(&s.output_tokens));
-    println!("failed rows     {} ({:.2} %)", s.failed_rows, s.failed_share * 100.0);
+    println!(
+        "failed rows     {} ({:.2} %)",
+        s.failed_rows,
+        s.failed_share * 100.0
+    );
     if let Some(b) = &s.blocks {
         println!(
             "prefix blocks   {} distinct of {} references ({:.1} % repeats); {} requests start with a block seen before",

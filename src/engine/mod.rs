@@ -172,7 +172,7 @@ pub async fn run(
         api_key: opts.api_key.clone(),
         target: schedule.target.clone(),
         model,
-        seed: schedule.seed,
+        schedule: schedule.clone(),
         timeout: schedule
             .target
             .timeout_ns

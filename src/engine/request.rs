@@ -21,7 +21,8 @@ pub struct Sender {
     pub api_key: Option<String>,
     pub target: Target,
     pub model: String,
-    pub seed: u64,
+    /// The plan, for prompt synthesis (seed, replayed prefix blocks).
+    pub schedule: std::sync::Arc<crate::schedule::Schedule>,
     pub timeout: Duration,
 }
 
@@ -54,7 +55,7 @@ impl Sender {
     }
 
     fn body(&self, r: &PlannedRequest) -> Value {
-        let prompt = crate::prompt::prompt(self.seed, r);
+        let prompt = crate::prompt::for_request(&self.schedule, r);
         let mut body = match self.target.api {
             Api::Chat => {
                 json!({"model": self.model, "messages": [{"role": "user", "content": prompt}]})

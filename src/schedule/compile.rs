@@ -19,6 +19,8 @@ pub enum CompileError {
     FileBacked { phase: String, what: &'static str },
     #[error("phase '{phase}' would plan more than {limit} requests; lower its rate or duration, or split it")]
     TooLarge { phase: String, limit: u64 },
+    #[error("phase '{phase}': {message}")]
+    Trace { phase: String, message: String },
     #[error("phase '{phase}' has {count} steps; at most {MAX_STEPS} are supported")]
     TooManySteps { phase: String, count: usize },
 }
@@ -28,6 +30,8 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
     let mut classes: Vec<String> = Vec::new();
     let mut phases = Vec::new();
     let mut requests = Vec::new();
+    let mut blocks: Vec<Vec<u64>> = Vec::new();
+    let mut block_tokens = super::replay::DEFAULT_BLOCK;
     let mut start = Some(0u64);
     for (index, phase) in workload.phases.iter().enumerate() {
         refuse_file_backed(phase)?;
@@ -125,11 +129,38 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
                     plan.duration_ns = offsets.last().map(|o| o + 1).or(Some(0));
                 }
             }
-            Load::Open(Arrival::Trace(_)) => {
-                return Err(CompileError::FileBacked {
-                    phase: phase.name.clone(),
-                    what: "trace(...) arrival",
-                })
+            Load::Open(Arrival::Trace(tr)) => {
+                if let Some(b) = tr.block {
+                    block_tokens = b.clamp(1, u32::MAX as u64) as u32;
+                }
+                let replayed = super::replay::requests(
+                    workload.seed,
+                    &plan,
+                    phase,
+                    tr,
+                    start.unwrap_or(0),
+                    &mut blocks,
+                )?;
+                if requests.len() + replayed.requests.len() > MAX_PLANNED as usize {
+                    return Err(CompileError::TooLarge {
+                        phase: phase.name.clone(),
+                        limit: MAX_PLANNED,
+                    });
+                }
+                requests.extend(replayed.requests);
+                plan.requests = plan.requests.start..requests.len();
+                plan.duration_ns = Some(replayed.duration_ns);
+                let rate = if replayed.duration_ns > 0 {
+                    plan.requests.len() as f64 / (replayed.duration_ns as f64 / 1e9)
+                } else {
+                    0.0
+                };
+                plan.steps = vec![StepPlan {
+                    index: 0,
+                    start_ns: 0,
+                    end_ns: Some(replayed.duration_ns),
+                    level: rate,
+                }];
             }
             Load::Closed(users) => {
                 check_steps(phase, users)?;
@@ -152,6 +183,8 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
         classes,
         phases,
         requests,
+        blocks,
+        block_tokens,
     };
     schedule.hash = hash::plan_hash(&schedule);
     Ok(schedule)

@@ -59,5 +59,6 @@ pub fn request(
         prefix_group,
         prefix_tokens,
         think_ns,
+        blocks: None,
     }
 }

@@ -13,6 +13,7 @@ mod compile;
 pub mod content;
 mod hash;
 mod rate;
+mod replay;
 pub mod rng;
 pub mod sample;
 
@@ -35,6 +36,10 @@ pub struct Schedule {
     pub phases: Vec<PhasePlan>,
     /// Open-loop requests of every phase, in send order within each phase.
     pub requests: Vec<PlannedRequest>,
+    /// Prefix-block id lists of replayed requests (Mooncake `hash_ids`), and the block size in
+    /// tokens: requests that share leading ids get byte-identical prompt prefixes.
+    pub blocks: Vec<Vec<u64>>,
+    pub block_tokens: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -118,6 +123,8 @@ pub struct PlannedRequest {
     pub prefix_tokens: u32,
     /// Closed loop: the pause before this request is sent.
     pub think_ns: Option<u64>,
+    /// Trace replay (Mooncake): index into [`Schedule::blocks`], the prompt's prefix blocks.
+    pub blocks: Option<u32>,
 }
 
 impl Schedule {

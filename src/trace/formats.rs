@@ -55,7 +55,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn file_error(&self, message: impl Into<String>) -> TraceError {
-        TraceError::File { path: self.path.to_path_buf(), message: message.into() }
+        TraceError::File {
+            path: self.path.to_path_buf(),
+            message: message.into(),
+        }
     }
 
     /// Keeps a row, or handles its error (skip or fail).
@@ -66,7 +69,12 @@ impl Reader<'_> {
                 Ok(())
             }
             Err((line, field, message)) => {
-                let e = TraceError::Row { path: self.path.to_path_buf(), line, field, message };
+                let e = TraceError::Row {
+                    path: self.path.to_path_buf(),
+                    line,
+                    field,
+                    message,
+                };
                 if !self.opts.skip_bad_rows {
                     return Err(e);
                 }
@@ -95,9 +103,13 @@ type RowError = (u64, String, String);
 fn length(raw: &str, line: u64, field: &str, allow_zero: bool) -> Result<u32, RowError> {
     let t = raw.trim();
     let bad = |m: String| (line, field.to_string(), m);
-    let v: f64 = t.parse().map_err(|_| bad(format!("expected a token count, found '{t}'")))?;
+    let v: f64 = t
+        .parse()
+        .map_err(|_| bad(format!("expected a token count, found '{t}'")))?;
     if v < 0.0 || v.fract() != 0.0 {
-        return Err(bad(format!("expected a whole number of tokens ≥ 0, found '{t}'")));
+        return Err(bad(format!(
+            "expected a whole number of tokens ≥ 0, found '{t}'"
+        )));
     }
     if v > MAX_TOKENS as f64 {
         return Err(bad(format!("{t} tokens is not a plausible length")));
@@ -111,13 +123,20 @@ fn length(raw: &str, line: u64, field: &str, allow_zero: bool) -> Result<u32, Ro
 fn text(bytes: &[u8], path: &Path) -> Result<String, TraceError> {
     String::from_utf8(bytes.to_vec()).map_err(|e| TraceError::File {
         path: path.to_path_buf(),
-        message: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
     })
 }
 
 /// Reads the trace at `path` (for `llmw`, a run directory or its `requests.parquet`).
 pub fn read(path: &Path, format: Format, opts: &ReadOptions) -> Result<Trace, TraceError> {
-    let mut r = Reader { path, opts, trace: Trace::default() };
+    let mut r = Reader {
+        path,
+        opts,
+        trace: Trace::default(),
+    };
     if format == Format::Llmw {
         return read_llmw(path);
     }
@@ -131,24 +150,54 @@ pub fn read(path: &Path, format: Format, opts: &ReadOptions) -> Result<Trace, Tr
         _ => read_jsonl(&mut r, &text, format)?,
     }
     if r.trace.rows.is_empty() {
-        return Err(r.file_error(if r.trace.skipped > 0 { "every row was malformed" } else { "the file has no rows" }));
+        return Err(r.file_error(if r.trace.skipped > 0 {
+            "every row was malformed"
+        } else {
+            "the file has no rows"
+        }));
     }
     Ok(r.trace)
 }
 
 fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers: Vec<String> = csv.headers().map_err(|e| r.file_error(format!("cannot read the header: {e}")))?.iter().map(str::to_string).collect();
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = csv
+        .headers()
+        .map_err(|e| r.file_error(format!("cannot read the header: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
     let (at_col, in_col, out_col) = match format {
-        Format::Azure => ("TIMESTAMP".to_string(), "ContextTokens".to_string(), "GeneratedTokens".to_string()),
-        Format::Burstgpt => ("Timestamp".to_string(), "Request tokens".to_string(), "Response tokens".to_string()),
-        _ => (r.column("at", None)?, r.column("input", None)?, r.column("output", None)?),
+        Format::Azure => (
+            "TIMESTAMP".to_string(),
+            "ContextTokens".to_string(),
+            "GeneratedTokens".to_string(),
+        ),
+        Format::Burstgpt => (
+            "Timestamp".to_string(),
+            "Request tokens".to_string(),
+            "Response tokens".to_string(),
+        ),
+        _ => (
+            r.column("at", None)?,
+            r.column("input", None)?,
+            r.column("output", None)?,
+        ),
     };
     let find = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| TraceError::File {
-            path: r.path.to_path_buf(),
-            message: format!("missing column '{name}' (the header has: {})", headers.join(", ")),
-        })
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| TraceError::File {
+                path: r.path.to_path_buf(),
+                message: format!(
+                    "missing column '{name}' (the header has: {})",
+                    headers.join(", ")
+                ),
+            })
     };
     let (ai, ii, oi) = (find(&at_col)?, find(&in_col)?, find(&out_col)?);
     let unit = r.opts.time_unit.clone().unwrap_or_else(|| "s".into());
@@ -161,14 +210,28 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
             Ok(rec) => {
                 let line = rec.position().map(|p| p.line()).unwrap_or(0);
                 (|| {
-                    let get = |i: usize, name: &str| rec.get(i).ok_or_else(|| (line, name.to_string(), format!("missing (the row has {} fields)", rec.len())));
+                    let get = |i: usize, name: &str| {
+                        rec.get(i).ok_or_else(|| {
+                            (
+                                line,
+                                name.to_string(),
+                                format!("missing (the row has {} fields)", rec.len()),
+                            )
+                        })
+                    };
                     let at_raw = get(ai, &at_col)?;
                     let at = match format {
                         Format::Azure => datetime_ns(at_raw),
                         Format::Burstgpt => number_ns(at_raw, "s"),
                         _ => number_ns(at_raw, &unit).or_else(|| datetime_ns(at_raw)),
                     }
-                    .ok_or_else(|| (line, at_col.clone(), format!("cannot read the time '{at_raw}'")))?;
+                    .ok_or_else(|| {
+                        (
+                            line,
+                            at_col.clone(),
+                            format!("cannot read the time '{at_raw}'"),
+                        )
+                    })?;
                     // BurstGPT keeps failed requests as rows with 0 request and 0 response tokens.
                     let burst = format == Format::Burstgpt;
                     let input = length(get(ii, &in_col)?, line, &in_col, burst)?;
@@ -176,7 +239,15 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
                     if input == 0 && output > 0 {
                         return Err((line, in_col.clone(), "a length of 0 tokens".to_string()));
                     }
-                    Ok(Row { at_ns: at, input: input.max(1), output, blocks: Vec::new(), class: None, failed: output == 0, line })
+                    Ok(Row {
+                        at_ns: at,
+                        input: input.max(1),
+                        output,
+                        blocks: Vec::new(),
+                        class: None,
+                        failed: output == 0,
+                        line,
+                    })
                 })()
             }
         };
@@ -187,8 +258,18 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
 
 fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError> {
     let (at_key, in_key, out_key, unit) = match format {
-        Format::Mooncake => ("timestamp".to_string(), "input_length".to_string(), "output_length".to_string(), "ms".to_string()),
-        _ => (r.column("at", None)?, r.column("input", None)?, r.column("output", None)?, r.opts.time_unit.clone().unwrap_or_else(|| "s".into())),
+        Format::Mooncake => (
+            "timestamp".to_string(),
+            "input_length".to_string(),
+            "output_length".to_string(),
+            "ms".to_string(),
+        ),
+        _ => (
+            r.column("at", None)?,
+            r.column("input", None)?,
+            r.column("output", None)?,
+            r.opts.time_unit.clone().unwrap_or_else(|| "s".into()),
+        ),
     };
     for (i, line_text) in text.lines().enumerate() {
         let line = i as u64 + 1;
@@ -196,25 +277,55 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
             continue;
         }
         let row = (|| {
-            let v: Value = serde_json::from_str(line_text).map_err(|e| (line, "row".to_string(), format!("invalid JSON: {e}")))?;
-            let field = |k: &str| v.get(k).ok_or_else(|| (line, k.to_string(), "missing".to_string()));
+            let v: Value = serde_json::from_str(line_text)
+                .map_err(|e| (line, "row".to_string(), format!("invalid JSON: {e}")))?;
+            let field = |k: &str| {
+                v.get(k)
+                    .ok_or_else(|| (line, k.to_string(), "missing".to_string()))
+            };
             let as_text = |x: &Value| match x {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
             let at_raw = as_text(field(&at_key)?);
-            let at = number_ns(&at_raw, &unit).or_else(|| datetime_ns(&at_raw)).ok_or_else(|| (line, at_key.clone(), format!("cannot read the time '{at_raw}'")))?;
+            let at = number_ns(&at_raw, &unit)
+                .or_else(|| datetime_ns(&at_raw))
+                .ok_or_else(|| {
+                    (
+                        line,
+                        at_key.clone(),
+                        format!("cannot read the time '{at_raw}'"),
+                    )
+                })?;
             let input = length(&as_text(field(&in_key)?), line, &in_key, false)?;
             let output = length(&as_text(field(&out_key)?), line, &out_key, false)?;
             let blocks = match (format, v.get("hash_ids")) {
                 (Format::Mooncake, Some(Value::Array(ids))) => ids
                     .iter()
-                    .map(|x| x.as_u64().ok_or_else(|| (line, "hash_ids".to_string(), format!("expected block ids, found {x}"))))
+                    .map(|x| {
+                        x.as_u64().ok_or_else(|| {
+                            (
+                                line,
+                                "hash_ids".to_string(),
+                                format!("expected block ids, found {x}"),
+                            )
+                        })
+                    })
                     .collect::<Result<Vec<u64>, _>>()?,
-                (Format::Mooncake, _) => return Err((line, "hash_ids".to_string(), "missing".to_string())),
+                (Format::Mooncake, _) => {
+                    return Err((line, "hash_ids".to_string(), "missing".to_string()))
+                }
                 _ => Vec::new(),
             };
-            Ok(Row { at_ns: at, input, output, blocks, class: None, failed: false, line })
+            Ok(Row {
+                at_ns: at,
+                input,
+                output,
+                blocks,
+                class: None,
+                failed: false,
+                line,
+            })
         })();
         r.push(row)?;
     }
@@ -222,8 +333,15 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
 }
 
 fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
-    let file: PathBuf = if path.is_dir() { path.join("requests.parquet") } else { path.to_path_buf() };
-    let bad = |m: String| TraceError::File { path: file.clone(), message: m };
+    let file: PathBuf = if path.is_dir() {
+        path.join("requests.parquet")
+    } else {
+        path.to_path_buf()
+    };
+    let bad = |m: String| TraceError::File {
+        path: file.clone(),
+        message: m,
+    };
     let f = std::fs::File::open(&file).map_err(|e| bad(format!("cannot read: {e}")))?;
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
         .and_then(|b| b.build())
@@ -232,9 +350,19 @@ fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
     let mut line = 0;
     for batch in reader {
         let b = batch.map_err(|e| bad(e.to_string()))?;
-        let col = |n: &str| b.column_by_name(n).cloned().ok_or_else(|| bad(format!("missing column '{n}'")));
+        let col = |n: &str| {
+            b.column_by_name(n)
+                .cloned()
+                .ok_or_else(|| bad(format!("missing column '{n}'")))
+        };
         use arrow_array::{Array, Int32Array, Int64Array, StringArray};
-        let (sched, sent, input, output, class) = (col("scheduled_ns")?, col("sent_ns")?, col("input_tokens")?, col("output_tokens_requested")?, col("class")?);
+        let (sched, sent, input, output, class) = (
+            col("scheduled_ns")?,
+            col("sent_ns")?,
+            col("input_tokens")?,
+            col("output_tokens_requested")?,
+            col("class")?,
+        );
         let (Some(sched), Some(sent), Some(input), Some(output), Some(class)) = (
             sched.as_any().downcast_ref::<Int64Array>(),
             sent.as_any().downcast_ref::<Int64Array>(),
@@ -246,7 +374,11 @@ fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
         };
         for i in 0..b.num_rows() {
             line += 1;
-            let at = if sched.is_null(i) { sent.value(i) } else { sched.value(i) };
+            let at = if sched.is_null(i) {
+                sent.value(i)
+            } else {
+                sched.value(i)
+            };
             trace.rows.push(Row {
                 at_ns: at,
                 input: input.value(i).max(1) as u32,

@@ -48,7 +48,12 @@ pub enum TraceError {
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
     #[error("{}:{line}: {field}: {message}", path.display())]
-    Row { path: PathBuf, line: u64, field: String, message: String },
+    Row {
+        path: PathBuf,
+        line: u64,
+        field: String,
+        message: String,
+    },
 }
 
 /// Largest token length accepted from a trace (anything above is a broken row).

@@ -71,20 +71,37 @@ pub fn stats(trace: &Trace) -> TraceStats {
                 }
             }
         }
-        BlockStats { distinct: seen.len(), references: refs, repeat_share: if refs > 0 { repeats as f64 / refs as f64 } else { 0.0 }, sharing_requests: sharing }
+        BlockStats {
+            distinct: seen.len(),
+            references: refs,
+            repeat_share: if refs > 0 {
+                repeats as f64 / refs as f64
+            } else {
+                0.0
+            },
+            sharing_requests: sharing,
+        }
     });
     TraceStats {
         rows: trace.rows.len(),
         skipped_rows: trace.skipped,
         unsorted_rows: unsorted,
         span_s: span,
-        mean_rate_per_s: if span > 0.0 { trace.rows.len() as f64 / span } else { 0.0 },
+        mean_rate_per_s: if span > 0.0 {
+            trace.rows.len() as f64 / span
+        } else {
+            0.0
+        },
         peak_per_s: peak(&times, 1_000_000_000),
         peak_per_min: peak(&times, 60_000_000_000),
         input_tokens: Stats::of(&mut input),
         output_tokens: Stats::of(&mut output),
         failed_rows: failed,
-        failed_share: if trace.rows.is_empty() { 0.0 } else { failed as f64 / trace.rows.len() as f64 },
+        failed_share: if trace.rows.is_empty() {
+            0.0
+        } else {
+            failed as f64 / trace.rows.len() as f64
+        },
         blocks,
     }
 }

@@ -13,7 +13,9 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 fn digits(s: &str) -> Option<i64> {
-    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
 }
 
 /// `2023-11-16 18:15:46.6805900`, `2024-05-10 00:00:00.1+00:00`, `…T…Z` → ns since the epoch
@@ -34,7 +36,10 @@ pub fn datetime_ns(s: &str) -> Option<i64> {
         let (c, z) = rest.split_at(i);
         let sign = if z.starts_with('-') { -1 } else { 1 };
         let mut hm = z[1..].split(':');
-        let (h, mm) = (digits(hm.next()?)?, hm.next().map(digits).unwrap_or(Some(0))?);
+        let (h, mm) = (
+            digits(hm.next()?)?,
+            hm.next().map(digits).unwrap_or(Some(0))?,
+        );
         (c, sign * (h * 3600 + mm * 60))
     } else {
         (rest, 0)

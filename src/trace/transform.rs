@@ -22,7 +22,15 @@ pub struct Transform {
 
 impl Default for Transform {
     fn default() -> Transform {
-        Transform { speed: 1.0, window_ns: None, limit: None, max_gap_ns: None, scale: None, replay_failed: false, seed: 0 }
+        Transform {
+            speed: 1.0,
+            window_ns: None,
+            limit: None,
+            max_gap_ns: None,
+            scale: None,
+            replay_failed: false,
+            seed: 0,
+        }
     }
 }
 
@@ -54,10 +62,21 @@ pub fn transform(trace: &Trace, t: &Transform) -> Prepared {
         rows.push(r);
     }
     rows.sort_by_key(|r| r.at_ns); // stable: equal times keep file order
-    let Some(first) = rows.first().map(|r| r.at_ns) else { return out };
-    let (from, to) = t.window_ns.map(|(a, b)| (a as i64, b as i64)).unwrap_or((0, i64::MAX));
-    let mut kept: Vec<(i64, Row)> = rows.into_iter().map(|r| (r.at_ns - first, r)).filter(|(rel, _)| *rel >= from && *rel < to).collect();
-    let Some(base) = kept.first().map(|(rel, _)| *rel) else { return out };
+    let Some(first) = rows.first().map(|r| r.at_ns) else {
+        return out;
+    };
+    let (from, to) = t
+        .window_ns
+        .map(|(a, b)| (a as i64, b as i64))
+        .unwrap_or((0, i64::MAX));
+    let mut kept: Vec<(i64, Row)> = rows
+        .into_iter()
+        .map(|r| (r.at_ns - first, r))
+        .filter(|(rel, _)| *rel >= from && *rel < to)
+        .collect();
+    let Some(base) = kept.first().map(|(rel, _)| *rel) else {
+        return out;
+    };
     let mut shift = 0i64;
     let mut prev = base;
     for (rel, _) in kept.iter_mut() {
@@ -81,7 +100,13 @@ pub fn transform(trace: &Trace, t: &Transform) -> Prepared {
         };
         let at = (rel as f64 / t.speed).round() as u64;
         for c in 0..copies {
-            out.rows.push((at + c, Row { line: row.line, ..row.clone() }));
+            out.rows.push((
+                at + c,
+                Row {
+                    line: row.line,
+                    ..row.clone()
+                },
+            ));
         }
         if t.limit.is_some_and(|l| out.rows.len() as u64 >= l) {
             out.rows.truncate(t.limit.unwrap_or(u64::MAX) as usize);
@@ -100,7 +125,15 @@ mod tests {
             rows: times_s
                 .iter()
                 .enumerate()
-                .map(|(i, t)| Row { at_ns: t * 1_000_000_000, input: 10, output: 5, blocks: vec![], class: None, failed: false, line: i as u64 + 2 })
+                .map(|(i, t)| Row {
+                    at_ns: t * 1_000_000_000,
+                    input: 10,
+                    output: 5,
+                    blocks: vec![],
+                    class: None,
+                    failed: false,
+                    line: i as u64 + 2,
+                })
                 .collect(),
             ..Trace::default()
         }
@@ -121,27 +154,62 @@ mod tests {
 
     #[test]
     fn window_offsets_to_its_first_row_then_speed_applies() {
-        let t = Transform { window_ns: Some((15_000_000_000, 40_000_000_000)), speed: 2.0, ..Transform::default() };
+        let t = Transform {
+            window_ns: Some((15_000_000_000, 40_000_000_000)),
+            speed: 2.0,
+            ..Transform::default()
+        };
         let p = transform(&trace(&[100, 110, 117, 120, 139, 140]), &t);
         // Relative 0, 10, 17, 20, 39, 40 → window keeps 17, 20, 39 → 0, 3, 22 → /2.
-        assert_eq!(p.rows.iter().map(|(o, _)| *o).collect::<Vec<_>>(), vec![0, 1_500_000_000, 11_000_000_000]);
+        assert_eq!(
+            p.rows.iter().map(|(o, _)| *o).collect::<Vec<_>>(),
+            vec![0, 1_500_000_000, 11_000_000_000]
+        );
     }
 
     #[test]
     fn max_gap_squeezes_idle_stretches() {
-        let t = Transform { max_gap_ns: Some(5_000_000_000), ..Transform::default() };
-        assert_eq!(offsets(&transform(&trace(&[0, 2, 100, 101, 300]), &t)), vec![0, 2, 7, 8, 13]);
+        let t = Transform {
+            max_gap_ns: Some(5_000_000_000),
+            ..Transform::default()
+        };
+        assert_eq!(
+            offsets(&transform(&trace(&[0, 2, 100, 101, 300]), &t)),
+            vec![0, 2, 7, 8, 13]
+        );
     }
 
     #[test]
     fn scale_thins_or_multiplies_keeping_times() {
         let many: Vec<i64> = (0..10_000).collect();
-        let half = transform(&trace(&many), &Transform { scale: Some(0.5), ..Transform::default() });
+        let half = transform(
+            &trace(&many),
+            &Transform {
+                scale: Some(0.5),
+                ..Transform::default()
+            },
+        );
         // Binomial(10000, 0.5): sd 50; allow 5 sd.
-        assert!((half.rows.len() as i64 - 5000).abs() < 250, "{}", half.rows.len());
-        let double = transform(&trace(&[0, 7]), &Transform { scale: Some(2.0), ..Transform::default() });
+        assert!(
+            (half.rows.len() as i64 - 5000).abs() < 250,
+            "{}",
+            half.rows.len()
+        );
+        let double = transform(
+            &trace(&[0, 7]),
+            &Transform {
+                scale: Some(2.0),
+                ..Transform::default()
+            },
+        );
         assert_eq!(offsets(&double), vec![0, 0, 7, 7]);
-        let limited = transform(&trace(&many), &Transform { limit: Some(3), ..Transform::default() });
+        let limited = transform(
+            &trace(&many),
+            &Transform {
+                limit: Some(3),
+                ..Transform::default()
+            },
+        );
         assert_eq!(offsets(&limited), vec![0, 1, 2]);
     }
 }

@@ -98,6 +98,8 @@ pub struct TraceRef {
     pub time_unit: Option<String>,
     pub max_gap_ns: Option<u64>,
     pub scale: Option<f64>,
+    /// BurstGPT failed rows: `Some(true)` replay them, `Some(false)` skip them.
+    pub replay_failed: Option<bool>,
 }
 
 impl Load {

@@ -108,6 +108,9 @@ pub struct Phase {
     pub pause_ns: u64,
     /// The classes in force during this phase (workload classes with phase overrides applied).
     pub classes: Vec<Class>,
+    /// Trace phases: whether the phase's own blocks set `input` / `output` (then they override
+    /// the trace's lengths).
+    pub own_lengths: (bool, bool),
 }
 
 /// `slo` objective: `METRIC.STAT OP VALUE`.

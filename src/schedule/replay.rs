@@ -1,0 +1,96 @@
+//! Trace phases: the trace's rows, transformed, become open-loop requests with the trace's
+//! send times and lengths (the phase's own `requests` block overrides lengths it sets).
+
+use super::compile::CompileError;
+use super::content::{self, request_id};
+use super::{PhasePlan, PlannedRequest};
+use crate::trace::{self, Format, ReadOptions, Transform};
+use crate::workload::{Phase, TraceRef};
+
+/// Mooncake's block size when the trace call gives none.
+pub const DEFAULT_BLOCK: u32 = 512;
+
+pub struct Replayed {
+    pub requests: Vec<PlannedRequest>,
+    /// The phase's length: just past the last send.
+    pub duration_ns: u64,
+}
+
+pub fn requests(
+    seed: u64,
+    plan: &PhasePlan,
+    phase: &Phase,
+    tr: &TraceRef,
+    base_ns: u64,
+    blocks: &mut Vec<Vec<u64>>,
+) -> Result<Replayed, CompileError> {
+    let fail = |message: String| CompileError::Trace {
+        phase: phase.name.clone(),
+        message,
+    };
+    let format = Format::parse(&tr.format)
+        .ok_or_else(|| fail(format!("unknown trace format '{}'", tr.format)))?;
+    let opts = ReadOptions {
+        columns: tr.columns.clone(),
+        time_unit: tr.time_unit.clone(),
+        skip_bad_rows: false,
+    };
+    let read = trace::read(&tr.path, format, &opts).map_err(|e| fail(e.to_string()))?;
+    let failed = read.rows.iter().filter(|r| r.failed).count();
+    if failed > 0 && tr.replay_failed.is_none() {
+        return Err(fail(format!(
+            "{failed} rows are failed requests (0 response tokens); say failed: skip or failed: replay (llmw replay: --failed skip|replay)"
+        )));
+    }
+    let t = Transform {
+        speed: tr.speed,
+        window_ns: tr.window_ns,
+        limit: tr.limit.or(phase.max_requests),
+        max_gap_ns: tr.max_gap_ns,
+        scale: tr.scale,
+        replay_failed: tr.replay_failed.unwrap_or(false),
+        seed,
+    };
+    let prepared = trace::transform(&read, &t);
+    let end = phase.duration_ns;
+    let mut out = Vec::with_capacity(prepared.rows.len());
+    for (position, (offset, row)) in prepared.rows.into_iter().enumerate() {
+        if end.is_some_and(|e| offset >= e) {
+            break;
+        }
+        // Class, prefix and any lengths the phase sets come from the phase's shapes.
+        let mut r = content::request(seed, plan, 0, position as u64, Some(base_ns + offset));
+        r.id = request_id(plan.index, 0, position as u64);
+        if let Some(class) = row
+            .class
+            .as_ref()
+            .and_then(|name| plan.classes.iter().find(|c| &c.name == name))
+        {
+            r.class = class.id;
+        }
+        if !phase.own_lengths.0 {
+            r.input_tokens = row.input + r.prefix_tokens;
+        }
+        if !phase.own_lengths.1 {
+            r.output_tokens = row.output;
+        }
+        if !row.blocks.is_empty() {
+            r.blocks = Some(blocks.len() as u32);
+            blocks.push(row.blocks);
+            r.prefix_group = None;
+            r.prefix_tokens = 0;
+            r.input_tokens = row.input;
+        }
+        out.push(r);
+    }
+    let duration_ns = end.unwrap_or_else(|| {
+        out.last()
+            .and_then(|r| r.at_ns)
+            .map(|a| a - base_ns + 1)
+            .unwrap_or(0)
+    });
+    Ok(Replayed {
+        requests: out,
+        duration_ns,
+    })
+}
