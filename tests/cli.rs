@@ -197,7 +197,7 @@ fn plan_writes_to_a_file_and_is_reproducible() {
 }
 
 #[test]
-fn a_trace_phase_is_checked_but_not_planned_without_the_trace_layer() {
+fn a_trace_phase_plans_from_its_file_and_an_empty_trace_is_a_clear_error() {
     let dir = std::env::temp_dir().join(format!("llmw-trace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(
@@ -206,15 +206,54 @@ fn a_trace_phase_is_checked_but_not_planned_without_the_trace_layer() {
     )
     .expect("write");
     let file = dir.join("w.llmw");
-    std::fs::write(&file, "workload \"t\" {\n requests { input = 1 output = 1 }\n phase \"p\" { arrival = trace(\"t.csv\", format: azure) }\n}\n").expect("write");
+    std::fs::write(
+        &file,
+        "workload \"t\" {\n phase \"p\" { arrival = trace(\"t.csv\", format: azure) }\n}\n",
+    )
+    .expect("write");
     let path = file.to_str().expect("utf-8");
     assert_eq!(llmw(&["check", path]).status.code(), Some(0));
     let o = llmw(&["plan", path]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("trace(...) arrival is read from a file"),
+        stderr(&o).contains("t.csv: the file has no rows"),
         "{}",
         stderr(&o)
+    );
+
+    let real = llmw(&[
+        "plan",
+        "traces/azure_conv_head2000.csv",
+        "--format",
+        "summary",
+    ]);
+    assert_eq!(real.status.code(), Some(2), "a trace is not a workload");
+    let stats = llmw(&[
+        "trace",
+        "stats",
+        "traces/azure_conv_head2000.csv",
+        "--format",
+        "azure",
+    ]);
+    assert_eq!(stats.status.code(), Some(0));
+    assert!(
+        stdout(&stats).contains("rows            2000"),
+        "{}",
+        stdout(&stats)
+    );
+    let failed = llmw(&[
+        "replay",
+        "traces/burstgpt1_head400.csv",
+        "--format",
+        "burstgpt",
+        "--limit",
+        "2",
+    ]);
+    assert_eq!(failed.status.code(), Some(2));
+    assert!(
+        stderr(&failed).contains("--failed skip|replay"),
+        "{}",
+        stderr(&failed)
     );
 }
 
