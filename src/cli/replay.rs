@@ -94,7 +94,7 @@ pub fn run(args: Args) -> ExitCode {
         window_ns,
         limit: args.limit,
         block: args.block,
-        columns: args.source.columns.clone().unwrap_or_default(),
+        columns: args.source.columns.clone().map(|c| c.0).unwrap_or_default(),
         time_unit: args.source.time_unit.clone(),
         max_gap_ns: args.max_gap.map(|g| g.max(0) as u64),
         scale: args.scale,

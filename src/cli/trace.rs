@@ -21,7 +21,7 @@ pub struct Source {
     pub format: Format,
     /// Generic formats: which columns hold the time, prompt and output lengths.
     #[arg(long, value_name = "at=COL,input=COL,output=COL", value_parser = parse_columns)]
-    pub columns: Option<Vec<(String, String)>>,
+    pub columns: Option<Columns>,
     /// Generic formats: the unit of numeric times.
     #[arg(long, value_name = "ns|us|ms|s")]
     pub time_unit: Option<String>,
@@ -33,7 +33,7 @@ pub struct Source {
 impl Source {
     pub fn options(&self) -> ReadOptions {
         ReadOptions {
-            columns: self.columns.clone().unwrap_or_default(),
+            columns: self.columns.clone().map(|c| c.0).unwrap_or_default(),
             time_unit: self.time_unit.clone(),
             skip_bad_rows: self.skip_bad_rows,
         }
@@ -49,7 +49,11 @@ pub struct StatsArgs {
     json: bool,
 }
 
-pub fn parse_columns(s: &str) -> Result<Vec<(String, String)>, String> {
+/// `--columns at=t,input=in,output=out`, as (role, column) pairs.
+#[derive(Debug, Clone)]
+pub struct Columns(pub Vec<(String, String)>);
+
+pub fn parse_columns(s: &str) -> Result<Columns, String> {
     s.split(',')
         .map(|kv| {
             let (k, v) = kv
@@ -63,7 +67,8 @@ pub fn parse_columns(s: &str) -> Result<Vec<(String, String)>, String> {
             }
             Ok((k.to_string(), v.trim().to_string()))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(Columns)
 }
 
 pub fn run(command: Command) -> ExitCode {
