@@ -290,3 +290,48 @@ async fn replaying_a_window_keeps_the_traces_timing_and_lengths() {
     // by more than a scheduling hiccup on a shared machine.
     assert!(common::runs::median(lag) < 20.0);
 }
+
+#[test]
+fn sample_draws_real_pairs_and_empirical_resamples_a_column() {
+    let s = plan(
+        "workload \"s\" {\n requests { sample = trace(\"traces/azure_conv_head2000.csv\", format: azure) }\n phase \"p\" { duration = 10s  arrival = constant(rate: 50/s) }\n}\n",
+        "sample",
+    );
+    let pairs: std::collections::HashSet<(u32, u32)> =
+        read("traces/azure_conv_head2000.csv", Format::Azure)
+            .rows
+            .iter()
+            .map(|r| (r.input, r.output))
+            .collect();
+    assert_eq!(s.requests.len(), 500);
+    assert!(
+        s.requests
+            .iter()
+            .all(|r| pairs.contains(&(r.input_tokens, r.output_tokens))),
+        "every request is a row of the trace"
+    );
+    let distinct: std::collections::HashSet<_> = s
+        .requests
+        .iter()
+        .map(|r| (r.input_tokens, r.output_tokens))
+        .collect();
+    assert!(
+        distinct.len() > 300,
+        "rows are drawn at random, not repeated"
+    );
+
+    let e = plan(
+        "workload \"e\" {\n requests { input = empirical(\"traces/azure_conv_head2000.csv\", column: \"ContextTokens\") clamp 1..2000  output = 8 }\n phase \"p\" { duration = 10s  arrival = constant(rate: 50/s) }\n}\n",
+        "empirical",
+    );
+    let column: std::collections::HashSet<u32> =
+        read("traces/azure_conv_head2000.csv", Format::Azure)
+            .rows
+            .iter()
+            .map(|r| r.input.min(2000))
+            .collect();
+    assert!(e
+        .requests
+        .iter()
+        .all(|r| column.contains(&r.input_tokens) && r.output_tokens == 8));
+}

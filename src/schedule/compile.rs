@@ -4,7 +4,7 @@ use thiserror::Error;
 
 use super::rate::RateFn;
 use super::rng::{cumulative, key, purpose, Rng};
-use super::{arrivals, closed, content, hash};
+use super::{arrivals, closed, content, files, hash};
 use super::{ClassPlan, LoopKind, PhasePlan, Schedule, StepPlan};
 use crate::workload::{Arrival, Level, Load, Phase, Workload};
 
@@ -36,32 +36,37 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
     for (index, phase) in workload.phases.iter().enumerate() {
         refuse_file_backed(phase)?;
         let index = index as u32;
-        let class_plans: Vec<ClassPlan> = phase
-            .classes
-            .iter()
-            .map(|c| {
-                let id = match classes.iter().position(|n| *n == c.name) {
-                    Some(i) => i,
-                    None => {
-                        classes.push(c.name.clone());
-                        classes.len() - 1
-                    }
-                };
-                ClassPlan {
-                    id: id as u32,
-                    name: c.name.clone(),
-                    weight: c.weight,
-                    shape: c.shape.clone(),
-                    prefix_cumulative: c.shape.prefix.as_ref().and_then(|p| {
-                        p.skew.map(|s| {
-                            let w: Vec<f64> =
-                                (1..=p.groups).map(|k| libm::pow(k as f64, -s)).collect();
-                            cumulative(&w)
-                        })
-                    }),
+        let mut class_plans: Vec<ClassPlan> = Vec::new();
+        for c in &phase.classes {
+            let id = match classes.iter().position(|n| *n == c.name) {
+                Some(i) => i,
+                None => {
+                    classes.push(c.name.clone());
+                    classes.len() - 1
                 }
-            })
-            .collect();
+            };
+            let mut shape = c.shape.clone();
+            shape.input = files::resolve(&shape.input, &phase.name)?;
+            shape.output = files::resolve(&shape.output, &phase.name)?;
+            let samples = match &shape.sample {
+                Some(tr) => files::samples(tr, &phase.name)?,
+                None => Vec::new(),
+            };
+            let prefix_cumulative = shape.prefix.as_ref().and_then(|p| {
+                p.skew.map(|s| {
+                    let w: Vec<f64> = (1..=p.groups).map(|k| libm::pow(k as f64, -s)).collect();
+                    cumulative(&w)
+                })
+            });
+            class_plans.push(ClassPlan {
+                id: id as u32,
+                name: c.name.clone(),
+                weight: c.weight,
+                shape,
+                prefix_cumulative,
+                samples,
+            });
+        }
         let class_cumulative =
             cumulative(&class_plans.iter().map(|c| c.weight).collect::<Vec<_>>());
         let mut plan = PhasePlan {
@@ -76,7 +81,11 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
             pause_ns: phase.pause_ns,
             steps: Vec::new(),
             max_in_flight: phase.max_in_flight,
-            think: phase.think.clone(),
+            think: phase
+                .think
+                .as_ref()
+                .map(|t| files::resolve(t, &phase.name))
+                .transpose()?,
             classes: class_plans,
             class_cumulative,
             requests: requests.len()..requests.len(),
@@ -191,26 +200,10 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
 }
 
 fn refuse_file_backed(phase: &Phase) -> Result<(), CompileError> {
-    for class in &phase.classes {
-        let s = &class.shape;
-        let what = if s.sample.is_some() {
-            "sample = trace(...)"
-        } else if s.prompts.is_some() {
-            "prompts = dataset(...)"
-        } else if s.input.is_file_backed() || s.output.is_file_backed() {
-            "empirical(...)"
-        } else {
-            continue;
-        };
+    if phase.classes.iter().any(|c| c.shape.prompts.is_some()) {
         return Err(CompileError::FileBacked {
             phase: phase.name.clone(),
-            what,
-        });
-    }
-    if phase.think.as_ref().is_some_and(|t| t.is_file_backed()) {
-        return Err(CompileError::FileBacked {
-            phase: phase.name.clone(),
-            what: "empirical(...)",
+            what: "prompts = dataset(...)",
         });
     }
     Ok(())

@@ -37,8 +37,14 @@ pub fn request(
     };
     let class: &ClassPlan = &phase.classes[class_index];
     let shape = &class.shape;
-    let input = sample::length(&shape.input, &mut rng);
-    let output = sample::length(&shape.output, &mut rng);
+    let (input, output) = if class.samples.is_empty() {
+        (
+            sample::length(&shape.input, &mut rng),
+            sample::length(&shape.output, &mut rng),
+        )
+    } else {
+        class.samples[rng.below(class.samples.len() as u64) as usize]
+    };
     let (prefix_group, prefix_tokens) = match (&shape.prefix, &class.prefix_cumulative) {
         (Some(p), Some(cum)) => (Some(rng.pick(cum) as u32), p.tokens),
         (Some(p), None) => (Some(rng.below(p.groups as u64) as u32), p.tokens),

@@ -11,6 +11,7 @@ mod arrivals;
 mod closed;
 mod compile;
 pub mod content;
+mod files;
 mod hash;
 mod rate;
 mod replay;
@@ -104,6 +105,8 @@ pub struct ClassPlan {
     pub shape: Shape,
     /// Zipf running sums over prefix groups when `skew` is set.
     pub prefix_cumulative: Option<Vec<f64>>,
+    /// `sample = trace(...)`: (input, output) pairs drawn jointly, one row at random.
+    pub samples: Vec<(u32, u32)>,
 }
 
 /// One planned request.

@@ -27,6 +27,8 @@ pub fn draw(dist: &Dist, rng: &mut Rng, integer_uniform: bool) -> f64 {
         }
         // File-backed distributions are refused before sampling (see `compile`).
         Dist::Empirical { .. } => f64::NAN,
+        Dist::Values(v) if v.is_empty() => f64::NAN,
+        Dist::Values(v) => v[rng.below(v.len() as u64) as usize],
         Dist::Clamp { inner, lo, hi } => draw(inner, rng, integer_uniform).clamp(*lo, *hi),
     }
 }

@@ -8,7 +8,7 @@ mod stats;
 mod time;
 mod transform;
 
-pub use formats::{read, Format, ReadOptions};
+pub use formats::{column_values, read, Format, ReadOptions};
 pub use stats::{stats, TraceStats};
 pub use transform::{transform, Transform};
 

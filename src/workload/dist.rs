@@ -42,11 +42,13 @@ pub enum Dist {
         weights: Vec<f64>,
         parts: Vec<Dist>,
     },
-    /// Resample a column of a file.
+    /// Resample a column of a file (resolved to `Values` when the schedule is compiled).
     Empirical {
         path: PathBuf,
         column: String,
     },
+    /// Each value equally likely: an empirical column, loaded.
+    Values(Vec<f64>),
     Clamp {
         inner: Box<Dist>,
         lo: f64,
@@ -82,6 +84,11 @@ impl Dist {
                 (lo, hi)
             }
             Dist::Empirical { .. } => return None,
+            Dist::Values(v) => v
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                    (lo.min(*x), hi.max(*x))
+                }),
             Dist::Clamp { inner, lo, hi } => match inner.support() {
                 Some((a, b)) => (a.max(*lo).min(*hi), b.min(*hi).max(*lo)),
                 None => (*lo, *hi),
@@ -110,7 +117,8 @@ impl Dist {
                 }
                 total
             }
-            Dist::Empirical { .. } | Dist::Clamp { .. } => return None,
+            Dist::Values(v) if !v.is_empty() => v.iter().sum::<f64>() / v.len() as f64,
+            Dist::Empirical { .. } | Dist::Clamp { .. } | Dist::Values(_) => return None,
         })
     }
 
