@@ -26,6 +26,13 @@ pub fn plan_hash(s: &Schedule) -> String {
         h.update(r.output_tokens.to_le_bytes());
         h.update(r.prefix_group.unwrap_or(u32::MAX).to_le_bytes());
         h.update(r.prefix_tokens.to_le_bytes());
+        // Replayed prefix blocks decide the prompt text (absent for most plans).
+        if let Some(list) = r.blocks.and_then(|i| s.blocks.get(i as usize)) {
+            h.update(s.block_tokens.to_le_bytes());
+            for b in list {
+                h.update(b.to_le_bytes());
+            }
+        }
     }
     let digest = h.finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()

@@ -106,6 +106,8 @@ pub struct ClassPlan {
     /// Zipf running sums over prefix groups when `skew` is set.
     pub prefix_cumulative: Option<Vec<f64>>,
     /// `sample = trace(...)`: (input, output) pairs drawn jointly, one row at random.
+    /// (Left out of the hash encoding when empty, so plans without samples keep their hash.)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<(u32, u32)>,
 }
 
