@@ -22,6 +22,7 @@ fn main() {
             prefix_tokens: 0,
             think_ns: None,
             blocks: None,
+            prompt: None,
         };
         let text = prompt(7, &r);
         println!("{}", serde_json::json!({"tokens": n, "prompt": text}));

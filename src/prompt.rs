@@ -117,6 +117,46 @@ fn words(rng: &mut Rng, n: u32, out: &mut String) {
     }
 }
 
+/// What a request sends: text, or (from a chat dataset) a `messages` array.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    Text(String),
+    Messages(serde_json::Value),
+}
+
+impl Prompt {
+    /// As a JSON value: a string or the messages array.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Prompt::Text(t) => serde_json::Value::String(t.clone()),
+            Prompt::Messages(m) => m.clone(),
+        }
+    }
+
+    /// As one text (messages' contents joined by newlines), for the completions API.
+    pub fn text(&self) -> String {
+        match self {
+            Prompt::Text(t) => t.clone(),
+            Prompt::Messages(m) => m
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.get("content").and_then(serde_json::Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
+/// The prompt of a request: its dataset entry when it has one, else synthesized text.
+pub fn of(schedule: &crate::schedule::Schedule, r: &PlannedRequest) -> Prompt {
+    match r.prompt.and_then(|i| schedule.prompts.get(i as usize)) {
+        Some(serde_json::Value::String(s)) => Prompt::Text(s.clone()),
+        Some(m) => Prompt::Messages(m.clone()),
+        None => Prompt::Text(for_request(schedule, r)),
+    }
+}
+
 /// The prompt of a request of `schedule`: for replayed Mooncake requests, one run of words per
 /// prefix block (the same block id gives the same words, so shared leading blocks give
 /// byte-identical prefixes); otherwise [`prompt`].
@@ -181,6 +221,7 @@ mod tests {
             prefix_tokens: prefix,
             think_ns: None,
             blocks: None,
+            prompt: None,
         }
     }
 

@@ -329,3 +329,63 @@ fn comparing_runs_of_different_plans_needs_a_flag() {
     assert_eq!(v["runs"].as_array().map(Vec::len), Some(2));
     assert!(!v["deltas"].as_array().expect("deltas").is_empty());
 }
+
+#[test]
+fn dataset_prompts_are_planned_shown_and_sent() {
+    let dir = std::env::temp_dir().join(format!("llmw-dataset-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fixture = std::fs::canonicalize("tests/fixtures/prompts.jsonl").expect("fixture");
+    let file = dir.join("d.llmw");
+    std::fs::write(
+        &file,
+        format!("workload \"d\" {{\n target {{ ignore_eos = true }}\n requests {{ prompts = dataset(\"{}\")  output = 4 }}\n phase \"p\" {{ requests = 12  concurrency = 2 }}\n}}\n", fixture.display()),
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8");
+    let o = llmw(&["plan", path, "--format", "jsonl", "--with-prompts"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(rows.len(), 12);
+    for r in &rows {
+        match &r["prompt"] {
+            serde_json::Value::String(s) => assert_eq!(
+                r["input_tokens"].as_u64(),
+                Some(s.chars().count().div_ceil(4) as u64)
+            ),
+            serde_json::Value::Array(m) => assert_eq!(m[1]["content"], "What is prefix caching?"),
+            other => panic!("no prompt: {other}"),
+        }
+    }
+    // Synthesized prompts are shown too.
+    let synth = stdout(&llmw(&[
+        "plan",
+        "workloads/quickstart.llmw",
+        "--format",
+        "jsonl",
+        "--with-prompts",
+        "--closed-preview",
+        "1",
+    ]));
+    let first: serde_json::Value =
+        serde_json::from_str(synth.lines().next().expect("row")).expect("json");
+    assert_eq!(
+        first["prompt"]
+            .as_str()
+            .map(|p| p.split_whitespace().count() as u64),
+        first["input_tokens"].as_u64()
+    );
+    // And sent: the simulator counts the words it received.
+    let out = dir.join("run");
+    let run = llmw(&[
+        "run",
+        path,
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--sim-profile",
+        "fast",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+}

@@ -260,7 +260,9 @@ pub(crate) fn resolve_classes(
         let from_file = shape.sample.is_some() || from_trace;
         let input = match shape.input {
             Some(d) => d,
-            None if from_file || shape.prompts.is_some() => Dist::Const(1.0),
+            // From the dataset: an empty value list marks it (see schedule::content).
+            None if shape.prompts.is_some() => Dist::Values(Vec::new()),
+            None if from_file => Dist::Const(1.0),
             None => {
                 missing(ctx, decl, "input", "input = uniform(100, 1000)");
                 continue;

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use llmw::output::{write_plan, ClosedPreview, PlanFormat};
+use llmw::output::{write_plan_with, ClosedPreview, PlanFormat};
 use llmw::Overrides;
 
 #[derive(Debug, clap::Args)]
@@ -28,6 +28,9 @@ pub struct Args {
     /// limit, or 10 per virtual user).
     #[arg(long, value_name = "N")]
     closed_preview: Option<u64>,
+    /// With --format jsonl: include each request's prompt (text, or a dataset's messages).
+    #[arg(long)]
+    with_prompts: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -46,13 +49,14 @@ pub fn run(args: Args) -> ExitCode {
     let written = match &args.output {
         Some(path) => File::create(path).and_then(|f| {
             let mut w = BufWriter::new(f);
-            write_plan(&mut w, &schedule, args.format, preview)?;
+            write_plan_with(&mut w, &schedule, args.format, preview, args.with_prompts)?;
             w.flush()
         }),
         None => {
             let stdout = io::stdout();
             let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
-            write_plan(&mut w, &schedule, args.format, preview).and_then(|_| w.flush())
+            write_plan_with(&mut w, &schedule, args.format, preview, args.with_prompts)
+                .and_then(|_| w.flush())
         }
     };
     match written {

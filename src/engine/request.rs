@@ -55,12 +55,15 @@ impl Sender {
     }
 
     fn body(&self, r: &PlannedRequest) -> Value {
-        let prompt = crate::prompt::for_request(&self.schedule, r);
-        let mut body = match self.target.api {
-            Api::Chat => {
-                json!({"model": self.model, "messages": [{"role": "user", "content": prompt}]})
+        let prompt = crate::prompt::of(&self.schedule, r);
+        let mut body = match (self.target.api, prompt) {
+            (Api::Chat, crate::prompt::Prompt::Messages(m)) => {
+                json!({"model": self.model, "messages": m})
             }
-            Api::Completions => json!({"model": self.model, "prompt": prompt}),
+            (Api::Chat, p) => {
+                json!({"model": self.model, "messages": [{"role": "user", "content": p.text()}]})
+            }
+            (Api::Completions, p) => json!({"model": self.model, "prompt": p.text()}),
         };
         body["max_tokens"] = json!(r.output_tokens);
         body["stream"] = json!(self.target.stream);

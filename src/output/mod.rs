@@ -26,6 +26,21 @@ pub fn write_plan(
     format: PlanFormat,
     preview: ClosedPreview,
 ) -> io::Result<()> {
+    write_plan_with(out, s, format, preview, false)
+}
+
+/// As [`write_plan`]; with `with_prompts`, `jsonl` rows also carry each request's `prompt` (the
+/// text, or a dataset's `messages`), exactly what will be sent.
+pub fn write_plan_with(
+    out: &mut impl Write,
+    s: &Schedule,
+    format: PlanFormat,
+    preview: ClosedPreview,
+    with_prompts: bool,
+) -> io::Result<()> {
+    if with_prompts && format == PlanFormat::Jsonl {
+        return records::write_jsonl_with_prompts(out, s, preview);
+    }
     match format {
         PlanFormat::Summary => summary::write(out, s),
         PlanFormat::Json => json::write(out, s, preview),

@@ -72,6 +72,30 @@ pub fn write_jsonl(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -
     result
 }
 
+pub fn write_jsonl_with_prompts(
+    out: &mut impl Write,
+    s: &Schedule,
+    preview: ClosedPreview,
+) -> io::Result<()> {
+    let names = Names::new(s, json_str);
+    let mut result = Ok(());
+    let mut buf = Vec::new();
+    for_each_row(s, preview, |r| {
+        if result.is_err() {
+            return;
+        }
+        buf.clear();
+        // Writing to a Vec cannot fail; the row ends in "}\n": extend the object.
+        let _ = row(&mut buf, r, &names, true);
+        buf.truncate(buf.len().saturating_sub(2));
+        let prompt = crate::prompt::of(s, r).to_json();
+        result = out
+            .write_all(&buf)
+            .and_then(|_| writeln!(out, ",\"prompt\":{prompt}}}"));
+    });
+    result
+}
+
 pub fn write_csv(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -> io::Result<()> {
     let names = Names::new(s, csv_field);
     writeln!(out, "{}", FIELDS.join(","))?;

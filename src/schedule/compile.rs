@@ -15,8 +15,6 @@ const MAX_STEPS: usize = 1000;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum CompileError {
-    #[error("phase '{phase}': {what} is read from a file by the trace-replay layer, which this build does not include")]
-    FileBacked { phase: String, what: &'static str },
     #[error("phase '{phase}' would plan more than {limit} requests; lower its rate or duration, or split it")]
     TooLarge { phase: String, limit: u64 },
     #[error("phase '{phase}': {message}")]
@@ -31,10 +29,10 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
     let mut phases = Vec::new();
     let mut requests = Vec::new();
     let mut blocks: Vec<Vec<u64>> = Vec::new();
+    let mut prompts: Vec<serde_json::Value> = Vec::new();
     let mut block_tokens = super::replay::DEFAULT_BLOCK;
     let mut start = Some(0u64);
     for (index, phase) in workload.phases.iter().enumerate() {
-        refuse_file_backed(phase)?;
         let index = index as u32;
         let mut class_plans: Vec<ClassPlan> = Vec::new();
         for c in &phase.classes {
@@ -52,6 +50,10 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
                 Some(tr) => files::samples(tr, &phase.name)?,
                 None => Vec::new(),
             };
+            let dataset = match &shape.prompts {
+                Some(path) => files::dataset(path, &phase.name, &mut prompts)?,
+                None => Vec::new(),
+            };
             let prefix_cumulative = shape.prefix.as_ref().and_then(|p| {
                 p.skew.map(|s| {
                     let w: Vec<f64> = (1..=p.groups).map(|k| libm::pow(k as f64, -s)).collect();
@@ -65,6 +67,7 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
                 shape,
                 prefix_cumulative,
                 samples,
+                dataset,
             });
         }
         let class_cumulative =
@@ -194,19 +197,10 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
         requests,
         blocks,
         block_tokens,
+        prompts,
     };
     schedule.hash = hash::plan_hash(&schedule);
     Ok(schedule)
-}
-
-fn refuse_file_backed(phase: &Phase) -> Result<(), CompileError> {
-    if phase.classes.iter().any(|c| c.shape.prompts.is_some()) {
-        return Err(CompileError::FileBacked {
-            phase: phase.name.clone(),
-            what: "prompts = dataset(...)",
-        });
-    }
-    Ok(())
 }
 
 fn check_steps(phase: &Phase, level: &Level) -> Result<(), CompileError> {

@@ -37,7 +37,7 @@ pub fn request(
     };
     let class: &ClassPlan = &phase.classes[class_index];
     let shape = &class.shape;
-    let (input, output) = if class.samples.is_empty() {
+    let (mut input, output) = if class.samples.is_empty() {
         (
             sample::length(&shape.input, &mut rng),
             sample::length(&shape.output, &mut rng),
@@ -45,6 +45,16 @@ pub fn request(
     } else {
         class.samples[rng.below(class.samples.len() as u64) as usize]
     };
+    // A real prompt from the class's dataset: its own length unless `input` was given.
+    let mut prompt = None;
+    if !class.dataset.is_empty() {
+        let (index, tokens) = class.dataset[rng.below(class.dataset.len() as u64) as usize];
+        prompt = Some(index);
+        // An empty value list is the checker's mark for "no `input` given: from the data".
+        if matches!(&shape.input, crate::workload::Dist::Values(v) if v.is_empty()) {
+            input = tokens;
+        }
+    }
     let (prefix_group, prefix_tokens) = match (&shape.prefix, &class.prefix_cumulative) {
         (Some(p), Some(cum)) => (Some(rng.pick(cum) as u32), p.tokens),
         (Some(p), None) => (Some(rng.below(p.groups as u64) as u32), p.tokens),
@@ -66,5 +76,6 @@ pub fn request(
         prefix_tokens,
         think_ns,
         blocks: None,
+        prompt,
     }
 }

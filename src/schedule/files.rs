@@ -51,3 +51,64 @@ pub fn samples(tr: &TraceRef, phase: &str) -> Result<Vec<(u32, u32)>, CompileErr
         .map(|r| (r.input.max(1), r.output.max(1)))
         .collect())
 }
+
+/// Real prompts of a `dataset("file.jsonl")`: each line an object with `prompt` (a string) or
+/// `messages` (a chat array). They are appended to `prompts`; returns (index, estimated tokens)
+/// for each — 4 characters a token, the usual rule of thumb for English under BPE (the server's
+/// `prompt_tokens` is recorded beside it).
+pub fn dataset(
+    path: &std::path::Path,
+    phase: &str,
+    prompts: &mut Vec<serde_json::Value>,
+) -> Result<Vec<(u32, u32)>, CompileError> {
+    use serde_json::Value;
+    let fail = |message: String| CompileError::Trace {
+        phase: phase.to_string(),
+        message,
+    };
+    let where_ = path.display();
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("{where_}: cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "{where_}: not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = format!("{where_}:{}", i + 1);
+        let v: Value =
+            serde_json::from_str(line).map_err(|e| fail(format!("{at}: invalid JSON: {e}")))?;
+        let (value, chars) = match (v.get("prompt"), v.get("messages")) {
+            (Some(Value::String(p)), _) => (Value::String(p.clone()), p.chars().count()),
+            (_, Some(Value::Array(m))) => {
+                let mut chars = 0;
+                for msg in m {
+                    let content = msg.get("content").and_then(Value::as_str);
+                    let role = msg.get("role").and_then(Value::as_str);
+                    let (Some(c), Some(_)) = (content, role) else {
+                        return Err(fail(format!(
+                            "{at}: messages: each message needs a role and a string content"
+                        )));
+                    };
+                    chars += c.chars().count();
+                }
+                (Value::Array(m.clone()), chars)
+            }
+            _ => {
+                return Err(fail(format!(
+                    "{at}: expected a \"prompt\" string or a \"messages\" array"
+                )))
+            }
+        };
+        out.push((prompts.len() as u32, chars.div_ceil(4).max(1) as u32));
+        prompts.push(value);
+    }
+    if out.is_empty() {
+        return Err(fail(format!("{where_}: the dataset has no prompts")));
+    }
+    Ok(out)
+}

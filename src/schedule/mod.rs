@@ -41,6 +41,8 @@ pub struct Schedule {
     /// tokens: requests that share leading ids get byte-identical prompt prefixes.
     pub blocks: Vec<Vec<u64>>,
     pub block_tokens: u32,
+    /// Real prompts of `dataset(...)` classes: a string, or a `messages` array.
+    pub prompts: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -109,6 +111,10 @@ pub struct ClassPlan {
     /// (Left out of the hash encoding when empty, so plans without samples keep their hash.)
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<(u32, u32)>,
+    /// `prompts = dataset(...)`: indices into [`Schedule::prompts`] with their estimated
+    /// token counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dataset: Vec<(u32, u32)>,
 }
 
 /// One planned request.
@@ -130,6 +136,8 @@ pub struct PlannedRequest {
     pub think_ns: Option<u64>,
     /// Trace replay (Mooncake): index into [`Schedule::blocks`], the prompt's prefix blocks.
     pub blocks: Option<u32>,
+    /// `prompts = dataset(...)`: index into [`Schedule::prompts`], the real prompt to send.
+    pub prompt: Option<u32>,
 }
 
 impl Schedule {
