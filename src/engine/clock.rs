@@ -30,6 +30,14 @@ impl Clock {
         self.start + Duration::from_nanos(ns)
     }
 
+    /// Spins until `ns` (for the last few hundred microseconds before a send).
+    pub fn spin_until(&self, ns: u64) {
+        let deadline = self.instant(ns);
+        while Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+    }
+
     /// Blocks the calling (dedicated) thread until `ns`: sleeps while far, spins when near.
     /// Returns early, with false, if `keep_going` turns false.
     pub fn wait_until(&self, ns: u64, keep_going: impl Fn() -> bool) -> bool {

@@ -10,18 +10,36 @@ use tokio::runtime::Handle;
 
 use super::context::Ctx;
 
+/// How long before its send time a request is handed to the async runtime.
+const HAND_OFF_EARLY_NS: u64 = 400_000;
+/// A gap this long since the last hand-off counts as quiet.
+const QUIET_NS: u64 = 2_000_000;
+
 /// Runs phase `index`, which really started at `start_ns`, until its end; returns the end.
 pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
     let plan = &ctx.schedule.phases[index];
     let planned_start = plan.start_ns.unwrap_or(0);
     let keep_going = || !ctx.stopped();
+    let mut last_hand_off = 0u64;
     for r in ctx.schedule.phase_requests(plan) {
         let offset = r
             .at_ns
             .unwrap_or(planned_start)
             .saturating_sub(planned_start);
         let scheduled = start_ns + offset;
-        if !ctx.clock.wait_until(scheduled, keep_going) {
+        // After a quiet stretch the runtime's workers are parked, and waking one can take a few
+        // hundred microseconds: then hand the request over a little early and let the task wait
+        // out the rest. Under steady traffic the workers are awake and a spinning task would
+        // only take a worker from the others, so the hand-off is at the send time.
+        let early = if scheduled.saturating_sub(last_hand_off) >= QUIET_NS {
+            HAND_OFF_EARLY_NS
+        } else {
+            0
+        };
+        if !ctx
+            .clock
+            .wait_until(scheduled.saturating_sub(early), keep_going)
+        {
             return ctx.clock.now();
         }
         if let Some(cap) = plan.max_in_flight {
@@ -30,10 +48,14 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
                 continue;
             }
         }
+        last_hand_off = scheduled;
         ctx.begin();
         let task_ctx = ctx.clone();
         let r = *r;
-        handle.spawn(async move { task_ctx.fire(r, Some(scheduled)).await });
+        handle.spawn(async move {
+            task_ctx.clock.spin_until(scheduled);
+            task_ctx.fire(r, Some(scheduled)).await
+        });
     }
     let end = start_ns + plan.duration_ns.unwrap_or(0);
     if ctx.clock.wait_until(end, keep_going) {
