@@ -38,11 +38,12 @@ impl Requests {
     }
 }
 
-/// Chunk rows, in file order (a request's chunks are contiguous and in `seq` order).
+/// Chunk rows, in file order (a request's chunks are contiguous and in `seq` order, so a
+/// chunk's position in its stream is its index within its run of rows).
 #[derive(Debug, Default, Clone)]
 pub struct Chunks {
-    pub request_id: Vec<i64>,
-    pub seq: Vec<i32>,
+    /// The request's row in [`Requests`] (`u32::MAX` for a chunk of no known request).
+    pub row: Vec<u32>,
     pub at_ns: Vec<i64>,
     pub tokens: Vec<i32>,
 }
@@ -55,13 +56,24 @@ pub struct Run {
     pub chunks: Chunks,
 }
 
-fn open(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, AnalysisError> {
+/// The file's rows (from its metadata) and its batches of the given columns, read lazily.
+fn open(
+    path: &Path,
+    columns: &[&str],
+) -> Result<
+    (
+        usize,
+        impl Iterator<Item = Result<RecordBatch, AnalysisError>>,
+    ),
+    AnalysisError,
+> {
     let bad = |e: String| AnalysisError::Unreadable {
         path: path.to_path_buf(),
         reason: e,
     };
     let file = File::open(path).map_err(|e| bad(e.to_string()))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
+    let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
     let schema = builder.parquet_schema();
     let mut indices = Vec::new();
     for c in columns {
@@ -76,7 +88,16 @@ fn open(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, AnalysisError
         .with_batch_size(65_536)
         .build()
         .map_err(|e| bad(e.to_string()))?;
-    reader.map(|b| b.map_err(|e| bad(e.to_string()))).collect()
+    let path = path.to_path_buf();
+    Ok((
+        rows,
+        reader.map(move |b| {
+            b.map_err(|e| AnalysisError::Unreadable {
+                path: path.clone(),
+                reason: e.to_string(),
+            })
+        }),
+    ))
 }
 
 fn column<'a, T: 'static>(
@@ -122,7 +143,9 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
         "status",
     ];
     let mut r = Requests::default();
-    for b in open(&rpath, &cols)? {
+    let (_, batches) = open(&rpath, &cols)?;
+    for b in batches {
+        let b = b?;
         let id = column::<Int64Array>(&b, "request_id", &rpath)?;
         let phase = column::<StringArray>(&b, "phase", &rpath)?;
         let step = column::<Int32Array>(&b, "step", &rpath)?;
@@ -151,12 +174,31 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
     }
 
     let cpath = dir.join("chunks.parquet");
-    let mut c = Chunks::default();
-    for b in open(&cpath, &["request_id", "seq", "at_ns", "tokens"])? {
-        c.request_id
-            .extend_from_slice(column::<Int64Array>(&b, "request_id", &cpath)?.values());
-        c.seq
-            .extend_from_slice(column::<Int32Array>(&b, "seq", &cpath)?.values());
+    let rows_of: std::collections::HashMap<i64, u32> = r
+        .request_id
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i as u32))
+        .collect();
+    let (n, batches) = open(&cpath, &["request_id", "at_ns", "tokens"])?;
+    let mut c = Chunks {
+        row: Vec::with_capacity(n),
+        at_ns: Vec::with_capacity(n),
+        tokens: Vec::with_capacity(n),
+    };
+    for b in batches {
+        let b = b?;
+        let ids = column::<Int64Array>(&b, "request_id", &cpath)?.values();
+        // Consecutive chunks share a request: look the id up only when it changes.
+        let mut last: Option<(i64, u32)> = None;
+        for id in ids.iter() {
+            let row = match last {
+                Some((l, row)) if l == *id => row,
+                _ => rows_of.get(id).copied().unwrap_or(u32::MAX),
+            };
+            last = Some((*id, row));
+            c.row.push(row);
+        }
         c.at_ns
             .extend_from_slice(column::<Int64Array>(&b, "at_ns", &cpath)?.values());
         c.tokens

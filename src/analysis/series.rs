@@ -1,23 +1,11 @@
 //! What the numbers alone do not show: chunk gaps, TTFT against prompt length, ITL against
 //! output position, the steady-state window, and one-second time series of the run.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use super::groups::Window;
 use super::load::{Run, Status};
 use super::stats::Stats;
-
-/// Row index of each request id.
-fn rows_by_id(run: &Run) -> HashMap<i64, usize> {
-    run.requests
-        .request_id
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (*id, i))
-        .collect()
-}
 
 /// Every gap between consecutive chunks of a request, in ms, per group.
 pub(crate) fn chunk_gaps(run: &Run, of_row: &[Option<usize>], groups: usize) -> Vec<Vec<f64>> {
@@ -28,20 +16,26 @@ pub(crate) fn chunk_gaps(run: &Run, of_row: &[Option<usize>], groups: usize) -> 
     out
 }
 
-/// Calls `f(group, seq of the later chunk, gap in ns)` for every gap of a counted, ok request.
+/// Calls `f(group, position of the later chunk in its stream, gap in ns)` for every gap of a
+/// counted, ok request.
 fn each_gap(run: &Run, of_row: &[Option<usize>], mut f: impl FnMut(usize, i32, i64)) {
-    let rows = rows_by_id(run);
     let c = &run.chunks;
     let mut current: Option<usize> = None;
-    for i in 0..c.request_id.len() {
-        if i == 0 || c.request_id[i] != c.request_id[i - 1] {
-            current = rows
-                .get(&c.request_id[i])
-                .and_then(|row| of_row[*row].filter(|_| run.requests.status[*row] == Status::Ok));
+    let mut position = 0i32;
+    for i in 0..c.row.len() {
+        if i == 0 || c.row[i] != c.row[i - 1] {
+            let row = c.row[i] as usize;
+            current = of_row
+                .get(row)
+                .copied()
+                .flatten()
+                .filter(|_| run.requests.status[row] == Status::Ok);
+            position = 0;
             continue;
         }
+        position += 1;
         if let Some(g) = current {
-            f(g, c.seq[i], c.at_ns[i] - c.at_ns[i - 1]);
+            f(g, position, c.at_ns[i] - c.at_ns[i - 1]);
         }
     }
 }

@@ -18,7 +18,7 @@ pub struct Ctx {
     pub sender: Sender,
     pub clock: Clock,
     pub live: Arc<Live>,
-    pub writer: mpsc::Sender<Msg>,
+    pub writer: mpsc::SyncSender<Msg>,
     pub stop: watch::Receiver<bool>,
     pub stop_flag: Arc<AtomicBool>,
     outstanding: AtomicU64,
@@ -30,7 +30,7 @@ impl Ctx {
         schedule: Arc<Schedule>,
         sender: Sender,
         clock: Clock,
-        writer: mpsc::Sender<Msg>,
+        writer: mpsc::SyncSender<Msg>,
         stop: watch::Receiver<bool>,
         stop_flag: Arc<AtomicBool>,
     ) -> Ctx {
@@ -100,7 +100,18 @@ impl Ctx {
     fn finish(&self, row: RequestRow, chunks: Vec<super::record::ChunkRow>) {
         self.live.record(&row);
         // The writer only goes away at the very end; a send error there has nothing to save.
-        let _ = self.writer.send(Msg::Request(row, chunks));
+        match self.writer.try_send(Msg::Request(row, chunks)) {
+            Ok(()) | Err(mpsc::TrySendError::Disconnected(_)) => {}
+            // The writer is behind: wait for room. On a runtime worker, tell tokio first so it
+            // moves other tasks off this thread (the dispatcher thread just waits).
+            Err(mpsc::TrySendError::Full(msg)) => {
+                if tokio::runtime::Handle::try_current().is_ok() {
+                    let _ = tokio::task::block_in_place(|| self.writer.send(msg));
+                } else {
+                    let _ = self.writer.send(msg);
+                }
+            }
+        }
     }
 
     /// Waits until no request is outstanding.

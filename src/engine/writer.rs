@@ -19,6 +19,8 @@ use super::record::{ChunkRow, RequestRow};
 
 /// Rows buffered before they are handed to the Parquet encoder.
 const BATCH_ROWS: usize = 8192;
+/// Requests (with their chunks) queued for the writer at most.
+const QUEUE: usize = 2048;
 /// Rows per row group (each closed row group is on disk).
 const ROW_GROUP_ROWS: usize = 65_536;
 
@@ -83,7 +85,7 @@ pub struct Written {
 }
 
 pub struct TraceWriter {
-    pub tx: mpsc::Sender<Msg>,
+    pub tx: mpsc::SyncSender<Msg>,
     thread: JoinHandle<Result<Written, String>>,
 }
 
@@ -109,7 +111,8 @@ impl TraceWriter {
             &["sent_ns", "done_ns"],
         )?;
         let chk = open("chunks.parquet", chunks_schema(), &["at_ns", "request_id"])?;
-        let (tx, rx) = mpsc::channel();
+        // Bounded: if the disk falls behind, senders wait rather than memory growing.
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("llmw-writer".into())
             .spawn(move || write_loop(rx, req, chk, &phases, &classes))
