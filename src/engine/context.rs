@@ -106,7 +106,9 @@ impl Ctx {
             // moves other tasks off this thread (the dispatcher thread just waits).
             Err(mpsc::TrySendError::Full(msg)) => {
                 if tokio::runtime::Handle::try_current().is_ok() {
-                    let _ = tokio::task::block_in_place(|| self.writer.send(msg));
+                    tokio::task::block_in_place(|| {
+                        let _ = self.writer.send(msg);
+                    });
                 } else {
                     let _ = self.writer.send(msg);
                 }
