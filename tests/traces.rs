@@ -335,3 +335,59 @@ fn sample_draws_real_pairs_and_empirical_resamples_a_column() {
         .iter()
         .all(|r| column.contains(&r.input_tokens) && r.output_tokens == 8));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_previous_run_replays_with_its_send_times_lengths_and_classes() {
+    let text = "workload \"orig\" {\n seed = 3\n requests weight 3 { input = uniform(10, 90) output = uniform(2, 9) }\n class \"long\" { input = 500 }\n phase \"p\" { duration = 2s  arrival = poisson(rate: 20/s) }\n}\n";
+    let (_, w) = llmw::check_text("orig.llmw", text, &Default::default());
+    let workload = w.expect("checks");
+    let schedule = std::sync::Arc::new(llmw::compile(&workload).expect("compiles"));
+    let dir = common::runs::temp_dir("orig");
+    let meta = llmw::engine::RunMeta {
+        workload,
+        sources: vec![],
+        sets: vec![],
+        target_url: String::new(),
+        model: String::new(),
+        simulator: None,
+    };
+    let opts = llmw::engine::RunOptions {
+        out: Some(dir.clone()),
+        target: None,
+        api_key: None,
+        progress: false,
+        sim: llmw::sim::SimConfig {
+            profile: llmw::sim::Profile::named(llmw::sim::ProfileName::Fast),
+            ..Default::default()
+        },
+    };
+    llmw::engine::run(schedule.clone(), meta, opts)
+        .await
+        .expect("runs");
+
+    let replay = format!(
+        "workload \"again\" {{\n class \"long\" {{ input = 1  output = 1 }}\n phase \"p\" {{ arrival = trace(\"{}\", format: llmw) }}\n}}\n",
+        dir.display()
+    );
+    let (_, w) = llmw::check_text("again.llmw", &replay, &Default::default());
+    let again = llmw::compile(&w.expect("checks")).expect("compiles");
+    let original = schedule.phase_requests(&schedule.phases[0]);
+    assert_eq!(again.requests.len(), original.len());
+    let t0 = original[0].at_ns.expect("open");
+    for (a, o) in again.requests.iter().zip(original) {
+        assert_eq!(
+            a.at_ns.map(|t| t - again.requests[0].at_ns.unwrap_or(0)),
+            o.at_ns.map(|t| t - t0),
+            "same send offsets"
+        );
+        assert_eq!(
+            (a.input_tokens, a.output_tokens),
+            (o.input_tokens, o.output_tokens),
+            "same lengths"
+        );
+        assert_eq!(
+            again.classes[a.class as usize], schedule.classes[o.class as usize],
+            "same classes"
+        );
+    }
+}

@@ -140,6 +140,26 @@ pub fn run(args: Args) -> ExitCode {
         }],
         slo: Vec::new(),
     };
+    // Say what is about to be replayed: rows, rows out of order (sorted), failed rows skipped.
+    if let Ok(t) = llmw::trace::read(&path, args.source.format, &args.source.options()) {
+        let transform = llmw::trace::Transform {
+            speed: args.speed,
+            window_ns,
+            limit: args.limit,
+            max_gap_ns: args.max_gap.map(|g| g.max(0) as u64),
+            scale: args.scale,
+            replay_failed: replay_failed.unwrap_or(false),
+            seed: args.run.seed.unwrap_or(0),
+        };
+        let p = llmw::trace::transform(&t, &transform);
+        eprintln!(
+            "replaying {} of {} rows ({} were out of order and are sorted; {} failed rows skipped)",
+            p.rows.len(),
+            t.rows.len(),
+            p.unsorted,
+            p.failed_skipped
+        );
+    }
     let command = format!("llmw replay {} --format {format}", path.display());
     super::run::execute(
         workload,

@@ -152,6 +152,7 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
                     tr,
                     start.unwrap_or(0),
                     &mut blocks,
+                    &mut classes,
                 )?;
                 if requests.len() + replayed.requests.len() > MAX_PLANNED as usize {
                     return Err(CompileError::TooLarge {

@@ -23,6 +23,7 @@ pub fn requests(
     tr: &TraceRef,
     base_ns: u64,
     blocks: &mut Vec<Vec<u64>>,
+    class_names: &mut Vec<String>,
 ) -> Result<Replayed, CompileError> {
     let fail = |message: String| CompileError::Trace {
         phase: phase.name.clone(),
@@ -61,12 +62,15 @@ pub fn requests(
         // Class, prefix and any lengths the phase sets come from the phase's shapes.
         let mut r = content::request(seed, plan, 0, position as u64, Some(base_ns + offset));
         r.id = request_id(plan.index, 0, position as u64);
-        if let Some(class) = row
-            .class
-            .as_ref()
-            .and_then(|name| plan.classes.iter().find(|c| &c.name == name))
-        {
-            r.class = class.id;
+        // An earlier run's class keeps its name (added to the plan's class table if new).
+        if let Some(name) = &row.class {
+            r.class = match class_names.iter().position(|n| n == name) {
+                Some(i) => i as u32,
+                None => {
+                    class_names.push(name.clone());
+                    (class_names.len() - 1) as u32
+                }
+            };
         }
         if !phase.own_lengths.0 {
             r.input_tokens = row.input + r.prefix_tokens;
