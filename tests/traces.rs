@@ -391,3 +391,20 @@ async fn a_previous_run_replays_with_its_send_times_lengths_and_classes() {
         );
     }
 }
+
+#[test]
+fn burstgpt_columns_are_read_by_name_in_both_layouts() {
+    let v3 = temp(
+        "b3.csv",
+        b"Timestamp,Session ID,Elapsed time,Model,Request tokens,Response tokens,Total tokens,Log Type\n19440110.0,1722ac82-0a46-4bf0-aa08-89794e7a2b3f,43,GPT-4,906,446,1352,Conversation log\n19440161.0,,2,ChatGPT,36,29,65,API log\n19440170.0,,0,ChatGPT,0,0,0,API log\n",
+    );
+    let t = trace::read(&v3, Format::Burstgpt, &ReadOptions::default()).expect("reads");
+    assert_eq!(
+        t.rows
+            .iter()
+            .map(|r| (r.input, r.output, r.failed))
+            .collect::<Vec<_>>(),
+        vec![(906, 446, false), (36, 29, false), (1, 0, true)]
+    );
+    assert_eq!(t.rows[1].at_ns - t.rows[0].at_ns, 51_000_000_000);
+}
