@@ -160,6 +160,35 @@ fn a_window_at_a_speed_keeps_exact_offsets() {
     }
 }
 
+/// Runs `schedule` against the in-process simulator (fast profile); returns the run directory.
+async fn run_in_simulator(
+    schedule: std::sync::Arc<llmw::Schedule>,
+    workload: llmw::Workload,
+    name: &str,
+) -> PathBuf {
+    let dir = common::runs::temp_dir(name);
+    let meta = llmw::engine::RunMeta {
+        workload,
+        sources: vec![],
+        sets: vec![],
+        target_url: String::new(),
+        model: String::new(),
+        simulator: None,
+    };
+    let opts = llmw::engine::RunOptions {
+        out: Some(dir.clone()),
+        target: None,
+        api_key: None,
+        progress: false,
+        sim: llmw::sim::SimConfig {
+            profile: llmw::sim::Profile::named(llmw::sim::ProfileName::Fast),
+            ..Default::default()
+        },
+    };
+    llmw::engine::run(schedule, meta, opts).await.expect("runs");
+    dir
+}
+
 fn plan(text: &str, name: &str) -> llmw::Schedule {
     let dir = std::env::current_dir().expect("cwd").join("traces");
     let file = dir.join(format!("{name}.test.llmw"));
@@ -249,26 +278,7 @@ async fn replaying_a_window_keeps_the_traces_timing_and_lengths() {
         .iter()
         .filter(|r| (30_000_000_000..45_000_000_000).contains(&(r.at_ns - first)))
         .collect();
-    let dir = common::runs::temp_dir("replay");
-    let meta = llmw::engine::RunMeta {
-        workload,
-        sources: vec![],
-        sets: vec![],
-        target_url: String::new(),
-        model: String::new(),
-        simulator: None,
-    };
-    let opts = llmw::engine::RunOptions {
-        out: Some(dir.clone()),
-        target: None,
-        api_key: None,
-        progress: false,
-        sim: llmw::sim::SimConfig {
-            profile: llmw::sim::Profile::named(llmw::sim::ProfileName::Fast),
-            ..Default::default()
-        },
-    };
-    llmw::engine::run(schedule, meta, opts).await.expect("runs");
+    let dir = run_in_simulator(schedule, workload, "replay").await;
     let mut rows = common::runs::requests(&dir);
     rows.sort_by_key(|r| r.request_id);
     assert_eq!(rows.len(), window.len(), "the same request count");
@@ -342,28 +352,7 @@ async fn a_previous_run_replays_with_its_send_times_lengths_and_classes() {
     let (_, w) = llmw::check_text("orig.llmw", text, &Default::default());
     let workload = w.expect("checks");
     let schedule = std::sync::Arc::new(llmw::compile(&workload).expect("compiles"));
-    let dir = common::runs::temp_dir("orig");
-    let meta = llmw::engine::RunMeta {
-        workload,
-        sources: vec![],
-        sets: vec![],
-        target_url: String::new(),
-        model: String::new(),
-        simulator: None,
-    };
-    let opts = llmw::engine::RunOptions {
-        out: Some(dir.clone()),
-        target: None,
-        api_key: None,
-        progress: false,
-        sim: llmw::sim::SimConfig {
-            profile: llmw::sim::Profile::named(llmw::sim::ProfileName::Fast),
-            ..Default::default()
-        },
-    };
-    llmw::engine::run(schedule.clone(), meta, opts)
-        .await
-        .expect("runs");
+    let dir = run_in_simulator(schedule.clone(), workload, "orig").await;
 
     let replay = format!(
         "workload \"again\" {{\n class \"long\" {{ input = 1  output = 1 }}\n phase \"p\" {{ arrival = trace(\"{}\", format: llmw) }}\n}}\n",

@@ -31,8 +31,8 @@ pub fn resolve(dist: &Dist, phase: &str) -> Result<Dist, CompileError> {
     })
 }
 
-/// The (input, output) pairs of a trace's rows; failed rows (0 output tokens) are left out.
-pub fn samples(tr: &TraceRef, phase: &str) -> Result<Vec<(u32, u32)>, CompileError> {
+/// The rows of the trace a `trace(...)` call names.
+pub fn read_trace(tr: &TraceRef, phase: &str) -> Result<trace::Trace, CompileError> {
     let fail = |message: String| CompileError::Trace {
         phase: phase.to_string(),
         message,
@@ -44,7 +44,12 @@ pub fn samples(tr: &TraceRef, phase: &str) -> Result<Vec<(u32, u32)>, CompileErr
         time_unit: tr.time_unit.clone(),
         skip_bad_rows: false,
     };
-    let t = trace::read(&tr.path, format, &opts).map_err(|e| fail(e.to_string()))?;
+    trace::read(&tr.path, format, &opts).map_err(|e| fail(e.to_string()))
+}
+
+/// The (input, output) pairs of a trace's rows; failed rows (0 output tokens) are left out.
+pub fn samples(tr: &TraceRef, phase: &str) -> Result<Vec<(u32, u32)>, CompileError> {
+    let t = read_trace(tr, phase)?;
     Ok(t.rows
         .iter()
         .filter(|r| !r.failed)

@@ -4,7 +4,7 @@
 use super::compile::CompileError;
 use super::content::{self, request_id};
 use super::{PhasePlan, PlannedRequest};
-use crate::trace::{self, Format, ReadOptions, Transform};
+use crate::trace::{self, Transform};
 use crate::workload::{Phase, TraceRef};
 
 /// Mooncake's block size when the trace call gives none.
@@ -29,14 +29,7 @@ pub fn requests(
         phase: phase.name.clone(),
         message,
     };
-    let format = Format::parse(&tr.format)
-        .ok_or_else(|| fail(format!("unknown trace format '{}'", tr.format)))?;
-    let opts = ReadOptions {
-        columns: tr.columns.clone(),
-        time_unit: tr.time_unit.clone(),
-        skip_bad_rows: false,
-    };
-    let read = trace::read(&tr.path, format, &opts).map_err(|e| fail(e.to_string()))?;
+    let read = super::files::read_trace(tr, &phase.name)?;
     let failed = read.rows.iter().filter(|r| r.failed).count();
     if failed > 0 && tr.replay_failed.is_none() {
         return Err(fail(format!(
