@@ -87,14 +87,17 @@ impl Reader<'_> {
         }
     }
 
-    fn column(&self, role: &str, default: Option<&str>) -> Result<String, TraceError> {
-        self.opts
-            .columns
-            .iter()
-            .find(|(r, _)| r == role)
-            .map(|(_, c)| c.clone())
-            .or(default.map(str::to_string))
-            .ok_or_else(|| self.file_error(format!("no column given for '{role}' (columns: {{ at: \"…\", input: \"…\", output: \"…\" }})")))
+    /// The generic formats' (at, input, output) column names from the mapping.
+    fn mapped_columns(&self) -> Result<(String, String, String), TraceError> {
+        let get = |role: &str| {
+            self.opts
+                .columns
+                .iter()
+                .find(|(r, _)| r == role)
+                .map(|(_, c)| c.clone())
+                .ok_or_else(|| self.file_error(format!("no column given for '{role}' (columns: {{ at: \"…\", input: \"…\", output: \"…\" }})")))
+        };
+        Ok((get("at")?, get("input")?, get("output")?))
     }
 }
 
@@ -181,11 +184,7 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
             "Request tokens".to_string(),
             "Response tokens".to_string(),
         ),
-        _ => (
-            r.column("at", None)?,
-            r.column("input", None)?,
-            r.column("output", None)?,
-        ),
+        _ => r.mapped_columns()?,
     };
     let find = |name: &str| {
         headers
@@ -264,12 +263,15 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
             "output_length".to_string(),
             "ms".to_string(),
         ),
-        _ => (
-            r.column("at", None)?,
-            r.column("input", None)?,
-            r.column("output", None)?,
-            r.opts.time_unit.clone().unwrap_or_else(|| "s".into()),
-        ),
+        _ => {
+            let (at, input, output) = r.mapped_columns()?;
+            (
+                at,
+                input,
+                output,
+                r.opts.time_unit.clone().unwrap_or_else(|| "s".into()),
+            )
+        }
     };
     for (i, line_text) in text.lines().enumerate() {
         let line = i as u64 + 1;
