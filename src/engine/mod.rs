@@ -116,20 +116,16 @@ pub async fn run(
     mut meta: RunMeta,
     opts: RunOptions,
 ) -> Result<RunResult, String> {
-    let simulator = match &opts.target {
-        Some(_) => None,
+    // Without a target, the simulator runs in-process for the length of the run.
+    let (url, simulator) = match &opts.target {
+        Some(t) => (base_url(t), None),
         None => {
             let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
             let server = sim::start(addr, opts.sim.clone())
                 .await
                 .map_err(|e| format!("cannot start the simulator: {e}"))?;
-            Some(server)
+            (server.url(), Some(server))
         }
-    };
-    let url = match (&opts.target, &simulator) {
-        (Some(t), _) => base_url(t),
-        (None, Some(s)) => s.url(),
-        (None, None) => unreachable_target()?,
     };
     meta.target_url = url.clone();
     meta.simulator = simulator.as_ref().map(|_| {
@@ -301,10 +297,6 @@ fn expected_concurrency(schedule: &Schedule) -> usize {
         })
         .fold(0.0, f64::max);
     (most.ceil() as usize).min(4096)
-}
-
-fn unreachable_target() -> Result<String, String> {
-    Err("no target and no simulator".into())
 }
 
 /// Keeps the progress display's step index current for a stepped phase.

@@ -162,17 +162,43 @@ pub fn read(path: &Path, format: Format, opts: &ReadOptions) -> Result<Trace, Tr
     Ok(r.trace)
 }
 
-fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError> {
+/// A CSV reader over `text` (ragged rows allowed, fields trimmed) and its header's names.
+fn open_csv<'t>(
+    text: &'t str,
+    path: &Path,
+) -> Result<(csv::Reader<&'t [u8]>, Vec<String>), TraceError> {
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers: Vec<String> = csv
+    let headers = csv
         .headers()
-        .map_err(|e| r.file_error(format!("cannot read the header: {e}")))?
+        .map_err(|e| TraceError::File {
+            path: path.to_path_buf(),
+            message: format!("cannot read the header: {e}"),
+        })?
         .iter()
         .map(str::to_string)
         .collect();
+    Ok((csv, headers))
+}
+
+/// The position of column `name`, or an error quoting the header found.
+fn column_index(headers: &[String], name: &str, path: &Path) -> Result<usize, TraceError> {
+    headers
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| TraceError::File {
+            path: path.to_path_buf(),
+            message: format!(
+                "missing column '{name}' (the header has: {})",
+                headers.join(", ")
+            ),
+        })
+}
+
+fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError> {
+    let (mut csv, headers) = open_csv(text, r.path)?;
     let (at_col, in_col, out_col) = match format {
         Format::Azure => (
             "TIMESTAMP".to_string(),
@@ -186,18 +212,7 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
         ),
         _ => r.mapped_columns()?,
     };
-    let find = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| TraceError::File {
-                path: r.path.to_path_buf(),
-                message: format!(
-                    "missing column '{name}' (the header has: {})",
-                    headers.join(", ")
-                ),
-            })
-    };
+    let find = |name: &str| column_index(&headers, name, r.path);
     let (ai, ii, oi) = (find(&at_col)?, find(&in_col)?, find(&out_col)?);
     let unit = r.opts.time_unit.clone().unwrap_or_else(|| "s".into());
     for record in csv.records() {
@@ -443,22 +458,8 @@ pub fn column_values(path: &Path, column: &str) -> Result<Vec<f64>, TraceError> 
             );
         }
     } else {
-        let mut csv = csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
-        let headers: Vec<String> = csv
-            .headers()
-            .map_err(|e| file_error(format!("cannot read the header: {e}")))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        let i = headers.iter().position(|h| h == column).ok_or_else(|| {
-            file_error(format!(
-                "missing column '{column}' (the header has: {})",
-                headers.join(", ")
-            ))
-        })?;
+        let (mut csv, headers) = open_csv(&text, path)?;
+        let i = column_index(&headers, column, path)?;
         for rec in csv.records() {
             let rec = rec.map_err(|e| file_error(format!("unreadable CSV: {e}")))?;
             let line = rec.position().map(|p| p.line()).unwrap_or(0);
