@@ -41,6 +41,7 @@ fn main() -> Result<(), String> {
                 at_ns: sent + ttft + k as u64 * itl + rng.below(1_000_000),
                 tokens: 1,
                 bytes: 5,
+                reasoning: false,
             })
             .collect();
         let last = chunks.last().map(|c| c.at_ns);
@@ -63,6 +64,13 @@ fn main() -> Result<(), String> {
             http_status: Some(200),
             error: None,
             prefix_group: None,
+            request_uuid: None,
+            conn_reused: Some(false),
+            resent: false,
+            finish_reason: None,
+            cached_tokens: None,
+            first_content_ns: None,
+            reasoning_tokens: None,
         };
         writer
             .tx

@@ -15,6 +15,7 @@ pub mod diag;
 pub mod engine;
 pub mod output;
 pub mod prompt;
+pub mod request_id;
 pub mod schedule;
 pub mod sim;
 pub mod source;

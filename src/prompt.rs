@@ -117,6 +117,14 @@ fn words(rng: &mut Rng, n: u32, out: &mut String) {
     }
 }
 
+/// `n` words of synthesized text for a calibration probe (the same for every run).
+pub fn probe_text(n: u32) -> String {
+    let mut rng = Rng::new(key(&[0, PROMPT_TEXT, 4, n as u64]));
+    let mut out = String::with_capacity(n as usize * 7);
+    words(&mut rng, n, &mut out);
+    out.trim_start().to_string()
+}
+
 /// What a request sends: text, or (from a chat dataset) a `messages` array.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prompt {
@@ -155,6 +163,19 @@ pub fn of(schedule: &crate::schedule::Schedule, r: &PlannedRequest) -> Prompt {
         Some(m) => Prompt::Messages(m.clone()),
         None => Prompt::Text(for_request(schedule, r)),
     }
+}
+
+/// The prompt of a request with its synthesized text `by` tokens shorter than planned (the chat
+/// template's overhead, so the server counts the planned `input`); dataset prompts are sent as
+/// they are. The prefix group's shared text is kept whole while the request has room for it.
+pub fn of_shortened(schedule: &crate::schedule::Schedule, r: &PlannedRequest, by: u32) -> Prompt {
+    if by == 0 || r.prompt.is_some() {
+        return of(schedule, r);
+    }
+    let mut short = *r;
+    short.input_tokens = r.input_tokens.saturating_sub(by).max(1);
+    short.prefix_tokens = r.prefix_tokens.min(short.input_tokens);
+    of(schedule, &short)
 }
 
 /// The prompt of a request of `schedule`: for replayed Mooncake requests, one run of words per

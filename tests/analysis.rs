@@ -40,6 +40,13 @@ fn row(
         http_status: None,
         error: None,
         prefix_group: None,
+        request_uuid: None,
+        conn_reused: Some(false),
+        resent: false,
+        finish_reason: None,
+        cached_tokens: None,
+        first_content_ns: None,
+        reasoning_tokens: None,
     }
 }
 
@@ -54,6 +61,7 @@ fn chunks(id: u64, at_ms: &[u64], tokens: &[u32]) -> Vec<ChunkRow> {
             at_ns: a * MS,
             tokens: *t,
             bytes: 4,
+            reasoning: false,
         })
         .collect()
 }

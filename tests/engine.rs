@@ -17,6 +17,7 @@ fn sim(profile: Profile, faults: Faults) -> SimConfig {
         profile,
         faults,
         record_timings: false,
+        ..SimConfig::default()
     }
 }
 
@@ -54,6 +55,7 @@ async fn run(
         api_key: Some("sk-test-secret-key".into()),
         progress: false,
         sim: config,
+        metrics: Default::default(),
     };
     let result = engine::run(schedule.clone(), meta, options)
         .await
@@ -201,9 +203,10 @@ async fn injected_faults_become_the_right_statuses_and_the_run_carries_on() {
     assert_eq!(result.ending, Ending::Completed);
     let rows = requests(&dir);
     assert_eq!(rows.len(), 60);
-    // The simulator decides each fault by arrival number, so the totals are known exactly.
+    // The simulator decides each fault by arrival number, so the totals are known exactly. The
+    // two chat-template probes before the run are arrivals 0 and 1.
     let mut expected: BTreeMap<&str, usize> = BTreeMap::new();
-    for n in 0..60 {
+    for n in 2..62 {
         let kind = match faults.pick(n) {
             Fault::None => "ok",
             Fault::Status(_) => "status",
@@ -480,4 +483,25 @@ async fn a_requests_limit_ends_a_timed_phase_early() {
     let b_start = meta["phases"][1]["start_ns"].as_i64().expect("start");
     assert!(a_end < 5_000_000_000, "phase a ended at {a_end} ns");
     assert!(b_start >= a_end && b_start - a_end < 100_000_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requests_limit_with_think_times_sends_exactly_that_many() {
+    // Users thinking when another reaches the limit still send the request they claimed.
+    let text = r#"workload "think-limit" {
+  target { ignore_eos = true }
+  requests { input = 10  output = 2 }
+  phase "p" { requests = 60  concurrency = 3  think = uniform(20ms, 40ms) }
+}"#;
+    let (dir, _, result) = run(
+        text,
+        sim(Profile::named(ProfileName::Fast), Faults::default()),
+        None,
+        "think-limit",
+    )
+    .await;
+    assert_eq!(result.ending, Ending::Completed);
+    let rows = requests(&dir);
+    assert_eq!(rows.len(), 60, "{:?}", by_status(&rows));
+    assert!(rows.iter().all(|r| r.status == "ok"));
 }

@@ -184,6 +184,7 @@ async fn run_in_simulator(
             profile: llmw::sim::Profile::named(llmw::sim::ProfileName::Fast),
             ..Default::default()
         },
+        metrics: Default::default(),
     };
     llmw::engine::run(schedule, meta, opts).await.expect("runs");
     dir

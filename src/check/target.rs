@@ -3,12 +3,12 @@
 
 use crate::diag::Diagnostic;
 use crate::syntax::{Block, ExprKind};
-use crate::workload::{Api, Target};
+use crate::workload::{Api, PromptTokens, Target};
 
 use super::fields::fields;
 use super::value::Ctx;
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 9] = [
     "api",
     "model",
     "stream",
@@ -16,6 +16,8 @@ const KEYS: [&str; 7] = [
     "timeout",
     "headers",
     "temperature",
+    "request_id_header",
+    "prompt_tokens",
 ];
 
 /// Applies one `target` block on top of `target` (later blocks win field by field).
@@ -66,6 +68,18 @@ pub(crate) fn target_block(ctx: &mut Ctx, block: &Block, target: &mut Target) {
             target.temperature = Some(t);
         }
     }
+    if let Some(e) = f.get("prompt_tokens") {
+        if let Some(m) = ctx.keyword(e, "prompt_tokens", &["exact", "text"]) {
+            target.prompt_tokens = if m == "exact" {
+                PromptTokens::Exact
+            } else {
+                PromptTokens::Text
+            };
+        }
+    }
+    if let Some(e) = f.get("request_id_header") {
+        request_id_header(ctx, e, target);
+    }
     if let Some(e) = f.get("headers") {
         let Some(e) = ctx.resolve(e) else { return };
         let ExprKind::Map(entries) = &e.kind else {
@@ -90,5 +104,35 @@ pub(crate) fn target_block(ctx: &mut Ctx, block: &Block, target: &mut Target) {
                 target.headers.push((key.text.clone(), v));
             }
         }
+    }
+}
+
+/// `request_id_header = "x-request-id"` (any header name) or `off`.
+fn request_id_header(ctx: &mut Ctx, e: &crate::syntax::Expr, target: &mut Target) {
+    let Some(e) = ctx.resolve(e) else { return };
+    match &e.kind {
+        ExprKind::Ident(n) if n == "off" => target.request_id_header = None,
+        ExprKind::Str(s) => {
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if s.is_empty() || !s.chars().all(token) {
+                ctx.error(
+                    Diagnostic::error(e.span, format!("'{s}' is not an HTTP header name")).help(
+                        "a header name is letters, digits and - (like \"x-request-id\"), or off",
+                    ),
+                );
+            } else if s.eq_ignore_ascii_case("authorization") || s.eq_ignore_ascii_case("host") {
+                ctx.error(Diagnostic::error(
+                    e.span,
+                    format!("the request id cannot go in the {s} header"),
+                ));
+            } else {
+                target.request_id_header = Some(s.to_ascii_lowercase());
+            }
+        }
+        _ => ctx.mismatch(
+            e,
+            "request_id_header",
+            "a header name like \"x-request-id\", or off",
+        ),
     }
 }

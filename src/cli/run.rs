@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use llmw::engine::{self, Ending, RunMeta, RunOptions};
+use llmw::engine::{self, Ending, Metrics, RunMeta, RunOptions};
 use llmw::sim::{Faults, ProfileArgs, SimConfig};
 use llmw::{Overrides, Workload};
 
@@ -43,6 +43,12 @@ pub struct Common {
     /// Simulator profile (used without --target).
     #[arg(long = "sim-profile", value_enum, default_value_t = llmw::sim::ProfileName::Default)]
     sim_profile: llmw::sim::ProfileName,
+    /// Scrape the server's Prometheus metrics from this URL (default: <target>/metrics).
+    #[arg(long, value_name = "URL", conflicts_with = "no_metrics")]
+    metrics_url: Option<String>,
+    /// Do not scrape the server's Prometheus metrics.
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -99,6 +105,11 @@ pub fn execute(
             .resolve(),
             faults: Faults::default(),
             ..SimConfig::default()
+        },
+        metrics: match (&common.metrics_url, common.no_metrics) {
+            (_, true) => Metrics::Off,
+            (Some(u), false) => Metrics::Url(u.clone()),
+            (None, false) => Metrics::Default,
         },
     };
     let runtime = match super::runtime() {

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use llmw::sim::{self, Faults, ProfileArgs, SimConfig};
+use llmw::sim::{self, Behaviour, Faults, ProfileArgs, SimConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,6 +24,8 @@ pub struct Args {
     profile: ProfileArgs,
     #[command(flatten, next_help_heading = "Fault injection")]
     faults: Faults,
+    #[command(flatten, next_help_heading = "Real servers' ways (docs/servers.md)")]
+    behaviour: Behaviour,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -36,6 +38,7 @@ pub fn run(args: Args) -> ExitCode {
             model: args.model,
             profile: args.profile.resolve(),
             faults: args.faults,
+            behaviour: args.behaviour,
             record_timings: args.record_timings,
         };
         let server = match sim::start(SocketAddr::new(args.host, args.port), config).await {

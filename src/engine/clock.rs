@@ -26,6 +26,11 @@ impl Clock {
         self.start.elapsed().as_nanos() as u64
     }
 
+    /// The run-clock time of `at` (0 for an instant before the start).
+    pub fn ns_of(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.start).as_nanos() as u64
+    }
+
     pub fn instant(&self, ns: u64) -> Instant {
         self.start + Duration::from_nanos(ns)
     }

@@ -96,7 +96,8 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
         }
         _ = shared.limit_reached.notified() => {
             // `requests = N` reached first: the phase ends when those requests are answered.
-            shared.ended.store(true, Ordering::Relaxed);
+            // `ended` stays false so a user still thinking sends the request it has claimed;
+            // each user stops at the limit by itself.
             shared.all_gone().await;
             ctx.clock.now()
         }

@@ -74,26 +74,11 @@ impl Ctx {
     /// An arrival that found `max_in_flight` requests outstanding.
     pub fn drop_arrival(&self, r: &PlannedRequest, scheduled_ns: u64, cap: u64) {
         let now = self.clock.now();
-        let row = RequestRow {
-            request_id: r.id,
-            phase: r.phase,
-            step: r.step,
-            class: r.class,
-            scheduled_ns: Some(scheduled_ns),
-            sent_ns: now,
-            first_token_ns: None,
-            last_token_ns: None,
-            done_ns: now,
-            input_tokens: r.input_tokens,
-            output_tokens_requested: r.output_tokens,
-            prompt_tokens: None,
-            output_tokens: None,
-            chunks: 0,
-            status: Status::Dropped,
-            http_status: None,
-            error: Some(format!("max_in_flight ({cap}) reached")),
-            prefix_group: r.prefix_group,
-        };
+        let mut row =
+            RequestRow::unsent(r, Status::Dropped, format!("max_in_flight ({cap}) reached"));
+        row.scheduled_ns = Some(scheduled_ns);
+        row.sent_ns = now;
+        row.done_ns = now;
         self.finish(row, Vec::new());
     }
 

@@ -1,9 +1,23 @@
 //! A small HTTP/1.1 client for one server, on hyper's connection API: plain TCP or TLS
 //! (rustls, verified against the Mozilla roots), a pool of idle keep-alive connections, and a
 //! fixed 16 KiB read buffer per connection, so 2,000 concurrent streams stay cheap in memory.
-//! It never retries: a retry would change the load being measured.
+//!
+//! Connections are treated the way real servers treat them (docs/servers.md):
+//! - `Connection: close` and `Keep-Alive: timeout=T, max=N` on a response are honoured: such a
+//!   connection is not reused past its last request or its idle timeout.
+//! - A request written onto a *reused* connection that the server had already closed (it comes
+//!   back closed or reset with no byte of response, at once) was never read by the server: it is
+//!   sent again, once, on a fresh connection. llama.cpp closes after every streamed response and
+//!   uvicorn closes connections idle for 5 s, so without this a pooled client loses requests to
+//!   a race that says nothing about the server. A fresh connection that fails is a real failure.
+//! - A server that closes every reused connection this way (three in a row, none kept) gets no
+//!   more reuse: each request then opens its own connection, and the run says so.
+//!
+//! Nothing else is ever retried: a retry of a request the server saw would change the load.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -15,8 +29,89 @@ use tokio::net::TcpStream;
 
 /// Read buffer per connection.
 const READ_BUFFER: usize = 16 * 1024;
+/// A reused connection that fails later than this after the write is not a stale connection
+/// (the server read the request and then failed): it is not sent again.
+const RESEND_WINDOW: Duration = Duration::from_secs(1);
+/// A connection is not reused when less than this is left of the server's keep-alive timeout.
+const TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
+/// Reused connections found closed in a row, with none kept, before reuse is turned off.
+const STALE_STREAK: u32 = 3;
+/// Connecting, including the TLS handshake, takes at most this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Sender = SendRequest<Full<Bytes>>;
+
+/// One connection and what the server said about keeping it.
+struct Conn {
+    sender: Sender,
+    /// Responses read on it so far.
+    served: u32,
+    /// `Keep-Alive: max=` of the last response: requests the server still allows.
+    remaining: Option<u32>,
+    /// `Keep-Alive: timeout=` of the last response.
+    timeout: Option<Duration>,
+    /// The last response said `Connection: close`.
+    closing: bool,
+    idle_since: Instant,
+}
+
+impl Conn {
+    fn fresh(sender: Sender) -> Conn {
+        Conn {
+            sender,
+            served: 0,
+            remaining: None,
+            timeout: None,
+            closing: false,
+            idle_since: Instant::now(),
+        }
+    }
+
+    /// Whether the server's own rules still allow another request on it now.
+    fn reusable(&self) -> bool {
+        !self.closing
+            && self.remaining != Some(0)
+            && !self.sender.is_closed()
+            && self
+                .timeout
+                .is_none_or(|t| self.idle_since.elapsed() + TIMEOUT_MARGIN < t)
+    }
+
+    /// Reads `Connection` and `Keep-Alive` of a response.
+    fn note(&mut self, headers: &hyper::HeaderMap) {
+        self.served += 1;
+        self.closing = headers
+            .get_all(hyper::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("close"));
+        if let Some(ka) = headers.get("keep-alive").and_then(|v| v.to_str().ok()) {
+            let (timeout, max) = parse_keep_alive(ka);
+            self.timeout = timeout.or(self.timeout);
+            self.remaining = max.or(self.remaining.map(|m| m.saturating_sub(1)));
+        } else if let Some(m) = self.remaining.as_mut() {
+            *m = m.saturating_sub(1);
+        }
+    }
+}
+
+/// `timeout=5, max=100` → (5 s, 100).
+pub fn parse_keep_alive(v: &str) -> (Option<Duration>, Option<u32>) {
+    let (mut timeout, mut max) = (None, None);
+    for part in v.split(',') {
+        let Some((k, val)) = part.split_once('=') else {
+            continue;
+        };
+        let val = val.trim().trim_matches('"');
+        match k.trim().to_ascii_lowercase().as_str() {
+            "timeout" => timeout = val.parse::<u64>().ok().map(Duration::from_secs),
+            "max" => max = val.parse::<u32>().ok(),
+            _ => {}
+        }
+    }
+    (timeout, max)
+}
 
 pub struct HttpClient {
     host: String,
@@ -26,11 +121,36 @@ pub struct HttpClient {
     /// Path prefix of the base URL (usually empty).
     prefix: String,
     tls: Option<tokio_rustls::TlsConnector>,
-    idle: Mutex<Vec<Sender>>,
+    idle: Mutex<Vec<Conn>>,
+    /// Reused connections found closed since one was last kept.
+    stale_streak: AtomicU32,
+    /// Set once the server has shown it closes connections after each response.
+    no_reuse: AtomicBool,
 }
 
 /// A connection in use; give it back with [`HttpClient::release`] once the response is read.
-pub struct Lease(Sender);
+pub struct Lease(Conn);
+
+/// A response and how it was obtained.
+pub struct Sent {
+    pub response: Response<Incoming>,
+    pub lease: Lease,
+    /// The request went out on a connection taken from the pool (opened before it: pre-opened
+    /// for the run or kept from an earlier request), not one opened for it.
+    pub reused: bool,
+    /// It was sent a second time, on a fresh connection, because the reused one had been closed
+    /// by the server before it read the request.
+    pub resent: bool,
+    /// When the request that got this response was handed to its connection.
+    pub written_at: Instant,
+}
+
+/// How the pool fared, for `run.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolReport {
+    /// False when reuse was turned off because the server closes connections after a response.
+    pub reuse: bool,
+}
 
 impl HttpClient {
     /// A client for the server at `base` (`http://host:port` or `https://…`, optional path).
@@ -80,7 +200,30 @@ impl HttpClient {
             prefix: uri.path().trim_end_matches('/').to_string(),
             tls,
             idle: Mutex::new(Vec::new()),
+            stale_streak: AtomicU32::new(0),
+            no_reuse: AtomicBool::new(false),
         })
+    }
+
+    /// A second client for the same server with its own pool (for side traffic such as
+    /// scraping metrics, which must not take the run's connections).
+    pub fn sibling(&self) -> HttpClient {
+        HttpClient {
+            host: self.host.clone(),
+            port: self.port,
+            authority: self.authority.clone(),
+            prefix: self.prefix.clone(),
+            tls: self.tls.clone(),
+            idle: Mutex::new(Vec::new()),
+            stale_streak: AtomicU32::new(0),
+            no_reuse: AtomicBool::new(false),
+        }
+    }
+
+    pub fn report(&self) -> PoolReport {
+        PoolReport {
+            reuse: !self.no_reuse.load(Ordering::Relaxed),
+        }
     }
 
     /// The request target for `path` (e.g. `/v1/models`) under the base URL's prefix.
@@ -88,20 +231,30 @@ impl HttpClient {
         format!("{}{path}", self.prefix)
     }
 
-    async fn connect(&self) -> Result<Sender, String> {
+    async fn connect(&self) -> Result<Conn, String> {
         let where_ = format!("{}:{}", self.host, self.port);
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.open(&where_)).await {
+            Ok(c) => c.map(Conn::fresh),
+            Err(_) => Err(format!(
+                "cannot connect to {where_}: no answer within {CONNECT_TIMEOUT:?}"
+            )),
+        }
+    }
+
+    async fn open(&self, where_: &str) -> Result<Sender, String> {
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| format!("cannot connect to {where_}: {e}"))?;
         let _ = tcp.set_nodelay(true);
         let mut builder = http1::Builder::new();
         builder.read_buf_exact_size(Some(READ_BUFFER));
+        let handshake = |e: hyper::Error| format!("HTTP handshake with {where_} failed: {e}");
         match &self.tls {
             None => {
                 let (sender, conn) = builder
                     .handshake(TokioIo::new(tcp))
                     .await
-                    .map_err(|e| format!("HTTP handshake with {where_} failed: {e}"))?;
+                    .map_err(handshake)?;
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
@@ -117,7 +270,7 @@ impl HttpClient {
                 let (sender, conn) = builder
                     .handshake(TokioIo::new(stream))
                     .await
-                    .map_err(|e| format!("HTTP handshake with {where_} failed: {e}"))?;
+                    .map_err(handshake)?;
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
@@ -126,16 +279,16 @@ impl HttpClient {
         }
     }
 
-    /// An idle connection that is still usable, or a new one.
-    async fn acquire(&self) -> Result<Sender, String> {
+    /// An idle connection that is still usable (true: it came from the pool), or a new one.
+    async fn acquire(&self) -> Result<(Conn, bool), String> {
         loop {
             let candidate = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-            let Some(mut sender) = candidate else { break };
-            if sender.ready().await.is_ok() {
-                return Ok(sender);
+            let Some(mut conn) = candidate else { break };
+            if conn.reusable() && conn.sender.ready().await.is_ok() {
+                return Ok((conn, true));
             }
         }
-        self.connect().await
+        Ok((self.connect().await?, false))
     }
 
     /// Opens up to `n` connections ahead of the run, `parallel` at a time, and keeps them idle,
@@ -147,7 +300,7 @@ impl HttpClient {
         while opened < n {
             let batch = parallel.min(n - opened);
             let conns = futures_util::future::join_all((0..batch).map(|_| self.connect())).await;
-            let ok: Vec<Sender> = conns.into_iter().filter_map(Result::ok).collect();
+            let ok: Vec<Conn> = conns.into_iter().filter_map(Result::ok).collect();
             if ok.is_empty() {
                 return;
             }
@@ -165,30 +318,90 @@ impl HttpClient {
         path: &str,
         headers: &[(&str, &str)],
         body: Bytes,
-    ) -> Result<(Response<Incoming>, Lease), String> {
-        let mut sender = self.acquire().await?;
-        let mut req = Request::builder()
-            .method(method)
-            .uri(self.path(path))
-            .header(hyper::header::HOST, self.authority.as_str());
-        for (k, v) in headers {
-            req = req.header(*k, *v);
+    ) -> Result<Sent, String> {
+        let build = || {
+            let mut req = Request::builder()
+                .method(method.clone())
+                .uri(self.path(path))
+                .header(hyper::header::HOST, self.authority.as_str());
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.body(Full::new(body.clone()))
+                .map_err(|e| format!("invalid request: {e}"))
+        };
+        let (mut conn, reused) = self.acquire().await?;
+        let written_at = Instant::now();
+        match conn.sender.send_request(build()?).await {
+            Ok(response) => {
+                if conn.served > 0 {
+                    // A connection kept from an earlier response worked: the server keeps them.
+                    self.stale_streak.store(0, Ordering::Relaxed);
+                }
+                conn.note(response.headers());
+                Ok(Sent {
+                    response,
+                    lease: Lease(conn),
+                    reused,
+                    resent: false,
+                    written_at,
+                })
+            }
+            Err(e) if reused && never_read(&e) && written_at.elapsed() < RESEND_WINDOW => {
+                if self.stale_streak.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_STREAK {
+                    self.no_reuse.store(true, Ordering::Relaxed);
+                }
+                let mut conn = self.connect().await?;
+                let written_at = Instant::now();
+                let response = conn
+                    .sender
+                    .send_request(build()?)
+                    .await
+                    .map_err(|e| describe(&e))?;
+                conn.note(response.headers());
+                Ok(Sent {
+                    response,
+                    lease: Lease(conn),
+                    reused: false,
+                    resent: true,
+                    written_at,
+                })
+            }
+            Err(e) => Err(describe(&e)),
         }
-        let req = req
-            .body(Full::new(body))
-            .map_err(|e| format!("invalid request: {e}"))?;
-        let resp = sender.send_request(req).await.map_err(|e| describe(&e))?;
-        Ok((resp, Lease(sender)))
     }
 
     /// Returns a connection whose response was read to the end, for reuse.
     pub fn release(&self, lease: Lease) {
-        if !lease.0.is_closed() {
-            if let Ok(mut idle) = self.idle.lock() {
-                idle.push(lease.0);
-            }
+        let mut conn = lease.0;
+        if self.no_reuse.load(Ordering::Relaxed) || !conn.reusable() {
+            return;
+        }
+        conn.idle_since = Instant::now();
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
         }
     }
+}
+
+/// Whether a send failed the way a connection the server had closed fails: closed before any
+/// response, cancelled before it was written, reset or a broken pipe.
+fn never_read(e: &hyper::Error) -> bool {
+    if e.is_canceled() || e.is_incomplete_message() || e.is_closed() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            return matches!(
+                io.kind(),
+                BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
+            );
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// A hyper error with its causes.
@@ -201,4 +414,23 @@ pub fn describe(e: &hyper::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_alive_headers_are_read() {
+        assert_eq!(
+            parse_keep_alive("timeout=5, max=100"),
+            (Some(Duration::from_secs(5)), Some(100))
+        );
+        assert_eq!(parse_keep_alive("max=0"), (None, Some(0)));
+        assert_eq!(
+            parse_keep_alive("timeout=\"7\""),
+            (Some(Duration::from_secs(7)), None)
+        );
+        assert_eq!(parse_keep_alive("garbage"), (None, None));
+    }
 }

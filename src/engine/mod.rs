@@ -6,6 +6,7 @@
 //! goes by a writer thread (`writer`). Ctrl-C stops dispatch, cancels what is in flight, closes
 //! the files and records `interrupted`.
 
+mod calibrate;
 mod clock;
 mod closed;
 mod context;
@@ -15,6 +16,7 @@ mod progress;
 pub mod record;
 mod request;
 pub mod run_dir;
+pub mod scrape;
 pub mod sse;
 mod stats;
 mod summary;
@@ -22,6 +24,7 @@ pub mod writer;
 
 pub use clock::rfc3339;
 pub use run_dir::{Ending, RunMeta};
+pub use scrape::Metrics;
 pub use stats::{percentile, Group};
 
 use std::collections::BTreeMap;
@@ -33,10 +36,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::request_id::RunNonce;
 use crate::schedule::{LoopKind, Schedule};
 use crate::sim::{self, SimConfig};
+use crate::workload::{Api, PromptTokens};
 use context::Ctx;
-use run_dir::PhaseSpan;
+use run_dir::{Findings, PhaseSpan};
 
 pub struct RunOptions {
     /// The run directory; default `runs/<workload>-<UTC time>`.
@@ -48,6 +53,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// The in-process simulator's configuration (used only without `target`).
     pub sim: SimConfig,
+    /// Where the server's Prometheus metrics are scraped from, or not at all.
+    pub metrics: Metrics,
 }
 
 pub struct RunResult {
@@ -84,7 +91,7 @@ async fn discover_model(http: &http::HttpClient, key: Option<&str>) -> Result<St
         .as_deref()
         .map(|a| vec![("authorization", a)])
         .unwrap_or_default();
-    let (resp, lease) = http
+    let sent = http
         .send(
             hyper::Method::GET,
             "/v1/models",
@@ -93,6 +100,7 @@ async fn discover_model(http: &http::HttpClient, key: Option<&str>) -> Result<St
         )
         .await
         .map_err(why)?;
+    let (resp, lease) = (sent.response, sent.lease);
     if !resp.status().is_success() {
         return Err(why(format!("HTTP {}", resp.status().as_u16())));
     }
@@ -140,6 +148,17 @@ pub async fn run(
         None => discover_model(&http, opts.api_key.as_deref()).await?,
     };
     meta.model = model.clone();
+    let nonce = RunNonce::new();
+    let mut findings = Findings {
+        request_ids: json!({
+            "header": schedule.target.request_id_header,
+            "uuid_prefix": nonce.prefix(),
+            "format": "the last 15 digits are the plan's request_id in decimal",
+        }),
+        ..Findings::default()
+    };
+    let prompt_overhead =
+        calibrate_prompts(&http, &schedule, &model, &opts, nonce, &mut findings).await;
     http.prewarm(expected_concurrency(&schedule), 64).await;
 
     let clock = clock::Clock::start();
@@ -148,6 +167,7 @@ pub async fn run(
     let mut spans: Vec<PhaseSpan> = Vec::new();
     let wall_start = clock.wall_start;
     let running = run_dir::State {
+        findings: &findings,
         wall_start,
         phases: &spans,
         ending: Ending::Running,
@@ -162,6 +182,7 @@ pub async fn run(
     )?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
     let stop_flag = Arc::new(AtomicBool::new(false));
     let sender = request::Sender {
         http,
@@ -174,7 +195,17 @@ pub async fn run(
             .timeout_ns
             .map(Duration::from_nanos)
             .unwrap_or(request::DEFAULT_TIMEOUT),
+        nonce,
+        prompt_overhead,
     };
+    let scraper = start_scrape(
+        &opts.metrics,
+        &url,
+        &sender.http,
+        clock,
+        &writer,
+        stop_rx.clone(),
+    )?;
     let ctx = Arc::new(Ctx::new(
         schedule.clone(),
         sender,
@@ -185,6 +216,7 @@ pub async fn run(
     ));
     let interrupt = {
         let flag = stop_flag.clone();
+        let stop_tx = stop_tx.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 flag.store(true, Ordering::SeqCst);
@@ -256,16 +288,30 @@ pub async fn run(
         Ending::Completed
     };
     let groups = ctx.live.groups();
+    findings.connections = json!({
+        "reuse": ctx.sender.http.report().reuse,
+        "note": (!ctx.sender.http.report().reuse).then_some(
+            "the server closed connections after responses without saying so; each request opened its own"),
+    });
     drop(ctx);
+    if let Some(task) = scraper {
+        let _ = stop_tx.send(true);
+        if let Ok(outcome) = task.await {
+            findings.server_metrics = outcome.to_json();
+        }
+    } else {
+        findings.server_metrics = json!({"off": true});
+    }
     let written = writer.finish();
     let (ending, error) = match &written {
         Ok(_) => (ending, None),
         Err(e) => (Ending::Failed, Some(e.clone())),
     };
     let counts = written
-        .map(|w| json!({"requests": w.requests, "chunks": w.chunks}))
+        .map(|w| json!({"requests": w.requests, "chunks": w.chunks, "server_metrics": w.metrics}))
         .unwrap_or(json!(null));
     let end = run_dir::State {
+        findings: &findings,
         wall_start,
         phases: &spans,
         ending,
@@ -280,6 +326,80 @@ pub async fn run(
         error,
         groups,
     })
+}
+
+/// Measures the chat template's overhead when the run needs it (chat API, `prompt_tokens =
+/// exact`, synthesized prompts); returns the tokens to take off each synthesized prompt.
+async fn calibrate_prompts(
+    http: &http::HttpClient,
+    schedule: &Schedule,
+    model: &str,
+    opts: &RunOptions,
+    nonce: RunNonce,
+    findings: &mut Findings,
+) -> u32 {
+    let t = &schedule.target;
+    if t.api != Api::Chat || t.prompt_tokens == PromptTokens::Text {
+        findings.prompt_calibration = json!({"mode": t.prompt_tokens.as_str(), "overhead_tokens": 0,
+            "note": if t.api == Api::Chat { "the server's template tokens come on top of input" } else { "completions send the text as it is" }});
+        return 0;
+    }
+    let auth = opts.api_key.as_ref().map(|k| format!("Bearer {k}"));
+    let mut headers: Vec<(&str, &str)> = t
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if let Some(a) = &auth {
+        headers.push(("authorization", a));
+    }
+    match calibrate::measure(http, model, &headers, t.request_id_header.as_deref(), nonce).await {
+        Ok(c) => {
+            findings.prompt_calibration = c.to_json();
+            if (c.tokens_per_word - 1.0).abs() > 0.05 {
+                eprintln!("warning: the server counts {:.2} tokens per synthesized word (1.00 expected); prompt lengths will be off by that factor", c.tokens_per_word);
+            }
+            c.overhead
+        }
+        Err(e) => {
+            eprintln!("warning: could not measure the chat template's tokens ({e}); chat prompts carry them on top of input");
+            findings.prompt_calibration =
+                json!({"mode": "exact", "overhead_tokens": 0, "failed": e});
+            0
+        }
+    }
+}
+
+/// Starts scraping the server's metrics unless turned off.
+fn start_scrape(
+    metrics: &Metrics,
+    target: &str,
+    http: &http::HttpClient,
+    clock: clock::Clock,
+    writer: &writer::TraceWriter,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<scrape::Outcome>>, String> {
+    let (client, path, url) = match metrics {
+        Metrics::Off => return Ok(None),
+        Metrics::Default => (
+            http.sibling(),
+            "/metrics".to_string(),
+            format!("{target}/metrics"),
+        ),
+        Metrics::Url(u) => {
+            let (base, path) = scrape::split_url(u)?;
+            (http::HttpClient::new(&base)?, path, u.clone())
+        }
+    };
+    let url = run_dir::sanitize_url(&url);
+    Ok(Some(tokio::spawn(scrape::run(
+        client,
+        path,
+        url,
+        clock,
+        writer.tx.clone(),
+        stop,
+    ))))
 }
 
 /// How many connections the run will want at once: the peak users of closed-loop phases; for

@@ -54,6 +54,59 @@ pub struct RequestRow {
     pub http_status: Option<u16>,
     pub error: Option<String>,
     pub prefix_group: Option<u32>,
+    /// The UUID llmw gave the request (sent in the request-id header unless that is off).
+    pub request_uuid: Option<String>,
+    /// The connection came from the pool (pre-opened or kept from an earlier request) rather
+    /// than being opened for this request; `None` when no connection was had.
+    pub conn_reused: Option<bool>,
+    /// Sent a second time on a fresh connection: the pooled one had been closed by the server
+    /// before it read the request (docs/servers.md).
+    pub resent: bool,
+    /// `finish_reason` as the server sent it (`length`, `stop`, …).
+    pub finish_reason: Option<String>,
+    /// `usage.prompt_tokens_details.cached_tokens` (or llama.cpp's `timings.cache_n`).
+    pub cached_tokens: Option<u32>,
+    /// The first chunk that carried answer text (not reasoning).
+    pub first_content_ns: Option<u64>,
+    /// Tokens of reasoning (`reasoning_content` / `reasoning`) among `output_tokens`.
+    pub reasoning_tokens: Option<u32>,
+}
+
+impl RequestRow {
+    /// A row for a request that never reached the server (`Dropped`), with its plan fields.
+    pub fn unsent(
+        r: &crate::schedule::PlannedRequest,
+        status: Status,
+        error: String,
+    ) -> RequestRow {
+        RequestRow {
+            request_id: r.id,
+            phase: r.phase,
+            step: r.step,
+            class: r.class,
+            scheduled_ns: None,
+            sent_ns: 0,
+            first_token_ns: None,
+            last_token_ns: None,
+            done_ns: 0,
+            input_tokens: r.input_tokens,
+            output_tokens_requested: r.output_tokens,
+            prompt_tokens: None,
+            output_tokens: None,
+            chunks: 0,
+            status,
+            http_status: None,
+            error: Some(error),
+            prefix_group: r.prefix_group,
+            request_uuid: None,
+            conn_reused: None,
+            resent: false,
+            finish_reason: None,
+            cached_tokens: None,
+            first_content_ns: None,
+            reasoning_tokens: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,4 +116,16 @@ pub struct ChunkRow {
     pub at_ns: u64,
     pub tokens: u32,
     pub bytes: u32,
+    /// The chunk carried reasoning (`reasoning_content` / `reasoning`), not answer text.
+    pub reasoning: bool,
+}
+
+/// One sample of the server's Prometheus metrics, scraped at `at_ns`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    pub at_ns: u64,
+    pub name: String,
+    /// The label set as the server wrote it, without braces (`model_name="m",le="0.5"`).
+    pub labels: String,
+    pub value: f64,
 }

@@ -12,6 +12,7 @@ use super::clock::Clock;
 use super::http::{describe, HttpClient};
 use super::record::{ChunkRow, RequestRow, Status};
 use super::sse::SseParser;
+use crate::request_id::RunNonce;
 use crate::schedule::PlannedRequest;
 use crate::workload::{Api, Target};
 
@@ -24,22 +25,39 @@ pub struct Sender {
     /// The plan, for prompt synthesis (seed, replayed prefix blocks).
     pub schedule: std::sync::Arc<crate::schedule::Schedule>,
     pub timeout: Duration,
+    /// The run-unique part of every request's UUID.
+    pub nonce: RunNonce,
+    /// Tokens the server adds to a chat prompt (its template), taken off synthesized text so
+    /// the server counts `input` tokens (0 with `prompt_tokens = text` or on completions).
+    pub prompt_overhead: u32,
 }
 
 /// Without `timeout` in the workload, a request that takes longer than this is a timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Error bodies and messages are cut to this many characters.
 const MESSAGE_CHARS: usize = 200;
+/// At most this much of an error body is read.
+const ERROR_BODY_BYTES: usize = 16 * 1024;
+/// At most this much of a non-streamed response body is read.
+const WHOLE_BODY_BYTES: usize = 64 << 20;
 
 /// What the response told us so far; survives a timeout or a cancel.
 #[derive(Default)]
 struct Progress {
     chunks: Vec<ChunkRow>,
     first_token_ns: Option<u64>,
+    first_content_ns: Option<u64>,
     last_token_ns: Option<u64>,
     prompt_tokens: Option<u32>,
     usage_output: Option<u32>,
+    usage_reasoning: Option<u32>,
+    cached_tokens: Option<u32>,
     http_status: Option<u16>,
+    finish_reason: Option<String>,
+    conn_reused: Option<bool>,
+    resent: bool,
+    /// When the request that got the response was written, if not at the planned send time.
+    written_ns: Option<u64>,
     finished: bool,
 }
 
@@ -55,7 +73,7 @@ impl Sender {
     }
 
     fn body(&self, r: &PlannedRequest) -> Value {
-        let prompt = crate::prompt::of(&self.schedule, r);
+        let prompt = crate::prompt::of_shortened(&self.schedule, r, self.prompt_overhead);
         let mut body = match (self.target.api, prompt) {
             (Api::Chat, crate::prompt::Prompt::Messages(m)) => {
                 json!({"model": self.model, "messages": m})
@@ -68,7 +86,9 @@ impl Sender {
         body["max_tokens"] = json!(r.output_tokens);
         body["stream"] = json!(self.target.stream);
         if self.target.stream {
-            body["stream_options"] = json!({"include_usage": true});
+            // Per-chunk usage (vLLM's continuous_usage_stats) gives each chunk's true token count
+            // where the server supports it; others ignore the field.
+            body["stream_options"] = json!({"include_usage": true, "continuous_usage_stats": true});
         }
         if self.target.ignore_eos {
             body["ignore_eos"] = json!(true);
@@ -89,10 +109,11 @@ impl Sender {
         mut stop: watch::Receiver<bool>,
     ) -> (RequestRow, Vec<ChunkRow>) {
         let body = self.body(r).to_string();
+        let uuid = self.nonce.uuid(r.id);
         let mut progress = Progress::default();
         let sent_ns = clock.now();
         let outcome = {
-            let exchange = self.exchange(r.id, body, clock, &mut progress);
+            let exchange = self.exchange(r.id, &uuid, body, clock, &mut progress);
             tokio::select! {
                 o = tokio::time::timeout(self.timeout, exchange) => o.ok(),
                 _ = stop.wait_for(|s| *s) => Some(Err("cancelled".into())),
@@ -113,13 +134,20 @@ impl Sender {
             ),
         };
         let counted: u32 = progress.chunks.iter().map(|c| c.tokens).sum();
+        let reasoning: u32 = progress
+            .chunks
+            .iter()
+            .filter(|c| c.reasoning)
+            .map(|c| c.tokens)
+            .sum();
+        let any_reasoning = progress.chunks.iter().any(|c| c.reasoning);
         let row = RequestRow {
             request_id: r.id,
             phase: r.phase,
             step: r.step,
             class: r.class,
             scheduled_ns,
-            sent_ns,
+            sent_ns: progress.written_ns.unwrap_or(sent_ns),
             first_token_ns: progress.first_token_ns,
             last_token_ns: progress.last_token_ns,
             done_ns,
@@ -134,24 +162,39 @@ impl Sender {
             http_status: progress.http_status,
             error,
             prefix_group: r.prefix_group,
+            request_uuid: Some(uuid),
+            conn_reused: progress.conn_reused,
+            resent: progress.resent,
+            finish_reason: progress.finish_reason.take(),
+            cached_tokens: progress.cached_tokens,
+            first_content_ns: progress.first_content_ns,
+            reasoning_tokens: progress
+                .usage_reasoning
+                .or((any_reasoning || status == Status::Ok).then_some(reasoning)),
         };
         (row, progress.chunks)
     }
 
-    async fn exchange(&self, id: u64, body: String, clock: &Clock, p: &mut Progress) -> Outcome {
+    async fn exchange(
+        &self,
+        id: u64,
+        uuid: &str,
+        body: String,
+        clock: &Clock,
+        p: &mut Progress,
+    ) -> Outcome {
         let auth = self.api_key.as_ref().map(|k| format!("Bearer {k}"));
-        let request_id = id.to_string();
-        let mut headers: Vec<(&str, &str)> = vec![
-            ("content-type", "application/json"),
-            ("x-request-id", &request_id),
-        ];
+        let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+        if let Some(h) = &self.target.request_id_header {
+            headers.push((h.as_str(), uuid));
+        }
         if let Some(a) = &auth {
             headers.push(("authorization", a));
         }
         for (k, v) in &self.target.headers {
             headers.push((k.as_str(), v.as_str()));
         }
-        let (resp, lease) = self
+        let sent = self
             .http
             .send(
                 hyper::Method::POST,
@@ -161,43 +204,62 @@ impl Sender {
             )
             .await
             .map_err(|e| short(&e))?;
+        p.conn_reused = Some(sent.reused);
+        p.resent = sent.resent;
+        if sent.resent {
+            p.written_ns = Some(clock.ns_of(sent.written_at));
+        }
+        let (resp, lease) = (sent.response, sent.lease);
         let status = resp.status();
         p.http_status = Some(status.as_u16());
-        let mut body = resp.into_body();
         if !status.is_success() {
-            let text = body
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            return Err(short(&format!(
-                "HTTP {}: {}",
-                status.as_u16(),
-                String::from_utf8_lossy(&text).trim()
-            )));
+            return Err(short(&http_error(resp).await));
         }
+        let mut body = resp.into_body();
         if !self.target.stream {
-            let bytes = body
-                .collect()
+            let bytes = read_limited(&mut body, WHOLE_BODY_BYTES)
                 .await
-                .map_err(|e| short(&format!("response broken: {}", describe(&e))))?
-                .to_bytes();
+                .map_err(|e| short(&format!("response broken: {e}")))?;
             self.http.release(lease);
             let at = clock.now();
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
-            let text = content(&v);
             read_usage(&v, p);
-            if !text.is_empty() {
-                p.first_token_ns = Some(at);
-                p.last_token_ns = Some(at);
-                let tokens = p.usage_output.unwrap_or(1);
+            p.finish_reason = v
+                .pointer("/choices/0/finish_reason")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let (answer, reasoning) = content(&v);
+            let at_ns = Some(at);
+            if !answer.is_empty() || !reasoning.is_empty() {
+                p.first_token_ns = at_ns;
+                p.last_token_ns = at_ns;
+            }
+            let total = p.usage_output.unwrap_or(1);
+            // A whole response is one chunk of answer (and one of reasoning, if any), both at once.
+            if !reasoning.is_empty() {
+                let tokens = p
+                    .usage_reasoning
+                    .unwrap_or(if answer.is_empty() { total } else { 1 });
                 p.chunks.push(ChunkRow {
                     request_id: id,
                     seq: 0,
                     at_ns: at,
                     tokens,
-                    bytes: text.len() as u32,
+                    bytes: reasoning.len() as u32,
+                    reasoning: true,
+                });
+            }
+            if !answer.is_empty() {
+                p.first_content_ns = at_ns;
+                let before: u32 = p.chunks.iter().map(|c| c.tokens).sum();
+                p.chunks.push(ChunkRow {
+                    request_id: id,
+                    seq: p.chunks.len() as u32,
+                    at_ns: at,
+                    tokens: total.saturating_sub(before).max(1),
+                    bytes: answer.len() as u32,
+                    reasoning: false,
                 });
             }
             p.finished = v
@@ -245,6 +307,56 @@ impl Sender {
     }
 }
 
+/// An HTTP error response described even when its body is empty: status code and reason
+/// phrase, the headers that explain it, and the start of the body.
+async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> String {
+    let status = resp.status();
+    let mut msg = format!("HTTP {}", status.as_u16());
+    if let Some(reason) = status.canonical_reason() {
+        msg.push(' ');
+        msg.push_str(reason);
+    }
+    let explain: Vec<String> = ["retry-after", "content-type"]
+        .iter()
+        .filter_map(|h| {
+            let v = resp.headers().get(*h)?.to_str().ok()?;
+            Some(format!("{h}: {v}"))
+        })
+        .collect();
+    if !explain.is_empty() {
+        msg.push_str(&format!(" ({})", explain.join("; ")));
+    }
+    let mut body = resp.into_body();
+    let text = read_limited(&mut body, ERROR_BODY_BYTES)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let text = text.trim();
+    if text.is_empty() {
+        msg.push_str(", empty body");
+    } else {
+        msg.push_str(": ");
+        msg.push_str(text);
+    }
+    msg
+}
+
+/// Reads a body up to `limit` bytes (what is past the limit is left unread).
+async fn read_limited(body: &mut hyper::body::Incoming, limit: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| describe(&e))?;
+        if let Ok(data) = frame.into_data() {
+            let room = limit - out.len();
+            out.extend_from_slice(&data[..data.len().min(room)]);
+            if out.len() >= limit {
+                return Err(format!("body over {limit} bytes"));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Where a stream stands between events.
 #[derive(Default)]
 struct StreamState {
@@ -259,16 +371,15 @@ fn on_event(id: u64, data: &[u8], at: u64, p: &mut Progress, st: &mut StreamStat
     if st.failure.is_some() || st.done {
         return;
     }
-    let (failure, done, last_usage) = (&mut st.failure, &mut st.done, &mut st.last_usage);
     if data.trim_ascii() == b"[DONE]" {
-        *done = true;
+        st.done = true;
         return;
     }
     // A typed, borrowing parse: only the fields used, no allocation for the text.
     let v: StreamChunk = match serde_json::from_slice(data) {
         Ok(v) => v,
         Err(_) => {
-            *failure = Some(short(&format!(
+            st.failure = Some(short(&format!(
                 "invalid JSON in SSE data: {}",
                 String::from_utf8_lossy(data)
             )));
@@ -276,56 +387,81 @@ fn on_event(id: u64, data: &[u8], at: u64, p: &mut Progress, st: &mut StreamStat
         }
     };
     if let Some(err) = &v.error {
-        *failure = Some(short(&format!("server error in stream: {err}")));
+        st.failure = Some(short(&format!("server error in stream: {err}")));
         return;
     }
-    let before = *last_usage;
+    let before = st.last_usage;
     if let Some(u) = &v.usage {
         if let Some(x) = u.prompt_tokens {
             p.prompt_tokens = Some(x as u32);
         }
         if let Some(x) = u.completion_tokens {
             p.usage_output = Some(x as u32);
-            *last_usage = Some(x as u32);
+            st.last_usage = Some(x as u32);
+        }
+        if let Some(x) = u
+            .prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens)
+        {
+            p.cached_tokens = Some(x as u32);
+        }
+        if let Some(x) = u
+            .completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens)
+        {
+            p.usage_reasoning = Some(x as u32);
+        }
+    }
+    if p.cached_tokens.is_none() {
+        // llama.cpp's own per-response timings: `cache_n` prompt tokens came from its cache.
+        if let Some(n) = v.timings.as_ref().and_then(|t| t.cache_n) {
+            p.cached_tokens = Some(n as u32);
         }
     }
     let choice = v.choices.first();
-    let text = choice.and_then(|c| {
-        let delta = c.delta.as_ref();
-        let t = delta
-            .and_then(|d| d.content.as_deref())
-            .or(c.text.as_deref())
-            .unwrap_or("");
-        if t.is_empty() {
-            delta.and_then(|d| d.reasoning_content.as_deref())
-        } else {
-            Some(t)
+    let (answer, reasoning) = choice
+        .map(|c| {
+            let delta = c.delta.as_ref();
+            let answer = delta
+                .and_then(|d| d.content.as_deref())
+                .or(c.text.as_deref())
+                .unwrap_or("");
+            let reasoning = delta
+                .and_then(|d| d.reasoning_content.as_deref().or(d.reasoning.as_deref()))
+                .unwrap_or("");
+            (answer, reasoning)
+        })
+        .unwrap_or(("", ""));
+    if !answer.is_empty() || !reasoning.is_empty() {
+        // Per-chunk usage (continuous usage stats) tells how many tokens this chunk held.
+        let tokens = match (before, st.last_usage) {
+            (Some(b), Some(a)) if a > b => a - b,
+            (None, Some(a)) if a > 0 && p.chunks.is_empty() => a,
+            _ => 1,
+        };
+        if p.first_token_ns.is_none() {
+            p.first_token_ns = Some(at);
         }
-    });
-    if let Some(text) = text {
-        if !text.is_empty() {
-            // Per-chunk usage (continuous usage stats) tells how many tokens this chunk held.
-            let tokens = match (before, *last_usage) {
-                (Some(b), Some(a)) if a > b => a - b,
-                (None, Some(a)) if a > 0 && p.chunks.is_empty() => a,
-                _ => 1,
-            };
-            if p.first_token_ns.is_none() {
-                p.first_token_ns = Some(at);
-            }
-            p.last_token_ns = Some(at);
-            let seq = p.chunks.len() as u32;
-            p.chunks.push(ChunkRow {
-                request_id: id,
-                seq,
-                at_ns: at,
-                tokens,
-                bytes: text.len() as u32,
-            });
+        let is_answer = !answer.is_empty();
+        if is_answer && p.first_content_ns.is_none() {
+            p.first_content_ns = Some(at);
         }
+        p.last_token_ns = Some(at);
+        let seq = p.chunks.len() as u32;
+        p.chunks.push(ChunkRow {
+            request_id: id,
+            seq,
+            at_ns: at,
+            tokens,
+            bytes: (answer.len() + reasoning.len()) as u32,
+            reasoning: !is_answer,
+        });
     }
-    if choice.is_some_and(|c| c.finish_reason.is_some()) {
+    if let Some(reason) = choice.and_then(|c| c.finish_reason.as_deref()) {
         p.finished = true;
+        p.finish_reason = Some(reason.to_string());
     }
 }
 
@@ -336,6 +472,8 @@ struct StreamChunk<'a> {
     choices: Vec<StreamChoice<'a>>,
     #[serde(default)]
     usage: Option<StreamUsage>,
+    #[serde(default)]
+    timings: Option<LlamaTimings>,
     #[serde(default)]
     error: Option<Value>,
 }
@@ -356,44 +494,74 @@ struct StreamDelta<'a> {
     content: Option<std::borrow::Cow<'a, str>>,
     #[serde(default, borrow)]
     reasoning_content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning: Option<std::borrow::Cow<'a, str>>,
 }
 
 #[derive(serde::Deserialize)]
 struct StreamUsage {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
 }
 
-/// Generated text of a whole (non-streamed) response: `message.content` or `text`.
-fn content(v: &Value) -> String {
+#[derive(serde::Deserialize)]
+struct PromptDetails {
+    cached_tokens: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct CompletionDetails {
+    reasoning_tokens: Option<u64>,
+}
+
+/// llama.cpp's `timings` object (only the prompt-cache count is read).
+#[derive(serde::Deserialize)]
+struct LlamaTimings {
+    cache_n: Option<u64>,
+}
+
+/// Generated text of a whole (non-streamed) response: (answer, reasoning).
+fn content(v: &Value) -> (String, String) {
     let Some(choice) = v.pointer("/choices/0") else {
-        return String::new();
+        return (String::new(), String::new());
     };
-    let text = choice
-        .pointer("/message/content")
-        .or_else(|| choice.get("text"));
-    let out = text.and_then(Value::as_str).unwrap_or("");
-    if out.is_empty() {
-        // Reasoning models return their thinking separately; it is generated text too.
+    let text = |p: &str| {
         choice
-            .pointer("/message/reasoning_content")
+            .pointer(p)
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string()
-    } else {
-        out.to_string()
-    }
+    };
+    let answer = match text("/message/content") {
+        a if a.is_empty() => text("/text"),
+        a => a,
+    };
+    let reasoning = match text("/message/reasoning_content") {
+        r if r.is_empty() => text("/message/reasoning"),
+        r => r,
+    };
+    (answer, reasoning)
 }
 
 fn read_usage(v: &Value, p: &mut Progress) {
-    if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
-        if let Some(x) = u.get("prompt_tokens").and_then(Value::as_u64) {
-            p.prompt_tokens = Some(x as u32);
-        }
-        if let Some(x) = u.get("completion_tokens").and_then(Value::as_u64) {
-            p.usage_output = Some(x as u32);
-        }
-    }
+    let Some(u) = v.get("usage").filter(|u| !u.is_null()) else {
+        return;
+    };
+    let num = |ptr: &str| u.pointer(ptr).and_then(Value::as_u64).map(|x| x as u32);
+    p.prompt_tokens = num("/prompt_tokens").or(p.prompt_tokens);
+    p.usage_output = num("/completion_tokens").or(p.usage_output);
+    p.cached_tokens = num("/prompt_tokens_details/cached_tokens")
+        .or_else(|| {
+            v.pointer("/timings/cache_n")
+                .and_then(Value::as_u64)
+                .map(|x| x as u32)
+        })
+        .or(p.cached_tokens);
+    p.usage_reasoning = num("/completion_tokens_details/reasoning_tokens").or(p.usage_reasoning);
 }
 
 fn short(s: &str) -> String {

@@ -95,8 +95,22 @@ pub fn sanitize_url(url: &str) -> String {
     }
 }
 
+/// What the engine learned about the server and the run's plumbing, for `run.json`.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    /// The request-id header and the run-unique UUID prefix.
+    pub request_ids: Value,
+    /// The chat-template overhead measured before the run (or why it was not).
+    pub prompt_calibration: Value,
+    /// Connection reuse as the server allowed it.
+    pub connections: Value,
+    /// The Prometheus scrape: URL, scrapes, or why there was none.
+    pub server_metrics: Value,
+}
+
 /// Where the run stands, for `run.json`.
 pub struct State<'a> {
+    pub findings: &'a Findings,
     pub wall_start: std::time::SystemTime,
     pub phases: &'a [PhaseSpan],
     pub ending: Ending,
@@ -134,8 +148,14 @@ pub fn write(dir: &Path, meta: &RunMeta, schedule: &Schedule, state: &State) -> 
             "ignore_eos": t.ignore_eos,
             "timeout_ns": t.timeout_ns,
             "header_names": t.headers.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            "request_id_header": t.request_id_header,
+            "prompt_tokens": t.prompt_tokens.as_str(),
         },
         "simulator": meta.simulator,
+        "request_ids": state.findings.request_ids,
+        "prompt_calibration": state.findings.prompt_calibration,
+        "connections": state.findings.connections,
+        "server_metrics": state.findings.server_metrics,
         "started_at": rfc3339(wall_start),
         "phases": schedule.phases.iter().zip(phases.iter().map(Some).chain(std::iter::repeat(None))).map(|(p, span)| json!({
             "name": p.name,

@@ -1,4 +1,5 @@
-//! Token traces on disk: `requests.parquet` and `chunks.parquet`, written by a dedicated thread
+//! Token traces on disk: `requests.parquet`, `chunks.parquet` and `server_metrics.parquet`
+//! (the scraped Prometheus samples), written by a dedicated thread
 //! as rows arrive, flushed in row groups so memory stays bounded however long the run, and
 //! closed (footer written) on every way out, so each file left behind is valid Parquet.
 
@@ -7,7 +8,9 @@ use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -15,7 +18,7 @@ use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use super::record::{ChunkRow, RequestRow};
+use super::record::{ChunkRow, MetricRow, RequestRow};
 
 /// Rows buffered before they are handed to the Parquet encoder.
 const BATCH_ROWS: usize = 8192;
@@ -24,8 +27,21 @@ const QUEUE: usize = 2048;
 /// Rows per row group (each closed row group is on disk).
 const ROW_GROUP_ROWS: usize = 65_536;
 
+// Requests are nearly every message: boxing them would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     Request(RequestRow, Vec<ChunkRow>),
+    /// One scrape of the server's metrics.
+    Metrics(Vec<MetricRow>),
+}
+
+pub fn metrics_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("at_ns", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("labels", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, false),
+    ]))
 }
 
 pub fn requests_schema() -> SchemaRef {
@@ -51,6 +67,13 @@ pub fn requests_schema() -> SchemaRef {
         i32n("http_status", true),
         s("error", true),
         i32n("prefix_group", true),
+        s("request_uuid", true),
+        Field::new("conn_reused", DataType::Boolean, true),
+        Field::new("resent", DataType::Boolean, false),
+        s("finish_reason", true),
+        i32n("cached_tokens", true),
+        i64n("first_content_ns", true),
+        i32n("reasoning_tokens", true),
     ]))
 }
 
@@ -61,6 +84,7 @@ pub fn chunks_schema() -> SchemaRef {
         Field::new("at_ns", DataType::Int64, false),
         Field::new("tokens", DataType::Int32, false),
         Field::new("bytes", DataType::Int32, false),
+        Field::new("reasoning", DataType::Boolean, false),
     ]))
 }
 
@@ -82,6 +106,7 @@ fn props(delta_columns: &[&str]) -> WriterProperties {
 pub struct Written {
     pub requests: u64,
     pub chunks: u64,
+    pub metrics: u64,
 }
 
 pub struct TraceWriter {
@@ -111,11 +136,12 @@ impl TraceWriter {
             &["sent_ns", "done_ns"],
         )?;
         let chk = open("chunks.parquet", chunks_schema(), &["at_ns", "request_id"])?;
+        let met = open("server_metrics.parquet", metrics_schema(), &["at_ns"])?;
         // Bounded: if the disk falls behind, senders wait rather than memory growing.
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("llmw-writer".into())
-            .spawn(move || write_loop(rx, req, chk, &phases, &classes))
+            .spawn(move || write_loop(rx, [req, chk, met], &phases, &classes))
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
         Ok(TraceWriter { tx, thread })
     }
@@ -131,28 +157,38 @@ impl TraceWriter {
 
 fn write_loop(
     rx: mpsc::Receiver<Msg>,
-    mut req: ArrowWriter<File>,
-    mut chk: ArrowWriter<File>,
+    files: [ArrowWriter<File>; 3],
     phases: &[String],
     classes: &[String],
 ) -> Result<Written, String> {
+    let [mut req, mut chk, mut met] = files;
     let mut reqs: Vec<RequestRow> = Vec::with_capacity(BATCH_ROWS);
     let mut chunks: Vec<ChunkRow> = Vec::with_capacity(BATCH_ROWS);
+    let mut samples: Vec<MetricRow> = Vec::new();
     let mut written = Written::default();
     let mut failure: Option<String> = None;
     // Keep receiving even after a failure, so senders never block or error; report it at the end.
-    for Msg::Request(row, rows) in rx {
-        reqs.push(row);
-        chunks.extend(rows);
+    for msg in rx {
+        match msg {
+            Msg::Request(row, rows) => {
+                reqs.push(row);
+                chunks.extend(rows);
+            }
+            Msg::Metrics(rows) => samples.extend(rows),
+        }
         if failure.is_none() && reqs.len() >= BATCH_ROWS {
             failure = flush_requests(&mut req, &mut reqs, phases, classes, &mut written).err();
         }
         if failure.is_none() && chunks.len() >= BATCH_ROWS {
             failure = flush_chunks(&mut chk, &mut chunks, &mut written).err();
         }
+        if failure.is_none() && samples.len() >= BATCH_ROWS {
+            failure = flush_metrics(&mut met, &mut samples, &mut written).err();
+        }
         if failure.is_some() {
             reqs.clear();
             chunks.clear();
+            samples.clear();
         }
     }
     if failure.is_none() {
@@ -161,21 +197,56 @@ fn write_loop(
     if failure.is_none() {
         failure = flush_chunks(&mut chk, &mut chunks, &mut written).err();
     }
-    // Always write the footers, so whatever was written stays readable.
-    let closed_req = req
-        .close()
-        .map_err(|e| format!("closing requests.parquet: {e}"));
-    let closed_chk = chk
-        .close()
-        .map_err(|e| format!("closing chunks.parquet: {e}"));
-    match failure {
-        Some(f) => Err(f),
-        None => {
-            closed_req?;
-            closed_chk?;
-            Ok(written)
-        }
+    if failure.is_none() {
+        failure = flush_metrics(&mut met, &mut samples, &mut written).err();
     }
+    // Always write the footers, so whatever was written stays readable.
+    let closed = [
+        ("requests.parquet", req.close().map(|_| ())),
+        ("chunks.parquet", chk.close().map(|_| ())),
+        ("server_metrics.parquet", met.close().map(|_| ())),
+    ];
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    for (name, result) in closed {
+        result.map_err(|e| format!("closing {name}: {e}"))?;
+    }
+    Ok(written)
+}
+
+fn flush_metrics(
+    w: &mut ArrowWriter<File>,
+    rows: &mut Vec<MetricRow>,
+    written: &mut Written,
+) -> Result<(), String> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let n = rows.len();
+    let mut at = Int64Builder::with_capacity(n);
+    let mut name = StringBuilder::new();
+    let mut labels = StringBuilder::new();
+    let mut value = Float64Builder::with_capacity(n);
+    for r in rows.iter() {
+        at.append_value(r.at_ns.min(i64::MAX as u64) as i64);
+        name.append_value(&r.name);
+        labels.append_value(&r.labels);
+        value.append_value(r.value);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(at.finish()),
+        Arc::new(name.finish()),
+        Arc::new(labels.finish()),
+        Arc::new(value.finish()),
+    ];
+    let batch = RecordBatch::try_new(metrics_schema(), columns)
+        .map_err(|e| format!("metrics batch: {e}"))?;
+    w.write(&batch)
+        .map_err(|e| format!("writing server_metrics.parquet: {e}"))?;
+    written.metrics += n as u64;
+    rows.clear();
+    Ok(())
 }
 
 fn flush_requests(
@@ -207,6 +278,13 @@ fn flush_requests(
     let mut http = Int32Builder::with_capacity(n);
     let mut error = StringBuilder::new();
     let mut group = Int32Builder::with_capacity(n);
+    let mut uuid = StringBuilder::new();
+    let mut reused = BooleanBuilder::with_capacity(n);
+    let mut resent = BooleanBuilder::with_capacity(n);
+    let mut finish = StringBuilder::new();
+    let mut cached = Int32Builder::with_capacity(n);
+    let mut first_content = Int64Builder::with_capacity(n);
+    let mut reasoning = Int32Builder::with_capacity(n);
     let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
     let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
     for r in rows.iter() {
@@ -238,6 +316,13 @@ fn flush_requests(
         http.append_option(r.http_status.map(i32::from));
         error.append_option(r.error.as_deref());
         group.append_option(r.prefix_group.map(i32_of));
+        uuid.append_option(r.request_uuid.as_deref());
+        reused.append_option(r.conn_reused);
+        resent.append_value(r.resent);
+        finish.append_option(r.finish_reason.as_deref());
+        cached.append_option(r.cached_tokens.map(i32_of));
+        first_content.append_option(r.first_content_ns.map(i64_of));
+        reasoning.append_option(r.reasoning_tokens.map(i32_of));
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(id.finish()),
@@ -258,6 +343,13 @@ fn flush_requests(
         Arc::new(http.finish()),
         Arc::new(error.finish()),
         Arc::new(group.finish()),
+        Arc::new(uuid.finish()),
+        Arc::new(reused.finish()),
+        Arc::new(resent.finish()),
+        Arc::new(finish.finish()),
+        Arc::new(cached.finish()),
+        Arc::new(first_content.finish()),
+        Arc::new(reasoning.finish()),
     ];
     let batch = RecordBatch::try_new(requests_schema(), columns)
         .map_err(|e| format!("requests batch: {e}"))?;
@@ -282,12 +374,14 @@ fn flush_chunks(
     let mut at = Int64Builder::with_capacity(n);
     let mut tokens = Int32Builder::with_capacity(n);
     let mut bytes = Int32Builder::with_capacity(n);
+    let mut reasoning = BooleanBuilder::with_capacity(n);
     for c in rows.iter() {
         id.append_value(c.request_id.min(i64::MAX as u64) as i64);
         seq.append_value(c.seq.min(i32::MAX as u32) as i32);
         at.append_value(c.at_ns.min(i64::MAX as u64) as i64);
         tokens.append_value(c.tokens.min(i32::MAX as u32) as i32);
         bytes.append_value(c.bytes.min(i32::MAX as u32) as i32);
+        reasoning.append_value(c.reasoning);
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(id.finish()),
@@ -295,6 +389,7 @@ fn flush_chunks(
         Arc::new(at.finish()),
         Arc::new(tokens.finish()),
         Arc::new(bytes.finish()),
+        Arc::new(reasoning.finish()),
     ];
     let batch =
         RecordBatch::try_new(chunks_schema(), columns).map_err(|e| format!("chunks batch: {e}"))?;

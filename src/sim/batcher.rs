@@ -2,6 +2,8 @@
 //! waiting queue bounded by `max_seqs` and KV capacity, chunked prefill, and a prefix cache.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -12,6 +14,8 @@ use super::profile::Profile;
 /// What a sequence reports back to its HTTP handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
+    /// Admitted: this many prompt tokens came from the prefix cache.
+    Cached(u32),
     /// One generated token.
     Token,
     /// Generation finished (`stopped`: a natural stop rather than the length limit).
@@ -29,6 +33,18 @@ pub struct Job {
     pub events: mpsc::UnboundedSender<Event>,
 }
 
+/// The engine's state as Prometheus gauges and counters (`GET /metrics`).
+#[derive(Debug, Default)]
+pub struct Gauges {
+    pub running: AtomicU64,
+    pub waiting: AtomicU64,
+    pub kv_used: AtomicU64,
+    pub prompt_tokens: AtomicU64,
+    pub cached_tokens: AtomicU64,
+    pub generated_tokens: AtomicU64,
+    pub finished: AtomicU64,
+}
+
 struct Seq {
     job: Job,
     to_prefill: u64,
@@ -37,7 +53,7 @@ struct Seq {
 }
 
 /// Runs the step loop until every job sender is gone.
-pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
+pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>, gauges: Arc<Gauges>) {
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut running: Vec<Seq> = Vec::new();
     let mut kv_used: u64 = 0;
@@ -68,6 +84,12 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
             };
             let cached = cache.hit_blocks(&job.blocks) as u64 * profile.block_tokens as u64;
             let to_prefill = (job.prompt_tokens as u64).saturating_sub(cached).max(1);
+            let hit = job.prompt_tokens as u64 - to_prefill;
+            let _ = job.events.send(Event::Cached(hit as u32));
+            gauges
+                .prompt_tokens
+                .fetch_add(job.prompt_tokens as u64, Ordering::Relaxed);
+            gauges.cached_tokens.fetch_add(hit, Ordering::Relaxed);
             kv_used += need;
             running.push(Seq {
                 job,
@@ -76,6 +98,14 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
                 reserved: need,
             });
         }
+
+        gauges
+            .running
+            .store(running.len() as u64, Ordering::Relaxed);
+        gauges
+            .waiting
+            .store(waiting.len() as u64, Ordering::Relaxed);
+        gauges.kv_used.store(kv_used, Ordering::Relaxed);
 
         // Plan the step: decoders emit a token; prefill takes the budget in admission order.
         let decoding = running.iter().filter(|s| s.to_prefill == 0).count();
@@ -109,6 +139,7 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
                 cache.insert(&s.job.blocks);
             }
             s.generated += 1;
+            gauges.generated_tokens.fetch_add(1, Ordering::Relaxed);
             if s.job.events.send(Event::Token).is_err() {
                 s.generated = u32::MAX; // the client went away: free it below
             }
@@ -122,9 +153,14 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>) {
                     });
                 }
                 kv_used -= s.reserved;
+                gauges.finished.fetch_add(1, Ordering::Relaxed);
             }
             !done
         });
+        if running.is_empty() && waiting.is_empty() {
+            gauges.running.store(0, Ordering::Relaxed);
+            gauges.kv_used.store(0, Ordering::Relaxed);
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! The simulator's OpenAI-compatible HTTP surface: `/v1/models`, `/v1/chat/completions` and
-//! `/v1/completions`, streaming (server-sent events, with `stream_options.include_usage`) or not.
+//! `/v1/completions`, streaming (server-sent events, with `stream_options.include_usage` and
+//! `continuous_usage_stats`) or not, `/metrics` (Prometheus, vLLM's metric names), and the
+//! connection and request-id ways of real servers chosen in [`Behaviour`].
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +14,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::batcher::{Event, Job};
+use super::batcher::{Event, Gauges, Job};
+use super::behaviour::{Behaviour, Conn};
 use super::faults::{Fault, Faults};
 use super::profile::Profile;
 use crate::schedule::rng::{key, mix, Rng};
@@ -27,6 +30,8 @@ const MAX_BODY: usize = 64 << 20;
 pub struct Timing {
     /// The client's `x-request-id` header.
     pub request_id: Option<String>,
+    /// The plan id in it (llmw's UUIDs carry it; a bare number is taken as it is).
+    pub plan_id: Option<u64>,
     /// From the request's arrival to the first token handed to the connection.
     pub ttft_ns: u64,
     /// From the first token to the last one handed to the connection.
@@ -42,8 +47,12 @@ pub struct State {
     pub model: String,
     pub profile: Profile,
     pub faults: Faults,
+    pub behaviour: Behaviour,
     pub jobs: mpsc::UnboundedSender<Job>,
+    /// Completion requests taken in.
     pub counter: AtomicU64,
+    pub connections: AtomicU64,
+    pub gauges: Arc<Gauges>,
 }
 
 fn full(status: StatusCode, body: Value) -> Response<Body> {
@@ -67,10 +76,49 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
     )
 }
 
+/// Serves one request of connection `conn`, with the connection rules of [`Behaviour`].
 pub async fn handle(
     req: Request<Incoming>,
     state: Arc<State>,
+    conn: Arc<Conn>,
 ) -> Result<Response<Body>, Infallible> {
+    if conn.closing() {
+        // The server is done with this connection: it never reads this request, and the
+        // connection is dropped shortly (see `Conn::ended`).
+        return std::future::pending().await;
+    }
+    let nth = conn.begin();
+    let b = &state.behaviour;
+    let (mut resp, streamed) = route(req, &state, &conn).await;
+    let headers = resp.headers_mut();
+    let value = |s: String| hyper::header::HeaderValue::from_str(&s).ok();
+    if b.close_after_response {
+        // What llama-server says, right before it closes anyway.
+        if let Some(v) = value("timeout=5, max=100".into()) {
+            headers.insert("keep-alive", v);
+        }
+    } else if let Some(max) = b.max_requests_per_connection {
+        if let Some(v) = value(format!("timeout=5, max={}", max.saturating_sub(nth))) {
+            headers.insert("keep-alive", v);
+        }
+        if nth >= max {
+            headers.insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
+        }
+    }
+    if !streamed {
+        conn.end();
+        if b.close_after_response {
+            conn.close_soon();
+        }
+    }
+    Ok(resp)
+}
+
+/// The response to one request, and whether it streams (its end then ends the request).
+async fn route(req: Request<Incoming>, state: &State, conn: &Arc<Conn>) -> (Response<Body>, bool) {
     let received = std::time::Instant::now();
     let request_id = req
         .headers()
@@ -80,46 +128,64 @@ pub async fn handle(
     let path = req.uri().path().trim_end_matches('/').to_string();
     let chat = match (req.method(), path.as_str()) {
         (&Method::GET, "/v1/models") => {
-            return Ok(full(
-                StatusCode::OK,
-                json!({"object": "list", "data": [{"id": state.model, "object": "model", "owned_by": "llmw-sim"}]}),
-            ))
+            return (
+                full(
+                    StatusCode::OK,
+                    json!({"object": "list", "data": [{"id": state.model, "object": "model", "owned_by": "llmw-sim"}]}),
+                ),
+                false,
+            )
         }
-        (&Method::GET, "/health") => return Ok(full(StatusCode::OK, json!({"status": "ok"}))),
-        (&Method::GET, "/llmw/timings") => return Ok(timings(&state)),
+        (&Method::GET, "/health") => return (full(StatusCode::OK, json!({"status": "ok"})), false),
+        (&Method::GET, "/llmw/timings") => return (timings(state), false),
+        (&Method::GET, "/metrics") => return (metrics(state), false),
         (&Method::POST, "/v1/chat/completions") => true,
         (&Method::POST, "/v1/completions") => false,
-        _ => return Ok(error(StatusCode::NOT_FOUND, "no such route")),
+        _ => return (error(StatusCode::NOT_FOUND, "no such route"), false),
     };
+    if state.behaviour.require_uuid_request_id
+        && request_id
+            .as_deref()
+            .is_some_and(|id| !crate::request_id::is_uuid(id))
+    {
+        // llama-cpp-python's request-id middleware: 400 and nothing else.
+        let mut r = Response::new(
+            Full::new(Bytes::new())
+                .map_err(|never| match never {})
+                .boxed(),
+        );
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+        return (r, false);
+    }
     let bytes = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return Ok(error(
-                StatusCode::BAD_REQUEST,
-                "could not read the request body",
-            ))
+            return (
+                error(StatusCode::BAD_REQUEST, "could not read the request body"),
+                false,
+            )
         }
     };
     if bytes.len() > MAX_BODY {
-        return Ok(error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request body too large",
-        ));
+        return (
+            error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+            false,
+        );
     }
     let body: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => {
-            return Ok(error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid JSON: {e}"),
-            ))
+            return (
+                error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+                false,
+            )
         }
     };
     let origin = Origin {
         received,
         request_id,
     };
-    Ok(complete(chat, body, &state, origin).await)
+    complete(chat, body, state, origin, conn).await
 }
 
 /// When and from whom a request came.
@@ -137,9 +203,68 @@ fn timings(state: &State) -> Response<Body> {
     };
     let rows: Vec<Value> = t
         .lock()
-        .map(|v| v.iter().map(|x| json!({"request_id": x.request_id, "ttft_ns": x.ttft_ns, "decode_ns": x.decode_ns, "tokens": x.tokens})).collect())
+        .map(|v| v.iter().map(|x| json!({"request_id": x.plan_id, "request_uuid": x.request_id, "ttft_ns": x.ttft_ns, "decode_ns": x.decode_ns, "tokens": x.tokens})).collect())
         .unwrap_or_default();
     full(StatusCode::OK, Value::Array(rows))
+}
+
+/// Prometheus text exposition under vLLM's metric names, so a run against the simulator
+/// exercises the same scrape and analysis as one against vLLM.
+fn metrics(state: &State) -> Response<Body> {
+    let g = &state.gauges;
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let label = format!(
+        "{{model_name=\"{}\"}}",
+        state.model.replace(['"', '\\'], "_")
+    );
+    let kv = load(&g.kv_used) as f64 / state.profile.kv_capacity.max(1) as f64;
+    let rows: [(&str, &str, String); 7] = [
+        (
+            "vllm:num_requests_running",
+            "gauge",
+            load(&g.running).to_string(),
+        ),
+        (
+            "vllm:num_requests_waiting",
+            "gauge",
+            load(&g.waiting).to_string(),
+        ),
+        ("vllm:kv_cache_usage_perc", "gauge", kv.to_string()),
+        (
+            "vllm:prompt_tokens_total",
+            "counter",
+            load(&g.prompt_tokens).to_string(),
+        ),
+        (
+            "vllm:prefix_cache_hits_total",
+            "counter",
+            load(&g.cached_tokens).to_string(),
+        ),
+        (
+            "vllm:generation_tokens_total",
+            "counter",
+            load(&g.generated_tokens).to_string(),
+        ),
+        (
+            "vllm:request_success_total",
+            "counter",
+            load(&g.finished).to_string(),
+        ),
+    ];
+    let mut text = String::new();
+    for (name, kind, value) in rows {
+        text.push_str(&format!("# TYPE {name} {kind}\n{name}{label} {value}\n"));
+    }
+    let mut r = Response::new(
+        Full::new(Bytes::from(text))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    r.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
 }
 
 /// The words of the prompt: every message's content for chat, the prompt for completions.
@@ -185,14 +310,18 @@ fn block_hashes(words: &[String], block: u32) -> Vec<u64> {
     out
 }
 
-async fn complete(chat: bool, body: Value, state: &State, origin: Origin) -> Response<Body> {
-    let n = state.counter.fetch_add(1, Ordering::Relaxed);
+async fn complete(
+    chat: bool,
+    body: Value,
+    state: &State,
+    origin: Origin,
+    conn: &Arc<Conn>,
+) -> (Response<Body>, bool) {
+    let n = state.counter.fetch_add(1, Ordering::SeqCst);
     let Some(words) = prompt_words(chat, &body) else {
         let what = if chat { "messages" } else { "prompt" };
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("missing or invalid '{what}'"),
-        );
+        let message = format!("missing or invalid '{what}'");
+        return (error(StatusCode::BAD_REQUEST, &message), false);
     };
     let max_tokens = body
         .get("max_tokens")
@@ -218,41 +347,71 @@ async fn complete(chat: bool, body: Value, state: &State, origin: Origin) -> Res
     let fault = state.faults.pick(n);
     if let Fault::Status(code) = fault {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return error(status, "injected fault");
+        return (error(status, "injected fault"), false);
     }
+    let b = &state.behaviour;
+    let template = if chat { b.chat_template_tokens } else { 0 };
+    let prompt_tokens = words.len() as u32 + template;
     let (tx, rx) = mpsc::unbounded_channel();
     let job = Job {
-        prompt_tokens: words.len() as u32,
+        prompt_tokens,
         blocks: block_hashes(&words, state.profile.block_tokens),
         output_tokens,
         stopped,
         events: tx,
     };
     if state.jobs.send(job).is_err() {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the simulator is shutting down",
-        );
+        let message = "the simulator is shutting down";
+        return (error(StatusCode::SERVICE_UNAVAILABLE, message), false);
     }
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let usage = body
-        .get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let option = |name: &str| {
+        body.get("stream_options")
+            .and_then(|o| o.get(name))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
     let reply = Reply {
         chat,
         id: format!("cmpl-{n}"),
         model: state.model.clone(),
-        prompt_tokens: words.len() as u32,
+        prompt_tokens,
         output_tokens,
+        reasoning: if chat {
+            b.reasoning_tokens.min(output_tokens)
+        } else {
+            0
+        },
+        per_chunk: b.tokens_per_chunk.max(1),
+        usage: option("include_usage"),
+        continuous_usage: option("continuous_usage_stats"),
+        cached: 0,
         origin,
         timings: state.timings.clone(),
     };
     if stream {
-        streaming(reply, rx, usage, fault)
+        let end = StreamEnd {
+            conn: conn.clone(),
+            close: b.close_after_response,
+        };
+        (streaming(reply, rx, fault, end), true)
     } else {
-        whole(reply, rx).await
+        (whole(reply, rx).await, false)
+    }
+}
+
+/// What the end of a streamed response does to its connection.
+struct StreamEnd {
+    conn: Arc<Conn>,
+    close: bool,
+}
+
+impl Drop for StreamEnd {
+    fn drop(&mut self) {
+        self.conn.end();
+        if self.close {
+            self.conn.close_soon();
+        }
     }
 }
 
@@ -264,6 +423,14 @@ struct Reply {
     model: String,
     prompt_tokens: u32,
     output_tokens: u32,
+    /// The first this-many tokens are reasoning (chat only).
+    reasoning: u32,
+    /// Tokens per streamed chunk.
+    per_chunk: u32,
+    usage: bool,
+    continuous_usage: bool,
+    /// Prompt tokens that came from the prefix cache.
+    cached: u32,
 }
 
 /// The text of token `i`: a word, so that every chunk carries visible text.
@@ -275,36 +442,53 @@ fn token_text(i: u32) -> &'static str {
 }
 
 impl Reply {
-    fn chunk(&self, text: Option<&str>, finish: Option<&str>, role: bool) -> String {
+    fn object(&self) -> &'static str {
+        if self.chat {
+            "chat.completion.chunk"
+        } else {
+            "text_completion"
+        }
+    }
+
+    /// One SSE event: `text` of `kind` (answer or reasoning), or the role or finish chunk.
+    fn chunk(
+        &self,
+        text: Option<(&str, bool)>,
+        finish: Option<&str>,
+        role: bool,
+        generated: u32,
+    ) -> String {
         let choice = if self.chat {
             let mut delta = json!({});
             if role {
                 delta = json!({"role": "assistant", "content": ""});
-            } else if let Some(t) = text {
-                delta = json!({"content": t});
+            } else if let Some((t, reasoning)) = text {
+                delta = if reasoning {
+                    json!({"reasoning_content": t})
+                } else {
+                    json!({"content": t})
+                };
             }
             json!({"index": 0, "delta": delta, "finish_reason": finish})
         } else {
-            json!({"index": 0, "text": text.unwrap_or(""), "finish_reason": finish})
+            json!({"index": 0, "text": text.map(|t| t.0).unwrap_or(""), "finish_reason": finish})
         };
-        let object = if self.chat {
-            "chat.completion.chunk"
-        } else {
-            "text_completion"
-        };
-        format!(
-            "data: {}\n\n",
-            json!({"id": self.id, "object": object, "created": 0, "model": self.model, "choices": [choice]})
-        )
+        let mut event = json!({"id": self.id, "object": self.object(), "created": 0, "model": self.model, "choices": [choice]});
+        if self.continuous_usage {
+            event["usage"] = self.usage(generated);
+        }
+        format!("data: {event}\n\n")
     }
 
     fn usage(&self, completion: u32) -> Value {
-        json!({"prompt_tokens": self.prompt_tokens, "completion_tokens": completion, "total_tokens": self.prompt_tokens + completion})
+        json!({"prompt_tokens": self.prompt_tokens, "completion_tokens": completion, "total_tokens": self.prompt_tokens + completion,
+               "prompt_tokens_details": {"cached_tokens": self.cached},
+               "completion_tokens_details": {"reasoning_tokens": self.reasoning.min(completion)}})
     }
 }
 
-/// A body frame, marked when it carries a generated token.
-type Item = (Result<Frame<Bytes>, std::io::Error>, bool);
+/// A body frame, with the generated tokens it carries.
+type Item = (Result<Frame<Bytes>, std::io::Error>, u32);
 
 /// When token frames were handed to the connection (polled by hyper for writing).
 #[derive(Default)]
@@ -315,10 +499,10 @@ struct Stamps {
 }
 
 fn streaming(
-    reply: Reply,
+    mut reply: Reply,
     mut rx: mpsc::UnboundedReceiver<Event>,
-    usage: bool,
     fault: Fault,
+    end: StreamEnd,
 ) -> Response<Body> {
     let (out, body_rx) = mpsc::channel::<Item>(64);
     let timing = reply
@@ -326,21 +510,26 @@ fn streaming(
         .clone()
         .map(|t| (t, reply.origin.request_id.clone(), reply.origin.received));
     tokio::spawn(async move {
-        let send = |s: String, token: bool| {
+        let send = |s: String, tokens: u32| {
             let out = out.clone();
             async move {
-                out.send((Ok(Frame::data(Bytes::from(s))), token))
+                out.send((Ok(Frame::data(Bytes::from(s))), tokens))
                     .await
                     .is_ok()
             }
         };
-        if reply.chat && !send(reply.chunk(None, None, true), false).await {
+        if reply.chat && !send(reply.chunk(None, None, true, 0), 0).await {
             return;
         }
         let half = (reply.output_tokens / 2).max(1);
         let mut generated = 0u32;
+        // Tokens generated but not yet sent (several per chunk), and whether they are reasoning.
+        let mut pending = String::new();
+        let mut pending_n = 0u32;
+        let mut pending_reasoning = false;
         while let Some(event) = rx.recv().await {
             match event {
+                Event::Cached(c) => reply.cached = c,
                 Event::Token => {
                     generated += 1;
                     if generated == half {
@@ -349,7 +538,7 @@ fn streaming(
                                 // Let what was sent reach the client, then hang up.
                                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                                 let _ = out
-                                    .send((Err(std::io::Error::other("injected cut")), false))
+                                    .send((Err(std::io::Error::other("injected cut")), 0))
                                     .await;
                                 return;
                             }
@@ -360,54 +549,82 @@ fn streaming(
                             }
                             Fault::Malformed => {
                                 let line = "data: {\"choices\": [oops\n\n".to_string();
-                                if !send(line, false).await {
+                                if !send(line, 0).await {
                                     return;
                                 }
                             }
                             _ => {}
                         }
                     }
-                    if !send(reply.chunk(Some(token_text(generated)), None, false), true).await {
-                        return;
+                    let reasoning = generated <= reply.reasoning;
+                    if pending_n > 0 && reasoning != pending_reasoning {
+                        // A chunk holds one kind of text: flush the reasoning before the answer.
+                        let c = reply.chunk(
+                            Some((&pending, pending_reasoning)),
+                            None,
+                            false,
+                            generated - 1,
+                        );
+                        if !send(c, pending_n).await {
+                            return;
+                        }
+                        pending.clear();
+                        pending_n = 0;
+                    }
+                    pending.push_str(token_text(generated));
+                    pending_n += 1;
+                    pending_reasoning = reasoning;
+                    if pending_n >= reply.per_chunk || generated >= reply.output_tokens {
+                        let c = reply.chunk(Some((&pending, reasoning)), None, false, generated);
+                        if !send(c, pending_n).await {
+                            return;
+                        }
+                        pending.clear();
+                        pending_n = 0;
                     }
                 }
                 Event::Done { stopped } => {
+                    let mut tail = String::new();
+                    if pending_n > 0 {
+                        tail.push_str(&reply.chunk(
+                            Some((&pending, pending_reasoning)),
+                            None,
+                            false,
+                            generated,
+                        ));
+                    }
                     let reason = if stopped { "stop" } else { "length" };
-                    let mut tail = reply.chunk(None, Some(reason), false);
-                    if usage {
-                        let object = if reply.chat {
-                            "chat.completion.chunk"
-                        } else {
-                            "text_completion"
-                        };
-                        let last = json!({"id": reply.id, "object": object, "created": 0, "model": reply.model, "choices": [], "usage": reply.usage(generated)});
+                    tail.push_str(&reply.chunk(None, Some(reason), false, generated));
+                    if reply.usage {
+                        let last = json!({"id": reply.id, "object": reply.object(), "created": 0, "model": reply.model, "choices": [], "usage": reply.usage(generated)});
                         tail.push_str(&format!("data: {last}\n\n"));
                     }
                     tail.push_str("data: [DONE]\n\n");
-                    let _ = send(tail, false).await;
+                    let _ = send(tail, pending_n).await;
                     return;
                 }
             }
         }
     });
     let stream = futures_util::stream::unfold(
-        (body_rx, Stamps::default(), timing),
-        |(mut rx, mut stamps, timing)| async move {
+        (body_rx, Stamps::default(), timing, end),
+        |(mut rx, mut stamps, timing, end)| async move {
             match rx.recv().await {
-                Some((item, token)) => {
-                    if token && timing.is_some() {
+                Some((item, tokens)) => {
+                    if tokens > 0 && timing.is_some() {
                         let now = std::time::Instant::now();
                         stamps.first.get_or_insert(now);
                         stamps.last = Some(now);
-                        stamps.tokens += 1;
+                        stamps.tokens += tokens;
                     }
-                    Some((item, (rx, stamps, timing)))
+                    Some((item, (rx, stamps, timing, end)))
                 }
                 None => {
                     if let (Some((timings, request_id, received)), Some(f), Some(l)) =
                         (timing, stamps.first, stamps.last)
                     {
                         let t = Timing {
+                            plan_id: request_id.as_deref().and_then(plan_id_of),
                             request_id,
                             ttft_ns: f.duration_since(received).as_nanos() as u64,
                             decode_ns: l.duration_since(f).as_nanos() as u64,
@@ -417,6 +634,7 @@ fn streaming(
                             v.push(t);
                         }
                     }
+                    drop(end);
                     None
                 }
             }
@@ -434,15 +652,25 @@ fn streaming(
     r
 }
 
-async fn whole(reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>) -> Response<Body> {
-    let mut text = String::new();
+/// The plan id a client's request id names: llmw's UUIDs carry it, a bare number is one.
+fn plan_id_of(id: &str) -> Option<u64> {
+    crate::request_id::plan_id(id).or_else(|| id.parse().ok())
+}
+
+async fn whole(mut reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>) -> Response<Body> {
+    let (mut answer, mut thinking) = (String::new(), String::new());
     let mut generated = 0;
     let mut reason = "length";
     while let Some(event) = rx.recv().await {
         match event {
+            Event::Cached(c) => reply.cached = c,
             Event::Token => {
                 generated += 1;
-                text.push_str(token_text(generated));
+                if generated <= reply.reasoning {
+                    thinking.push_str(token_text(generated));
+                } else {
+                    answer.push_str(token_text(generated));
+                }
             }
             Event::Done { stopped } => {
                 if stopped {
@@ -453,9 +681,13 @@ async fn whole(reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>) -> Response
         }
     }
     let choice = if reply.chat {
-        json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": reason})
+        let mut message = json!({"role": "assistant", "content": answer});
+        if !thinking.is_empty() {
+            message["reasoning_content"] = json!(thinking);
+        }
+        json!({"index": 0, "message": message, "finish_reason": reason})
     } else {
-        json!({"index": 0, "text": text, "finish_reason": reason})
+        json!({"index": 0, "text": answer, "finish_reason": reason})
     };
     let object = if reply.chat {
         "chat.completion"

@@ -5,15 +5,18 @@
 //! [`SimServer`] is dropped or shut down.
 
 mod batcher;
+mod behaviour;
 mod faults;
 mod http;
 mod profile;
 
+pub use batcher::Gauges;
+pub use behaviour::Behaviour;
 pub use faults::{Fault, Faults};
 pub use profile::{Profile, ProfileArgs, ProfileName};
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hyper::service::service_fn;
@@ -26,6 +29,8 @@ pub struct SimConfig {
     pub model: String,
     pub profile: Profile,
     pub faults: Faults,
+    /// How it treats connections, request ids and response shapes (real servers' ways).
+    pub behaviour: Behaviour,
     /// Keep every streamed request's server-side timing, served at `GET /llmw/timings`.
     pub record_timings: bool,
 }
@@ -36,6 +41,7 @@ impl Default for SimConfig {
             model: "llmw-sim".into(),
             profile: Profile::named(ProfileName::Default),
             faults: Faults::default(),
+            behaviour: Behaviour::default(),
             record_timings: false,
         }
     }
@@ -45,12 +51,24 @@ impl Default for SimConfig {
 pub struct SimServer {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
+    state: Arc<http::State>,
 }
 
 impl SimServer {
     /// The base URL to give as `--target`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Completion requests the server has taken in (read and answered or answering): a request
+    /// that reached a closing connection unread is not among them.
+    pub fn requests(&self) -> u64 {
+        self.state.counter.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     pub fn shutdown(&self) {
@@ -77,17 +95,31 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimSe
     let listener: TcpListener = socket.listen(4096)?;
     let addr = listener.local_addr()?;
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
-    tokio::spawn(batcher::run(config.profile.clone(), jobs_rx));
+    let gauges = Arc::new(Gauges::default());
+    tokio::spawn(batcher::run(
+        config.profile.clone(),
+        jobs_rx,
+        gauges.clone(),
+    ));
+    let idle = config
+        .behaviour
+        .idle_close
+        .map(std::time::Duration::from_secs_f64);
     let state = Arc::new(http::State {
         timings: config.record_timings.then(Default::default),
         model: config.model,
         profile: config.profile,
         faults: config.faults,
+        behaviour: config.behaviour,
         jobs: jobs_tx,
         counter: AtomicU64::new(0),
+        connections: AtomicU64::new(0),
+        gauges,
     });
     let (stop, mut stopped) = watch::channel(false);
+    let shared = state.clone();
     tokio::spawn(async move {
+        let state = shared;
         loop {
             let accepted = tokio::select! {
                 a = listener.accept() => a,
@@ -95,18 +127,24 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimSe
             };
             let Ok((stream, _)) = accepted else { continue };
             let _ = stream.set_nodelay(true);
+            state.connections.fetch_add(1, Ordering::SeqCst);
             let state = state.clone();
             let mut conn_stop = stopped.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| http::handle(req, state.clone()));
+                let conn_state = Arc::new(behaviour::Conn::default());
+                let for_service = conn_state.clone();
+                let service =
+                    service_fn(move |req| http::handle(req, state.clone(), for_service.clone()));
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service);
+                // Dropping the connection closes the socket (a reset if a request sits unread).
                 tokio::select! {
                     _ = conn => {}
                     _ = conn_stop.changed() => {}
+                    _ = conn_state.ended(idle) => {}
                 }
             });
         }
     });
-    Ok(SimServer { addr, stop })
+    Ok(SimServer { addr, stop, state })
 }

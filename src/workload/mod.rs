@@ -46,7 +46,33 @@ pub struct Target {
     pub timeout_ns: Option<u64>,
     pub headers: Vec<(String, String)>,
     pub temperature: Option<f64>,
+    /// The header that carries each request's UUID (`None`: no such header is sent).
+    pub request_id_header: Option<String>,
+    /// How prompt lengths are made to match `input` on the chat API.
+    pub prompt_tokens: PromptTokens,
 }
+
+/// `prompt_tokens = exact | text`: whether the chat template's tokens count toward `input`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptTokens {
+    /// Measure the server's chat-template overhead before the run and shorten the synthesized
+    /// user text by it, so the server counts `input` prompt tokens.
+    Exact,
+    /// Send `input` tokens of user text; the server adds its template on top.
+    Text,
+}
+
+impl PromptTokens {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptTokens::Exact => "exact",
+            PromptTokens::Text => "text",
+        }
+    }
+}
+
+/// The header llmw sends each request's id in, unless the workload says otherwise.
+pub const DEFAULT_REQUEST_ID_HEADER: &str = "x-request-id";
 
 impl Default for Target {
     fn default() -> Target {
@@ -58,6 +84,8 @@ impl Default for Target {
             timeout_ns: None,
             headers: Vec::new(),
             temperature: None,
+            request_id_header: Some(DEFAULT_REQUEST_ID_HEADER.to_string()),
+            prompt_tokens: PromptTokens::Exact,
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use arrow_array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{Array, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 #[derive(Debug, Clone)]
@@ -26,6 +26,13 @@ pub struct Req {
     pub status: String,
     pub http_status: Option<i32>,
     pub error: Option<String>,
+    pub request_uuid: Option<String>,
+    pub conn_reused: Option<bool>,
+    pub resent: bool,
+    pub finish_reason: Option<String>,
+    pub cached_tokens: Option<i32>,
+    pub first_content_ns: Option<i64>,
+    pub reasoning_tokens: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +42,7 @@ pub struct Chunk {
     pub at_ns: i64,
     pub tokens: i32,
     pub bytes: i32,
+    pub reasoning: bool,
 }
 
 fn batches(path: &Path) -> Vec<RecordBatch> {
@@ -68,6 +76,8 @@ pub fn requests(dir: &Path) -> Vec<Req> {
         let i64c = |n| col::<Int64Array>(&b, n);
         let i32c = |n| col::<Int32Array>(&b, n);
         let s = |n| col::<StringArray>(&b, n);
+        let opt_s = |n, i| (!s(n).is_null(i)).then(|| s(n).value(i).to_string());
+        let bools = |n| col::<BooleanArray>(&b, n);
         for i in 0..b.num_rows() {
             out.push(Req {
                 request_id: i64c("request_id").value(i),
@@ -86,7 +96,15 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 chunks: i32c("chunks").value(i),
                 status: s("status").value(i).to_string(),
                 http_status: opt_i32(i32c("http_status"), i),
-                error: (!s("error").is_null(i)).then(|| s("error").value(i).to_string()),
+                error: opt_s("error", i),
+                request_uuid: opt_s("request_uuid", i),
+                conn_reused: (!bools("conn_reused").is_null(i))
+                    .then(|| bools("conn_reused").value(i)),
+                resent: bools("resent").value(i),
+                finish_reason: opt_s("finish_reason", i),
+                cached_tokens: opt_i32(i32c("cached_tokens"), i),
+                first_content_ns: opt_i64(i64c("first_content_ns"), i),
+                reasoning_tokens: opt_i32(i32c("reasoning_tokens"), i),
             });
         }
     }
@@ -105,6 +123,7 @@ pub fn chunks(dir: &Path) -> Vec<Chunk> {
                 at_ns: i64c("at_ns").value(i),
                 tokens: i32c("tokens").value(i),
                 bytes: i32c("bytes").value(i),
+                reasoning: col::<BooleanArray>(&b, "reasoning").value(i),
             });
         }
     }

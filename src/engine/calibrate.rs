@@ -1,0 +1,126 @@
+//! Measuring the chat template before a run: the tokens a server adds around the user's text
+//! (role markers, a default system prompt), so synthesized chat prompts can be shortened by them
+//! and the server counts the planned `input` tokens (`prompt_tokens = exact`, the default).
+//!
+//! Two non-streamed probes with 16 and 80 words of synthesized text and `max_tokens = 1`; the
+//! server's `usage.prompt_tokens` for each gives the overhead (intercept) and the tokens per
+//! word (slope, 1 when the word list is one token per word under the model's tokenizer).
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+
+use super::http::HttpClient;
+use crate::request_id::RunNonce;
+
+/// Words in the two probes.
+const PROBES: [u32; 2] = [16, 80];
+/// Plan ids of the probes' request UUIDs (beyond any plan's own ids).
+pub const PROBE_IDS: [u64; 2] = [999_999_999_999_998, 999_999_999_999_999];
+
+/// What the probes found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    /// Prompt tokens the server counted for each probe, with its words.
+    pub probes: Vec<(u32, u32)>,
+    /// Tokens the template adds (the intercept), at least 0.
+    pub overhead: u32,
+    /// Prompt tokens per synthesized word (the slope).
+    pub tokens_per_word: f64,
+}
+
+impl Calibration {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "mode": "exact",
+            "overhead_tokens": self.overhead,
+            "tokens_per_word": self.tokens_per_word,
+            "probes": self.probes.iter().map(|(w, t)| json!({"words": w, "prompt_tokens": t})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Sends the probes; an error says why the overhead could not be measured.
+pub async fn measure(
+    http: &HttpClient,
+    model: &str,
+    headers: &[(&str, &str)],
+    id_header: Option<&str>,
+    nonce: RunNonce,
+) -> Result<Calibration, String> {
+    let mut probes = Vec::new();
+    for (words, id) in PROBES.iter().zip(PROBE_IDS) {
+        let text = crate::prompt::probe_text(*words);
+        let body = json!({
+            "model": model,
+            "messages": [{"role": "user", "content": text}],
+            "max_tokens": 1,
+            "stream": false,
+        });
+        let uuid = nonce.uuid(id);
+        let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+        if let Some(h) = id_header {
+            all.push((h, uuid.as_str()));
+        }
+        all.extend_from_slice(headers);
+        let sent = http
+            .send(
+                hyper::Method::POST,
+                "/v1/chat/completions",
+                &all,
+                Bytes::from(body.to_string()),
+            )
+            .await?;
+        let status = sent.response.status();
+        let bytes = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            sent.response.into_body().collect(),
+        )
+        .await
+        .map_err(|_| "no answer within 60 s".to_string())?
+        .map_err(|e| super::http::describe(&e))?
+        .to_bytes();
+        if !status.is_success() {
+            return Err(format!(
+                "HTTP {}: {}",
+                status.as_u16(),
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).trim()
+            ));
+        }
+        http.release(sent.lease);
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let tokens = v
+            .pointer("/usage/prompt_tokens")
+            .and_then(Value::as_u64)
+            .ok_or("the response has no usage.prompt_tokens")?;
+        probes.push((*words, tokens as u32));
+    }
+    Ok(fit(probes))
+}
+
+/// The line through the two probes.
+pub fn fit(probes: Vec<(u32, u32)>) -> Calibration {
+    let (w0, t0) = (probes[0].0 as f64, probes[0].1 as f64);
+    let (w1, t1) = (probes[1].0 as f64, probes[1].1 as f64);
+    let slope = (t1 - t0) / (w1 - w0);
+    let overhead = (t0 - slope * w0).round().max(0.0) as u32;
+    Calibration {
+        probes,
+        overhead,
+        tokens_per_word: slope,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fit_finds_intercept_and_slope() {
+        let c = fit(vec![(16, 46), (80, 110)]);
+        assert_eq!(c.overhead, 30);
+        assert!((c.tokens_per_word - 1.0).abs() < 1e-12);
+        let c = fit(vec![(16, 9), (80, 73)]);
+        assert_eq!(c.overhead, 0, "never negative");
+    }
+}

@@ -1,0 +1,246 @@
+//! Scraping the server's Prometheus endpoint while a run goes: every second, every sample of
+//! the text exposition format into `server_metrics.parquet` (`at_ns` on the run's clock, `name`,
+//! `labels`, `value`). A server without the endpoint is noted in `run.json`, never an error.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+
+use super::clock::Clock;
+use super::http::HttpClient;
+use super::record::MetricRow;
+use super::writer::Msg;
+
+/// Time between scrapes.
+pub const EVERY: Duration = Duration::from_secs(1);
+/// A scrape that takes longer than this is abandoned (and counted as failed).
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A metrics page over this size is not read.
+const MAX_PAGE: usize = 8 << 20;
+
+/// Where the metrics come from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Metrics {
+    /// `<target>/metrics`.
+    #[default]
+    Default,
+    /// Another URL (`--metrics-url`).
+    Url(String),
+    /// Not scraped (`--no-metrics`).
+    Off,
+}
+
+/// How the scraping went, for `run.json`.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    pub url: String,
+    pub scrapes: u64,
+    pub failures: u64,
+    pub samples: u64,
+    /// Why nothing was recorded (the first scrape failed).
+    pub unavailable: Option<String>,
+}
+
+impl Outcome {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "url": self.url,
+            "scrapes": self.scrapes,
+            "failed_scrapes": self.failures,
+            "samples": self.samples,
+            "unavailable": self.unavailable,
+        })
+    }
+}
+
+/// One sample of the exposition format: `name{labels} value [timestamp]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample<'a> {
+    pub name: &'a str,
+    /// The label set as written, without the braces (`model_name="x",le="0.5"`).
+    pub labels: &'a str,
+    pub value: f64,
+}
+
+/// The samples of a metrics page (comments, blank and malformed lines skipped).
+pub fn parse(text: &str) -> Vec<Sample<'_>> {
+    text.lines().filter_map(parse_line).collect()
+}
+
+fn parse_line(line: &str) -> Option<Sample<'_>> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let (name, labels, rest) = match line.find(['{', ' ', '\t']) {
+        Some(i) if line.as_bytes()[i] == b'{' => {
+            let close = closing_brace(line, i)?;
+            (&line[..i], &line[i + 1..close], &line[close + 1..])
+        }
+        Some(i) => (&line[..i], "", &line[i..]),
+        None => return None,
+    };
+    let value = rest.split_whitespace().next()?;
+    let value = match value {
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().ok()?,
+    };
+    (!name.is_empty()).then_some(Sample {
+        name,
+        labels,
+        value,
+    })
+}
+
+/// The `}` that closes the label set opened at `open`, skipping quoted values.
+fn closing_brace(line: &str, open: usize) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in line[open + 1..].char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '}' if !quoted => return Some(open + 1 + i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `http://host:port/path` → (base URL, path).
+pub fn split_url(url: &str) -> Result<(String, String), String> {
+    let u: hyper::Uri = url
+        .parse()
+        .map_err(|e| format!("invalid --metrics-url '{url}': {e}"))?;
+    let scheme = u
+        .scheme_str()
+        .ok_or_else(|| format!("--metrics-url '{url}' needs http:// or https://"))?;
+    let authority = u
+        .authority()
+        .ok_or_else(|| format!("--metrics-url '{url}' has no host"))?;
+    let path = u.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Ok((format!("{scheme}://{authority}"), path.to_string()))
+}
+
+/// One scrape: the page's samples, or why there are none.
+async fn scrape_once(http: &HttpClient, path: &str, at: u64) -> Result<Vec<MetricRow>, String> {
+    let sent = http
+        .send(
+            hyper::Method::GET,
+            path,
+            &[("accept", "text/plain")],
+            Bytes::new(),
+        )
+        .await?;
+    let status = sent.response.status();
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        )
+        .trim_end()
+        .to_string());
+    }
+    let body = http_body_util::Limited::new(sent.response.into_body(), MAX_PAGE);
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|e| format!("reading the page: {e}"))?
+        .to_bytes();
+    http.release(sent.lease);
+    let text = String::from_utf8_lossy(&bytes);
+    let rows: Vec<MetricRow> = parse(&text)
+        .into_iter()
+        .map(|s| MetricRow {
+            at_ns: at,
+            name: s.name.to_string(),
+            labels: s.labels.to_string(),
+            value: s.value,
+        })
+        .collect();
+    if rows.is_empty() {
+        return Err("the page holds no samples".into());
+    }
+    Ok(rows)
+}
+
+/// Scrapes every [`EVERY`] until `stop` turns true, sending rows to the writer.
+pub async fn run(
+    http: HttpClient,
+    path: String,
+    url: String,
+    clock: Clock,
+    writer: mpsc::SyncSender<Msg>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Outcome {
+    let mut out = Outcome {
+        url,
+        ..Outcome::default()
+    };
+    let mut next = tokio::time::Instant::now();
+    loop {
+        let at = clock.now();
+        let result = tokio::time::timeout(SCRAPE_TIMEOUT, scrape_once(&http, &path, at))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {SCRAPE_TIMEOUT:?}")));
+        out.scrapes += 1;
+        match result {
+            Ok(rows) => {
+                out.samples += rows.len() as u64;
+                // The writer's queue is bounded; a full queue drops this scrape, not the run.
+                if writer.try_send(Msg::Metrics(rows)).is_err() {
+                    out.failures += 1;
+                }
+            }
+            Err(e) if out.samples == 0 && out.scrapes == 1 => {
+                out.unavailable = Some(e);
+                return out;
+            }
+            Err(_) => out.failures += 1,
+        }
+        next += EVERY;
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = stop.wait_for(|s| *s) => return out,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_exposition_format() {
+        let page = "# HELP x help\n# TYPE vllm:num_requests_running gauge\n\
+            vllm:num_requests_running{model_name=\"m\"} 3\n\
+            llamacpp:kv_cache_usage_ratio 0.25\n\
+            h_bucket{le=\"+Inf\",path=\"a}b\"} 7 1700000000\n\
+            bad line\n\nnan_metric NaN\n";
+        let s = parse(page);
+        assert_eq!(s.len(), 4);
+        assert_eq!(s[0].name, "vllm:num_requests_running");
+        assert_eq!(s[0].labels, "model_name=\"m\"");
+        assert_eq!(s[0].value, 3.0);
+        assert_eq!(s[1].labels, "");
+        assert_eq!(s[1].value, 0.25);
+        assert_eq!(s[2].labels, "le=\"+Inf\",path=\"a}b\"");
+        assert_eq!(s[2].value, 7.0);
+        assert!(s[3].value.is_nan());
+    }
+
+    #[test]
+    fn urls_split_into_base_and_path() {
+        assert_eq!(
+            split_url("http://h:9/metrics").expect("ok"),
+            ("http://h:9".to_string(), "/metrics".to_string())
+        );
+        assert!(split_url("h:9/metrics").is_err());
+    }
+}
