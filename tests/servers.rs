@@ -306,6 +306,18 @@ async fn reasoning_streams_count_thinking_and_answer_apart() {
         assert_eq!(first_answer.at_ns, content);
         assert_eq!(r.finish_reason.as_deref(), Some("length"));
     }
+    let g = analysed(&ran);
+    assert_eq!(
+        (g.tokens.reasoning, g.tokens.answer, g.tokens.output),
+        (30, 42, 72)
+    );
+    assert_eq!(g.ttfo_ms.count, 6);
+    assert!(
+        g.ttfo_ms.p50 > g.ttft_ms.p50,
+        "TTFO {:?} after TTFT {:?}",
+        g.ttfo_ms.p50,
+        g.ttft_ms.p50
+    );
     // Not streamed: one reasoning chunk and one answer chunk, the same counts.
     let whole = text.replace("model = \"sim\"", "model = \"sim\"  stream = false");
     let ran = run_against(&whole, behaviour, Metrics::Off, "reasoning-whole").await;
@@ -374,6 +386,25 @@ async fn cached_prompt_tokens_and_server_metrics_are_recorded() {
     for r in later {
         assert_eq!(r.cached_tokens, Some(160), "{r:?}");
     }
+    let g = analysed(&ran);
+    let (prompt, cached) = ran
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.prompt_tokens? as i64, r.cached_tokens? as i64)))
+        .fold((0, 0), |(p, c), (a, b)| (p + a, c + b));
+    assert_eq!(g.prompt.cached_tokens, cached);
+    assert_eq!(
+        g.prompt.cache_hit_share,
+        Some(cached as f64 / prompt as f64)
+    );
+    let server = g.server.as_ref().expect("server side");
+    assert!(server.scrapes >= 2);
+    // Two users, one request each at all times: the server ran between 0 and 2.
+    assert!(
+        server.running.is_some_and(|r| (0.0..=2.0).contains(&r)),
+        "{server:?}"
+    );
+    assert!(server.generation_tps.is_some_and(|t| t > 0.0));
     let m = &ran.meta["server_metrics"];
     assert!(m["scrapes"].as_u64().unwrap_or(0) >= 2, "{m}");
     assert_eq!(m["unavailable"], serde_json::Value::Null);
@@ -407,6 +438,14 @@ async fn a_server_without_metrics_is_noted_not_an_error() {
     assert_eq!(off.meta["server_metrics"]["off"], true);
 }
 
+/// The analysis of a one-group run.
+fn analysed(ran: &Ran) -> llmw::analysis::Group {
+    let run = llmw::analysis::load(&ran.dir).expect("loads");
+    let a = llmw::analysis::analyze(&run, &Default::default());
+    assert_eq!(a.groups.len(), 1);
+    a.groups[0].clone()
+}
+
 fn metric_names(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
     use arrow_array::{Array, StringArray};
     let file = std::fs::File::open(dir.join("server_metrics.parquet")).expect("file");
@@ -426,4 +465,31 @@ fn metric_names(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
         }
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_abandoned_with_a_bare_done_is_an_error_not_ok() {
+    // llama-cpp-python's default: each new request ends the stream in progress with [DONE].
+    let text = r#"workload "interrupt" {
+  target { api = completions  ignore_eos = true  model = "sim" }
+  requests { input = 20  output = 30 }
+  phase "p" { requests = 10  concurrency = 2 }
+}"#;
+    let behaviour = Behaviour {
+        interrupt_on_new_request: true,
+        ..Behaviour::default()
+    };
+    let ran = run_against(text, behaviour, Metrics::Off, "interrupt").await;
+    assert_eq!(ran.rows.len(), 10);
+    let cut: Vec<&Req> = ran.rows.iter().filter(|r| r.status == "error").collect();
+    assert!(!cut.is_empty(), "two users always interrupt each other");
+    for r in &cut {
+        let e = r.error.as_deref().unwrap_or("");
+        assert!(e.contains("without a finish_reason"), "{e}");
+        assert!(r.output_tokens.unwrap_or(0) < 30);
+        assert_eq!(r.finish_reason, None);
+    }
+    for r in ran.rows.iter().filter(|r| r.status == "ok") {
+        assert_eq!(r.output_tokens, Some(30));
+    }
 }

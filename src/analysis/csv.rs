@@ -4,7 +4,7 @@ use super::groups::{Group, Load};
 use super::stats::Stats;
 use super::Analysis;
 
-const DISTS: [&str; 8] = [
+const DISTS: [&str; 9] = [
     "ttft_ms",
     "ttft_sched_ms",
     "itl_ms",
@@ -13,10 +13,11 @@ const DISTS: [&str; 8] = [
     "e2e_ms",
     "tps_user",
     "send_lag_ms",
+    "ttfo_ms",
 ];
 const STATS: [&str; 7] = ["count", "mean", "p50", "p90", "p95", "p99", "max"];
 
-fn dists(g: &Group) -> [&Stats; 8] {
+fn dists(g: &Group) -> [&Stats; 9] {
     [
         &g.ttft_ms,
         &g.ttft_sched_ms,
@@ -26,6 +27,7 @@ fn dists(g: &Group) -> [&Stats; 8] {
         &g.e2e_ms,
         &g.tps_user,
         &g.send_lag_ms,
+        &g.ttfo_ms,
     ]
 }
 
@@ -63,6 +65,17 @@ pub fn write(analyses: &[Analysis]) -> String {
             "timeout_rate",
             "drop_rate",
             "goodput",
+            "reasoning_tokens",
+            "answer_tokens",
+            "cache_hit_share",
+            "conn_reused",
+            "resent",
+            "server_running",
+            "server_waiting",
+            "server_kv_cache_usage",
+            "server_ttft_mean_ms",
+            "server_itl_mean_ms",
+            "server_generation_tps",
         ]
         .map(String::from),
     );
@@ -99,6 +112,23 @@ pub fn write(analyses: &[Analysis]) -> String {
                     g.timeout_rate,
                     g.drop_rate,
                     g.goodput,
+                ]
+                .map(opt),
+            );
+            row.push(g.tokens.reasoning.to_string());
+            row.push(g.tokens.answer.to_string());
+            row.push(opt(g.prompt.cache_hit_share));
+            row.push(g.connections.reused.to_string());
+            row.push(g.connections.resent.to_string());
+            let sv = g.server.as_ref();
+            row.extend(
+                [
+                    sv.and_then(|s| s.running),
+                    sv.and_then(|s| s.waiting),
+                    sv.and_then(|s| s.kv_cache_usage),
+                    sv.and_then(|s| s.ttft_mean_ms),
+                    sv.and_then(|s| s.itl_mean_ms),
+                    sv.and_then(|s| s.generation_tps),
                 ]
                 .map(opt),
             );

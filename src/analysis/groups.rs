@@ -78,6 +78,40 @@ pub struct Group {
     pub excluded: Excluded,
     pub steady_state: Option<Window>,
     pub diagnostics: super::series::Diagnostics,
+    /// Time to the first answer token (reasoning models think first), over requests that got one.
+    pub ttfo_ms: Stats,
+    /// Output tokens of completed requests, split into reasoning and answer.
+    pub tokens: Tokens,
+    /// Prompt tokens of completed requests and the share the server served from its prefix cache.
+    pub prompt: Prompt,
+    /// How requests reached the server (docs/servers.md).
+    pub connections: Connections,
+    /// The server's own metrics over the group's window, when they were scraped.
+    pub server: Option<super::server::ServerSide>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Tokens {
+    pub output: i64,
+    pub reasoning: i64,
+    pub answer: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Prompt {
+    /// Sums over completed requests that reported both `prompt_tokens` and `cached_tokens`.
+    pub prompt_tokens: i64,
+    pub cached_tokens: i64,
+    /// `cached_tokens / prompt_tokens` (null when the server reported no cached counts).
+    pub cache_hit_share: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Connections {
+    /// Requests sent on a pooled connection, and those sent again on a fresh one because the
+    /// server had closed the pooled one unread.
+    pub reused: usize,
+    pub resent: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -245,7 +279,11 @@ struct Samples {
     e2e: Vec<f64>,
     tps_user: Vec<f64>,
     send_lag: Vec<f64>,
+    ttfo: Vec<f64>,
     tokens: i64,
+    split: Tokens,
+    prompt: Prompt,
+    connections: Connections,
     good: usize,
     span: Option<(i64, i64)>,
 }
@@ -277,6 +315,8 @@ pub(crate) fn compute(
         if r.status[i] == Status::Dropped {
             continue;
         }
+        s.connections.reused += usize::from(r.conn_reused[i] == Some(true));
+        s.connections.resent += usize::from(r.resent[i]);
         s.span = Some(match s.span {
             None => (r.sent_ns[i], r.done_ns[i]),
             Some((a, b)) => (a.min(r.sent_ns[i]), b.max(r.done_ns[i])),
@@ -288,6 +328,17 @@ pub(crate) fn compute(
         s.e2e.push(e2e / NS_PER_MS);
         let out = r.output_tokens[i].unwrap_or(0).max(0) as i64;
         s.tokens += out;
+        let reasoning = r.reasoning_tokens[i].unwrap_or(0).clamp(0, out as i32) as i64;
+        s.split.output += out;
+        s.split.reasoning += reasoning;
+        s.split.answer += out - reasoning;
+        if let (Some(p), Some(c)) = (r.prompt_tokens[i], r.cached_tokens[i]) {
+            s.prompt.prompt_tokens += p.max(0) as i64;
+            s.prompt.cached_tokens += c.max(0) as i64;
+        }
+        if let Some(content) = r.first_content_ns[i] {
+            s.ttfo.push((content - r.sent_ns[i]) as f64 / NS_PER_MS);
+        }
         let mut request_ok = true;
         let mut check = |metric: &str, value: f64| {
             for (m, op, t) in objectives {
@@ -323,13 +374,15 @@ pub(crate) fn compute(
         }
     }
     let gaps = super::series::chunk_gaps(run, &m.of_row, defs.len());
+    let server = super::server::per_window(&run.server, &m.windows);
     let diagnostics = super::series::diagnostics(run, &m.of_row, defs.len());
     defs.iter()
         .zip(samples)
         .zip(gaps)
         .zip(diagnostics)
+        .zip(server)
         .enumerate()
-        .map(|(g, (((d, mut s), mut gaps), diagnostics))| {
+        .map(|(g, ((((d, mut s), mut gaps), diagnostics), server))| {
             let span_s = s
                 .span
                 .map(|(a, b)| (b - a) as f64 / 1e9)
@@ -367,6 +420,15 @@ pub(crate) fn compute(
                 steady_state: super::series::steady_window(run, &m.of_row, g),
                 diagnostics,
                 requests: s.counts,
+                ttfo_ms: Stats::of(&mut s.ttfo),
+                tokens: s.split,
+                prompt: Prompt {
+                    cache_hit_share: (s.prompt.prompt_tokens > 0)
+                        .then(|| s.prompt.cached_tokens as f64 / s.prompt.prompt_tokens as f64),
+                    ..s.prompt
+                },
+                connections: s.connections,
+                server,
             }
         })
         .collect()

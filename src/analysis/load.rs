@@ -1,10 +1,14 @@
-//! Reading a run directory back: `run.json` and the two Parquet files, into columns.
-//! Analysis uses nothing else — never anything the engine kept in memory.
+//! Reading a run directory back: `run.json`, `requests.parquet`, `chunks.parquet` and (when the
+//! run scraped one) `server_metrics.parquet`, into columns. Analysis uses nothing else — never
+//! anything the engine kept in memory. Columns added after the first release (`first_content_ns`,
+//! `cached_tokens`, …) are optional, so older run directories still load.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    Array, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use serde_json::Value;
@@ -26,6 +30,12 @@ pub struct Requests {
     pub input_tokens: Vec<i32>,
     pub output_tokens: Vec<Option<i32>>,
     pub status: Vec<Status>,
+    pub prompt_tokens: Vec<Option<i32>>,
+    pub cached_tokens: Vec<Option<i32>>,
+    pub first_content_ns: Vec<Option<i64>>,
+    pub reasoning_tokens: Vec<Option<i32>>,
+    pub conn_reused: Vec<Option<bool>>,
+    pub resent: Vec<bool>,
 }
 
 impl Requests {
@@ -48,12 +58,50 @@ pub struct Chunks {
     pub tokens: Vec<i32>,
 }
 
+/// Samples of the server's Prometheus metrics, in scrape order (empty without the file).
+#[derive(Debug, Default, Clone)]
+pub struct ServerMetrics {
+    pub at_ns: Vec<i64>,
+    pub name: Vec<String>,
+    pub labels: Vec<String>,
+    pub value: Vec<f64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Run {
     pub dir: PathBuf,
     pub meta: Value,
     pub requests: Requests,
     pub chunks: Chunks,
+    pub server: ServerMetrics,
+}
+
+/// The columns of `path` (from its schema), to tell optional columns that are absent.
+fn names(path: &Path) -> Result<Vec<String>, AnalysisError> {
+    let bad = |e: String| AnalysisError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e,
+    };
+    let file = File::open(path).map_err(|e| bad(e.to_string()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
+    let schema = builder.parquet_schema();
+    Ok((0..schema.num_columns())
+        .map(|i| schema.column(i).name().to_string())
+        .collect())
+}
+
+/// An optional column of a batch: `None` for every row when the file has no such column.
+fn optional<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> Option<&'a T> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+}
+
+fn opt_at<T: Array + 'static, V>(
+    a: Option<&T>,
+    i: usize,
+    get: impl Fn(&T, usize) -> V,
+) -> Option<V> {
+    a.filter(|a| !a.is_null(i)).map(|a| get(a, i))
 }
 
 /// The file's rows (from its metadata) and its batches of the given columns, read lazily.
@@ -129,6 +177,12 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
     })?;
 
     let rpath = dir.join("requests.parquet");
+    let present = names(&rpath)?;
+    let extra: Vec<&str> = OPTIONAL
+        .iter()
+        .copied()
+        .filter(|c| present.iter().any(|p| p == c))
+        .collect();
     let cols = [
         "request_id",
         "phase",
@@ -142,6 +196,7 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
         "output_tokens",
         "status",
     ];
+    let cols: Vec<&str> = cols.iter().copied().chain(extra).collect();
     let mut r = Requests::default();
     let (_, batches) = open(&rpath, &cols)?;
     for b in batches {
@@ -157,7 +212,22 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
         let input = column::<Int32Array>(&b, "input_tokens", &rpath)?;
         let output = column::<Int32Array>(&b, "output_tokens", &rpath)?;
         let status = column::<StringArray>(&b, "status", &rpath)?;
+        let prompt = optional::<Int32Array>(&b, "prompt_tokens");
+        let cached = optional::<Int32Array>(&b, "cached_tokens");
+        let content = optional::<Int64Array>(&b, "first_content_ns");
+        let reasoning = optional::<Int32Array>(&b, "reasoning_tokens");
+        let reused = optional::<BooleanArray>(&b, "conn_reused");
+        let resent = optional::<BooleanArray>(&b, "resent");
         for i in 0..b.num_rows() {
+            r.prompt_tokens.push(opt_at(prompt, i, Int32Array::value));
+            r.cached_tokens.push(opt_at(cached, i, Int32Array::value));
+            r.first_content_ns
+                .push(opt_at(content, i, Int64Array::value));
+            r.reasoning_tokens
+                .push(opt_at(reasoning, i, Int32Array::value));
+            r.conn_reused.push(opt_at(reused, i, BooleanArray::value));
+            r.resent
+                .push(opt_at(resent, i, BooleanArray::value).unwrap_or(false));
             r.request_id.push(id.value(i));
             r.phase.push(phase.value(i).to_string());
             r.step.push(step.value(i));
@@ -204,10 +274,51 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
         c.tokens
             .extend_from_slice(column::<Int32Array>(&b, "tokens", &cpath)?.values());
     }
+    let mpath = dir.join("server_metrics.parquet");
+    let server = if mpath.exists() {
+        server_metrics(&mpath)?
+    } else {
+        ServerMetrics::default()
+    };
     Ok(Run {
         dir: dir.to_path_buf(),
         meta,
         requests: r,
         chunks: c,
+        server,
     })
+}
+
+/// Columns of `requests.parquet` read when present.
+const OPTIONAL: [&str; 6] = [
+    "prompt_tokens",
+    "cached_tokens",
+    "first_content_ns",
+    "reasoning_tokens",
+    "conn_reused",
+    "resent",
+];
+
+fn server_metrics(path: &Path) -> Result<ServerMetrics, AnalysisError> {
+    let (n, batches) = open(path, &["at_ns", "name", "labels", "value"])?;
+    let mut m = ServerMetrics {
+        at_ns: Vec::with_capacity(n),
+        name: Vec::with_capacity(n),
+        labels: Vec::with_capacity(n),
+        value: Vec::with_capacity(n),
+    };
+    for b in batches {
+        let b = b?;
+        m.at_ns
+            .extend_from_slice(column::<Int64Array>(&b, "at_ns", path)?.values());
+        let name = column::<StringArray>(&b, "name", path)?;
+        let labels = column::<StringArray>(&b, "labels", path)?;
+        for i in 0..b.num_rows() {
+            m.name.push(name.value(i).to_string());
+            m.labels.push(labels.value(i).to_string());
+        }
+        m.value
+            .extend_from_slice(column::<Float64Array>(&b, "value", path)?.values());
+    }
+    Ok(m)
 }

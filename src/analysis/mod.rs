@@ -12,6 +12,7 @@ pub mod load;
 pub mod report;
 pub mod saturation;
 pub mod series;
+pub mod server;
 pub mod slo;
 pub mod stats;
 mod svg;

@@ -179,6 +179,11 @@ mod tests {
             excluded: Default::default(),
             steady_state: None,
             diagnostics: Default::default(),
+            ttfo_ms: crate::analysis::stats::Stats::empty(),
+            tokens: Default::default(),
+            prompt: Default::default(),
+            connections: Default::default(),
+            server: None,
         }
     }
 

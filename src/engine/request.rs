@@ -292,6 +292,14 @@ impl Sender {
         if let Some(f) = failure {
             return Err(f);
         }
+        if done && !p.finished {
+            // llama-cpp-python ends a stream it abandons (a newer request interrupted it) with
+            // a bare [DONE]: the answer is incomplete, whatever the stream's last word.
+            return Err(format!(
+                "the stream ended ([DONE]) without a finish_reason after {} chunks: the server stopped generating",
+                p.chunks.len()
+            ));
+        }
         if done {
             // Read what follows [DONE] (normally nothing) so the connection can be reused.
             if body.collect().await.is_ok() {

@@ -26,6 +26,10 @@ pub struct Behaviour {
     /// llama-cpp-python's server does.
     #[arg(long)]
     pub require_uuid_request_id: bool,
+    /// A new completion request ends the stream in progress with a bare `data: [DONE]` and no
+    /// finish_reason, as llama-cpp-python's server does by default (`interrupt_requests`).
+    #[arg(long)]
+    pub interrupt_on_new_request: bool,
     /// Tokens the chat template adds to every chat prompt (SmolLM2-Instruct's: 30).
     #[arg(long, value_name = "TOKENS", default_value_t = 0)]
     pub chat_template_tokens: u32,
@@ -53,6 +57,7 @@ impl Default for Behaviour {
             idle_close: None,
             max_requests_per_connection: None,
             require_uuid_request_id: false,
+            interrupt_on_new_request: false,
             chat_template_tokens: 0,
             reasoning_tokens: 0,
             tokens_per_chunk: 1,

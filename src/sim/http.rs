@@ -53,6 +53,8 @@ pub struct State {
     pub counter: AtomicU64,
     pub connections: AtomicU64,
     pub gauges: Arc<Gauges>,
+    /// The number of the newest completion request (`interrupt_on_new_request`).
+    pub newest: tokio::sync::watch::Sender<u64>,
 }
 
 fn full(status: StatusCode, body: Value) -> Response<Body> {
@@ -318,6 +320,7 @@ async fn complete(
     conn: &Arc<Conn>,
 ) -> (Response<Body>, bool) {
     let n = state.counter.fetch_add(1, Ordering::SeqCst);
+    state.newest.send_replace(n);
     let Some(words) = prompt_words(chat, &body) else {
         let what = if chat { "messages" } else { "prompt" };
         let message = format!("missing or invalid '{what}'");
@@ -394,7 +397,10 @@ async fn complete(
             conn: conn.clone(),
             close: b.close_after_response,
         };
-        (streaming(reply, rx, fault, end), true)
+        let interrupt = b
+            .interrupt_on_new_request
+            .then(|| (state.newest.subscribe(), n));
+        (streaming(reply, rx, fault, end, interrupt), true)
     } else {
         (whole(reply, rx).await, false)
     }
@@ -498,11 +504,28 @@ struct Stamps {
     tokens: u32,
 }
 
+/// A stream to end early when a request newer than `.1` arrives.
+type Interrupt = Option<(tokio::sync::watch::Receiver<u64>, u64)>;
+
+/// Resolves when a newer request has arrived (never without `interrupt`).
+async fn newer(interrupt: &mut Interrupt) {
+    match interrupt {
+        Some((newest, mine)) => {
+            let mine = *mine;
+            if newest.wait_for(|n| *n > mine).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 fn streaming(
     mut reply: Reply,
     mut rx: mpsc::UnboundedReceiver<Event>,
     fault: Fault,
     end: StreamEnd,
+    mut interrupt: Interrupt,
 ) -> Response<Body> {
     let (out, body_rx) = mpsc::channel::<Item>(64);
     let timing = reply
@@ -527,7 +550,16 @@ fn streaming(
         let mut pending = String::new();
         let mut pending_n = 0u32;
         let mut pending_reasoning = false;
-        while let Some(event) = rx.recv().await {
+        loop {
+            let event = tokio::select! {
+                e = rx.recv() => e,
+                _ = newer(&mut interrupt) => {
+                    // Abandoned for the newer request: a bare [DONE], no finish_reason.
+                    let _ = send("data: [DONE]\n\n".to_string(), 0).await;
+                    return;
+                }
+            };
+            let Some(event) = event else { break };
             match event {
                 Event::Cached(c) => reply.cached = c,
                 Event::Token => {

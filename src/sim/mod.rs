@@ -115,6 +115,7 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimSe
         counter: AtomicU64::new(0),
         connections: AtomicU64::new(0),
         gauges,
+        newest: watch::channel(0).0,
     });
     let (stop, mut stopped) = watch::channel(false);
     let shared = state.clone();
