@@ -389,3 +389,52 @@ fn dataset_prompts_are_planned_shown_and_sent() {
     ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
 }
+
+#[test]
+fn dataset_prompts_are_measured_with_a_tokenizer_when_one_is_named() {
+    // SmolLM2's tokenizer (tests/fixtures, Apache-2.0); the counts are what a llama.cpp server
+    // running SmolLM2 answers on /tokenize for the same texts (docs/servers.md).
+    let dir = std::env::temp_dir().join(format!("llmw-tokenizer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fixtures = std::fs::canonicalize("tests/fixtures").expect("fixtures");
+    let file = dir.join("t.llmw");
+    std::fs::write(
+        &file,
+        format!("workload \"t\" {{\n requests {{ prompts = dataset(\"{0}/prompts.jsonl\")  tokenizer = \"{0}/smollm2-tokenizer.json\"  output = 4 }}\n phase \"p\" {{ requests = 12  concurrency = 2 }}\n}}\n", fixtures.display()),
+    )
+    .expect("write");
+    let o = llmw(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--format",
+        "jsonl",
+        "--with-prompts",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut seen = std::collections::BTreeSet::new();
+    for line in stdout(&o).lines() {
+        let r: serde_json::Value = serde_json::from_str(line).expect("json");
+        let (which, expected) = match &r["prompt"] {
+            serde_json::Value::String(s) if s.starts_with("Summarise") => ("first", 13),
+            serde_json::Value::String(s) if s.starts_with("Write a haiku") => ("second", 10),
+            serde_json::Value::Array(_) => ("messages", 5 + 5),
+            other => panic!("unexpected prompt {other}"),
+        };
+        assert_eq!(r["input_tokens"].as_u64(), Some(expected), "{r}");
+        seen.insert(which);
+    }
+    assert_eq!(seen.len(), 3, "all three prompts were planned");
+    // A file that is not a tokenizer is a clear error naming it.
+    std::fs::write(
+        &file,
+        format!("workload \"t\" {{\n requests {{ prompts = dataset(\"{0}/prompts.jsonl\")  tokenizer = \"{0}/prompts.jsonl\"  output = 4 }}\n phase \"p\" {{ requests = 2  concurrency = 1 }}\n}}\n", fixtures.display()),
+    )
+    .expect("write");
+    let o = llmw(&["plan", file.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a Hugging Face tokenizer.json"),
+        "{}",
+        stderr(&o)
+    );
+}

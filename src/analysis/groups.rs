@@ -295,6 +295,8 @@ pub(crate) fn compute(
     objectives: &[(String, String, f64)],
 ) -> Vec<Group> {
     let r = &run.requests;
+    // A whole (non-streamed) response arrives at once: it has a TTFT, no inter-token latency.
+    let streamed = run.meta["target"]["stream"].as_bool() != Some(false);
     let mut samples: Vec<Samples> = defs.iter().map(|_| Samples::default()).collect();
     for i in 0..r.len() {
         let Some(g) = m.of_row[i] else { continue };
@@ -355,7 +357,7 @@ pub(crate) fn compute(
             if let Some(sched) = r.scheduled_ns[i] {
                 s.ttft_sched.push((first - sched) as f64 / NS_PER_MS);
             }
-            if let (Some(last), true) = (r.last_token_ns[i], out >= 2) {
+            if let (Some(last), true) = (r.last_token_ns[i], out >= 2 && streamed) {
                 let itl = (last - first) as f64 / (out - 1) as f64;
                 s.itl.push(itl / NS_PER_MS);
                 check("itl", itl / 1e9);

@@ -12,7 +12,14 @@ use super::dist::{dist, Of};
 use super::fields::fields;
 use super::value::Ctx;
 
-pub(crate) const SHAPE_FIELDS: [&str; 5] = ["input", "output", "prefix", "prompts", "sample"];
+pub(crate) const SHAPE_FIELDS: [&str; 6] = [
+    "input",
+    "output",
+    "prefix",
+    "prompts",
+    "sample",
+    "tokenizer",
+];
 
 /// A shape as one block gives it: every field optional until classes are resolved.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +30,7 @@ pub(crate) struct PartialShape {
     pub prefix: Option<Option<Prefix>>,
     pub prompts: Option<std::path::PathBuf>,
     pub sample: Option<TraceRef>,
+    pub tokenizer: Option<std::path::PathBuf>,
 }
 
 impl PartialShape {
@@ -34,6 +42,7 @@ impl PartialShape {
             prefix: over.prefix.clone().or_else(|| self.prefix.clone()),
             prompts: over.prompts.clone().or_else(|| self.prompts.clone()),
             sample: over.sample.clone().or_else(|| self.sample.clone()),
+            tokenizer: over.tokenizer.clone().or_else(|| self.tokenizer.clone()),
         }
     }
 }
@@ -110,6 +119,9 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
     }
     if let Some(e) = f.get("sample") {
         shape.sample = sample(ctx, e);
+    }
+    if let Some(e) = f.get("tokenizer") {
+        shape.tokenizer = ctx.existing_path(e, "tokenizer");
     }
     // A block whose own fields are wrong has been reported; checking it further would only
     // repeat the news ("no input") as a second error.
@@ -238,6 +250,7 @@ pub(crate) fn resolve_classes(
             prefix: None,
             prompts: None,
             sample: None,
+            tokenizer: None,
         };
         return vec![Class {
             name: "default".into(),
@@ -285,6 +298,7 @@ pub(crate) fn resolve_classes(
                 prefix: shape.prefix.flatten(),
                 prompts: shape.prompts,
                 sample: shape.sample,
+                tokenizer: shape.tokenizer,
             },
         });
     }

@@ -134,6 +134,7 @@ pub fn run(args: Args) -> ExitCode {
                     prefix: None,
                     prompts: None,
                     sample: None,
+                    tokenizer: None,
                 },
             }],
             own_lengths: (false, false),

@@ -30,6 +30,7 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
     let mut requests = Vec::new();
     let mut blocks: Vec<Vec<u64>> = Vec::new();
     let mut prompts: Vec<serde_json::Value> = Vec::new();
+    let mut tokenizers = files::Tokenizers::default();
     let mut block_tokens = super::replay::DEFAULT_BLOCK;
     let mut start = Some(0u64);
     for (index, phase) in workload.phases.iter().enumerate() {
@@ -51,7 +52,13 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
                 None => Vec::new(),
             };
             let dataset = match &shape.prompts {
-                Some(path) => files::dataset(path, &phase.name, &mut prompts)?,
+                Some(path) => {
+                    let tokenizer = match &shape.tokenizer {
+                        Some(t) => Some(tokenizers.get(t, &phase.name)?),
+                        None => None,
+                    };
+                    files::dataset(path, tokenizer, &phase.name, &mut prompts)?
+                }
                 None => Vec::new(),
             };
             let prefix_cumulative = shape.prefix.as_ref().and_then(|p| {

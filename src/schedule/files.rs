@@ -57,12 +57,45 @@ pub fn samples(tr: &TraceRef, phase: &str) -> Result<Vec<(u32, u32)>, CompileErr
         .collect())
 }
 
+/// Tokenizers loaded once per compile, by path (`tokenizer = "…/tokenizer.json"`).
+#[derive(Default)]
+pub struct Tokenizers {
+    loaded: Vec<(std::path::PathBuf, tokenizers::Tokenizer)>,
+}
+
+impl Tokenizers {
+    pub fn get(
+        &mut self,
+        path: &std::path::Path,
+        phase: &str,
+    ) -> Result<&tokenizers::Tokenizer, CompileError> {
+        if let Some(i) = self.loaded.iter().position(|(p, _)| p == path) {
+            return Ok(&self.loaded[i].1);
+        }
+        let t = tokenizers::Tokenizer::from_file(path).map_err(|e| CompileError::Trace {
+            phase: phase.to_string(),
+            message: format!("{}: not a Hugging Face tokenizer.json: {e}", path.display()),
+        })?;
+        self.loaded.push((path.to_path_buf(), t));
+        Ok(&self.loaded[self.loaded.len() - 1].1)
+    }
+}
+
+/// The tokens of `text` under `t` (no special tokens added).
+fn count(t: &tokenizers::Tokenizer, text: &str) -> Result<usize, String> {
+    t.encode_fast(text, false)
+        .map(|e| e.len())
+        .map_err(|e| format!("the tokenizer failed: {e}"))
+}
+
 /// Real prompts of a `dataset("file.jsonl")`: each line an object with `prompt` (a string) or
-/// `messages` (a chat array). They are appended to `prompts`; returns (index, estimated tokens)
-/// for each — 4 characters a token, the usual rule of thumb for English under BPE (the server's
-/// `prompt_tokens` is recorded beside it).
+/// `messages` (a chat array). They are appended to `prompts`; returns (index, tokens) for each:
+/// counted by `tokenizer` when the class names one (a chat prompt's message contents, without
+/// the server's template), else estimated at 4 characters a token, the usual rule of thumb for
+/// English under BPE (the server's `prompt_tokens` is recorded beside it either way).
 pub fn dataset(
     path: &std::path::Path,
+    tokenizer: Option<&tokenizers::Tokenizer>,
     phase: &str,
     prompts: &mut Vec<serde_json::Value>,
 ) -> Result<Vec<(u32, u32)>, CompileError> {
@@ -87,10 +120,16 @@ pub fn dataset(
         let at = format!("{where_}:{}", i + 1);
         let v: Value =
             serde_json::from_str(line).map_err(|e| fail(format!("{at}: invalid JSON: {e}")))?;
-        let (value, chars) = match (v.get("prompt"), v.get("messages")) {
-            (Some(Value::String(p)), _) => (Value::String(p.clone()), p.chars().count()),
+        let measure = |text: &str| -> Result<usize, CompileError> {
+            match tokenizer {
+                Some(t) => count(t, text).map_err(|e| fail(format!("{at}: {e}"))),
+                None => Ok(text.chars().count().div_ceil(4)),
+            }
+        };
+        let (value, tokens) = match (v.get("prompt"), v.get("messages")) {
+            (Some(Value::String(p)), _) => (Value::String(p.clone()), measure(p)?),
             (_, Some(Value::Array(m))) => {
-                let mut chars = 0;
+                let mut tokens = 0;
                 for msg in m {
                     let content = msg.get("content").and_then(Value::as_str);
                     let role = msg.get("role").and_then(Value::as_str);
@@ -99,9 +138,9 @@ pub fn dataset(
                             "{at}: messages: each message needs a role and a string content"
                         )));
                     };
-                    chars += c.chars().count();
+                    tokens += measure(c)?;
                 }
-                (Value::Array(m.clone()), chars)
+                (Value::Array(m.clone()), tokens)
             }
             _ => {
                 return Err(fail(format!(
@@ -109,7 +148,8 @@ pub fn dataset(
                 )))
             }
         };
-        out.push((prompts.len() as u32, chars.div_ceil(4).max(1) as u32));
+        let tokens = u32::try_from(tokens).unwrap_or(u32::MAX).max(1);
+        out.push((prompts.len() as u32, tokens));
         prompts.push(value);
     }
     if out.is_empty() {

@@ -109,6 +109,10 @@ pub struct Shape {
     pub prompts: Option<PathBuf>,
     /// `sample = trace(...)`: (input, output) pairs drawn jointly from a trace's rows.
     pub sample: Option<TraceRef>,
+    /// `tokenizer = "tokenizer.json"` (Hugging Face format): measures `dataset(...)` prompts.
+    /// (Left out of the plan hash's encoding when unset, so earlier plans keep their hash.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<PathBuf>,
 }
 
 /// `prefix = shared(tokens: N, groups: G, skew: s)`.
