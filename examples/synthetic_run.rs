@@ -77,7 +77,7 @@ fn main() -> Result<(), String> {
             .send(Msg::Request(row, chunks))
             .map_err(|e| e.to_string())?;
     }
-    let written = writer.finish()?;
+    let written = writer.finish(true)?;
     let steps_json: Vec<serde_json::Value> = (0..steps)
         .map(|s| serde_json::json!({"step": s, "start_ns": s * step_ns, "end_ns": (s + 1) * step_ns, "level": (1u64 << s) as f64}))
         .collect();

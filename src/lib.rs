@@ -16,6 +16,7 @@ pub mod engine;
 pub mod output;
 pub mod prompt;
 pub mod request_id;
+pub mod runfiles;
 pub mod schedule;
 pub mod sim;
 pub mod source;

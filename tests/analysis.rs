@@ -138,7 +138,7 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
         },
         chunks(8, &[2100, 2200], &[1, 1]),
     );
-    w.finish().expect("closed");
+    w.finish(true).expect("closed");
     let meta = json!({
         "workload": "fixture", "plan_hash": "abc", "status": "completed", "slo": slo,
         "phases": [

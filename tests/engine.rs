@@ -56,6 +56,7 @@ async fn run(
         progress: false,
         sim: config,
         metrics: Default::default(),
+        stopper: llmw::engine::Stopper::new(),
     };
     let result = engine::run(schedule.clone(), meta, options)
         .await

@@ -54,6 +54,7 @@ async fn run_against(text: &str, behaviour: Behaviour, metrics: Metrics, name: &
         progress: false,
         sim: SimConfig::default(),
         metrics,
+        stopper: engine::Stopper::new(),
     };
     let result = engine::run(schedule, meta, options).await.expect("run");
     assert_eq!(result.ending, Ending::Completed);
@@ -448,14 +449,8 @@ fn analysed(ran: &Ran) -> llmw::analysis::Group {
 
 fn metric_names(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
     use arrow_array::{Array, StringArray};
-    let file = std::fs::File::open(dir.join("server_metrics.parquet")).expect("file");
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .expect("parquet")
-        .build()
-        .expect("reader");
     let mut out = std::collections::BTreeSet::new();
-    for b in reader {
-        let b = b.expect("batch");
+    for b in common::runs::table(dir, "server_metrics") {
         let names = b
             .column_by_name("name")
             .and_then(|c| c.as_any().downcast_ref::<StringArray>())

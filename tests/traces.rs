@@ -185,6 +185,7 @@ async fn run_in_simulator(
             ..Default::default()
         },
         metrics: Default::default(),
+        stopper: llmw::engine::Stopper::new(),
     };
     llmw::engine::run(schedule, meta, opts).await.expect("runs");
     dir

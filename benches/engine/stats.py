@@ -21,7 +21,8 @@ chunks = pq.read_table(f"{run}/chunks.parquet", columns=["at_ns"]).column("at_ns
 span = (chunks.max() - chunks.min()) / 1e9 if len(chunks) else 0
 print(f"  chunks {len(chunks)} in {span:.1f} s: {len(chunks) / span:,.0f} chunks/s written" if span else "  no chunks")
 if len(sys.argv) > 2:
-    server = {int(t["request_id"]): t for t in json.load(open(sys.argv[2])) if t["request_id"]}
+    # `request_id` is the plan id the simulator read from llmw's UUID header (null without one).
+    server = {int(t["request_id"]): t for t in json.load(open(sys.argv[2])) if t["request_id"] is not None}
     ttft, itl = [], []
     for rid, s, f, l, n, st in zip(req["request_id"], req["sent_ns"], req["first_token_ns"], req["last_token_ns"], req["output_tokens"], req["status"]):
         t = server.get(rid)

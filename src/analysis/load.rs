@@ -104,6 +104,32 @@ fn opt_at<T: Array + 'static, V>(
     a.filter(|a| !a.is_null(i)).map(|a| get(a, i))
 }
 
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, AnalysisError>>>;
+
+/// The files of `table` in `dir` (one file, or the parts of a run cut short).
+fn table_files(dir: &Path, table: &str) -> Result<Vec<PathBuf>, AnalysisError> {
+    crate::runfiles::files(dir, table).map_err(|reason| AnalysisError::Unreadable {
+        path: dir.join(table),
+        reason,
+    })
+}
+
+/// A table's rows and its batches of the given columns, read lazily file after file.
+fn open_table(
+    dir: &Path,
+    table: &str,
+    columns: &[&str],
+) -> Result<(usize, Batches), AnalysisError> {
+    let mut rows = 0;
+    let mut all: Batches = Box::new(std::iter::empty());
+    for f in table_files(dir, table)? {
+        let (n, batches) = open(&f, columns)?;
+        rows += n;
+        all = Box::new(all.chain(batches));
+    }
+    Ok((rows, all))
+}
+
 /// The file's rows (from its metadata) and its batches of the given columns, read lazily.
 fn open(
     path: &Path,
@@ -176,8 +202,11 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
         reason: e.to_string(),
     })?;
 
-    let rpath = dir.join("requests.parquet");
-    let present = names(&rpath)?;
+    let rpath = dir.join(crate::runfiles::REQUESTS);
+    let present = match table_files(dir, crate::runfiles::REQUESTS)?.first() {
+        Some(first) => names(first)?,
+        None => Vec::new(),
+    };
     let extra: Vec<&str> = OPTIONAL
         .iter()
         .copied()
@@ -198,7 +227,7 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
     ];
     let cols: Vec<&str> = cols.iter().copied().chain(extra).collect();
     let mut r = Requests::default();
-    let (_, batches) = open(&rpath, &cols)?;
+    let (_, batches) = open_table(dir, crate::runfiles::REQUESTS, &cols)?;
     for b in batches {
         let b = b?;
         let id = column::<Int64Array>(&b, "request_id", &rpath)?;
@@ -243,14 +272,18 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
         }
     }
 
-    let cpath = dir.join("chunks.parquet");
+    let cpath = dir.join(crate::runfiles::CHUNKS);
     let rows_of: std::collections::HashMap<i64, u32> = r
         .request_id
         .iter()
         .enumerate()
         .map(|(i, id)| (*id, i as u32))
         .collect();
-    let (n, batches) = open(&cpath, &["request_id", "at_ns", "tokens"])?;
+    let (n, batches) = open_table(
+        dir,
+        crate::runfiles::CHUNKS,
+        &["request_id", "at_ns", "tokens"],
+    )?;
     let mut c = Chunks {
         row: Vec::with_capacity(n),
         at_ns: Vec::with_capacity(n),
@@ -274,9 +307,8 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
         c.tokens
             .extend_from_slice(column::<Int32Array>(&b, "tokens", &cpath)?.values());
     }
-    let mpath = dir.join("server_metrics.parquet");
-    let server = if mpath.exists() {
-        server_metrics(&mpath)?
+    let server = if crate::runfiles::exists(dir, crate::runfiles::SERVER_METRICS) {
+        server_metrics(dir)?
     } else {
         ServerMetrics::default()
     };
@@ -299,8 +331,10 @@ const OPTIONAL: [&str; 6] = [
     "resent",
 ];
 
-fn server_metrics(path: &Path) -> Result<ServerMetrics, AnalysisError> {
-    let (n, batches) = open(path, &["at_ns", "name", "labels", "value"])?;
+fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {
+    let table = crate::runfiles::SERVER_METRICS;
+    let path = &dir.join(table);
+    let (n, batches) = open_table(dir, table, &["at_ns", "name", "labels", "value"])?;
     let mut m = ServerMetrics {
         at_ns: Vec::with_capacity(n),
         name: Vec::with_capacity(n),

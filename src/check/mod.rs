@@ -4,6 +4,7 @@
 //! fills defaults, and validates classes, phases and objectives. Problems are collected, not
 //! thrown: one run reports every error it can find.
 
+mod abort;
 mod args;
 mod arrival;
 mod dist;
@@ -39,7 +40,7 @@ pub struct Overrides {
     pub seed: Option<u64>,
 }
 
-const TOP_LEVEL: [&str; 9] = [
+const TOP_LEVEL: [&str; 10] = [
     "description",
     "seed",
     "param",
@@ -49,6 +50,7 @@ const TOP_LEVEL: [&str; 9] = [
     "class",
     "phase",
     "slo",
+    "abort",
 ];
 
 /// Checks the workload in source `main` (includes are read from disk and added to `sources`).
@@ -103,6 +105,7 @@ pub fn check(
     let mut target = Target::default();
     let mut decls: Vec<ClassDecl> = Vec::new();
     let mut slo = Vec::new();
+    let mut abort = Some(crate::workload::AbortRule::default());
     let mut phase_blocks = Vec::new();
     for (ordinal, item) in flat.items.iter().enumerate() {
         ctx.ordinal = ordinal;
@@ -113,6 +116,7 @@ pub fn check(
                     c.string(value, "description")
                 }),
                 "seed" => set_once(&mut ctx, &mut seed, key, |c| c.count(value, "seed")),
+                "abort" => abort::abort_assign(&mut ctx, value, &mut abort),
                 other => {
                     let d = Diagnostic::error(key.span, format!("unknown item '{other}'"))
                         .label("not a workload item")
@@ -141,6 +145,7 @@ pub fn check(
                 }
                 "phase" => phase_blocks.push((ordinal, b)),
                 "slo" => slo::slo_block(&mut ctx, b, &mut slo),
+                "abort" => abort::abort_block(&mut ctx, b, &mut abort),
                 other => {
                     let d = Diagnostic::error(b.kind.span, format!("unknown block '{other}'"))
                         .label("not a workload item")
@@ -211,6 +216,7 @@ pub fn check(
         target,
         phases,
         slo,
+        abort,
     })
 }
 

@@ -7,6 +7,7 @@ mod plan;
 mod replay;
 mod report;
 mod run;
+mod signals;
 mod sim;
 mod trace;
 

@@ -115,6 +115,7 @@ pub fn run(args: Args) -> ExitCode {
             ignore_eos: true,
             ..Target::default()
         },
+        abort: Some(llmw::workload::AbortRule::default()),
         phases: vec![Phase {
             name: "replay".into(),
             duration_ns: None,

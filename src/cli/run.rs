@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use llmw::engine::{self, Ending, Metrics, RunMeta, RunOptions};
+use llmw::engine::{self, Ending, Metrics, RunMeta, RunOptions, Stopper};
 use llmw::sim::{Faults, ProfileArgs, SimConfig};
 use llmw::{Overrides, Workload};
 
@@ -111,11 +111,14 @@ pub fn execute(
             (Some(u), false) => Metrics::Url(u.clone()),
             (None, false) => Metrics::Default,
         },
+        stopper: Stopper::new(),
     };
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // On the runtime's workers, so it keeps listening while the analysis prints.
+    let _signals = runtime.spawn(super::signals::watch(options.stopper.clone()));
     let result = match runtime.block_on(engine::run(schedule.clone(), meta, options)) {
         Ok(r) => r,
         Err(e) => {
@@ -144,7 +147,10 @@ pub fn execute(
         }
         Ending::Completed => ExitCode::SUCCESS,
         Ending::Interrupted => {
-            eprintln!("interrupted: the files hold every request sent before Ctrl-C");
+            eprintln!(
+                "interrupted ({}): the files hold every request sent before it",
+                result.error.as_deref().unwrap_or("a signal")
+            );
             ExitCode::from(super::EXIT_FAILED)
         }
         Ending::Failed | Ending::Running => {

@@ -1,16 +1,21 @@
 //! What every request task shares: the plan, the sender, the clock, the counters, the trace
 //! writer, the stop signal and the tracker of outstanding requests.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::Instant;
 
+use futures_util::FutureExt;
 use tokio::sync::{watch, Notify};
 
+use super::abort::Monitor;
 use super::clock::Clock;
 use super::record::{RequestRow, Status};
 use super::request::Sender;
+use super::run_dir::Ending;
 use super::stats::Live;
-use super::writer::Msg;
+use super::stop::Stopper;
+use super::writer::{Msg, STALL};
 use crate::schedule::{PlannedRequest, Schedule};
 
 pub struct Ctx {
@@ -20,7 +25,10 @@ pub struct Ctx {
     pub live: Arc<Live>,
     pub writer: mpsc::SyncSender<Msg>,
     pub stop: watch::Receiver<bool>,
-    pub stop_flag: Arc<AtomicBool>,
+    pub stopper: Arc<Stopper>,
+    abort: Monitor,
+    /// Set once the writer has been found stalled: later rows are not waited for.
+    stalled: std::sync::atomic::AtomicBool,
     outstanding: AtomicU64,
     drained: Notify,
 }
@@ -31,24 +39,25 @@ impl Ctx {
         sender: Sender,
         clock: Clock,
         writer: mpsc::SyncSender<Msg>,
-        stop: watch::Receiver<bool>,
-        stop_flag: Arc<AtomicBool>,
+        stopper: Arc<Stopper>,
     ) -> Ctx {
         Ctx {
+            abort: Monitor::new(schedule.abort.clone()),
             schedule,
             sender,
             clock,
             live: Arc::new(Live::default()),
             writer,
-            stop,
-            stop_flag,
+            stop: stopper.subscribe(),
+            stopper,
+            stalled: std::sync::atomic::AtomicBool::new(false),
             outstanding: AtomicU64::new(0),
             drained: Notify::new(),
         }
     }
 
     pub fn stopped(&self) -> bool {
-        self.stop_flag.load(Ordering::Relaxed)
+        self.stopper.stopped()
     }
 
     /// Counts a request as outstanding; call before spawning it.
@@ -60,10 +69,34 @@ impl Ctx {
 
     /// Sends `r` (already counted by [`Ctx::begin`]) and records its row.
     pub async fn fire(&self, r: PlannedRequest, scheduled_ns: Option<u64>) {
-        let (row, chunks) = self
+        let sent = self.clock.now();
+        let exchange = self
             .sender
-            .execute(&r, scheduled_ns, &self.clock, self.stop.clone())
-            .await;
+            .execute(&r, scheduled_ns, &self.clock, self.stop.clone());
+        // A panic here is a bug in llmw; it must still leave a row and end the run, never hang it.
+        let (row, chunks) = match std::panic::AssertUnwindSafe(exchange).catch_unwind().await {
+            Ok(done) => done,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                let why = format!("llmw bug: the request task panicked ({what})");
+                self.stopper.stop(Ending::Failed, why.clone());
+                let mut row = RequestRow::unsent(&r, Status::Error, why);
+                row.scheduled_ns = scheduled_ns;
+                row.sent_ns = sent;
+                row.done_ns = self.clock.now();
+                (row, Vec::new())
+            }
+        };
+        if let Some(why) = self
+            .abort
+            .record(row.done_ns, row.status, row.error.as_deref())
+        {
+            self.stopper.stop(Ending::Failed, why);
+        }
         self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.finish(row, chunks);
         if self.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -84,20 +117,50 @@ impl Ctx {
 
     fn finish(&self, row: RequestRow, chunks: Vec<super::record::ChunkRow>) {
         self.live.record(&row);
-        // The writer only goes away at the very end; a send error there has nothing to save.
         match self.writer.try_send(Msg::Request(row, chunks)) {
-            Ok(()) | Err(mpsc::TrySendError::Disconnected(_)) => {}
-            // The writer is behind: wait for room. On a runtime worker, tell tokio first so it
-            // moves other tasks off this thread (the dispatcher thread just waits).
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Disconnected(_)) => self.stopper.stop(
+                Ending::Failed,
+                "the trace writer stopped; the rows written before are readable",
+            ),
+            // The writer is behind: wait for room, up to STALL. On a runtime worker, tell tokio
+            // first so it moves other tasks off this thread (the dispatcher thread just waits).
             Err(mpsc::TrySendError::Full(msg)) => {
+                let wait = || self.wait_for_room(msg);
                 if tokio::runtime::Handle::try_current().is_ok() {
-                    tokio::task::block_in_place(|| {
-                        let _ = self.writer.send(msg);
-                    });
+                    tokio::task::block_in_place(wait);
                 } else {
-                    let _ = self.writer.send(msg);
+                    wait();
                 }
             }
+        }
+    }
+
+    /// Retries a full queue until [`STALL`]; then the disk counts as stalled and the run stops.
+    fn wait_for_room(&self, mut msg: Msg) {
+        let since = Instant::now();
+        loop {
+            if self.stalled.load(Ordering::Relaxed) {
+                return;
+            }
+            match self.writer.try_send(msg) {
+                Ok(()) => return,
+                Err(mpsc::TrySendError::Disconnected(_)) => {
+                    self.stopper
+                        .stop(Ending::Failed, "the trace writer stopped");
+                    return;
+                }
+                Err(mpsc::TrySendError::Full(back)) => msg = back,
+            }
+            if since.elapsed() >= STALL {
+                self.stalled.store(true, Ordering::Relaxed);
+                self.stopper.stop(
+                    Ending::Failed,
+                    format!("the trace writer took no row for {STALL:?} (a stalled disk?)"),
+                );
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
 

@@ -6,6 +6,7 @@
 //! goes by a writer thread (`writer`). Ctrl-C stops dispatch, cancels what is in flight, closes
 //! the files and records `interrupted`.
 
+mod abort;
 mod calibrate;
 mod clock;
 mod closed;
@@ -19,6 +20,7 @@ pub mod run_dir;
 pub mod scrape;
 pub mod sse;
 mod stats;
+mod stop;
 mod summary;
 pub mod writer;
 
@@ -26,11 +28,11 @@ pub use clock::rfc3339;
 pub use run_dir::{Ending, RunMeta};
 pub use scrape::Metrics;
 pub use stats::{percentile, Group};
+pub use stop::Stopper;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,6 +57,8 @@ pub struct RunOptions {
     pub sim: SimConfig,
     /// Where the server's Prometheus metrics are scraped from, or not at all.
     pub metrics: Metrics,
+    /// Stops the run early when told (the CLI wires signals to it; tests may too).
+    pub stopper: Arc<Stopper>,
 }
 
 pub struct RunResult {
@@ -74,6 +78,10 @@ impl RunResult {
         summary::write(out, schedule, &self.groups)
     }
 }
+
+/// Model discovery and the chat-template probes take at most this long each, so nothing before
+/// the run can hang on a server that accepts and never answers.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `http://host:8000/v1/` → `http://host:8000`.
 fn base_url(url: &str) -> String {
@@ -145,7 +153,9 @@ pub async fn run(
     let http = http::HttpClient::new(&url)?;
     let model = match &schedule.target.model {
         Some(m) => m.clone(),
-        None => discover_model(&http, opts.api_key.as_deref()).await?,
+        None => tokio::time::timeout(SETUP_TIMEOUT, discover_model(&http, opts.api_key.as_deref()))
+            .await
+            .map_err(|_| format!("the workload names no model and the server's /v1/models did not answer within {SETUP_TIMEOUT:?}; set target {{ model = \"...\" }}"))??,
     };
     meta.model = model.clone();
     let nonce = RunNonce::new();
@@ -164,12 +174,11 @@ pub async fn run(
     let clock = clock::Clock::start();
     let dir = run_dir::choose(opts.out.as_deref(), &schedule.workload, clock.wall_start);
     run_dir::create(&dir)?;
-    let mut spans: Vec<PhaseSpan> = Vec::new();
     let wall_start = clock.wall_start;
     let running = run_dir::State {
         findings: &findings,
         wall_start,
-        phases: &spans,
+        phases: &[],
         ending: Ending::Running,
         error: None,
         counts: json!(null),
@@ -181,9 +190,9 @@ pub async fn run(
         schedule.classes.clone(),
     )?;
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stop_tx = Arc::new(stop_tx);
-    let stop_flag = Arc::new(AtomicBool::new(false));
+    let stopper = opts.stopper.clone();
+    // The scraper outlives the requests: it has a stop signal of its own.
+    let (scrape_stop, scrape_rx) = tokio::sync::watch::channel(false);
     let sender = request::Sender {
         http,
         api_key: opts.api_key.clone(),
@@ -198,32 +207,26 @@ pub async fn run(
         nonce,
         prompt_overhead,
     };
-    let scraper = start_scrape(
-        &opts.metrics,
-        &url,
-        &sender.http,
-        clock,
-        &writer,
-        stop_rx.clone(),
-    )?;
+    let scraper = start_scrape(&opts.metrics, &url, &sender.http, clock, &writer, scrape_rx)?;
     let ctx = Arc::new(Ctx::new(
         schedule.clone(),
         sender,
         clock,
         writer.tx.clone(),
-        stop_rx,
-        stop_flag.clone(),
+        stopper.clone(),
     ));
-    let interrupt = {
-        let flag = stop_flag.clone();
-        let stop_tx = stop_tx.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, Ordering::SeqCst);
-                let _ = stop_tx.send(true);
-            }
-        })
-    };
+    let spans = Arc::new(Mutex::new(Vec::<PhaseSpan>::new()));
+    let heartbeat = tokio::spawn(heartbeat(Heartbeat {
+        dir: dir.clone(),
+        meta: meta.clone(),
+        schedule: schedule.clone(),
+        findings: findings.clone(),
+        spans: spans.clone(),
+        counters: writer.counters.clone(),
+        failed: writer.failed.clone(),
+        stopper: stopper.clone(),
+        wall_start,
+    }));
     let at = Arc::new(Mutex::new(progress::Where::default()));
     let total = schedule
         .phases
@@ -246,10 +249,12 @@ pub async fn run(
             };
         }
         let start = next_start.max(ctx.clock.now());
-        spans.push(PhaseSpan {
-            start_ns: start,
-            end_ns: None,
-        });
+        if let Ok(mut spans) = spans.lock() {
+            spans.push(PhaseSpan {
+                start_ns: start,
+                end_ns: None,
+            });
+        }
         let steps_task =
             (plan.steps.len() > 1).then(|| track_steps(at.clone(), ctx.clone(), index, start));
         let end = match plan.kind {
@@ -264,7 +269,7 @@ pub async fn run(
         if let Some(t) = steps_task {
             t.abort();
         }
-        if let Some(span) = spans.last_mut() {
+        if let Some(span) = spans.lock().ok().as_mut().and_then(|s| s.last_mut()) {
             span.end_ns = Some(end);
         }
         next_start = end + plan.pause_ns;
@@ -281,12 +286,6 @@ pub async fn run(
         d.abort();
         progress::clear();
     }
-    interrupt.abort();
-    let ending = if ctx.stopped() {
-        Ending::Interrupted
-    } else {
-        Ending::Completed
-    };
     let groups = ctx.live.groups();
     findings.connections = json!({
         "reuse": ctx.sender.http.report().reuse,
@@ -295,21 +294,33 @@ pub async fn run(
     });
     drop(ctx);
     if let Some(task) = scraper {
-        let _ = stop_tx.send(true);
+        let _ = scrape_stop.send(true);
         if let Ok(outcome) = task.await {
             findings.server_metrics = outcome.to_json();
         }
     } else {
         findings.server_metrics = json!({"off": true});
     }
-    let written = writer.finish();
-    let (ending, error) = match &written {
-        Ok(_) => (ending, None),
-        Err(e) => (Ending::Failed, Some(e.clone())),
+    heartbeat.abort();
+    let _ = heartbeat.await;
+    let (mut ending, mut error) = match stopper.outcome() {
+        Some((e, why)) => (e, Some(why)),
+        None => (Ending::Completed, None),
     };
+    // A completed run's parts become one file per table; a run cut short keeps its parts, so
+    // it ends at once (and a second signal loses nothing).
+    let written = writer.finish(ending == Ending::Completed);
+    if let Err(e) = &written {
+        ending = Ending::Failed;
+        error = Some(match error {
+            Some(first) => format!("{first}; {e}"),
+            None => e.clone(),
+        });
+    }
     let counts = written
         .map(|w| json!({"requests": w.requests, "chunks": w.chunks, "server_metrics": w.metrics}))
         .unwrap_or(json!(null));
+    let spans = spans.lock().map(|s| s.clone()).unwrap_or_default();
     let end = run_dir::State {
         findings: &findings,
         wall_start,
@@ -326,6 +337,45 @@ pub async fn run(
         error,
         groups,
     })
+}
+
+/// What the heartbeat needs to rewrite `run.json` while the run goes.
+struct Heartbeat {
+    dir: PathBuf,
+    meta: RunMeta,
+    schedule: Arc<Schedule>,
+    findings: Findings,
+    spans: Arc<Mutex<Vec<PhaseSpan>>>,
+    counters: Arc<writer::Counters>,
+    failed: Arc<Mutex<Option<String>>>,
+    stopper: Arc<Stopper>,
+    wall_start: std::time::SystemTime,
+}
+
+/// Every second: `run.json` says how far the run got (so a killed run still tells), and a
+/// failed writer (a full disk) stops the run.
+async fn heartbeat(h: Heartbeat) {
+    let mut tick = tokio::time::interval(writer::PART_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Some(e) = h.failed.lock().ok().and_then(|f| f.clone()) {
+            h.stopper.stop(Ending::Failed, e);
+        }
+        let w = h.counters.snapshot();
+        let spans = h.spans.lock().map(|s| s.clone()).unwrap_or_default();
+        let state = run_dir::State {
+            findings: &h.findings,
+            wall_start: h.wall_start,
+            phases: &spans,
+            ending: Ending::Running,
+            error: None,
+            counts: json!({"requests": w.requests, "chunks": w.chunks, "server_metrics": w.metrics,
+                           "updated_at": rfc3339(std::time::SystemTime::now())}),
+        };
+        // A failed rewrite leaves the last good run.json; the next tick tries again.
+        let _ = run_dir::write(&h.dir, &h.meta, &h.schedule, &state);
+    }
 }
 
 /// Measures the chat template's overhead when the run needs it (chat API, `prompt_tokens =
@@ -353,7 +403,11 @@ async fn calibrate_prompts(
     if let Some(a) = &auth {
         headers.push(("authorization", a));
     }
-    match calibrate::measure(http, model, &headers, t.request_id_header.as_deref(), nonce).await {
+    let probes = calibrate::measure(http, model, &headers, t.request_id_header.as_deref(), nonce);
+    let measured = tokio::time::timeout(SETUP_TIMEOUT, probes)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {SETUP_TIMEOUT:?}")));
+    match measured {
         Ok(c) => {
             findings.prompt_calibration = c.to_json();
             if (c.tokens_per_word - 1.0).abs() > 0.05 {

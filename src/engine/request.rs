@@ -58,6 +58,8 @@ struct Progress {
     resent: bool,
     /// When the request that got the response was written, if not at the planned send time.
     written_ns: Option<u64>,
+    /// When `[DONE]` arrived (what follows it is not waited for).
+    done_ns: Option<u64>,
     finished: bool,
 }
 
@@ -113,13 +115,13 @@ impl Sender {
         let mut progress = Progress::default();
         let sent_ns = clock.now();
         let outcome = {
-            let exchange = self.exchange(r.id, &uuid, body, clock, &mut progress);
+            let exchange = self.exchange(r, &uuid, body, clock, &mut progress);
             tokio::select! {
                 o = tokio::time::timeout(self.timeout, exchange) => o.ok(),
                 _ = stop.wait_for(|s| *s) => Some(Err("cancelled".into())),
             }
         };
-        let done_ns = clock.now();
+        let done_ns = progress.done_ns.unwrap_or_else(|| clock.now());
         let cancelled = *stop.borrow();
         let (status, error) = match outcome {
             Some(Ok(())) => (Status::Ok, None),
@@ -177,12 +179,13 @@ impl Sender {
 
     async fn exchange(
         &self,
-        id: u64,
+        r: &PlannedRequest,
         uuid: &str,
         body: String,
         clock: &Clock,
         p: &mut Progress,
     ) -> Outcome {
+        let (id, max_tokens) = (r.id, r.output_tokens);
         let auth = self.api_key.as_ref().map(|k| format!("Bearer {k}"));
         let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
         if let Some(h) = &self.target.request_id_header {
@@ -214,6 +217,17 @@ impl Sender {
         p.http_status = Some(status.as_u16());
         if !status.is_success() {
             return Err(short(&http_error(resp).await));
+        }
+        if let Some(enc) = resp
+            .headers()
+            .get(hyper::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.trim().eq_ignore_ascii_case("identity"))
+        {
+            // llmw asks for no encoding (it sends no Accept-Encoding); it does not decode one.
+            return Err(format!(
+                "the server encoded the response (content-encoding: {enc}), which llmw does not decode; turn compression off for this route"
+            ));
         }
         let mut body = resp.into_body();
         if !self.target.stream {
@@ -272,17 +286,25 @@ impl Sender {
             };
         }
         let mut parser = SseParser::new();
-        let mut st = StreamState::default();
+        let mut st = StreamState {
+            chunk_limit: chunk_limit(max_tokens),
+            ..StreamState::default()
+        };
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| short(&format!("stream broken: {}", describe(&e))))?;
             let Ok(bytes) = frame.into_data() else {
                 continue;
             };
             let at = clock.now();
-            parser.feed(&bytes, |data| on_event(id, data, at, p, &mut st));
+            parser
+                .feed(&bytes, |data| on_event(id, data, at, p, &mut st))
+                .map_err(|e| format!("stream broken: {e}"))?;
             if st.failure.is_some() || st.done {
                 break;
             }
+        }
+        if st.done {
+            p.done_ns = Some(clock.now());
         }
         if st.failure.is_none() && !st.done {
             let at = clock.now();
@@ -301,8 +323,11 @@ impl Sender {
             ));
         }
         if done {
-            // Read what follows [DONE] (normally nothing) so the connection can be reused.
-            if body.collect().await.is_ok() {
+            // What follows [DONE] is normally the body's end, already here: then the connection
+            // can be reused. A server that holds the stream open after [DONE] is not waited for
+            // (the answer is complete); its connection is dropped.
+            let rest = tokio::time::timeout(AFTER_DONE, body.collect()).await;
+            if matches!(rest, Ok(Ok(_))) {
                 self.http.release(lease);
             }
             Ok(())
@@ -335,9 +360,7 @@ async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> String {
         msg.push_str(&format!(" ({})", explain.join("; ")));
     }
     let mut body = resp.into_body();
-    let text = read_limited(&mut body, ERROR_BODY_BYTES)
-        .await
-        .unwrap_or_default();
+    let text = read_prefix(&mut body, ERROR_BODY_BYTES).await;
     let text = String::from_utf8_lossy(&text);
     let text = text.trim();
     if text.is_empty() {
@@ -349,7 +372,24 @@ async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> String {
     msg
 }
 
-/// Reads a body up to `limit` bytes (what is past the limit is left unread).
+/// The first `limit` bytes of a body (at most; a read error ends it early).
+async fn read_prefix(body: &mut hyper::body::Incoming, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    let room = limit - out.len();
+                    out.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Reads a body up to `limit` bytes; a longer one is an error.
 async fn read_limited(body: &mut hyper::body::Incoming, limit: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     while let Some(frame) = body.frame().await {
@@ -372,6 +412,17 @@ struct StreamState {
     done: bool,
     /// The last `usage.completion_tokens` seen (per-chunk usage gives tokens per chunk).
     last_usage: Option<u32>,
+    /// More chunks than this for the request's `max_tokens` is a server gone wrong.
+    chunk_limit: usize,
+}
+
+/// How long the body's end may take to follow `[DONE]` before the connection is given up.
+const AFTER_DONE: Duration = Duration::from_millis(100);
+
+/// Chunks allowed for `max_tokens`: each chunk should carry at least one token; role, usage and
+/// empty keep-alive chunks get generous room.
+fn chunk_limit(max_tokens: u32) -> usize {
+    4 * max_tokens as usize + 64
 }
 
 /// Handles one SSE event's data.
@@ -466,6 +517,13 @@ fn on_event(id: u64, data: &[u8], at: u64, p: &mut Progress, st: &mut StreamStat
             bytes: (answer.len() + reasoning.len()) as u32,
             reasoning: !is_answer,
         });
+        if p.chunks.len() > st.chunk_limit {
+            st.failure = Some(format!(
+                "the server sent more than {} chunks of text for max_tokens {}",
+                st.chunk_limit,
+                (st.chunk_limit - 64) / 4
+            ));
+        }
     }
     if let Some(reason) = choice.and_then(|c| c.finish_reason.as_deref()) {
         p.finished = true;

@@ -76,7 +76,7 @@ pub fn choose(out: Option<&Path>, workload: &str, started: std::time::SystemTime
 
 /// Creates the directory; refuses one that holds an earlier run.
 pub fn create(dir: &Path) -> Result<(), String> {
-    if dir.join("run.json").exists() || dir.join("requests.parquet").exists() {
+    if dir.join("run.json").exists() || crate::runfiles::exists(dir, crate::runfiles::REQUESTS) {
         return Err(format!(
             "{} already holds a run; choose another --out",
             dir.display()

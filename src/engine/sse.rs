@@ -2,13 +2,28 @@
 //!
 //! Lines may end in `\n` or `\r\n` and may be split anywhere across network reads. Comment lines
 //! (`: keep-alive`) and fields other than `data` are ignored; an event's `data` lines are joined
-//! with `\n` and the event ends at a blank line.
+//! with `\n` and the event ends at a blank line. A line or an event longer than [`MAX_EVENT`]
+//! is an error, so a server that never sends a newline cannot make memory grow without bound.
+
+/// The longest SSE line or event accepted (a streamed chunk is normally well under 1 KiB).
+pub const MAX_EVENT: usize = 1 << 20;
 
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
     data: Vec<u8>,
     has_data: bool,
+    too_long: bool,
+}
+
+/// The stream broke the size limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLong;
+
+impl std::fmt::Display for TooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an SSE line or event over {} bytes", MAX_EVENT)
+    }
 }
 
 impl SseParser {
@@ -16,22 +31,46 @@ impl SseParser {
         SseParser::default()
     }
 
-    /// Feeds bytes; calls `on_event` with each complete event's data.
-    pub fn feed(&mut self, bytes: &[u8], mut on_event: impl FnMut(&[u8])) {
+    /// Feeds bytes; calls `on_event` with each complete event's data. Once a line or an event
+    /// exceeds [`MAX_EVENT`] it returns `Err` and takes nothing more.
+    pub fn feed(&mut self, bytes: &[u8], mut on_event: impl FnMut(&[u8])) -> Result<(), TooLong> {
+        if self.too_long {
+            return Err(TooLong);
+        }
         let mut rest = bytes;
         while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
+            if self.line.len() + nl > MAX_EVENT {
+                return self.fail();
+            }
             self.line.extend_from_slice(&rest[..nl]);
             rest = &rest[nl + 1..];
             if self.line.last() == Some(&b'\r') {
                 self.line.pop();
             }
             self.end_line(&mut on_event);
+            if self.data.len() > MAX_EVENT {
+                return self.fail();
+            }
+        }
+        if self.line.len() + rest.len() > MAX_EVENT {
+            return self.fail();
         }
         self.line.extend_from_slice(rest);
+        Ok(())
+    }
+
+    fn fail(&mut self) -> Result<(), TooLong> {
+        self.too_long = true;
+        self.line = Vec::new();
+        self.data = Vec::new();
+        Err(TooLong)
     }
 
     /// At the end of the stream: an event not closed by a blank line still counts.
     pub fn finish(&mut self, mut on_event: impl FnMut(&[u8])) {
+        if self.too_long {
+            return;
+        }
         if !self.line.is_empty() {
             if self.line.last() == Some(&b'\r') {
                 self.line.pop();
@@ -75,7 +114,8 @@ mod tests {
         let mut p = SseParser::new();
         let mut out = Vec::new();
         for c in chunks {
-            p.feed(c, |e| out.push(String::from_utf8_lossy(e).into_owned()));
+            p.feed(c, |e| out.push(String::from_utf8_lossy(e).into_owned()))
+                .expect("within the limit");
         }
         p.finish(|e| out.push(String::from_utf8_lossy(e).into_owned()));
         out
@@ -95,6 +135,30 @@ mod tests {
     fn joins_multi_line_data_and_ignores_other_fields() {
         let got = events(&[b"event: x\nid: 3\ndata: a\ndata:b\n\n"]);
         assert_eq!(got, vec!["a\nb"]);
+    }
+
+    #[test]
+    fn an_endless_line_is_an_error_not_a_growing_buffer() {
+        let mut p = SseParser::new();
+        let block = vec![b'x'; 64 * 1024];
+        let mut result = p.feed(b"data: ", |_| {});
+        for _ in 0..32 {
+            result = result.and(p.feed(&block, |_| {}));
+        }
+        assert_eq!(result, Err(TooLong));
+        assert!(p.line.capacity() <= MAX_EVENT + block.len());
+        assert_eq!(
+            p.feed(b"\n\n", |_| panic!("no event after the limit")),
+            Err(TooLong)
+        );
+        // Many short data lines that never end the event are bounded too.
+        let mut p = SseParser::new();
+        let line = b"data: 0123456789012345678901234567890123456789\n";
+        let mut r = Ok(());
+        for _ in 0..40_000 {
+            r = r.and(p.feed(line, |_| {}));
+        }
+        assert_eq!(r, Err(TooLong));
     }
 
     #[test]

@@ -1,31 +1,40 @@
-//! Token traces on disk: `requests.parquet`, `chunks.parquet` and `server_metrics.parquet`
-//! (the scraped Prometheus samples), written by a dedicated thread
-//! as rows arrive, flushed in row groups so memory stays bounded however long the run, and
-//! closed (footer written) on every way out, so each file left behind is valid Parquet.
+//! Token traces on disk: the `requests`, `chunks` and `server_metrics` tables, written by a
+//! dedicated thread as rows arrive. Every second (or sooner when rows pile up) what has arrived
+//! is written as one closed, synced Parquet part of each table (`runfiles` has the layout), so a
+//! SIGKILL or a power cut loses at most about a second of rows and memory stays bounded however
+//! long the run. When a run completes, each table's parts are merged into `<table>.parquet`.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
 use super::record::{ChunkRow, MetricRow, RequestRow};
+use crate::runfiles;
 
-/// Rows buffered before they are handed to the Parquet encoder.
-const BATCH_ROWS: usize = 8192;
+/// A part is written at least this often while rows arrive.
+pub const PART_EVERY: Duration = Duration::from_secs(1);
+/// Rows buffered before a part is written early.
+const PART_ROWS: usize = 65_536;
 /// Requests (with their chunks) queued for the writer at most.
 const QUEUE: usize = 2048;
-/// Rows per row group (each closed row group is on disk).
+/// Rows per row group when parts are merged.
 const ROW_GROUP_ROWS: usize = 65_536;
+/// How long a sender waits for room in a full queue, and the end of the run for the writer,
+/// before the disk counts as stalled.
+pub const STALL: Duration = Duration::from_secs(30);
 
 // Requests are nearly every message: boxing them would cost an allocation per request.
 #[allow(clippy::large_enum_variant)]
@@ -101,6 +110,14 @@ fn props(delta_columns: &[&str]) -> WriterProperties {
     b.build()
 }
 
+/// What the writer has put on disk so far (read live for `run.json`).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    pub chunks: AtomicU64,
+    pub metrics: AtomicU64,
+}
+
 /// What the writer saw, for the caller's summary.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Written {
@@ -109,156 +126,283 @@ pub struct Written {
     pub metrics: u64,
 }
 
+impl Counters {
+    pub fn snapshot(&self) -> Written {
+        Written {
+            requests: self.requests.load(Ordering::Relaxed),
+            chunks: self.chunks.load(Ordering::Relaxed),
+            metrics: self.metrics.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One table: its parts directory, schema and the next part's number.
+struct Table {
+    dir: PathBuf,
+    name: &'static str,
+    schema: SchemaRef,
+    props: WriterProperties,
+    next: u32,
+}
+
+impl Table {
+    fn create(
+        run: &Path,
+        name: &'static str,
+        schema: SchemaRef,
+        delta: &[&str],
+    ) -> Result<Table, String> {
+        let dir = runfiles::parts_dir(run, name);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut t = Table {
+            dir,
+            name,
+            props: props(delta),
+            schema: schema.clone(),
+            next: 0,
+        };
+        // An empty first part: the table has its schema from the start, for every reader.
+        t.write(&RecordBatch::new_empty(schema))?;
+        Ok(t)
+    }
+
+    /// Writes `batch` as the next part: a `.tmp` file, closed and synced, then renamed.
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        let name = runfiles::part_name(self.next);
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let what = |e: &dyn std::fmt::Display| format!("writing {}/{name}: {e}", self.name);
+        let file = File::create(&tmp).map_err(|e| what(&e))?;
+        let mut w = ArrowWriter::try_new(file, self.schema.clone(), Some(self.props.clone()))
+            .map_err(|e| what(&e))?;
+        w.write(batch).map_err(|e| what(&e))?;
+        let file = w.into_inner().map_err(|e| what(&e))?;
+        file.sync_all().map_err(|e| what(&e))?;
+        std::fs::rename(&tmp, self.dir.join(&name)).map_err(|e| what(&e))?;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Merges the parts into `<table>.parquet` and removes them.
+    fn merge(&self, run: &Path) -> Result<(), String> {
+        let out = runfiles::file(run, self.name);
+        let tmp = run.join(format!("{}.parquet.tmp", self.name));
+        let what = |e: &dyn std::fmt::Display| format!("merging {}: {e}", self.name);
+        let file = File::create(&tmp).map_err(|e| what(&e))?;
+        let mut w = ArrowWriter::try_new(file, self.schema.clone(), Some(self.props.clone()))
+            .map_err(|e| what(&e))?;
+        for part in runfiles::files(run, self.name)? {
+            let f = File::open(&part).map_err(|e| what(&e))?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+                .and_then(|b| b.with_batch_size(ROW_GROUP_ROWS).build())
+                .map_err(|e| what(&e))?;
+            for batch in reader {
+                w.write(&batch.map_err(|e| what(&e))?)
+                    .map_err(|e| what(&e))?;
+            }
+        }
+        let file = w.into_inner().map_err(|e| what(&e))?;
+        file.sync_all().map_err(|e| what(&e))?;
+        std::fs::rename(&tmp, &out).map_err(|e| what(&e))?;
+        std::fs::remove_dir_all(&self.dir).map_err(|e| what(&e))
+    }
+}
+
+/// How the writer ended: what it wrote, or why it stopped.
+type Ended = Result<Written, String>;
+
 pub struct TraceWriter {
     pub tx: mpsc::SyncSender<Msg>,
-    thread: JoinHandle<Result<Written, String>>,
+    pub counters: Arc<Counters>,
+    /// The writer's first failure, as soon as it happens (the run stops on it).
+    pub failed: Arc<std::sync::Mutex<Option<String>>>,
+    done: mpsc::Receiver<Ended>,
+    merge: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TraceWriter {
-    /// Creates both files in `dir` and starts the writer thread. `phases` and `classes` name
+    /// Creates the tables in `dir` and starts the writer thread. `phases` and `classes` name
     /// the indices in rows.
     pub fn create(
         dir: &Path,
         phases: Vec<String>,
         classes: Vec<String>,
     ) -> Result<TraceWriter, String> {
-        let open =
-            |name: &str, schema: SchemaRef, delta: &[&str]| -> Result<ArrowWriter<File>, String> {
-                let path = dir.join(name);
-                let file = File::create(&path)
-                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-                ArrowWriter::try_new(file, schema, Some(props(delta)))
-                    .map_err(|e| format!("cannot start {}: {e}", path.display()))
-            };
-        let req = open(
-            "requests.parquet",
-            requests_schema(),
-            &["sent_ns", "done_ns"],
-        )?;
-        let chk = open("chunks.parquet", chunks_schema(), &["at_ns", "request_id"])?;
-        let met = open("server_metrics.parquet", metrics_schema(), &["at_ns"])?;
+        let tables = [
+            Table::create(
+                dir,
+                runfiles::REQUESTS,
+                requests_schema(),
+                &["sent_ns", "done_ns"],
+            )?,
+            Table::create(
+                dir,
+                runfiles::CHUNKS,
+                chunks_schema(),
+                &["at_ns", "request_id"],
+            )?,
+            Table::create(dir, runfiles::SERVER_METRICS, metrics_schema(), &["at_ns"])?,
+        ];
         // Bounded: if the disk falls behind, senders wait rather than memory growing.
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let thread = std::thread::Builder::new()
+        let (done_tx, done) = mpsc::channel();
+        let counters = Arc::new(Counters::default());
+        let failed = Arc::new(std::sync::Mutex::new(None));
+        let merge = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let state = Loop {
+            rx,
+            tables,
+            phases,
+            classes,
+            run: dir.to_path_buf(),
+            counters: counters.clone(),
+            failed: failed.clone(),
+            merge: merge.clone(),
+        };
+        std::thread::Builder::new()
             .name("llmw-writer".into())
-            .spawn(move || write_loop(rx, [req, chk, met], &phases, &classes))
+            .spawn(move || {
+                let _ = done_tx.send(state.run());
+            })
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
-        Ok(TraceWriter { tx, thread })
+        Ok(TraceWriter {
+            tx,
+            counters,
+            failed,
+            done,
+            merge,
+        })
     }
 
-    /// Closes the files once every sender is dropped; returns what was written.
-    pub fn finish(self) -> Result<Written, String> {
+    /// The writer's failure so far, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.failed.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Closes the tables once every sender is dropped (merging the parts into one file each
+    /// when `merge`); returns what was written. A writer that does not finish within [`STALL`]
+    /// (a stalled disk) or died is an error; the parts already closed stay readable.
+    pub fn finish(self, merge: bool) -> Result<Written, String> {
+        self.merge.store(merge, Ordering::SeqCst);
         drop(self.tx);
-        self.thread
-            .join()
-            .map_err(|_| "the trace writer thread panicked".to_string())?
+        match self.done.recv_timeout(STALL) {
+            Ok(ended) => ended,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
+                "the trace writer did not finish within {STALL:?} (a stalled disk?); the parts written before are readable"
+            )),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err("the trace writer thread died; the parts written before are readable".into())
+            }
+        }
     }
 }
 
-fn write_loop(
+struct Loop {
     rx: mpsc::Receiver<Msg>,
-    files: [ArrowWriter<File>; 3],
-    phases: &[String],
-    classes: &[String],
-) -> Result<Written, String> {
-    let [mut req, mut chk, mut met] = files;
-    let mut reqs: Vec<RequestRow> = Vec::with_capacity(BATCH_ROWS);
-    let mut chunks: Vec<ChunkRow> = Vec::with_capacity(BATCH_ROWS);
-    let mut samples: Vec<MetricRow> = Vec::new();
-    let mut written = Written::default();
-    let mut failure: Option<String> = None;
-    // Keep receiving even after a failure, so senders never block or error; report it at the end.
-    for msg in rx {
-        match msg {
-            Msg::Request(row, rows) => {
-                reqs.push(row);
-                chunks.extend(rows);
+    tables: [Table; 3],
+    phases: Vec<String>,
+    classes: Vec<String>,
+    run: PathBuf,
+    counters: Arc<Counters>,
+    failed: Arc<std::sync::Mutex<Option<String>>>,
+    merge: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Loop {
+    fn run(mut self) -> Ended {
+        let mut reqs: Vec<RequestRow> = Vec::new();
+        let mut chunks: Vec<ChunkRow> = Vec::new();
+        let mut samples: Vec<MetricRow> = Vec::new();
+        let mut failure: Option<String> = None;
+        let mut next_part = Instant::now() + PART_EVERY;
+        // Keep receiving even after a failure, so senders never block; report it at the end.
+        loop {
+            let wait = next_part.saturating_duration_since(Instant::now());
+            let open = match self.rx.recv_timeout(wait) {
+                Ok(Msg::Request(row, rows)) => {
+                    reqs.push(row);
+                    chunks.extend(rows);
+                    true
+                }
+                Ok(Msg::Metrics(rows)) => {
+                    samples.extend(rows);
+                    true
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => true,
+                Err(mpsc::RecvTimeoutError::Disconnected) => false,
+            };
+            let due = Instant::now() >= next_part
+                || reqs.len() >= PART_ROWS
+                || chunks.len() >= PART_ROWS
+                || samples.len() >= PART_ROWS;
+            if (due || !open) && failure.is_none() {
+                if let Err(e) = self.flush(&mut reqs, &mut chunks, &mut samples) {
+                    if let Ok(mut f) = self.failed.lock() {
+                        *f = Some(e.clone());
+                    }
+                    failure = Some(e);
+                }
             }
-            Msg::Metrics(rows) => samples.extend(rows),
+            if failure.is_some() {
+                reqs.clear();
+                chunks.clear();
+                samples.clear();
+            }
+            if due {
+                next_part = Instant::now() + PART_EVERY;
+            }
+            if !open {
+                break;
+            }
         }
-        if failure.is_none() && reqs.len() >= BATCH_ROWS {
-            failure = flush_requests(&mut req, &mut reqs, phases, classes, &mut written).err();
+        if let Some(f) = failure {
+            return Err(f);
         }
-        if failure.is_none() && chunks.len() >= BATCH_ROWS {
-            failure = flush_chunks(&mut chk, &mut chunks, &mut written).err();
+        if self.merge.load(Ordering::SeqCst) {
+            for t in &self.tables {
+                t.merge(&self.run)?;
+            }
         }
-        if failure.is_none() && samples.len() >= BATCH_ROWS {
-            failure = flush_metrics(&mut met, &mut samples, &mut written).err();
-        }
-        if failure.is_some() {
+        Ok(self.counters.snapshot())
+    }
+
+    fn flush(
+        &mut self,
+        reqs: &mut Vec<RequestRow>,
+        chunks: &mut Vec<ChunkRow>,
+        samples: &mut Vec<MetricRow>,
+    ) -> Result<(), String> {
+        let [req, chk, met] = &mut self.tables;
+        if !reqs.is_empty() {
+            req.write(&requests_batch(reqs, &self.phases, &self.classes)?)?;
+            self.counters
+                .requests
+                .fetch_add(reqs.len() as u64, Ordering::Relaxed);
             reqs.clear();
+        }
+        if !chunks.is_empty() {
+            chk.write(&chunks_batch(chunks)?)?;
+            self.counters
+                .chunks
+                .fetch_add(chunks.len() as u64, Ordering::Relaxed);
             chunks.clear();
+        }
+        if !samples.is_empty() {
+            met.write(&metrics_batch(samples)?)?;
+            self.counters
+                .metrics
+                .fetch_add(samples.len() as u64, Ordering::Relaxed);
             samples.clear();
         }
+        Ok(())
     }
-    if failure.is_none() {
-        failure = flush_requests(&mut req, &mut reqs, phases, classes, &mut written).err();
-    }
-    if failure.is_none() {
-        failure = flush_chunks(&mut chk, &mut chunks, &mut written).err();
-    }
-    if failure.is_none() {
-        failure = flush_metrics(&mut met, &mut samples, &mut written).err();
-    }
-    // Always write the footers, so whatever was written stays readable.
-    let closed = [
-        ("requests.parquet", req.close().map(|_| ())),
-        ("chunks.parquet", chk.close().map(|_| ())),
-        ("server_metrics.parquet", met.close().map(|_| ())),
-    ];
-    if let Some(f) = failure {
-        return Err(f);
-    }
-    for (name, result) in closed {
-        result.map_err(|e| format!("closing {name}: {e}"))?;
-    }
-    Ok(written)
 }
 
-fn flush_metrics(
-    w: &mut ArrowWriter<File>,
-    rows: &mut Vec<MetricRow>,
-    written: &mut Written,
-) -> Result<(), String> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let n = rows.len();
-    let mut at = Int64Builder::with_capacity(n);
-    let mut name = StringBuilder::new();
-    let mut labels = StringBuilder::new();
-    let mut value = Float64Builder::with_capacity(n);
-    for r in rows.iter() {
-        at.append_value(r.at_ns.min(i64::MAX as u64) as i64);
-        name.append_value(&r.name);
-        labels.append_value(&r.labels);
-        value.append_value(r.value);
-    }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(at.finish()),
-        Arc::new(name.finish()),
-        Arc::new(labels.finish()),
-        Arc::new(value.finish()),
-    ];
-    let batch = RecordBatch::try_new(metrics_schema(), columns)
-        .map_err(|e| format!("metrics batch: {e}"))?;
-    w.write(&batch)
-        .map_err(|e| format!("writing server_metrics.parquet: {e}"))?;
-    written.metrics += n as u64;
-    rows.clear();
-    Ok(())
-}
-
-fn flush_requests(
-    w: &mut ArrowWriter<File>,
-    rows: &mut Vec<RequestRow>,
+fn requests_batch(
+    rows: &[RequestRow],
     phases: &[String],
     classes: &[String],
-    written: &mut Written,
-) -> Result<(), String> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+) -> Result<RecordBatch, String> {
     let n = rows.len();
     let mut id = Int64Builder::with_capacity(n);
     let mut phase = StringBuilder::new();
@@ -351,23 +495,10 @@ fn flush_requests(
         Arc::new(first_content.finish()),
         Arc::new(reasoning.finish()),
     ];
-    let batch = RecordBatch::try_new(requests_schema(), columns)
-        .map_err(|e| format!("requests batch: {e}"))?;
-    w.write(&batch)
-        .map_err(|e| format!("writing requests.parquet: {e}"))?;
-    written.requests += n as u64;
-    rows.clear();
-    Ok(())
+    RecordBatch::try_new(requests_schema(), columns).map_err(|e| format!("requests batch: {e}"))
 }
 
-fn flush_chunks(
-    w: &mut ArrowWriter<File>,
-    rows: &mut Vec<ChunkRow>,
-    written: &mut Written,
-) -> Result<(), String> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+fn chunks_batch(rows: &[ChunkRow]) -> Result<RecordBatch, String> {
     let n = rows.len();
     let mut id = Int64Builder::with_capacity(n);
     let mut seq = Int32Builder::with_capacity(n);
@@ -391,11 +522,26 @@ fn flush_chunks(
         Arc::new(bytes.finish()),
         Arc::new(reasoning.finish()),
     ];
-    let batch =
-        RecordBatch::try_new(chunks_schema(), columns).map_err(|e| format!("chunks batch: {e}"))?;
-    w.write(&batch)
-        .map_err(|e| format!("writing chunks.parquet: {e}"))?;
-    written.chunks += n as u64;
-    rows.clear();
-    Ok(())
+    RecordBatch::try_new(chunks_schema(), columns).map_err(|e| format!("chunks batch: {e}"))
+}
+
+fn metrics_batch(rows: &[MetricRow]) -> Result<RecordBatch, String> {
+    let n = rows.len();
+    let mut at = Int64Builder::with_capacity(n);
+    let mut name = StringBuilder::new();
+    let mut labels = StringBuilder::new();
+    let mut value = Float64Builder::with_capacity(n);
+    for r in rows {
+        at.append_value(r.at_ns.min(i64::MAX as u64) as i64);
+        name.append_value(&r.name);
+        labels.append_value(&r.labels);
+        value.append_value(r.value);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(at.finish()),
+        Arc::new(name.finish()),
+        Arc::new(labels.finish()),
+        Arc::new(value.finish()),
+    ];
+    RecordBatch::try_new(metrics_schema(), columns).map_err(|e| format!("metrics batch: {e}"))
 }

@@ -199,6 +199,7 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
         workload: workload.name.clone(),
         seed: workload.seed,
         target: workload.target.clone(),
+        abort: workload.abort.clone(),
         hash: String::new(),
         classes,
         phases,

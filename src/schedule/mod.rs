@@ -30,6 +30,8 @@ pub struct Schedule {
     pub seed: u64,
     /// How requests are sent (not part of the plan hash: one plan can target two servers).
     pub target: crate::workload::Target,
+    /// When the run stops itself because its requests keep failing (not part of the hash).
+    pub abort: Option<crate::workload::AbortRule>,
     /// SHA-256 of the plan's content (phases, classes, every planned request), hex.
     pub hash: String,
     /// Class names by class id.

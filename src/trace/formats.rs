@@ -350,21 +350,38 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
 }
 
 fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
-    let file: PathBuf = if path.is_dir() {
-        path.join("requests.parquet")
+    // A run directory (its requests table in either layout) or one Parquet file.
+    let files: Vec<PathBuf> = if path.is_dir() {
+        crate::runfiles::files(path, crate::runfiles::REQUESTS).map_err(|m| TraceError::File {
+            path: path.to_path_buf(),
+            message: m,
+        })?
     } else {
-        path.to_path_buf()
+        vec![path.to_path_buf()]
     };
-    let bad = |m: String| TraceError::File {
-        path: file.clone(),
-        message: m,
-    };
-    let f = std::fs::File::open(&file).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .and_then(|b| b.build())
-        .map_err(|e| bad(format!("not an llmw requests.parquet: {e}")))?;
     let mut trace = Trace::default();
     let mut line = 0;
+    for file in &files {
+        read_llmw_file(file, &mut trace, &mut line)?;
+    }
+    if trace.rows.is_empty() {
+        return Err(TraceError::File {
+            path: path.to_path_buf(),
+            message: "the run has no requests".into(),
+        });
+    }
+    Ok(trace)
+}
+
+fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), TraceError> {
+    let bad = |m: String| TraceError::File {
+        path: file.to_path_buf(),
+        message: m,
+    };
+    let f = std::fs::File::open(file).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .and_then(|b| b.build())
+        .map_err(|e| bad(format!("not an llmw requests table: {e}")))?;
     for batch in reader {
         let b = batch.map_err(|e| bad(e.to_string()))?;
         let col = |n: &str| {
@@ -390,7 +407,7 @@ fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
             return Err(bad("a column has the wrong type".into()));
         };
         for i in 0..b.num_rows() {
-            line += 1;
+            *line += 1;
             let at = if sched.is_null(i) {
                 sent.value(i)
             } else {
@@ -403,14 +420,11 @@ fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
                 blocks: Vec::new(),
                 class: Some(class.value(i).to_string()),
                 failed: false,
-                line,
+                line: *line,
             });
         }
     }
-    if trace.rows.is_empty() {
-        return Err(bad("the run has no requests".into()));
-    }
-    Ok(trace)
+    Ok(())
 }
 
 /// The numeric values of one column of a CSV file (by header name) or of one key of a JSONL

@@ -22,6 +22,29 @@ pub struct Workload {
     pub target: Target,
     pub phases: Vec<Phase>,
     pub slo: Vec<Objective>,
+    /// When the run stops itself because its requests keep failing (`None`: `abort = off`).
+    pub abort: Option<AbortRule>,
+}
+
+/// `abort { errors > SHARE  over = WINDOW  min_requests = N }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbortRule {
+    /// Failed share (errors and timeouts among finished requests) that stops the run.
+    pub error_share: f64,
+    pub window_ns: u64,
+    /// Fewer finished requests than this in the window never stop the run.
+    pub min_requests: u32,
+}
+
+impl Default for AbortRule {
+    /// Every request that finished in the last 10 s failed.
+    fn default() -> AbortRule {
+        AbortRule {
+            error_share: 1.0,
+            window_ns: 10_000_000_000,
+            min_requests: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

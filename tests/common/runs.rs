@@ -1,4 +1,5 @@
-//! Reading a run directory back, for tests: rows of requests.parquet and chunks.parquet.
+//! Reading a run directory back, for tests: rows of the requests and chunks tables (one file
+//! each after a completed run, a directory of parts after one cut short).
 #![allow(dead_code)]
 
 use std::fs::File;
@@ -54,6 +55,15 @@ fn batches(path: &Path) -> Vec<RecordBatch> {
     reader.map(|b| b.expect("batch")).collect()
 }
 
+/// Every batch of `table` in the run directory `dir`, in either layout.
+pub fn table(dir: &Path, table: &str) -> Vec<RecordBatch> {
+    llmw::runfiles::files(dir, table)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .flat_map(|f| batches(f))
+        .collect()
+}
+
 fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> &'a T {
     b.column_by_name(name)
         .unwrap_or_else(|| panic!("column {name} missing"))
@@ -72,7 +82,7 @@ fn opt_i32(a: &Int32Array, i: usize) -> Option<i32> {
 
 pub fn requests(dir: &Path) -> Vec<Req> {
     let mut out = Vec::new();
-    for b in batches(&dir.join("requests.parquet")) {
+    for b in table(dir, "requests") {
         let i64c = |n| col::<Int64Array>(&b, n);
         let i32c = |n| col::<Int32Array>(&b, n);
         let s = |n| col::<StringArray>(&b, n);
@@ -113,7 +123,7 @@ pub fn requests(dir: &Path) -> Vec<Req> {
 
 pub fn chunks(dir: &Path) -> Vec<Chunk> {
     let mut out = Vec::new();
-    for b in batches(&dir.join("chunks.parquet")) {
+    for b in table(dir, "chunks") {
         let i64c = |n| col::<Int64Array>(&b, n);
         let i32c = |n| col::<Int32Array>(&b, n);
         for i in 0..b.num_rows() {
