@@ -121,6 +121,15 @@ pub fn analysis(a: &Analysis) -> String {
         "run {}  workload {}  plan {:.16}  status {}  (warm-up {}s, cool-down {}s; times in ms)",
         a.run, a.workload, a.plan_hash, a.status, a.warmup_s, a.cooldown_s
     );
+    match a.status.as_str() {
+        "running" => out.push_str(
+            "cut short: run.json still says running, so the process was killed (or the machine stopped); \
+             the tables hold every row written up to about a second before that\n",
+        ),
+        "interrupted" => out.push_str("interrupted: the run was stopped early; its rows up to then are all here\n"),
+        "failed" => out.push_str("failed: the run ended on an error (run.json says which); its rows up to then are all here\n"),
+        _ => {}
+    }
     out.push('\n');
     let rows: Vec<Vec<String>> = a.groups.iter().map(group_row).collect();
     out.push_str(&table(&HEADER, &rows, 3));

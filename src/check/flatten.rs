@@ -25,9 +25,35 @@ pub(crate) struct Item {
 }
 
 /// Reads a source file as UTF-8 text, with a message a user can act on.
+/// A workload file (or an include) is at most this large.
+pub const MAX_SOURCE_BYTES: u64 = 1 << 20;
+
+/// Reads a workload source: a regular file of at most [`MAX_SOURCE_BYTES`] of UTF-8 text
+/// (so `/dev/zero` or a FIFO cannot make llmw read for ever).
 pub fn read_source(path: &Path) -> Result<String, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read '{}': {e}", path.display());
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(format!("'{}' is not a regular file", path.display()));
+    }
+    if meta.len() > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "'{}' is {} bytes; a workload file is at most {MAX_SOURCE_BYTES}",
+            path.display(),
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "'{}' grew past {MAX_SOURCE_BYTES} bytes while being read",
+            path.display()
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         format!(
             "'{}' is not UTF-8 text (invalid byte at offset {})",
@@ -94,6 +120,18 @@ fn push(
             return;
         }
     };
+    // Only workload files are included: a diagnostic about any other file would print its
+    // contents (an `include "/proc/self/environ"` would put the environment in a CI log).
+    if canonical.extension().and_then(|e| e.to_str()) != Some("llmw") {
+        diags.push(
+            Diagnostic::error(
+                path.span,
+                format!("only .llmw files can be included, not '{}'", path.text),
+            )
+            .label("not a workload file"),
+        );
+        return;
+    }
     if stack.contains(&canonical) {
         diags.push(
             Diagnostic::error(

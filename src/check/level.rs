@@ -20,7 +20,18 @@ pub(crate) enum LevelOf {
 fn value(ctx: &mut Ctx, expr: &Expr, of: LevelOf, what: &str) -> Option<f64> {
     match of {
         LevelOf::Rate => ctx.rate(expr, what),
-        LevelOf::Users => ctx.count(expr, what).map(|n| n as f64),
+        LevelOf::Users => {
+            let n = ctx.count(expr, what)?;
+            let max = crate::schedule::MAX_USERS;
+            if n > max as u64 {
+                ctx.error(
+                    Diagnostic::error(expr.span, format!("{what}: {n} users is over the limit of {max}"))
+                        .help("one llmw process runs at most 100000 virtual users; run several machines for more (docs/runs.md)"),
+                );
+                return None;
+            }
+            Some(n as f64)
+        }
     }
 }
 

@@ -137,6 +137,15 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
 /// A token-length distribution that can yield a length ≥ 1.
 fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist> {
     let d = dist(ctx, expr, Of::Tokens, what)?;
+    let max = crate::schedule::MAX_LENGTH;
+    let typical = d.support().map(|(lo, _)| lo).into_iter().chain(d.mean());
+    if typical.into_iter().any(|v| v > max as f64) {
+        ctx.error(
+            Diagnostic::error(expr.span, format!("{what} is over the limit of {max} tokens"))
+                .help("lengths go up to 1048576 tokens (far past any context window); lower or clamp the distribution"),
+        );
+        return None;
+    }
     if let Some((_, hi)) = d.support() {
         if hi < 0.5 {
             ctx.error(
@@ -175,10 +184,11 @@ fn prefix(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<Prefix> {
         None => None,
     };
     let (tokens, groups) = (tokens?, groups?);
-    if tokens == 0 || groups == 0 || tokens > u32::MAX as u64 || groups > 1_000_000 {
+    let max = crate::schedule::MAX_LENGTH as u64;
+    if tokens == 0 || groups == 0 || tokens > max || groups > 1_000_000 {
         ctx.error(Diagnostic::error(
             e.span,
-            "shared(...) needs tokens ≥ 1 and 1 ≤ groups ≤ 1000000",
+            "shared(...) needs 1 ≤ tokens ≤ 1048576 and 1 ≤ groups ≤ 1000000",
         ));
         return None;
     }

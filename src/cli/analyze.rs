@@ -56,7 +56,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     let (n, unit) = s.split_at(split);
     let n: f64 = n
         .parse()
-        .map_err(|_| format!("expected a duration like 30s, found '{s}'"))?;
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n < 1e9)
+        .ok_or_else(|| format!("expected a duration like 30s, found '{s}'"))?;
     let scale = match unit {
         "ms" => 1e6,
         "s" => 1e9,

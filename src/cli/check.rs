@@ -1,4 +1,5 @@
-//! `llmw check FILE...`: source → Ast → Workload, reporting every diagnostic.
+//! `llmw check FILE...`: source → Ast → Workload → Schedule, reporting every diagnostic and every
+//! limit the compiler enforces (the schedule itself is not printed).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,15 @@ pub fn run(args: Args) -> ExitCode {
     let mut failed = 0;
     for file in &args.files {
         let (sources, result) = check_file(file, &overrides);
+        // Compiling is part of checking: every limit `plan` and `run` enforce (planned
+        // requests, steps, file-backed inputs) is reported here with the same message.
+        let result = result.and_then(|w| match llmw::compile(&w) {
+            Ok(_) => Ok(w),
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                Err(Vec::new())
+            }
+        });
         match result {
             Ok(w) => println!(
                 "ok  {}  (workload \"{}\", {} phase(s))",
@@ -32,7 +42,7 @@ pub fn run(args: Args) -> ExitCode {
             ),
             Err(diags) => {
                 super::report(&sources, &diags);
-                eprintln!("{}: {} error(s)", file.display(), diags.len());
+                eprintln!("{}: {} error(s)", file.display(), diags.len().max(1));
                 failed += 1;
             }
         }

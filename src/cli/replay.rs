@@ -78,8 +78,10 @@ pub fn run(args: Args) -> ExitCode {
         Some("replay") => Some(true),
         Some(other) => return bad(format!("--failed takes skip or replay, found '{other}'")),
     };
-    if args.speed <= 0.0 || args.scale.is_some_and(|s| s <= 0.0) {
-        return bad("--speed and --scale must be above 0".into());
+    // `NaN > 0` is false, so this also refuses NaN; infinity is refused by name.
+    let usable = |v: f64| v > 0.0 && v.is_finite();
+    if !usable(args.speed) || args.scale.is_some_and(|s| !usable(s)) {
+        return bad("--speed and --scale must be finite numbers above 0".into());
     }
     let path: PathBuf = args.source.trace.clone();
     let name = path

@@ -82,6 +82,10 @@ pub fn execute(
             return ExitCode::from(super::EXIT_INVALID);
         }
     };
+    if let Err(e) = engine::check_fd_limit(&schedule) {
+        eprintln!("error: {e}");
+        return ExitCode::from(super::EXIT_INVALID);
+    }
     let meta = RunMeta {
         workload,
         sources,

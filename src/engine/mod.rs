@@ -79,9 +79,20 @@ impl RunResult {
     }
 }
 
-/// Model discovery and the chat-template probes take at most this long each, so nothing before
-/// the run can hang on a server that accepts and never answers.
+/// Model discovery and the chat-template probes take at most this long each (or the workload's
+/// request `timeout`, if shorter), so nothing before the run can hang on a server that accepts
+/// and never answers.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The workload's request `timeout` when shorter than [`SETUP_TIMEOUT`].
+fn setup_timeout(schedule: &Schedule) -> Duration {
+    schedule
+        .target
+        .timeout_ns
+        .map(Duration::from_nanos)
+        .unwrap_or(SETUP_TIMEOUT)
+        .min(SETUP_TIMEOUT)
+}
 
 /// `http://host:8000/v1/` → `http://host:8000`.
 fn base_url(url: &str) -> String {
@@ -153,9 +164,9 @@ pub async fn run(
     let http = http::HttpClient::new(&url)?;
     let model = match &schedule.target.model {
         Some(m) => m.clone(),
-        None => tokio::time::timeout(SETUP_TIMEOUT, discover_model(&http, opts.api_key.as_deref()))
+        None => tokio::time::timeout(setup_timeout(&schedule), discover_model(&http, opts.api_key.as_deref()))
             .await
-            .map_err(|_| format!("the workload names no model and the server's /v1/models did not answer within {SETUP_TIMEOUT:?}; set target {{ model = \"...\" }}"))??,
+            .map_err(|_| format!("the workload names no model and the server's /v1/models did not answer within {:?}; set target {{ model = \"...\" }}", setup_timeout(&schedule)))??,
     };
     meta.model = model.clone();
     let nonce = RunNonce::new();
@@ -404,9 +415,10 @@ async fn calibrate_prompts(
         headers.push(("authorization", a));
     }
     let probes = calibrate::measure(http, model, &headers, t.request_id_header.as_deref(), nonce);
-    let measured = tokio::time::timeout(SETUP_TIMEOUT, probes)
+    let limit = setup_timeout(schedule);
+    let measured = tokio::time::timeout(limit, probes)
         .await
-        .unwrap_or_else(|_| Err(format!("no answer within {SETUP_TIMEOUT:?}")));
+        .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
     match measured {
         Ok(c) => {
             findings.prompt_calibration = c.to_json();
@@ -456,9 +468,36 @@ fn start_scrape(
     ))))
 }
 
+/// File descriptors a run needs beyond one per connection: Parquet parts, run.json, the
+/// metrics scrape, the runtime, stdio.
+const FD_RESERVE: u64 = 64;
+
+/// Raises the soft open-files limit to the hard limit, then checks the run fits under it: one
+/// descriptor per connection at peak concurrency plus a reserve. The error names the limit and
+/// the fix, so a run is refused up front rather than failing mid-way on "Too many open files".
+pub fn check_fd_limit(schedule: &Schedule) -> Result<(), String> {
+    let peak = peak_connections(schedule);
+    let need = peak + FD_RESERVE;
+    let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) else {
+        return Ok(()); // no such limit here
+    };
+    if need > limit {
+        return Err(format!(
+            "the run needs about {need} open files ({peak} connections at its peak plus {FD_RESERVE}) but this process may open {limit}; raise the limit (ulimit -n {need}, or LimitNOFILE= under systemd) or lower the concurrency"
+        ));
+    }
+    Ok(())
+}
+
 /// How many connections the run will want at once: the peak users of closed-loop phases; for
 /// open-loop phases `max_in_flight`, or one second's worth of the peak rate.
 fn expected_concurrency(schedule: &Schedule) -> usize {
+    (peak_connections(schedule) as usize).min(4096)
+}
+
+/// The peak users of closed-loop phases; for open-loop phases `max_in_flight`, or one second's
+/// worth of the peak rate (at most 512).
+fn peak_connections(schedule: &Schedule) -> u64 {
     let most = schedule
         .phases
         .iter()
@@ -470,7 +509,7 @@ fn expected_concurrency(schedule: &Schedule) -> usize {
             }
         })
         .fold(0.0, f64::max);
-    (most.ceil() as usize).min(4096)
+    most.ceil() as u64
 }
 
 /// Keeps the progress display's step index current for a stepped phase.

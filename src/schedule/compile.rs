@@ -10,6 +10,8 @@ use crate::workload::{Arrival, Level, Load, Phase, Workload};
 
 /// The most requests one plan may hold in memory.
 pub const MAX_PLANNED: u64 = 20_000_000;
+/// The most virtual users one closed-loop phase may run (each is a task and a connection).
+pub const MAX_USERS: u32 = 100_000;
 /// `steps(...)` may have at most this many values (they are encoded in request ids).
 const MAX_STEPS: usize = 1000;
 

@@ -18,7 +18,8 @@ mod replay;
 pub mod rng;
 pub mod sample;
 
-pub use compile::{compile, CompileError, MAX_PLANNED};
+pub use compile::{compile, CompileError, MAX_PLANNED, MAX_USERS};
+pub use sample::MAX_LENGTH;
 
 use std::ops::Range;
 

@@ -3,8 +3,11 @@
 use super::rng::Rng;
 use crate::workload::Dist;
 
-/// The largest length a request may ask for (the trace columns are int32).
-pub const MAX_LENGTH: u32 = i32::MAX as u32;
+/// The largest length (prompt or output tokens, prefix included) a request may ask for: far
+/// beyond any model's context, and small enough that a synthesized prompt (~7 bytes a token)
+/// stays a few megabytes. Draws above it are capped; `llmw check` refuses a distribution that
+/// cannot stay below it.
+pub const MAX_LENGTH: u32 = 1 << 20;
 
 /// One raw draw, before rounding.
 pub fn draw(dist: &Dist, rng: &mut Rng, integer_uniform: bool) -> f64 {

@@ -26,7 +26,11 @@ pub fn datetime_ns(s: &str) -> Option<i64> {
     let rest = &rest[1..];
     let mut d = date.split('-');
     let (y, m, day) = (digits(d.next()?)?, digits(d.next()?)?, digits(d.next()?)?);
-    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+    if d.next().is_some()
+        || !(1..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+    {
         return None;
     }
     // Split off a zone: Z, +HH:MM or -HH:MM.
@@ -56,16 +60,18 @@ pub fn datetime_ns(s: &str) -> Option<i64> {
     let frac_ns = if frac.is_empty() {
         0
     } else {
-        let f = digits(frac)?;
-        let len = frac.len() as u32;
-        if len > 9 {
-            f / 10i64.pow(len - 9)
-        } else {
-            f * 10i64.pow(9 - len)
+        // Digits past nanoseconds are dropped (checked first, so a long fraction still parses).
+        if !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
         }
+        let ns = &frac[..frac.len().min(9)];
+        digits(ns)? * 10i64.pow(9 - ns.len() as u32)
     };
-    let secs = days_from_civil(y, m, day) * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
-    Some(secs * 1_000_000_000 + frac_ns)
+    // Dates far from now (year 1 or 9999) do not fit in i64 nanoseconds: no value, not a wrap.
+    let secs = days_from_civil(y, m, day)
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + mi * 60 + sec - offset_s)?;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
 }
 
 /// A number of `unit`s (`ns`, `us`, `ms`, `s`) → ns; decimals allowed.
@@ -89,6 +95,19 @@ pub fn number_ns(s: &str, unit: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_beyond_the_representable_range_are_no_value() {
+        assert_eq!(datetime_ns("9999-12-31 23:59:59"), None);
+        assert_eq!(datetime_ns("0001-01-01 00:00:00"), None);
+        assert_eq!(
+            datetime_ns("2023-11-16 18:15:46.68059001234567890123456789"),
+            datetime_ns("2023-11-16 18:15:46.680590012")
+        );
+        assert_eq!(number_ns("NaN", "s"), None);
+        assert_eq!(number_ns("inf", "s"), None);
+        assert_eq!(number_ns("1e300", "s"), None);
+    }
 
     #[test]
     fn azure_timestamps_keep_100ns_precision() {
