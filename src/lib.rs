@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod check;
 pub mod diag;
 pub mod engine;
+pub mod fuzzing;
 pub mod output;
 pub mod prompt;
 pub mod request_id;

@@ -506,3 +506,37 @@ async fn a_requests_limit_with_think_times_sends_exactly_that_many() {
     assert_eq!(rows.len(), 60, "{:?}", by_status(&rows));
     assert!(rows.iter().all(|r| r.status == "ok"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phase_that_ends_while_users_think_ends_the_run_at_once() {
+    // The users are asleep in a 20 s think when the 1 s phase ends; the run must not wait for
+    // them (they hold the writer's sender), and must end completed.
+    let text = r#"workload "thinkers" {
+  target { ignore_eos = true }
+  requests { input = 10  output = 2 }
+  phase "p" { duration = 1s  concurrency = 2  think = 20s }
+}"#;
+    let began = std::time::Instant::now();
+    let (dir, _, result) = run(
+        text,
+        sim(Profile::named(ProfileName::Fast), Faults::default()),
+        None,
+        "thinkers",
+    )
+    .await;
+    assert_eq!(result.ending, Ending::Completed, "{:?}", result.error);
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(
+        requests(&dir).len(),
+        2,
+        "each user's first request, then the think"
+    );
+    assert!(
+        dir.join("requests.parquet").exists(),
+        "a completed run's parts are merged"
+    );
+}

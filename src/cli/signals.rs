@@ -21,9 +21,13 @@ pub async fn watch(stopper: Arc<Stopper>) {
         return;
     };
     let mut seen = 0;
+    let mut int_ok = true;
     loop {
         let name = tokio::select! {
-            r = tokio::signal::ctrl_c() => { if r.is_err() { return; } "SIGINT" }
+            r = tokio::signal::ctrl_c(), if int_ok => match r {
+                Ok(()) => "SIGINT",
+                Err(_) => { int_ok = false; continue; }
+            },
             _ = term.recv() => "SIGTERM",
             _ = hup.recv() => "SIGHUP",
         };

@@ -69,6 +69,8 @@ impl Ctx {
 
     /// Sends `r` (already counted by [`Ctx::begin`]) and records its row.
     pub async fn fire(&self, r: PlannedRequest, scheduled_ns: Option<u64>) {
+        // However this ends (a panic included), the request stops being outstanding.
+        let _counted = Outstanding(self);
         let sent = self.clock.now();
         let exchange = self
             .sender
@@ -97,11 +99,7 @@ impl Ctx {
         {
             self.stopper.stop(Ending::Failed, why);
         }
-        self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.finish(row, chunks);
-        if self.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.drained.notify_waiters();
-        }
     }
 
     /// An arrival that found `max_in_flight` requests outstanding.
@@ -127,7 +125,10 @@ impl Ctx {
             // first so it moves other tasks off this thread (the dispatcher thread just waits).
             Err(mpsc::TrySendError::Full(msg)) => {
                 let wait = || self.wait_for_room(msg);
-                if tokio::runtime::Handle::try_current().is_ok() {
+                let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                });
+                if multi_thread {
                     tokio::task::block_in_place(wait);
                 } else {
                     wait();
@@ -172,6 +173,19 @@ impl Ctx {
                 return;
             }
             notified.await;
+        }
+    }
+}
+
+/// Marks a request no longer outstanding when dropped (on every way out of [`Ctx::fire`]).
+struct Outstanding<'a>(&'a Ctx);
+
+impl Drop for Outstanding<'_> {
+    fn drop(&mut self) {
+        let ctx = self.0;
+        ctx.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if ctx.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
+            ctx.drained.notify_waiters();
         }
     }
 }

@@ -5,17 +5,20 @@
 //! Connections are treated the way real servers treat them (docs/servers.md):
 //! - `Connection: close` and `Keep-Alive: timeout=T, max=N` on a response are honoured: such a
 //!   connection is not reused past its last request or its idle timeout.
-//! - A request written onto a *reused* connection that the server had already closed (it comes
-//!   back closed or reset with no byte of response, at once) was never read by the server: it is
-//!   sent again, once, on a fresh connection. llama.cpp closes after every streamed response and
+//! - A request written onto a *pooled* connection (pre-opened, or kept from an earlier request)
+//!   that the server had already closed — it comes back closed or reset at once, and not one
+//!   byte was read from the server since it was written (the stream counts them) — was never
+//!   read by the server: it is sent again, once, on a fresh connection. llama.cpp closes after
+//!   every streamed response and
 //!   uvicorn closes connections idle for 5 s, so without this a pooled client loses requests to
 //!   a race that says nothing about the server. A fresh connection that fails is a real failure.
-//! - A server that closes every reused connection this way (three in a row, none kept) gets no
-//!   more reuse: each request then opens its own connection, and the run says so.
+//! - A server that closes connections right after their responses (three found so, in a row,
+//!   none kept) gets no more reuse: each request then opens its own connection, and the run says
+//!   so. Connections closed for being idle do not count toward it.
 //!
 //! Nothing else is ever retried: a retry of a request the server saw would change the load.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,14 +39,66 @@ const RESEND_WINDOW: Duration = Duration::from_secs(1);
 const TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
 /// Reused connections found closed in a row, with none kept, before reuse is turned off.
 const STALE_STREAK: u32 = 3;
+/// A connection idle for less than this was just released after a response: finding it closed
+/// then means the server closed it after that response.
+const JUST_RELEASED: Duration = Duration::from_secs(1);
 /// Connecting, including the TLS handshake, takes at most this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Sender = SendRequest<Full<Bytes>>;
 
+/// A stream that counts the bytes read from it, so a failed send can tell whether the server
+/// answered anything at all (only a request that got no byte back is ever sent again).
+struct Counted<T> {
+    inner: T,
+    read: Arc<AtomicU64>,
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let got = buf.filled().len() - before;
+        if got > 0 {
+            self.read.fetch_add(got as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// One connection and what the server said about keeping it.
 struct Conn {
     sender: Sender,
+    /// Bytes read from the server on it so far.
+    read: Arc<AtomicU64>,
     /// Responses read on it so far.
     served: u32,
     /// `Keep-Alive: max=` of the last response: requests the server still allows.
@@ -56,9 +111,10 @@ struct Conn {
 }
 
 impl Conn {
-    fn fresh(sender: Sender) -> Conn {
+    fn fresh((sender, read): (Sender, Arc<AtomicU64>)) -> Conn {
         Conn {
             sender,
+            read,
             served: 0,
             remaining: None,
             timeout: None,
@@ -241,24 +297,32 @@ impl HttpClient {
         }
     }
 
-    async fn open(&self, where_: &str) -> Result<Sender, String> {
+    async fn open(&self, where_: &str) -> Result<(Sender, Arc<AtomicU64>), String> {
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| format!("cannot connect to {where_}: {e}"))?;
         let _ = tcp.set_nodelay(true);
+        let read = Arc::new(AtomicU64::new(0));
+        let counted = |inner| Counted {
+            inner,
+            read: read.clone(),
+        };
         let mut builder = http1::Builder::new();
         builder.read_buf_exact_size(Some(READ_BUFFER));
         let handshake = |e: hyper::Error| format!("HTTP handshake with {where_} failed: {e}");
         match &self.tls {
             None => {
                 let (sender, conn) = builder
-                    .handshake(TokioIo::new(tcp))
+                    .handshake(TokioIo::new(Counted {
+                        inner: tcp,
+                        read: read.clone(),
+                    }))
                     .await
                     .map_err(handshake)?;
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
-                Ok(sender)
+                Ok((sender, read))
             }
             Some(tls) => {
                 let name = rustls::pki_types::ServerName::try_from(self.host.clone())
@@ -268,13 +332,13 @@ impl HttpClient {
                     .await
                     .map_err(|e| format!("TLS handshake with {where_} failed: {e}"))?;
                 let (sender, conn) = builder
-                    .handshake(TokioIo::new(stream))
+                    .handshake(TokioIo::new(counted(stream)))
                     .await
                     .map_err(handshake)?;
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
-                Ok(sender)
+                Ok((sender, read))
             }
         }
     }
@@ -332,6 +396,8 @@ impl HttpClient {
         };
         let (mut conn, reused) = self.acquire().await?;
         let written_at = Instant::now();
+        let read_before = conn.read.load(Ordering::Relaxed);
+        let idle_for = conn.idle_since.elapsed();
         match conn.sender.send_request(build()?).await {
             Ok(response) => {
                 if conn.served > 0 {
@@ -347,8 +413,18 @@ impl HttpClient {
                     written_at,
                 })
             }
-            Err(e) if reused && never_read(&e) && written_at.elapsed() < RESEND_WINDOW => {
-                if self.stale_streak.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_STREAK {
+            Err(e)
+                if reused
+                    && conn.read.load(Ordering::Relaxed) == read_before
+                    && never_read(&e)
+                    && written_at.elapsed() < RESEND_WINDOW =>
+            {
+                // Only a connection just handed back after a response counts toward "this server
+                // closes after every response"; an idle timeout (uvicorn's 5 s) is another story.
+                if conn.served > 0
+                    && idle_for < JUST_RELEASED
+                    && self.stale_streak.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_STREAK
+                {
                     self.no_reuse.store(true, Ordering::Relaxed);
                 }
                 let mut conn = self.connect().await?;

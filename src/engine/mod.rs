@@ -25,6 +25,7 @@ mod summary;
 pub mod writer;
 
 pub use clock::rfc3339;
+pub use request::replay_stream;
 pub use run_dir::{Ending, RunMeta};
 pub use scrape::Metrics;
 pub use stats::{percentile, Group};
@@ -227,7 +228,7 @@ pub async fn run(
         stopper.clone(),
     ));
     let spans = Arc::new(Mutex::new(Vec::<PhaseSpan>::new()));
-    let heartbeat = tokio::spawn(heartbeat(Heartbeat {
+    let mut heartbeat = AbortOnDrop(tokio::spawn(heartbeat(Heartbeat {
         dir: dir.clone(),
         meta: meta.clone(),
         schedule: schedule.clone(),
@@ -237,7 +238,7 @@ pub async fn run(
         failed: writer.failed.clone(),
         stopper: stopper.clone(),
         wall_start,
-    }));
+    })));
     let at = Arc::new(Mutex::new(progress::Where::default()));
     let total = schedule
         .phases
@@ -271,9 +272,17 @@ pub async fn run(
         let end = match plan.kind {
             LoopKind::Open => {
                 let (c, h) = (ctx.clone(), tokio::runtime::Handle::current());
-                tokio::task::spawn_blocking(move || open::run(c, h, index, start))
-                    .await
-                    .map_err(|e| format!("dispatcher failed: {e}"))?
+                match tokio::task::spawn_blocking(move || open::run(c, h, index, start)).await {
+                    Ok(end) => end,
+                    Err(e) => {
+                        // The run ends failed, with its files, rather than returning early.
+                        ctx.stopper.stop(
+                            Ending::Failed,
+                            format!("llmw bug: the dispatcher failed: {e}"),
+                        );
+                        ctx.clock.now()
+                    }
+                }
             }
             LoopKind::Closed => closed::run(ctx.clone(), index, start).await,
         };
@@ -312,8 +321,8 @@ pub async fn run(
     } else {
         findings.server_metrics = json!({"off": true});
     }
-    heartbeat.abort();
-    let _ = heartbeat.await;
+    heartbeat.0.abort();
+    let _ = (&mut heartbeat.0).await;
     let (mut ending, mut error) = match stopper.outcome() {
         Some((e, why)) => (e, Some(why)),
         None => (Ending::Completed, None),
@@ -348,6 +357,15 @@ pub async fn run(
         error,
         groups,
     })
+}
+
+/// A task that is aborted when its handle is dropped (on every way out of `run`).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// What the heartbeat needs to rewrite `run.json` while the run goes.

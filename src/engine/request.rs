@@ -61,6 +61,8 @@ struct Progress {
     /// When `[DONE]` arrived (what follows it is not waited for).
     done_ns: Option<u64>,
     finished: bool,
+    /// No event of the stream was a failure (set false on the first one).
+    failure_free: bool,
 }
 
 /// How the exchange ended, before timeouts and cancels are considered.
@@ -112,7 +114,10 @@ impl Sender {
     ) -> (RequestRow, Vec<ChunkRow>) {
         let body = self.body(r).to_string();
         let uuid = self.nonce.uuid(r.id);
-        let mut progress = Progress::default();
+        let mut progress = Progress {
+            failure_free: true,
+            ..Progress::default()
+        };
         let sent_ns = clock.now();
         let outcome = {
             let exchange = self.exchange(r, &uuid, body, clock, &mut progress);
@@ -123,9 +128,13 @@ impl Sender {
         };
         let done_ns = progress.done_ns.unwrap_or_else(|| clock.now());
         let cancelled = *stop.borrow();
+        // An answer whose finish_reason arrived is complete, even if a stop or the timeout came
+        // while llmw waited for `[DONE]` or the body's end after it.
+        let complete = progress.finished && progress.failure_free;
         let (status, error) = match outcome {
             Some(Ok(())) => (Status::Ok, None),
-            Some(Err(_)) if cancelled && !progress.finished => (
+            Some(Err(_)) | None if complete => (Status::Ok, None),
+            Some(Err(_)) if cancelled => (
                 Status::Cancelled,
                 Some("the run was interrupted".to_string()),
             ),
@@ -312,6 +321,7 @@ impl Sender {
         }
         let (failure, done) = (st.failure, st.done);
         if let Some(f) = failure {
+            p.failure_free = false;
             return Err(f);
         }
         if done && !p.finished {
@@ -403,6 +413,31 @@ async fn read_limited(body: &mut hyper::body::Incoming, limit: usize) -> Result<
         }
     }
     Ok(out)
+}
+
+/// Feeds a recorded response stream, split into network reads as `reads`, through the same SSE
+/// parser and event handling a live request uses (for fuzzing and tests); returns the chunk rows
+/// and the failure, if any.
+pub fn replay_stream(reads: &[&[u8]], max_tokens: u32) -> (Vec<ChunkRow>, Option<String>) {
+    let mut p = Progress::default();
+    let mut parser = SseParser::new();
+    let mut st = StreamState {
+        chunk_limit: chunk_limit(max_tokens),
+        ..StreamState::default()
+    };
+    for (i, bytes) in reads.iter().enumerate() {
+        let at = i as u64;
+        if let Err(e) = parser.feed(bytes, |data| on_event(0, data, at, &mut p, &mut st)) {
+            return (p.chunks, Some(format!("stream broken: {e}")));
+        }
+        if st.failure.is_some() || st.done {
+            break;
+        }
+    }
+    if st.failure.is_none() && !st.done {
+        parser.finish(|data| on_event(0, data, u64::MAX, &mut p, &mut st));
+    }
+    (p.chunks, st.failure)
 }
 
 /// Where a stream stands between events.

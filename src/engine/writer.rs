@@ -42,6 +42,16 @@ pub enum Msg {
     Request(RequestRow, Vec<ChunkRow>),
     /// One scrape of the server's metrics.
     Metrics(Vec<MetricRow>),
+    /// The run is over: write what is left and close, even if some sender still lives (a
+    /// virtual user asleep in its think time when its phase ended).
+    Close,
+}
+
+/// How far the writer thread got, reported as it goes.
+enum Stage {
+    /// Every row received is on disk (the merge, if any, comes next).
+    Flushed,
+    Ended(Ended),
 }
 
 pub fn metrics_schema() -> SchemaRef {
@@ -216,7 +226,7 @@ pub struct TraceWriter {
     pub counters: Arc<Counters>,
     /// The writer's first failure, as soon as it happens (the run stops on it).
     pub failed: Arc<std::sync::Mutex<Option<String>>>,
-    done: mpsc::Receiver<Ended>,
+    done: mpsc::Receiver<Stage>,
     merge: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -245,7 +255,7 @@ impl TraceWriter {
         ];
         // Bounded: if the disk falls behind, senders wait rather than memory growing.
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let (done_tx, done) = mpsc::channel();
+        let (done_tx, done) = mpsc::channel::<Stage>();
         let counters = Arc::new(Counters::default());
         let failed = Arc::new(std::sync::Mutex::new(None));
         let merge = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -262,7 +272,8 @@ impl TraceWriter {
         std::thread::Builder::new()
             .name("llmw-writer".into())
             .spawn(move || {
-                let _ = done_tx.send(state.run());
+                let ended = state.run(&done_tx);
+                let _ = done_tx.send(Stage::Ended(ended));
             })
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
         Ok(TraceWriter {
@@ -279,20 +290,42 @@ impl TraceWriter {
         self.failed.lock().ok().and_then(|f| f.clone())
     }
 
-    /// Closes the tables once every sender is dropped (merging the parts into one file each
-    /// when `merge`); returns what was written. A writer that does not finish within [`STALL`]
-    /// (a stalled disk) or died is an error; the parts already closed stay readable.
+    /// Closes the tables (merging the parts into one file each when `merge`); returns what was
+    /// written. A writer that does not get its rows on disk within [`STALL`] (a stalled disk) or
+    /// died is an error; the parts already closed stay readable. The merge itself is not timed:
+    /// it makes steady progress through files already written, however long the run was.
     pub fn finish(self, merge: bool) -> Result<Written, String> {
         self.merge.store(merge, Ordering::SeqCst);
-        drop(self.tx);
-        match self.done.recv_timeout(STALL) {
-            Ok(ended) => ended,
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
-                "the trace writer did not finish within {STALL:?} (a stalled disk?); the parts written before are readable"
-            )),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                Err("the trace writer thread died; the parts written before are readable".into())
+        let stalled = || {
+            format!("the trace writer did not get its rows on disk within {STALL:?} (a stalled disk?); the parts written before are readable")
+        };
+        let died =
+            || "the trace writer thread died; the parts written before are readable".to_string();
+        let since = Instant::now();
+        // The queue may be full: the close waits its turn, within STALL.
+        let mut close = Msg::Close;
+        loop {
+            match self.tx.try_send(close) {
+                Ok(()) => break,
+                Err(mpsc::TrySendError::Disconnected(_)) => break,
+                Err(mpsc::TrySendError::Full(back)) if since.elapsed() < STALL => {
+                    close = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(mpsc::TrySendError::Full(_)) => return Err(stalled()),
             }
+        }
+        drop(self.tx);
+        let left = STALL.saturating_sub(since.elapsed());
+        match self.done.recv_timeout(left) {
+            Ok(Stage::Flushed) => {}
+            Ok(Stage::Ended(ended)) => return ended,
+            Err(mpsc::RecvTimeoutError::Timeout) => return Err(stalled()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Err(died()),
+        }
+        match self.done.recv() {
+            Ok(Stage::Ended(ended)) => ended,
+            Ok(Stage::Flushed) | Err(_) => Err(died()),
         }
     }
 }
@@ -309,7 +342,7 @@ struct Loop {
 }
 
 impl Loop {
-    fn run(mut self) -> Ended {
+    fn run(mut self, progress: &mpsc::Sender<Stage>) -> Ended {
         let mut reqs: Vec<RequestRow> = Vec::new();
         let mut chunks: Vec<ChunkRow> = Vec::new();
         let mut samples: Vec<MetricRow> = Vec::new();
@@ -328,6 +361,7 @@ impl Loop {
                     samples.extend(rows);
                     true
                 }
+                Ok(Msg::Close) => false,
                 Err(mpsc::RecvTimeoutError::Timeout) => true,
                 Err(mpsc::RecvTimeoutError::Disconnected) => false,
             };
@@ -358,6 +392,7 @@ impl Loop {
         if let Some(f) = failure {
             return Err(f);
         }
+        let _ = progress.send(Stage::Flushed);
         if self.merge.load(Ordering::SeqCst) {
             for t in &self.tables {
                 t.merge(&self.run)?;

@@ -320,7 +320,7 @@ async fn complete(
     conn: &Arc<Conn>,
 ) -> (Response<Body>, bool) {
     let n = state.counter.fetch_add(1, Ordering::SeqCst);
-    state.newest.send_replace(n);
+    state.newest.send_modify(|v| *v = (*v).max(n));
     let Some(words) = prompt_words(chat, &body) else {
         let what = if chat { "messages" } else { "prompt" };
         let message = format!("missing or invalid '{what}'");

@@ -56,5 +56,6 @@ pub enum TraceError {
     },
 }
 
-/// Largest token length accepted from a trace (anything above is a broken row).
-pub const MAX_TOKENS: u64 = 10_000_000;
+/// Largest token length accepted from a trace (anything above is a broken row): the same limit
+/// as a length in the language.
+pub const MAX_TOKENS: u64 = crate::schedule::MAX_LENGTH as u64;

@@ -1,0 +1,106 @@
+//! The inputs llmw takes from outside, as functions of bytes, for the cargo-fuzz targets in
+//! `fuzz/` and for `tests/fuzz_corpora.rs`, which replays the committed corpora under plain
+//! `cargo test`. Each must return (an error is fine); a panic or an abort is a bug.
+
+use std::path::PathBuf;
+
+/// A `.llmw` file: parse, check, render the diagnostics, and compile what checks.
+pub fn language(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (sources, result) = crate::check_text("fuzz.llmw", &text, &crate::Overrides::default());
+    match result {
+        Ok(w) => {
+            // Plans up to the compiler's own limits; an hour-long phase bounds the time a run takes.
+            if w.phases
+                .iter()
+                .all(|p| p.duration_ns.unwrap_or(0) <= 3_600_000_000_000)
+            {
+                let _ = crate::compile(&w);
+            }
+        }
+        Err(d) => {
+            let _ = crate::diag::render(&sources, &d, crate::diag::Style::Plain);
+        }
+    }
+}
+
+/// A streamed response: the first byte chooses how the rest is split into network reads.
+pub fn sse(data: &[u8]) {
+    let Some((&step, rest)) = data.split_first() else {
+        return;
+    };
+    let step = (step as usize % 64) + 1;
+    let reads: Vec<&[u8]> = rest.chunks(step).collect();
+    let _ = crate::engine::replay_stream(&reads, 16);
+}
+
+/// A scratch file of this process, for readers that take a path.
+fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("llmw-fuzz-{}-{name}", std::process::id()))
+}
+
+/// A trace file: the first byte picks the format (Azure, BurstGPT, Mooncake, CSV, JSONL, an
+/// llmw requests Parquet file), the rest is the file; then stats and a transformation.
+pub fn trace(data: &[u8]) {
+    use crate::trace::{Format, ReadOptions};
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let (format, ext) = match pick % 6 {
+        0 => (Format::Azure, "csv"),
+        1 => (Format::Burstgpt, "csv"),
+        2 => (Format::Mooncake, "jsonl"),
+        3 => (Format::Csv, "csv"),
+        4 => (Format::Jsonl, "jsonl"),
+        _ => (Format::Llmw, "parquet"),
+    };
+    let path = scratch(&format!("trace.{ext}"));
+    if std::fs::write(&path, rest).is_err() {
+        return;
+    }
+    let opts = ReadOptions {
+        columns: if matches!(format, Format::Csv | Format::Jsonl) {
+            vec![
+                ("at".into(), "t".into()),
+                ("input".into(), "in".into()),
+                ("output".into(), "out".into()),
+            ]
+        } else {
+            Vec::new()
+        },
+        time_unit: None,
+        skip_bad_rows: pick & 0x80 != 0,
+    };
+    if let Ok(t) = crate::trace::read(&path, format, &opts) {
+        let _ = crate::trace::stats(&t);
+        let _ = crate::trace::transform(
+            &t,
+            &crate::trace::Transform {
+                speed: 2.0,
+                limit: Some(1000),
+                ..Default::default()
+            },
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A run directory whose `run.json` is the input, beside small valid tables: the analysis must
+/// read it or say why.
+pub fn run_json(data: &[u8]) {
+    let dir = scratch("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let tables =
+        crate::engine::writer::TraceWriter::create(&dir, vec!["p".into()], vec!["default".into()])
+            .and_then(|w| w.finish(true));
+    if tables.is_ok() && std::fs::write(dir.join("run.json"), data).is_ok() {
+        if let Ok(run) = crate::analysis::load(&dir) {
+            let a = crate::analysis::analyze(&run, &Default::default());
+            let _ = crate::analysis::text::analysis(&a);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
