@@ -274,3 +274,25 @@ fn too_few_file_descriptors_are_refused_up_front() {
     );
     assert!(!out.join("run.json").exists(), "nothing was started");
 }
+
+#[test]
+fn a_table_that_cannot_be_written_ends_the_run_failed_with_the_rows_before_it() {
+    // The chunks table's directory is replaced by a file mid-run: the next part cannot be
+    // written (as a full or failing disk cannot), and the run must end `failed`, not carry on
+    // recording nothing or hang.
+    let (file, out) = setup("disk-fails", BUSY);
+    let mut child = start(&file, &out, &[]);
+    wait_started(&out, Duration::from_secs(2));
+    let parts = out.join("chunks");
+    std::fs::remove_dir_all(&parts).expect("remove the parts");
+    std::fs::write(&parts, b"in the way").expect("a file in the way");
+    let (code, took) = wait_exit(&mut child, Duration::from_secs(15));
+    assert_eq!(code, Some(1));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let meta = run_json(&out);
+    assert_eq!(meta["status"], "failed");
+    let why = meta["error"].as_str().unwrap_or("");
+    assert!(why.contains("writing chunks/part-"), "{why}");
+    // The requests table was untouched: every part written is readable.
+    assert!(!requests(&out).is_empty());
+}

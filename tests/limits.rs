@@ -192,3 +192,36 @@ fn the_abort_rule_is_checked() {
         assert!(err.contains(needle), "{bad}: {err}");
     }
 }
+
+#[test]
+fn unclosed_braces_are_found_before_the_parser_can_backtrack_for_minutes() {
+    // The fuzzer's find: a 1.3 KB file of unclosed blocks took the backtracking grammar 23 s
+    // (release) to reject. Braces are now paired before parsing.
+    let mut text = String::from("workload \"w\" {\n");
+    for i in 0..25 {
+        text.push_str(&format!(
+            "  class \"c{i}\" {{ input = 1  output = 1\n  phase \"p{i}\" {{ duration = 1m\n"
+        ));
+    }
+    let f = file("unclosed", &text);
+    let began = std::time::Instant::now();
+    let o = llmw(&["check", f.to_str().expect("utf-8")]);
+    // A generous bound: the old parser needed minutes here in a debug build, now milliseconds.
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        said(&o).contains("this '{' is never closed"),
+        "{}",
+        said(&o)
+    );
+    let closes = file(
+        "stray",
+        "workload \"w\" {\n requests { input = 1  output = 1 } }\n}\n",
+    );
+    let o = llmw(&["check", closes.to_str().expect("utf-8")]);
+    assert!(said(&o).contains("this '}' closes no '{'"), "{}", said(&o));
+}

@@ -333,6 +333,8 @@ pub async fn run(
     if let Err(e) = &written {
         ending = Ending::Failed;
         error = Some(match error {
+            // The writer's own failure is often what stopped the run: say it once.
+            Some(first) if first == *e => first,
             Some(first) => format!("{first}; {e}"),
             None => e.clone(),
         });

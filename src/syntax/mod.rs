@@ -23,6 +23,11 @@ pub(crate) struct LlmwParser;
 
 /// Deeper nesting than this is refused before parsing, so no input can exhaust the stack.
 const MAX_NESTING: usize = 64;
+/// Rule calls one parse may make. The grammar backtracks (a block without its `}` is tried to
+/// the end of the file before the line is taken as broken), so a tangled file could otherwise
+/// take minutes; unbalanced braces are caught before parsing, and this bounds the rest (a valid
+/// 1 MiB file takes a few million calls).
+const MAX_CALLS: usize = 50_000_000;
 
 /// Parses one file. Always returns an AST (possibly partial) and the syntax errors found.
 pub fn parse(file: FileId, text: &str) -> (Ast, Vec<Diagnostic>) {
@@ -38,6 +43,17 @@ pub fn parse(file: FileId, text: &str) -> (Ast, Vec<Diagnostic>) {
         );
         return (empty, vec![d]);
     }
+    if let Some((at, what)) = unbalanced_brace(text) {
+        let d = Diagnostic::error(Span::new(file, at, at + 1), what.to_string()).label(
+            if what.contains("never closed") {
+                "opened here"
+            } else {
+                "closes nothing"
+            },
+        );
+        return (empty, vec![d]);
+    }
+    pest::set_call_limit(std::num::NonZeroUsize::new(MAX_CALLS));
     match LlmwParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let mut builder = build::Builder::new(file, text, 0);
@@ -46,6 +62,16 @@ pub fn parse(file: FileId, text: &str) -> (Ast, Vec<Diagnostic>) {
                 None => empty,
             };
             (ast, builder.diags)
+        }
+        Err(e) if matches!(&e.variant, pest::error::ErrorVariant::CustomError { message } if message.contains("call limit")) => {
+            (
+                empty,
+                vec![Diagnostic::error(
+                    Span::new(file, 0, 0),
+                    format!("this file is too tangled to parse (over {MAX_CALLS} parser steps)"),
+                )
+                .help("look for a block whose braces or quotes do not pair up")],
+            )
         }
         Err(e) => (
             empty,
@@ -89,6 +115,38 @@ pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagn
 
 /// The byte offset where bracket nesting first exceeds [`MAX_NESTING`], ignoring strings and
 /// comments.
+/// The first `}` that closes nothing, or else the innermost `{` never closed (outside strings
+/// and comments).
+fn unbalanced_brace(text: &str) -> Option<(usize, &'static str)> {
+    let mut open: Vec<usize> = Vec::new();
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+        } else if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' | '\n' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '#' => in_comment = true,
+                '"' => in_string = true,
+                '{' => open.push(i),
+                '}' if open.pop().is_none() => {
+                    return Some((i, "this '}' closes no '{'"));
+                }
+                _ => {}
+            }
+        }
+    }
+    open.last().map(|at| (*at, "this '{' is never closed"))
+}
+
 fn too_deep(text: &str) -> Option<usize> {
     let mut depth = 0usize;
     let mut in_string = false;
