@@ -61,3 +61,34 @@ pub fn files(dir: &Path, table: &str) -> Result<Vec<PathBuf>, String> {
     }
     Ok(out)
 }
+
+thread_local! {
+    /// Set while a guarded Parquet read runs: its panic is turned into an error, not printed.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a read of a Parquet file that may be damaged. The `parquet` crate panics on some
+/// malformed files (a negative column offset, for one, found by fuzzing); such a panic becomes
+/// an error (for the caller to put beside the file's name) instead of ending llmw.
+pub fn guard<T>(read: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = GUARDED.with(|g| g.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    GUARDED.with(|g| g.set(was));
+    outcome.unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the Parquet reader failed".into());
+        Err(format!("a damaged Parquet file ({why})"))
+    })
+}

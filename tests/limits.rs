@@ -225,3 +225,40 @@ fn unclosed_braces_are_found_before_the_parser_can_backtrack_for_minutes() {
     let o = llmw(&["check", closes.to_str().expect("utf-8")]);
     assert!(said(&o).contains("this '}' closes no '{'"), "{}", said(&o));
 }
+
+#[test]
+fn a_damaged_parquet_file_is_an_error_not_a_panic() {
+    // The fuzzer's find: the parquet crate panics on this file ("column start and length should
+    // not be negative"). Reading it as a trace or as a run's requests table must say so plainly.
+    let bytes =
+        std::fs::read("fuzz/corpus/trace/regression-parquet-negative-offset").expect("seed");
+    let dir = common::runs::temp_dir("damaged");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let f = dir.join("requests.parquet");
+    std::fs::write(&f, &bytes[1..]).expect("write");
+    std::fs::write(
+        dir.join("run.json"),
+        b"{\"status\": \"completed\", \"phases\": []}",
+    )
+    .expect("write");
+    std::fs::write(dir.join("chunks.parquet"), b"").expect("write");
+    for args in [
+        vec![
+            "trace",
+            "stats",
+            f.to_str().expect("utf-8"),
+            "--format",
+            "llmw",
+        ],
+        vec!["analyze", dir.to_str().expect("utf-8")],
+    ] {
+        let o = llmw(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0), "{args:?}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains("damaged Parquet file") || err.contains("requests.parquet"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -191,7 +191,26 @@ fn opt64(a: &Int64Array, i: usize) -> Option<i64> {
     (!a.is_null(i)).then(|| a.value(i))
 }
 
+/// Reads the run directory `dir`. A damaged file is an error naming it, even where the Parquet
+/// reader would panic (`runfiles::guard`).
 pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
+    let mut typed = None;
+    let read = crate::runfiles::guard(|| {
+        read_run(dir).map_err(|e| {
+            let text = e.to_string();
+            typed = Some(e);
+            text
+        })
+    });
+    read.map_err(|reason| {
+        typed.unwrap_or(AnalysisError::Unreadable {
+            path: dir.to_path_buf(),
+            reason,
+        })
+    })
+}
+
+fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
     let meta_path = dir.join("run.json");
     let text = std::fs::read_to_string(&meta_path).map_err(|e| AnalysisError::Unreadable {
         path: meta_path.clone(),

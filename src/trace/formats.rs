@@ -362,7 +362,20 @@ fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
     let mut trace = Trace::default();
     let mut line = 0;
     for file in &files {
-        read_llmw_file(file, &mut trace, &mut line)?;
+        let mut typed = None;
+        let read = crate::runfiles::guard(|| {
+            read_llmw_file(file, &mut trace, &mut line).map_err(|e| {
+                let text = e.to_string();
+                typed = Some(e);
+                text
+            })
+        });
+        if let Err(message) = read {
+            return Err(typed.unwrap_or(TraceError::File {
+                path: file.clone(),
+                message,
+            }));
+        }
     }
     if trace.rows.is_empty() {
         return Err(TraceError::File {
