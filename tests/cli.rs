@@ -440,3 +440,25 @@ fn dataset_prompts_are_measured_with_a_tokenizer_when_one_is_named() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    // `llmw trace stats … | head -0`: the reader is gone before llmw prints (with println!).
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmw"))
+        .args([
+            "trace",
+            "stats",
+            "traces/azure_conv_head2000.csv",
+            "--format",
+            "azure",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("llmw runs");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
