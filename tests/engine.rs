@@ -6,8 +6,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use common::runs::{chunks, median, requests, run_json, temp_dir, Req};
-use llmw::engine::{self, Ending, RunMeta, RunOptions, RunResult};
+use common::runs::{chunks, median, requests, run_json, Req};
+use llmw::engine::{self, Ending, RunResult};
 use llmw::schedule::Schedule;
 use llmw::sim::{Fault, Faults, Profile, ProfileName, SimConfig};
 
@@ -38,27 +38,9 @@ async fn run(
     target: Option<String>,
     name: &str,
 ) -> (std::path::PathBuf, Arc<Schedule>, RunResult) {
-    let workload = common::workload(text);
-    let schedule = Arc::new(llmw::compile(&workload).expect("compiles"));
-    let dir = temp_dir(name);
-    let meta = RunMeta {
-        workload,
-        sources: vec![("test.llmw".into(), text.into())],
-        sets: Vec::new(),
-        target_url: String::new(),
-        model: String::new(),
-        simulator: None,
-    };
-    let options = RunOptions {
-        out: Some(dir.clone()),
-        target,
-        api_key: Some("sk-test-secret-key".into()),
-        progress: false,
-        sim: config,
-        metrics: Default::default(),
-        stopper: llmw::engine::Stopper::new(),
-    };
-    let result = engine::run(schedule.clone(), meta, options)
+    let p = common::runs::prepare(text, name, target, config, Default::default());
+    let (dir, schedule) = (p.dir.clone(), p.schedule.clone());
+    let result = engine::run(p.schedule, p.meta, p.options)
         .await
         .expect("run");
     (dir, schedule, result)

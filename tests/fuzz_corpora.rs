@@ -15,7 +15,12 @@ fn replay(target: &str, run: fn(&[u8])) {
         .collect();
     entries.sort();
     for path in entries {
-        let data = std::fs::read(&path).expect("corpus file");
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            // A fuzzer running in this checkout replaces inputs as it minimises them.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{}: {e}", path.display()),
+        };
         let outcome = std::panic::catch_unwind(|| run(&data));
         assert!(outcome.is_ok(), "{} panics", path.display());
         n += 1;

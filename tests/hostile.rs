@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::runs::{requests, temp_dir, Req};
-use llmw::engine::{self, Ending, Metrics, RunMeta, RunOptions, Stopper};
+use common::runs::{prepare, requests, Req};
+use llmw::engine::{self, Ending, Metrics};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -78,28 +77,12 @@ const TOKEN: &[u8] =
 const LAST: &[u8] = b"data: {\"choices\":[{\"index\":0,\"text\":\"\",\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n";
 
 async fn run(url: String, text: &str, name: &str) -> (Result<Ending, String>, Vec<Req>, Duration) {
-    let workload = common::workload(text);
-    let schedule = Arc::new(llmw::compile(&workload).expect("compiles"));
-    let dir = temp_dir(name);
-    let meta = RunMeta {
-        workload,
-        sources: Vec::new(),
-        sets: Vec::new(),
-        target_url: String::new(),
-        model: String::new(),
-        simulator: None,
-    };
-    let options = RunOptions {
-        out: Some(dir.clone()),
-        target: Some(url),
-        api_key: None,
-        progress: false,
-        sim: Default::default(),
-        metrics: Metrics::Off,
-        stopper: Stopper::new(),
-    };
+    let p = prepare(text, name, Some(url), Default::default(), Metrics::Off);
+    let dir = p.dir.clone();
     let began = Instant::now();
-    let result = engine::run(schedule, meta, options).await.map(|r| r.ending);
+    let result = engine::run(p.schedule, p.meta, p.options)
+        .await
+        .map(|r| r.ending);
     let took = began.elapsed();
     let rows = if result.is_ok() {
         requests(&dir)

@@ -6,10 +6,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::runs::{chunks, requests, run_json, temp_dir, Chunk, Req};
-use llmw::engine::{self, Ending, Metrics, RunMeta, RunOptions};
+use common::runs::{chunks, prepare, requests, run_json, Chunk, Req};
+use llmw::engine::{self, Ending, Metrics};
 use llmw::sim::{self, Behaviour, Profile, ProfileName, SimConfig};
 
 struct Ran {
@@ -36,27 +34,17 @@ async fn run_against(text: &str, behaviour: Behaviour, metrics: Metrics, name: &
     let server = sim::start(([127, 0, 0, 1], 0).into(), config)
         .await
         .expect("simulator");
-    let workload = common::workload(text);
-    let schedule = Arc::new(llmw::compile(&workload).expect("compiles"));
-    let dir = temp_dir(name);
-    let meta = RunMeta {
-        workload,
-        sources: vec![("test.llmw".into(), text.into())],
-        sets: Vec::new(),
-        target_url: String::new(),
-        model: String::new(),
-        simulator: None,
-    };
-    let options = RunOptions {
-        out: Some(dir.clone()),
-        target: Some(server.url()),
-        api_key: None,
-        progress: false,
-        sim: SimConfig::default(),
+    let p = prepare(
+        text,
+        name,
+        Some(server.url()),
+        SimConfig::default(),
         metrics,
-        stopper: engine::Stopper::new(),
-    };
-    let result = engine::run(schedule, meta, options).await.expect("run");
+    );
+    let dir = p.dir.clone();
+    let result = engine::run(p.schedule, p.meta, p.options)
+        .await
+        .expect("run");
     assert_eq!(result.ending, Ending::Completed);
     Ran {
         rows: requests(&dir),

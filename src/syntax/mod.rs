@@ -113,12 +113,9 @@ pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagn
     }
 }
 
-/// The byte offset where bracket nesting first exceeds [`MAX_NESTING`], ignoring strings and
-/// comments.
-/// The first `}` that closes nothing, or else the innermost `{` never closed (outside strings
-/// and comments).
-fn unbalanced_brace(text: &str) -> Option<(usize, &'static str)> {
-    let mut open: Vec<usize> = Vec::new();
+/// Calls `visit` with every character outside strings and comments, with its byte offset,
+/// until it returns `Some`.
+fn scan_code<T>(text: &str, mut visit: impl FnMut(usize, char) -> Option<T>) -> Option<T> {
     let mut in_string = false;
     let mut in_comment = false;
     let mut escaped = false;
@@ -136,46 +133,46 @@ fn unbalanced_brace(text: &str) -> Option<(usize, &'static str)> {
             match c {
                 '#' => in_comment = true,
                 '"' => in_string = true,
-                '{' => open.push(i),
-                '}' if open.pop().is_none() => {
-                    return Some((i, "this '}' closes no '{'"));
-                }
-                _ => {}
-            }
-        }
-    }
-    open.last().map(|at| (*at, "this '{' is never closed"))
-}
-
-fn too_deep(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut in_comment = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if in_comment {
-            in_comment = c != '\n';
-        } else if in_string {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' | '\n' => in_string = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                '#' => in_comment = true,
-                '"' => in_string = true,
-                '(' | '[' | '{' => {
-                    depth += 1;
-                    if depth > MAX_NESTING {
-                        return Some(i);
+                _ => {
+                    if let Some(found) = visit(i, c) {
+                        return Some(found);
                     }
                 }
-                ')' | ']' | '}' => depth = depth.saturating_sub(1),
-                _ => {}
             }
         }
     }
     None
+}
+
+/// The first `}` that closes nothing, or else the innermost `{` never closed.
+fn unbalanced_brace(text: &str) -> Option<(usize, &'static str)> {
+    let mut open: Vec<usize> = Vec::new();
+    let stray = scan_code(text, |i, c| match c {
+        '{' => {
+            open.push(i);
+            None
+        }
+        '}' if open.pop().is_none() => Some((i, "this '}' closes no '{'")),
+        _ => None,
+    });
+    stray.or_else(|| open.last().map(|at| (*at, "this '{' is never closed")))
+}
+
+/// The byte offset where bracket nesting first exceeds [`MAX_NESTING`], ignoring strings and
+/// comments.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    scan_code(text, |i, c| {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        None
+    })
 }

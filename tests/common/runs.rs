@@ -169,3 +169,47 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// A run ready to go: `text` checked and compiled, its metadata, and options that record into a
+/// fresh directory `name` against `target` (the in-process simulator with `sim` without one).
+pub struct Prepared {
+    pub schedule: std::sync::Arc<llmw::Schedule>,
+    pub meta: llmw::engine::RunMeta,
+    pub options: llmw::engine::RunOptions,
+    pub dir: std::path::PathBuf,
+}
+
+pub fn prepare(
+    text: &str,
+    name: &str,
+    target: Option<String>,
+    sim: llmw::sim::SimConfig,
+    metrics: llmw::engine::Metrics,
+) -> Prepared {
+    let workload = super::workload(text);
+    let schedule = std::sync::Arc::new(llmw::compile(&workload).expect("compiles"));
+    let dir = temp_dir(name);
+    let meta = llmw::engine::RunMeta {
+        workload,
+        sources: vec![("test.llmw".into(), text.into())],
+        sets: Vec::new(),
+        target_url: String::new(),
+        model: String::new(),
+        simulator: None,
+    };
+    let options = llmw::engine::RunOptions {
+        out: Some(dir.clone()),
+        target,
+        api_key: Some("sk-test-secret-key".into()),
+        progress: false,
+        sim,
+        metrics,
+        stopper: llmw::engine::Stopper::new(),
+    };
+    Prepared {
+        schedule,
+        meta,
+        options,
+        dir,
+    }
+}
