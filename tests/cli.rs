@@ -1,5 +1,7 @@
 //! The `llmw` binary: exit codes, formats and files, as scripts see them.
 
+mod common;
+
 use std::process::{Command, Output};
 
 fn llmw(args: &[&str]) -> Output {
@@ -461,4 +463,39 @@ fn a_closed_stdout_ends_a_command_quietly() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn replay_flags_reach_the_real_read() {
+    let dir = std::env::temp_dir().join(format!("llmw-replay-flags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let trace = dir.join("t.csv");
+    std::fs::write(&trace, "t,in,out\n0.00,10,2\n0.01,oops,2\n0.02,12,2\n").expect("write");
+    let t = trace.to_str().expect("utf-8");
+    let common = ["--format", "csv", "--columns", "at=t,input=in,output=out"];
+    // An unknown time unit is a usage error, not seconds.
+    let mut args = vec!["replay", t];
+    args.extend(common);
+    args.extend(["--time-unit", "weeks"]);
+    let o = llmw(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("weeks"), "{}", stderr(&o));
+    // Without --skip-bad-rows the bad row stops the replay; with it, the good rows are replayed.
+    let mut args = vec!["replay", t];
+    args.extend(common);
+    let o = llmw(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let out = dir.join("run");
+    let mut args = vec![
+        "replay",
+        t,
+        "--skip-bad-rows",
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend(common);
+    let o = llmw(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(common::runs::requests(&out).len(), 2);
 }

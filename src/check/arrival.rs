@@ -172,6 +172,7 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         max_gap_ns,
         scale,
         replay_failed,
+        skip_bad_rows: false,
     })
     .filter(|_| ok)
 }

@@ -101,6 +101,7 @@ pub fn run(args: Args) -> ExitCode {
         max_gap_ns: args.max_gap.map(|g| g.max(0) as u64),
         scale: args.scale,
         replay_failed,
+        skip_bad_rows: args.source.skip_bad_rows,
     };
     let workload = Workload {
         name: format!("replay-{name}"),

@@ -23,7 +23,7 @@ pub struct Source {
     #[arg(long, value_name = "at=COL,input=COL,output=COL", value_parser = parse_columns)]
     pub columns: Option<Columns>,
     /// Generic formats: the unit of numeric times.
-    #[arg(long, value_name = "ns|us|ms|s")]
+    #[arg(long, value_name = "ns|us|ms|s", value_parser = ["ns", "us", "ms", "s"])]
     pub time_unit: Option<String>,
     /// Skip malformed rows (and report how many) instead of stopping at the first.
     #[arg(long)]
@@ -73,12 +73,6 @@ pub fn parse_columns(s: &str) -> Result<Columns, String> {
 
 pub fn run(command: Command) -> ExitCode {
     let Command::Stats(args) = command;
-    if let Some(u) = &args.source.time_unit {
-        if !["ns", "us", "ms", "s"].contains(&u.as_str()) {
-            eprintln!("error: unknown time unit '{u}': expected ns, us, ms or s");
-            return ExitCode::from(super::EXIT_INVALID);
-        }
-    }
     let t = match trace::read(
         &args.source.trace,
         args.source.format,

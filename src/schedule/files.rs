@@ -42,7 +42,7 @@ pub fn read_trace(tr: &TraceRef, phase: &str) -> Result<trace::Trace, CompileErr
     let opts = ReadOptions {
         columns: tr.columns.clone(),
         time_unit: tr.time_unit.clone(),
-        skip_bad_rows: false,
+        skip_bad_rows: tr.skip_bad_rows,
     };
     trace::read(&tr.path, format, &opts).map_err(|e| fail(e.to_string()))
 }

@@ -100,6 +100,10 @@ pub struct TraceRef {
     pub scale: Option<f64>,
     /// BurstGPT failed rows: `Some(true)` replay them, `Some(false)` skip them.
     pub replay_failed: Option<bool>,
+    /// Malformed rows are skipped (and counted) rather than an error (`llmw replay
+    /// --skip-bad-rows`). (Left out of the plan hash's encoding when false.)
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skip_bad_rows: bool,
 }
 
 impl Load {
