@@ -117,20 +117,34 @@ fn by_load(
     chart.render()
 }
 
-fn summary_table(a: &Analysis) -> String {
+/// An HTML table of text cells.
+fn html_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut h = String::from("<table><tr>");
-    for c in text::HEADER {
+    for c in header {
         let _ = write!(h, "<th>{}</th>", esc(c));
     }
     h.push_str("</tr>");
-    for cells in text::analysis_rows(&a.groups) {
+    for cells in rows {
         h.push_str("<tr>");
         for c in cells {
-            let _ = write!(h, "<td>{}</td>", esc(&c));
+            let _ = write!(h, "<td>{}</td>", esc(c));
         }
         h.push_str("</tr>");
     }
-    h.push_str("</table><p class=note>Times in ms; TTFT p50/p90/p99, ITL p50/p99, e2e p50; tok/s is system output throughput, tok/s/user the per-request p50.</p>");
+    h.push_str("</table>");
+    h
+}
+
+fn summary_table(a: &Analysis) -> String {
+    let mut h = html_table(&text::HEADER, &text::analysis_rows(&a.groups));
+    if let Some((header, rows)) = text::details_table(&a.groups) {
+        h.push_str(&html_table(&header, &rows));
+    }
+    if let Some((header, rows)) = text::server_table(&a.groups) {
+        h.push_str("<p>The server's own metrics (scraped from its <code>/metrics</code> every second), per step:</p>");
+        h.push_str(&html_table(&header, &rows));
+    }
+    h.push_str("<p class=note>Times in ms; TTFT p50/p90/p99, ITL p50/p99, e2e p50; tok/s is system output throughput, tok/s/user the per-request p50. TTFO is the time to the first answer token; KV is the server's KV-cache usage.</p>");
     h
 }
 

@@ -198,78 +198,94 @@ pub fn analysis(a: &Analysis) -> String {
     out
 }
 
-/// What real servers add, shown only when a run has it: answer timing of reasoning models,
-/// prefix-cache hits, resent requests, and the server's own metrics.
-fn details(a: &Analysis, out: &mut String) {
-    let g = &a.groups;
+/// A table of cells: its header and its rows.
+pub type Cells = (Vec<&'static str>, Vec<Vec<String>>);
+
+/// What real servers add, when a run has it: answer timing of reasoning models, prefix-cache
+/// hits and resent requests, one row per group.
+pub fn details_table(g: &[Group]) -> Option<Cells> {
     let reasoning = g.iter().any(|g| g.tokens.reasoning > 0);
     let cache = g
         .iter()
         .any(|g| g.prompt.cache_hit_share.is_some_and(|c| c > 0.0));
     let resent = g.iter().any(|g| g.connections.resent > 0);
-    if reasoning || cache || resent {
-        let rows: Vec<Vec<String>> = g
-            .iter()
-            .map(|g| {
-                vec![
-                    g.phase.clone(),
-                    g.step.to_string(),
-                    ms(g.ttfo_ms.p50),
-                    ms(g.ttfo_ms.p99),
-                    g.tokens.reasoning.to_string(),
-                    g.tokens.answer.to_string(),
-                    pct(g.prompt.cache_hit_share),
-                    format!("{}/{}", g.connections.resent, g.requests.total),
-                ]
-            })
-            .collect();
-        let header = [
-            "phase",
-            "step",
-            "TTFO p50",
-            "p99",
-            "reasoning tok",
-            "answer tok",
-            "prefix cache hit",
-            "resent",
-        ];
+    if !(reasoning || cache || resent) {
+        return None;
+    }
+    let rows = g
+        .iter()
+        .map(|g| {
+            vec![
+                g.phase.clone(),
+                g.step.to_string(),
+                ms(g.ttfo_ms.p50),
+                ms(g.ttfo_ms.p99),
+                g.tokens.reasoning.to_string(),
+                g.tokens.answer.to_string(),
+                pct(g.prompt.cache_hit_share),
+                format!("{}/{}", g.connections.resent, g.requests.total),
+            ]
+        })
+        .collect();
+    let header = vec![
+        "phase",
+        "step",
+        "TTFO p50",
+        "p99",
+        "reasoning tok",
+        "answer tok",
+        "prefix cache hit",
+        "resent",
+    ];
+    Some((header, rows))
+}
+
+/// The server's own metrics per group, when they were scraped.
+pub fn server_table(g: &[Group]) -> Option<Cells> {
+    if !g.iter().any(|g| g.server.is_some()) {
+        return None;
+    }
+    let rows = g
+        .iter()
+        .map(|g| {
+            let s = g.server.as_ref();
+            vec![
+                g.phase.clone(),
+                g.step.to_string(),
+                s.map(|s| s.scrapes.to_string())
+                    .unwrap_or_else(|| "0".into()),
+                num(s.and_then(|s| s.running)),
+                num(s.and_then(|s| s.waiting)),
+                pct(s.and_then(|s| s.kv_cache_usage)),
+                pct(s.and_then(|s| s.kv_cache_usage_max)),
+                ms(s.and_then(|s| s.ttft_mean_ms)),
+                ms(s.and_then(|s| s.itl_mean_ms)),
+                num(s.and_then(|s| s.generation_tps)),
+            ]
+        })
+        .collect();
+    let header = vec![
+        "phase",
+        "step",
+        "scrapes",
+        "running",
+        "waiting",
+        "KV mean",
+        "KV max",
+        "TTFT mean",
+        "ITL mean",
+        "gen tok/s",
+    ];
+    Some((header, rows))
+}
+
+fn details(a: &Analysis, out: &mut String) {
+    if let Some((header, rows)) = details_table(&a.groups) {
         out.push_str(&table(&header, &rows, 2));
         out.push('\n');
     }
-    if g.iter().any(|g| g.server.is_some()) {
+    if let Some((header, rows)) = server_table(&a.groups) {
         out.push_str("server (its own /metrics):\n");
-        let rows: Vec<Vec<String>> = g
-            .iter()
-            .map(|g| {
-                let s = g.server.as_ref();
-                let f = |v: Option<f64>| num(v);
-                vec![
-                    g.phase.clone(),
-                    g.step.to_string(),
-                    s.map(|s| s.scrapes.to_string())
-                        .unwrap_or_else(|| "0".into()),
-                    f(s.and_then(|s| s.running)),
-                    f(s.and_then(|s| s.waiting)),
-                    pct(s.and_then(|s| s.kv_cache_usage)),
-                    pct(s.and_then(|s| s.kv_cache_usage_max)),
-                    ms(s.and_then(|s| s.ttft_mean_ms)),
-                    ms(s.and_then(|s| s.itl_mean_ms)),
-                    f(s.and_then(|s| s.generation_tps)),
-                ]
-            })
-            .collect();
-        let header = [
-            "phase",
-            "step",
-            "scrapes",
-            "running",
-            "waiting",
-            "KV mean",
-            "KV max",
-            "TTFT mean",
-            "ITL mean",
-            "gen tok/s",
-        ];
         out.push_str(&table(&header, &rows, 2));
         out.push('\n');
     }
