@@ -300,8 +300,6 @@ fn a_missed_slo_exits_3_from_run_and_analyze_and_the_report_is_self_contained() 
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let html = std::fs::read_to_string(&report).expect("report");
     assert!(html.matches("<svg").count() >= 10);
-    // The simulator serves /metrics: the report lines the server's view up with the step.
-    assert!(html.contains("<th>running</th>") && html.contains("<th>KV mean</th>"));
     // Self-contained: the only URL is the SVG namespace.
     let urls = html.matches("http").count();
     assert_eq!(urls, html.matches("http://www.w3.org/2000/svg").count());

@@ -18,6 +18,8 @@ use super::writer::Msg;
 pub const EVERY: Duration = Duration::from_secs(1);
 /// A scrape that takes longer than this is abandoned (and counted as failed).
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The scrape at the end of the run waits at most this long.
+const FINAL_TIMEOUT: Duration = Duration::from_millis(500);
 /// A metrics page over this size is not read.
 const MAX_PAGE: usize = 8 << 20;
 
@@ -186,9 +188,15 @@ pub async fn run(
     let mut next = tokio::time::Instant::now();
     loop {
         let at = clock.now();
-        let result = tokio::time::timeout(SCRAPE_TIMEOUT, scrape_once(&http, &path, at))
+        // The last scrape, after the run, must not hold up its end (a signal's 2 s).
+        let limit = if *stop.borrow() {
+            FINAL_TIMEOUT
+        } else {
+            SCRAPE_TIMEOUT
+        };
+        let result = tokio::time::timeout(limit, scrape_once(&http, &path, at))
             .await
-            .unwrap_or_else(|_| Err(format!("no answer within {SCRAPE_TIMEOUT:?}")));
+            .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
         out.scrapes += 1;
         match result {
             Ok(rows) => {
@@ -204,10 +212,14 @@ pub async fn run(
             }
             Err(_) => out.failures += 1,
         }
+        if *stop.borrow() {
+            return out;
+        }
         next += EVERY;
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
-            _ = stop.wait_for(|s| *s) => return out,
+            // One last scrape at the end, so even a run shorter than a second has its state.
+            _ = stop.wait_for(|s| *s) => {}
         }
     }
 }
