@@ -31,6 +31,10 @@ async fn run_against(text: &str, behaviour: Behaviour, metrics: Metrics, name: &
         behaviour,
         ..SimConfig::default()
     };
+    run_with(config, text, metrics, name).await
+}
+
+async fn run_with(config: SimConfig, text: &str, metrics: Metrics, name: &str) -> Ran {
     let server = sim::start(([127, 0, 0, 1], 0).into(), config)
         .await
         .expect("simulator");
@@ -480,4 +484,36 @@ async fn a_stream_abandoned_with_a_bare_done_is_an_error_not_ok() {
     for r in ran.rows.iter().filter(|r| r.status == "ok") {
         assert_eq!(r.output_tokens, Some(30));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_responses_keep_their_connection() {
+    // Every request answered 429 or 500 with a small JSON body: read to its end, the connection
+    // serves the next request, so a storm of errors is not a storm of new connections.
+    let config = SimConfig {
+        model: "sim".into(),
+        profile: Profile::named(ProfileName::Fast),
+        faults: llmw::sim::Faults {
+            error_rate: 1.0,
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    };
+    let text = r#"workload "errors" {
+  target { api = completions  model = "sim" }
+  requests { input = 5  output = 2 }
+  phase "p" { requests = 20  concurrency = 1 }
+  abort = off
+}"#;
+    let ran = run_with(config, text, Metrics::Off, "error-reuse").await;
+    assert_eq!(ran.rows.len(), 20);
+    assert!(ran
+        .rows
+        .iter()
+        .all(|r| matches!(r.http_status, Some(429 | 500))));
+    assert!(
+        ran.connections <= 2,
+        "{} connections for 20 errors",
+        ran.connections
+    );
 }

@@ -225,7 +225,13 @@ impl Sender {
         let status = resp.status();
         p.http_status = Some(status.as_u16());
         if !status.is_success() {
-            return Err(short(&http_error(resp).await));
+            let (message, whole) = http_error(resp).await;
+            if whole {
+                // The error was read to its end: the connection can serve the next request
+                // (a storm of 429s must not become a storm of new connections).
+                self.http.release(lease);
+            }
+            return Err(short(&message));
         }
         if let Some(enc) = resp
             .headers()
@@ -351,8 +357,9 @@ impl Sender {
 }
 
 /// An HTTP error response described even when its body is empty: status code and reason
-/// phrase, the headers that explain it, and the start of the body.
-async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> String {
+/// phrase, the headers that explain it, and the start of the body; and whether the body was
+/// read to its end.
+async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> (String, bool) {
     let status = resp.status();
     let mut msg = format!("HTTP {}", status.as_u16());
     if let Some(reason) = status.canonical_reason() {
@@ -370,7 +377,7 @@ async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> String {
         msg.push_str(&format!(" ({})", explain.join("; ")));
     }
     let mut body = resp.into_body();
-    let text = read_prefix(&mut body, ERROR_BODY_BYTES).await;
+    let (text, whole) = read_prefix(&mut body, ERROR_BODY_BYTES).await;
     let text = String::from_utf8_lossy(&text);
     let text = text.trim();
     if text.is_empty() {
@@ -379,11 +386,12 @@ async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> String {
         msg.push_str(": ");
         msg.push_str(text);
     }
-    msg
+    (msg, whole)
 }
 
-/// The first `limit` bytes of a body (at most; a read error ends it early).
-async fn read_prefix(body: &mut hyper::body::Incoming, limit: usize) -> Vec<u8> {
+/// The first `limit` bytes of a body (at most; a read error ends it early), and whether the
+/// body ended cleanly within them.
+async fn read_prefix(body: &mut hyper::body::Incoming, limit: usize) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     while out.len() < limit {
         match body.frame().await {
@@ -393,10 +401,11 @@ async fn read_prefix(body: &mut hyper::body::Incoming, limit: usize) -> Vec<u8> 
                     out.extend_from_slice(&data[..data.len().min(room)]);
                 }
             }
-            _ => break,
+            Some(Err(_)) => return (out, false),
+            None => return (out, true),
         }
     }
-    out
+    (out, false)
 }
 
 /// Reads a body up to `limit` bytes; a longer one is an error.
