@@ -24,16 +24,22 @@ fn setup(name: &str, text: &str) -> (PathBuf, PathBuf) {
     (file, dir.join("run"))
 }
 
+/// `llmw run FILE --out OUT --quiet EXTRA...`.
+fn run_cmd(file: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut c = llmw();
+    c.args([
+        "run",
+        file.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--quiet",
+    ])
+    .args(extra);
+    c
+}
+
 fn start(file: &Path, out: &Path, extra: &[&str]) -> Child {
-    llmw()
-        .args([
-            "run",
-            file.to_str().expect("utf-8"),
-            "--out",
-            out.to_str().expect("utf-8"),
-            "--quiet",
-        ])
-        .args(extra)
+    run_cmd(file, out, extra)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("llmw runs")
@@ -199,17 +205,7 @@ fn a_second_signal_ends_at_once_and_the_files_stay_readable() {
 }
 
 fn run_to_end(file: &Path, out: &Path, extra: &[&str]) -> Output {
-    llmw()
-        .args([
-            "run",
-            file.to_str().expect("utf-8"),
-            "--out",
-            out.to_str().expect("utf-8"),
-            "--quiet",
-        ])
-        .args(extra)
-        .output()
-        .expect("llmw runs")
+    run_cmd(file, out, extra).output().expect("llmw runs")
 }
 
 #[test]
