@@ -396,15 +396,18 @@ fn dataset_prompts_are_planned_shown_and_sent() {
 
 #[test]
 fn dataset_prompts_are_measured_with_a_tokenizer_when_one_is_named() {
-    // SmolLM2's tokenizer (tests/fixtures, Apache-2.0); the counts are what a llama.cpp server
-    // running SmolLM2 answers on /tokenize for the same texts (docs/servers.md).
+    // SmolLM2's tokenizer, from the workplace's shared/ (beside every checkout, CI's too;
+    // Apache-2.0); the counts are what a llama.cpp server running SmolLM2 answers on /tokenize
+    // for the same texts (docs/servers.md).
     let dir = std::env::temp_dir().join(format!("llmw-tokenizer-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let fixtures = std::fs::canonicalize("tests/fixtures").expect("fixtures");
+    let tokenizer = std::fs::canonicalize("../shared/tokenizers/smollm2-135m/tokenizer.json")
+        .expect("../shared/tokenizers/smollm2-135m/tokenizer.json (the workplace's shared/)");
     let file = dir.join("t.llmw");
     std::fs::write(
         &file,
-        format!("workload \"t\" {{\n requests {{ prompts = dataset(\"{0}/prompts.jsonl\")  tokenizer = \"{0}/smollm2-tokenizer.json\"  output = 4 }}\n phase \"p\" {{ requests = 12  concurrency = 2 }}\n}}\n", fixtures.display()),
+        format!("workload \"t\" {{\n requests {{ prompts = dataset(\"{0}/prompts.jsonl\")  tokenizer = \"{1}\"  output = 4 }}\n phase \"p\" {{ requests = 12  concurrency = 2 }}\n}}\n", fixtures.display(), tokenizer.display()),
     )
     .expect("write");
     let o = llmw(&[
