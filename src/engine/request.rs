@@ -300,32 +300,21 @@ impl Sender {
                 Err("response has no finish_reason".into())
             };
         }
-        let mut parser = SseParser::new();
-        let mut st = StreamState {
-            chunk_limit: chunk_limit(max_tokens),
-            ..StreamState::default()
-        };
+        let mut reader = StreamReader::new(id, max_tokens);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| short(&format!("stream broken: {}", describe(&e))))?;
             let Ok(bytes) = frame.into_data() else {
                 continue;
             };
-            let at = clock.now();
-            parser
-                .feed(&bytes, |data| on_event(id, data, at, p, &mut st))
-                .map_err(|e| format!("stream broken: {e}"))?;
-            if st.failure.is_some() || st.done {
+            if reader.read(&bytes, clock.now(), p)? {
                 break;
             }
         }
-        if st.done {
+        if reader.st.done {
             p.done_ns = Some(clock.now());
         }
-        if st.failure.is_none() && !st.done {
-            let at = clock.now();
-            parser.finish(|data| on_event(id, data, at, p, &mut st));
-        }
-        let (failure, done) = (st.failure, st.done);
+        reader.end(clock.now(), p);
+        let (failure, done) = (reader.st.failure, reader.st.done);
         if let Some(f) = failure {
             p.failure_free = false;
             return Err(f);
@@ -429,24 +418,54 @@ async fn read_limited(body: &mut hyper::body::Incoming, limit: usize) -> Result<
 /// and the failure, if any.
 pub fn replay_stream(reads: &[&[u8]], max_tokens: u32) -> (Vec<ChunkRow>, Option<String>) {
     let mut p = Progress::default();
-    let mut parser = SseParser::new();
-    let mut st = StreamState {
-        chunk_limit: chunk_limit(max_tokens),
-        ..StreamState::default()
-    };
+    let mut reader = StreamReader::new(0, max_tokens);
     for (i, bytes) in reads.iter().enumerate() {
-        let at = i as u64;
-        if let Err(e) = parser.feed(bytes, |data| on_event(0, data, at, &mut p, &mut st)) {
-            return (p.chunks, Some(format!("stream broken: {e}")));
-        }
-        if st.failure.is_some() || st.done {
-            break;
+        match reader.read(bytes, i as u64, &mut p) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(e) => return (p.chunks, Some(e)),
         }
     }
-    if st.failure.is_none() && !st.done {
-        parser.finish(|data| on_event(0, data, u64::MAX, &mut p, &mut st));
+    reader.end(u64::MAX, &mut p);
+    (p.chunks, reader.st.failure)
+}
+
+/// A streamed response being read: the SSE parser and where the stream stands.
+struct StreamReader {
+    id: u64,
+    parser: SseParser,
+    st: StreamState,
+}
+
+impl StreamReader {
+    fn new(id: u64, max_tokens: u32) -> StreamReader {
+        StreamReader {
+            id,
+            parser: SseParser::new(),
+            st: StreamState {
+                chunk_limit: chunk_limit(max_tokens),
+                ..StreamState::default()
+            },
+        }
     }
-    (p.chunks, st.failure)
+
+    /// Takes one network read that arrived at `at`; true once no more is wanted (a failure
+    /// or `[DONE]`). An oversized line or event is an error.
+    fn read(&mut self, bytes: &[u8], at: u64, p: &mut Progress) -> Result<bool, String> {
+        let (id, st) = (self.id, &mut self.st);
+        self.parser
+            .feed(bytes, |data| on_event(id, data, at, p, st))
+            .map_err(|e| format!("stream broken: {e}"))?;
+        Ok(self.st.failure.is_some() || self.st.done)
+    }
+
+    /// At the end of the body: an event not closed by a blank line still counts.
+    fn end(&mut self, at: u64, p: &mut Progress) {
+        if self.st.failure.is_none() && !self.st.done {
+            let (id, st) = (self.id, &mut self.st);
+            self.parser.finish(|data| on_event(id, data, at, p, st));
+        }
+    }
 }
 
 /// Where a stream stands between events.
