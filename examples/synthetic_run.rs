@@ -4,9 +4,9 @@
 //!
 //! `cargo run --release --example synthetic_run -- /tmp/big-run [REQUESTS] [CHUNKS_PER]`
 
-use llmw::engine::record::{ChunkRow, RequestRow, Status};
 use llmw::engine::writer::{Msg, TraceWriter};
-use llmw::schedule::rng::Rng;
+use llmw::rng::Rng;
+use llmw::rundir::record::{ChunkRow, RequestRow, Status};
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);

@@ -6,7 +6,7 @@
 //! Mistral and SmolLM vocabularies, so a prompt of N words is close to N tokens. The measured
 //! deviation is in docs/prompts.md.
 
-use crate::schedule::rng::{key, Rng};
+use crate::rng::{key, Rng};
 use crate::schedule::PlannedRequest;
 
 const WORDS: [&str; 96] = [

@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 
 use llmw::analysis::{self, Options};
-use llmw::engine::record::{ChunkRow, RequestRow, Status};
 use llmw::engine::writer::{Msg, TraceWriter};
+use llmw::rundir::record::{ChunkRow, RequestRow, Status};
 use serde_json::json;
 
 const MS: u64 = 1_000_000;
@@ -139,7 +139,7 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
         chunks(8, &[2100, 2200], &[1, 1]),
     );
     w.finish(true).expect("closed");
-    let meta = json!({
+    let meta = common::runs::manifest(json!({
         "workload": "fixture", "plan_hash": "abc", "status": "completed", "slo": slo,
         "phases": [
             {"name": "p", "measure": true, "loop": "closed", "start_ns": 0, "end_ns": 2_000_000_000u64,
@@ -148,7 +148,7 @@ fn fixture(dir: &Path, slo: serde_json::Value) {
             {"name": "warm", "measure": false, "loop": "closed", "start_ns": 2_000_000_000u64, "end_ns": 3_000_000_000u64,
              "steps": [{"step": 0, "start_ns": 0, "end_ns": 1_000_000_000u64, "level": 1.0}]}
         ]
-    });
+    }));
     std::fs::write(dir.join("run.json"), meta.to_string()).expect("run.json");
 }
 
@@ -236,7 +236,7 @@ fn slo_objectives_pass_and_fail_with_goodput() {
     let dir = common::runs::temp_dir("fixture-slo");
     let slo = json!([
         {"metric": "ttft", "stat": "p50", "op": "<", "threshold": 0.15, "text": "ttft.p50 < 150ms"},
-        {"metric": "errors", "stat": null, "op": "<", "threshold": 0.01, "text": "errors < 1%"},
+        {"metric": "errors", "stat": null, "op": "<", "threshold": 0.01, "text": "errors < budget"},
         {"metric": "e2e", "stat": "max", "op": "<", "threshold": 0.5, "text": "e2e.max < 500ms"}
     ]);
     fixture(&dir, slo);
@@ -248,6 +248,13 @@ fn slo_objectives_pass_and_fail_with_goodput() {
     // Errors: 2 of 7 finished (the dropped arrival does not count).
     assert!(!slo[1].pass);
     close(slo[1].measured, 2.0 / 7.0);
+    // The unit comes from the metric, not from the objective's text (`param budget = 1%`).
+    let text = analysis::text::analysis(&a);
+    assert!(
+        text.contains("errors < budget") && text.contains("measured 28.57 %"),
+        "{text}"
+    );
+    assert!(text.contains("measured 150.0 ms"), "{text}");
     // e2e max 700 ms.
     assert!(!slo[2].pass);
     assert!(a.slo_missed());

@@ -38,11 +38,15 @@ async fn run(
     target: Option<String>,
     name: &str,
 ) -> (std::path::PathBuf, Arc<Schedule>, RunResult) {
-    let p = common::runs::prepare(text, name, target, config, Default::default());
+    // Without a target, a simulator with `config` serves the run.
+    let server = match &target {
+        Some(_) => None,
+        None => Some(common::runs::simulator(config).await),
+    };
+    let url = target.unwrap_or_else(|| server.as_ref().map(|s| s.url()).unwrap_or_default());
+    let p = common::runs::prepare(text, name, url, Default::default());
     let (dir, schedule) = (p.dir.clone(), p.schedule.clone());
-    let result = engine::run(p.schedule, p.meta, p.options)
-        .await
-        .expect("run");
+    let result = engine::run(p.schedule, p.options).await.expect("run");
     (dir, schedule, result)
 }
 
@@ -439,6 +443,24 @@ async fn analysis_of_a_real_run_matches_an_independent_computation_and_its_schem
     let mut broken = output.clone();
     broken["groups"][0]["ttft_ms"]["p50"] = serde_json::json!("fast");
     assert!(!common::schema::validate(&schema, &broken).is_empty());
+
+    // run.json against its published schema: every key the engine writes is in it, and the
+    // typed reader accepts it.
+    let run_schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/run.schema.json").expect("schema"))
+            .expect("json");
+    let manifest = run_json(&dir);
+    let errors = common::schema::validate(&run_schema, &manifest);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(manifest["slo"][1]["metric"], "errors");
+    let typed = llmw::rundir::manifest::Manifest::read(&dir).expect("reads");
+    assert_eq!(typed.schema_version, llmw::rundir::manifest::SCHEMA_VERSION);
+    let mut extra = manifest.clone();
+    extra["surprise"] = serde_json::json!(1);
+    assert!(!common::schema::validate(&run_schema, &extra).is_empty());
+    let mut wrong = manifest.clone();
+    wrong["status"] = serde_json::json!("exploded");
+    assert!(!common::schema::validate(&run_schema, &wrong).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 //! render. A panic fails the test.
 
 use llmw::diag::{render, Style};
-use llmw::schedule::rng::Rng;
+use llmw::rng::Rng;
 use llmw::{check_text, compile, Overrides};
 
 /// Runs one input through the pipeline; returns whether it checked clean.

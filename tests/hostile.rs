@@ -77,12 +77,10 @@ const TOKEN: &[u8] =
 const LAST: &[u8] = b"data: {\"choices\":[{\"index\":0,\"text\":\"\",\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n";
 
 async fn run(url: String, text: &str, name: &str) -> (Result<Ending, String>, Vec<Req>, Duration) {
-    let p = prepare(text, name, Some(url), Default::default(), Metrics::Off);
+    let p = prepare(text, name, url, Metrics::Off);
     let dir = p.dir.clone();
     let began = Instant::now();
-    let result = engine::run(p.schedule, p.meta, p.options)
-        .await
-        .map(|r| r.ending);
+    let result = engine::run(p.schedule, p.options).await.map(|r| r.ending);
     let took = began.elapsed();
     let rows = if result.is_ok() {
         requests(&dir)

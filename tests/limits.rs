@@ -238,7 +238,7 @@ fn a_damaged_parquet_file_is_an_error_not_a_panic() {
     std::fs::write(&f, &bytes[1..]).expect("write");
     std::fs::write(
         dir.join("run.json"),
-        b"{\"status\": \"completed\", \"phases\": []}",
+        common::runs::manifest(serde_json::json!({})).to_string(),
     )
     .expect("write");
     std::fs::write(dir.join("chunks.parquet"), b"").expect("write");

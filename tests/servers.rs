@@ -38,17 +38,9 @@ async fn run_with(config: SimConfig, text: &str, metrics: Metrics, name: &str) -
     let server = sim::start(([127, 0, 0, 1], 0).into(), config)
         .await
         .expect("simulator");
-    let p = prepare(
-        text,
-        name,
-        Some(server.url()),
-        SimConfig::default(),
-        metrics,
-    );
+    let p = prepare(text, name, server.url(), metrics);
     let dir = p.dir.clone();
-    let result = engine::run(p.schedule, p.meta, p.options)
-        .await
-        .expect("run");
+    let result = engine::run(p.schedule, p.options).await.expect("run");
     assert_eq!(result.ending, Ending::Completed);
     Ran {
         rows: requests(&dir),

@@ -63,7 +63,7 @@ fn azure_2024_timestamps_and_generic_formats() {
     let csv = temp("g.csv", b"t,in,out,extra\n1500,10,5,x\n2500,20,6,y\n");
     let opts = ReadOptions {
         columns: cols.clone(),
-        time_unit: Some("ms".into()),
+        time_unit: Some(llmw::trace::TimeUnit::Ms),
         skip_bad_rows: false,
     };
     let t = trace::read(&csv, Format::Csv, &opts).expect("reads");
@@ -80,7 +80,7 @@ fn azure_2024_timestamps_and_generic_formats() {
     );
     let opts = ReadOptions {
         columns: cols,
-        time_unit: Some("s".into()),
+        time_unit: Some(llmw::trace::TimeUnit::S),
         skip_bad_rows: false,
     };
     let t = trace::read(&jsonl, Format::Jsonl, &opts).expect("reads");
@@ -161,33 +161,23 @@ fn a_window_at_a_speed_keeps_exact_offsets() {
 }
 
 /// Runs `schedule` against the in-process simulator (fast profile); returns the run directory.
-async fn run_in_simulator(
-    schedule: std::sync::Arc<llmw::Schedule>,
-    workload: llmw::Workload,
-    name: &str,
-) -> PathBuf {
+async fn run_in_simulator(schedule: std::sync::Arc<llmw::Schedule>, name: &str) -> PathBuf {
     let dir = common::runs::temp_dir(name);
-    let meta = llmw::engine::RunMeta {
-        workload,
-        sources: vec![],
-        sets: vec![],
-        target_url: String::new(),
-        model: String::new(),
-        simulator: None,
-    };
+    let server = common::runs::simulator(llmw::sim::SimConfig {
+        profile: llmw::sim::Profile::named(llmw::sim::ProfileName::Fast),
+        ..Default::default()
+    })
+    .await;
     let opts = llmw::engine::RunOptions {
         out: Some(dir.clone()),
-        target: None,
+        target: server.url(),
         api_key: None,
         progress: false,
-        sim: llmw::sim::SimConfig {
-            profile: llmw::sim::Profile::named(llmw::sim::ProfileName::Fast),
-            ..Default::default()
-        },
+        provenance: Default::default(),
         metrics: Default::default(),
         stopper: llmw::engine::Stopper::new(),
     };
-    llmw::engine::run(schedule, meta, opts).await.expect("runs");
+    llmw::engine::run(schedule, opts).await.expect("runs");
     dir
 }
 
@@ -280,7 +270,7 @@ async fn replaying_a_window_keeps_the_traces_timing_and_lengths() {
         .iter()
         .filter(|r| (30_000_000_000..45_000_000_000).contains(&(r.at_ns - first)))
         .collect();
-    let dir = run_in_simulator(schedule, workload, "replay").await;
+    let dir = run_in_simulator(schedule, "replay").await;
     let mut rows = common::runs::requests(&dir);
     rows.sort_by_key(|r| r.request_id);
     assert_eq!(rows.len(), window.len(), "the same request count");
@@ -354,7 +344,7 @@ async fn a_previous_run_replays_with_its_send_times_lengths_and_classes() {
     let (_, w) = llmw::check_text("orig.llmw", text, &Default::default());
     let workload = w.expect("checks");
     let schedule = std::sync::Arc::new(llmw::compile(&workload).expect("compiles"));
-    let dir = run_in_simulator(schedule.clone(), workload, "orig").await;
+    let dir = run_in_simulator(schedule.clone(), "orig").await;
 
     let replay = format!(
         "workload \"again\" {{\n class \"long\" {{ input = 1  output = 1 }}\n phase \"p\" {{ arrival = trace(\"{}\", format: llmw) }}\n}}\n",

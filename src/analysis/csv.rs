@@ -1,8 +1,9 @@
 //! `--format csv`: one row per group (and run), every statistic in its own column.
 
 use super::groups::{Group, Load};
-use super::stats::Stats;
 use super::Analysis;
+use crate::metric::Stat;
+use crate::stats::Stats;
 
 const DISTS: [&str; 9] = [
     "ttft_ms",
@@ -15,7 +16,6 @@ const DISTS: [&str; 9] = [
     "send_lag_ms",
     "ttfo_ms",
 ];
-const STATS: [&str; 7] = ["count", "mean", "p50", "p90", "p95", "p99", "max"];
 
 fn dists(g: &Group) -> [&Stats; 9] {
     [
@@ -53,8 +53,9 @@ pub fn write(analyses: &[Analysis]) -> String {
     ];
     header.extend(["total", "ok", "error", "timeout", "dropped", "cancelled"].map(String::from));
     for d in DISTS {
-        for s in STATS {
-            header.push(format!("{d}_{s}"));
+        header.push(format!("{d}_count"));
+        for s in Stat::ALL {
+            header.push(format!("{d}_{}", s.as_str()));
         }
     }
     header.extend(
@@ -100,7 +101,7 @@ pub fn write(analyses: &[Analysis]) -> String {
             );
             for s in dists(g) {
                 row.push(s.count.to_string());
-                for stat in &STATS[1..] {
+                for stat in Stat::ALL {
                     row.push(opt(s.get(stat)));
                 }
             }

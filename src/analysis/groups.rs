@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
+use crate::metric::{CmpOp, Metric};
+use crate::rundir::manifest::{self, Loop, Manifest};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::load::{Run, Status};
-use super::stats::Stats;
 use super::Options;
+use crate::stats::Stats;
 
 const NS_PER_MS: f64 = 1e6;
 
@@ -129,29 +130,24 @@ pub(crate) struct GroupDef {
 }
 
 /// The groups of a run, in phase and step order, from `run.json`.
-pub(crate) fn definitions(meta: &Value) -> Vec<GroupDef> {
+pub(crate) fn definitions(meta: &Manifest) -> Vec<GroupDef> {
     let mut out = Vec::new();
-    for phase in meta["phases"].as_array().into_iter().flatten() {
-        if phase["measure"].as_bool() == Some(false) {
-            continue;
-        }
-        let name = phase["name"].as_str().unwrap_or("").to_string();
-        let start = phase["start_ns"].as_i64().unwrap_or(0);
-        let end = phase["end_ns"].as_i64();
-        let closed = phase["loop"].as_str() == Some("closed");
-        for step in phase["steps"].as_array().into_iter().flatten() {
-            let level = step["level"].as_f64().unwrap_or(0.0);
-            let s = start + step["start_ns"].as_i64().unwrap_or(0);
-            let e = step["end_ns"].as_i64().map(|e| start + e).or(end);
+    for phase in meta.phases.iter().filter(|p| p.measure) {
+        // A phase that never began has no window: its steps hold no requests.
+        let start = phase.start_ns.unwrap_or(0) as i64;
+        let end = phase.end_ns.map(|e| e as i64);
+        for step in &phase.steps {
             out.push(GroupDef {
-                phase: name.clone(),
-                step: step["step"].as_u64().unwrap_or(0) as u32,
-                load: if closed {
-                    Load::Concurrency(level)
-                } else {
-                    Load::Rate(level)
+                phase: phase.name.clone(),
+                step: step.step,
+                load: match phase.kind {
+                    Loop::Closed => Load::Concurrency(step.level),
+                    Loop::Open => Load::Rate(step.level),
                 },
-                window_ns: (s, e),
+                window_ns: (
+                    start + step.start_ns as i64,
+                    step.end_ns.map(|e| start + e as i64).or(end),
+                ),
             });
         }
     }
@@ -239,33 +235,24 @@ pub(crate) fn membership(run: &Run, defs: &[GroupDef], opts: &Options) -> Member
     }
 }
 
-/// Per-request thresholds a request must meet to count toward goodput: (metric, op, seconds or
-/// tokens/s) from the workload's objectives on per-request metrics.
-pub(crate) fn per_request_objectives(meta: &Value) -> Vec<(String, String, f64)> {
-    meta["slo"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|o| {
-            let metric = o["metric"].as_str()?;
-            matches!(metric, "ttft" | "itl" | "tpot" | "e2e" | "tps_user").then(|| {
-                (
-                    metric.to_string(),
-                    o["op"].as_str().unwrap_or("<").to_string(),
-                    o["threshold"].as_f64().unwrap_or(0.0),
-                )
-            })
+/// Per-request thresholds a request must meet to count toward goodput: the workload's objectives
+/// on per-request metrics (`tpot` measured as `itl`).
+pub(crate) fn per_request_objectives(slo: &[manifest::Objective]) -> Vec<PerRequest> {
+    slo.iter()
+        .filter(|o| o.metric.per_request())
+        .map(|o| PerRequest {
+            metric: o.metric.canonical(),
+            op: o.op,
+            threshold: o.threshold,
         })
         .collect()
 }
 
-fn meets(value: f64, op: &str, threshold: f64) -> bool {
-    match op {
-        "<" => value < threshold,
-        "<=" => value <= threshold,
-        ">" => value > threshold,
-        _ => value >= threshold,
-    }
+/// One per-request threshold, in seconds or tokens/s.
+pub(crate) struct PerRequest {
+    pub metric: Metric,
+    pub op: CmpOp,
+    pub threshold: f64,
 }
 
 /// Samples of one group, filled row by row.
@@ -292,11 +279,11 @@ pub(crate) fn compute(
     run: &Run,
     defs: &[GroupDef],
     m: &Membership,
-    objectives: &[(String, String, f64)],
+    objectives: &[PerRequest],
 ) -> Vec<Group> {
     let r = &run.requests;
     // A whole (non-streamed) response arrives at once: it has a TTFT, no inter-token latency.
-    let streamed = run.meta["target"]["stream"].as_bool() != Some(false);
+    let streamed = run.meta.streamed();
     let mut samples: Vec<Samples> = defs.iter().map(|_| Samples::default()).collect();
     for i in 0..r.len() {
         let Some(g) = m.of_row[i] else { continue };
@@ -342,25 +329,23 @@ pub(crate) fn compute(
             s.ttfo.push((content - r.sent_ns[i]) as f64 / NS_PER_MS);
         }
         let mut request_ok = true;
-        let mut check = |metric: &str, value: f64| {
-            for (m, op, t) in objectives {
-                if m == metric || (metric == "itl" && m == "tpot") {
-                    request_ok &= meets(value, op, *t);
-                }
+        let mut check = |metric: Metric, value: f64| {
+            for o in objectives.iter().filter(|o| o.metric == metric) {
+                request_ok &= o.op.holds(value, o.threshold);
             }
         };
-        check("e2e", e2e / 1e9);
+        check(Metric::E2e, e2e / 1e9);
         if let Some(first) = r.first_token_ns[i] {
             let ttft = (first - r.sent_ns[i]) as f64;
             s.ttft.push(ttft / NS_PER_MS);
-            check("ttft", ttft / 1e9);
+            check(Metric::Ttft, ttft / 1e9);
             if let Some(sched) = r.scheduled_ns[i] {
                 s.ttft_sched.push((first - sched) as f64 / NS_PER_MS);
             }
             if let (Some(last), true) = (r.last_token_ns[i], out >= 2 && streamed) {
                 let itl = (last - first) as f64 / (out - 1) as f64;
                 s.itl.push(itl / NS_PER_MS);
-                check("itl", itl / 1e9);
+                check(Metric::Itl, itl / 1e9);
             }
         }
         if out >= 1 {
@@ -368,7 +353,7 @@ pub(crate) fn compute(
             if e2e > 0.0 {
                 let tps_user = out as f64 / (e2e / 1e9);
                 s.tps_user.push(tps_user);
-                check("tps_user", tps_user);
+                check(Metric::TpsUser, tps_user);
             }
         }
         if request_ok {

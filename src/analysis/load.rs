@@ -6,15 +6,15 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use crate::rundir::manifest::Manifest;
 use arrow_array::{
     Array, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
-use serde_json::Value;
 
 use super::AnalysisError;
-pub use crate::engine::record::Status;
+pub use crate::rundir::record::Status;
 
 /// The requests of a run, one vector per column (`None` for nulls).
 #[derive(Debug, Default, Clone)]
@@ -70,7 +70,7 @@ pub struct ServerMetrics {
 #[derive(Debug, Clone)]
 pub struct Run {
     pub dir: PathBuf,
-    pub meta: Value,
+    pub meta: Manifest,
     pub requests: Requests,
     pub chunks: Chunks,
     pub server: ServerMetrics,
@@ -108,7 +108,7 @@ type Batches = Box<dyn Iterator<Item = Result<RecordBatch, AnalysisError>>>;
 
 /// The files of `table` in `dir` (one file, or the parts of a run cut short).
 fn table_files(dir: &Path, table: &str) -> Result<Vec<PathBuf>, AnalysisError> {
-    crate::runfiles::files(dir, table).map_err(|reason| AnalysisError::Unreadable {
+    crate::rundir::layout::files(dir, table).map_err(|reason| AnalysisError::Unreadable {
         path: dir.join(table),
         reason,
     })
@@ -192,10 +192,10 @@ fn opt64(a: &Int64Array, i: usize) -> Option<i64> {
 }
 
 /// Reads the run directory `dir`. A damaged file is an error naming it, even where the Parquet
-/// reader would panic (`runfiles::guard`).
+/// reader would panic (`rundir::layout::guard`).
 pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
     let mut typed = None;
-    let read = crate::runfiles::guard(|| {
+    let read = crate::rundir::layout::guard(|| {
         read_run(dir).map_err(|e| {
             let text = e.to_string();
             typed = Some(e);
@@ -211,18 +211,10 @@ pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
 }
 
 fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
-    let meta_path = dir.join("run.json");
-    let text = std::fs::read_to_string(&meta_path).map_err(|e| AnalysisError::Unreadable {
-        path: meta_path.clone(),
-        reason: e.to_string(),
-    })?;
-    let meta: Value = serde_json::from_str(&text).map_err(|e| AnalysisError::Unreadable {
-        path: meta_path.clone(),
-        reason: e.to_string(),
-    })?;
+    let meta = Manifest::read(dir).map_err(|e| AnalysisError::Manifest(e.to_string()))?;
 
-    let rpath = dir.join(crate::runfiles::REQUESTS);
-    let present = match table_files(dir, crate::runfiles::REQUESTS)?.first() {
+    let rpath = dir.join(crate::rundir::layout::REQUESTS);
+    let present = match table_files(dir, crate::rundir::layout::REQUESTS)?.first() {
         Some(first) => names(first)?,
         None => Vec::new(),
     };
@@ -246,7 +238,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
     ];
     let cols: Vec<&str> = cols.iter().copied().chain(extra).collect();
     let mut r = Requests::default();
-    let (_, batches) = open_table(dir, crate::runfiles::REQUESTS, &cols)?;
+    let (_, batches) = open_table(dir, crate::rundir::layout::REQUESTS, &cols)?;
     for b in batches {
         let b = b?;
         let id = column::<Int64Array>(&b, "request_id", &rpath)?;
@@ -291,7 +283,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         }
     }
 
-    let cpath = dir.join(crate::runfiles::CHUNKS);
+    let cpath = dir.join(crate::rundir::layout::CHUNKS);
     let rows_of: std::collections::HashMap<i64, u32> = r
         .request_id
         .iter()
@@ -300,7 +292,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         .collect();
     let (n, batches) = open_table(
         dir,
-        crate::runfiles::CHUNKS,
+        crate::rundir::layout::CHUNKS,
         &["request_id", "at_ns", "tokens"],
     )?;
     let mut c = Chunks {
@@ -326,7 +318,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         c.tokens
             .extend_from_slice(column::<Int32Array>(&b, "tokens", &cpath)?.values());
     }
-    let server = if crate::runfiles::exists(dir, crate::runfiles::SERVER_METRICS) {
+    let server = if crate::rundir::layout::exists(dir, crate::rundir::layout::SERVER_METRICS) {
         server_metrics(dir)?
     } else {
         ServerMetrics::default()
@@ -351,7 +343,7 @@ const OPTIONAL: [&str; 6] = [
 ];
 
 fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {
-    let table = crate::runfiles::SERVER_METRICS;
+    let table = crate::rundir::layout::SERVER_METRICS;
     let path = &dir.join(table);
     let (n, batches) = open_table(dir, table, &["at_ns", "name", "labels", "value"])?;
     let mut m = ServerMetrics {

@@ -14,7 +14,6 @@ pub mod saturation;
 pub mod series;
 pub mod server;
 pub mod slo;
-pub mod stats;
 mod svg;
 pub mod text;
 
@@ -22,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use thiserror::Error;
+
+use crate::metric::{Metric, Stat};
 
 pub use compare::{compare, Comparison};
 pub use groups::Group;
@@ -31,6 +32,9 @@ pub use load::{load, Run};
 pub enum AnalysisError {
     #[error("{}: {reason}", path.display())]
     Unreadable { path: PathBuf, reason: String },
+    /// `run.json` is missing, not a manifest, or of a newer llmw.
+    #[error("{0}")]
+    Manifest(String),
     #[error("the runs have different plans ({a} has {ha:.12}…, {b} has {hb:.12}…); pass --allow-different-plans to compare them anyway")]
     DifferentPlans {
         a: String,
@@ -72,7 +76,7 @@ impl Analysis {
 pub fn analyze(run: &Run, opts: &Options) -> Analysis {
     let defs = groups::definitions(&run.meta);
     let membership = groups::membership(run, &defs, opts);
-    let objectives = groups::per_request_objectives(&run.meta);
+    let objectives = groups::per_request_objectives(&run.meta.slo);
     let groups = groups::compute(run, &defs, &membership, &objectives);
 
     // The SLO is judged over every measured request: pool the groups into one.
@@ -95,36 +99,37 @@ pub fn analyze(run: &Run, opts: &Options) -> Analysis {
         }],
     };
     let pooled = groups::compute(run, &pooled_def, &pooled_membership, &objectives).pop();
-    let slo = slo::evaluate(&run.meta, |metric, stat| {
+    let slo = slo::evaluate(&run.meta.slo, |metric, stat| {
         let p = pooled.as_ref()?;
-        let dist = match metric {
-            "ttft" => &p.ttft_ms,
-            "itl" | "tpot" => &p.itl_ms,
-            "e2e" => &p.e2e_ms,
-            "tps_user" => &p.tps_user,
-            "tps" => return slo::pooled_rate(&groups, |g| Some((g.tps? * g.span_s?, g.span_s?))),
-            "errors" => {
+        let dist = match metric.canonical() {
+            Metric::Ttft => &p.ttft_ms,
+            Metric::Itl | Metric::Tpot => &p.itl_ms,
+            Metric::E2e => &p.e2e_ms,
+            Metric::TpsUser => &p.tps_user,
+            Metric::Tps => {
+                return slo::pooled_rate(&groups, |g| Some((g.tps? * g.span_s?, g.span_s?)))
+            }
+            Metric::Errors => {
                 return slo::pooled_rate(&groups, |g| {
                     let finished = (g.requests.ok + g.requests.error + g.requests.timeout) as f64;
                     Some(((g.requests.error + g.requests.timeout) as f64, finished))
                 })
             }
-            "dropped" => {
+            Metric::Dropped => {
                 return slo::pooled_rate(&groups, |g| {
                     Some((g.requests.dropped as f64, g.requests.total as f64))
                 })
             }
-            _ => return None,
         };
         // Times are in ms in the statistics and in seconds in objectives.
-        let scale = if metric == "tps_user" { 1.0 } else { 1e-3 };
-        dist.get(stat.unwrap_or("max")).map(|v| v * scale)
+        let scale = if metric == Metric::TpsUser { 1.0 } else { 1e-3 };
+        dist.get(stat.unwrap_or(Stat::Max)).map(|v| v * scale)
     });
     Analysis {
         run: run.dir.display().to_string(),
-        workload: run.meta["workload"].as_str().unwrap_or("").to_string(),
-        plan_hash: run.meta["plan_hash"].as_str().unwrap_or("").to_string(),
-        status: run.meta["status"].as_str().unwrap_or("").to_string(),
+        workload: run.meta.workload.clone(),
+        plan_hash: run.meta.plan_hash.clone(),
+        status: run.meta.status.as_str().to_string(),
         warmup_s: opts.warmup_ns as f64 / 1e9,
         cooldown_s: opts.cooldown_ns as f64 / 1e9,
         saturation: saturation::find(&groups),

@@ -148,7 +148,7 @@ mod tests {
     use super::*;
 
     fn group(phase: &str, users: f64, tps: f64, ttft: f64) -> Group {
-        let mut stats = crate::analysis::stats::Stats::empty();
+        let mut stats = crate::stats::Stats::empty();
         stats.p50 = Some(ttft);
         let window = crate::analysis::groups::Window {
             start_s: 0.0,
@@ -160,13 +160,13 @@ mod tests {
             load: Load::Concurrency(users),
             requests: Default::default(),
             ttft_ms: stats,
-            ttft_sched_ms: crate::analysis::stats::Stats::empty(),
-            itl_ms: crate::analysis::stats::Stats::empty(),
-            itl_llmperf_ms: crate::analysis::stats::Stats::empty(),
-            chunk_gap_ms: crate::analysis::stats::Stats::empty(),
-            e2e_ms: crate::analysis::stats::Stats::empty(),
-            tps_user: crate::analysis::stats::Stats::empty(),
-            send_lag_ms: crate::analysis::stats::Stats::empty(),
+            ttft_sched_ms: crate::stats::Stats::empty(),
+            itl_ms: crate::stats::Stats::empty(),
+            itl_llmperf_ms: crate::stats::Stats::empty(),
+            chunk_gap_ms: crate::stats::Stats::empty(),
+            e2e_ms: crate::stats::Stats::empty(),
+            tps_user: crate::stats::Stats::empty(),
+            send_lag_ms: crate::stats::Stats::empty(),
             tps: Some(tps),
             span_s: Some(1.0),
             rps: None,
@@ -179,7 +179,7 @@ mod tests {
             excluded: Default::default(),
             steady_state: None,
             diagnostics: Default::default(),
-            ttfo_ms: crate::analysis::stats::Stats::empty(),
+            ttfo_ms: crate::stats::Stats::empty(),
             tokens: Default::default(),
             prompt: Default::default(),
             connections: Default::default(),

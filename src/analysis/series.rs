@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::groups::Window;
 use super::load::{Run, Status};
-use super::stats::Stats;
+use crate::stats::Stats;
 
 /// Every gap between consecutive chunks of a request, in ms, per group.
 pub(crate) fn chunk_gaps(run: &Run, of_row: &[Option<usize>], groups: usize) -> Vec<Vec<f64>> {

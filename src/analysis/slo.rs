@@ -2,13 +2,15 @@
 //! measured groups pooled, after warm-up/cool-down exclusion).
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::groups::Group;
+use crate::metric::{Metric, Stat};
+use crate::rundir::manifest;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Objective {
     pub objective: String,
+    pub metric: Metric,
     /// In the objective's unit: seconds for times, a fraction for percentages, per second for rates.
     pub measured: Option<f64>,
     pub pass: bool,
@@ -17,10 +19,9 @@ pub struct Objective {
 /// Pooled values: statistics over all measured requests need the samples, so the caller passes
 /// a lookup (metric, stat) → value.
 pub fn evaluate(
-    meta: &Value,
-    value: impl Fn(&str, Option<&str>) -> Option<f64>,
+    objectives: &[manifest::Objective],
+    value: impl Fn(Metric, Option<Stat>) -> Option<f64>,
 ) -> Option<Vec<Objective>> {
-    let objectives = meta["slo"].as_array()?;
     if objectives.is_empty() {
         return None;
     }
@@ -28,20 +29,12 @@ pub fn evaluate(
         objectives
             .iter()
             .map(|o| {
-                let metric = o["metric"].as_str().unwrap_or("");
-                let stat = o["stat"].as_str();
-                let threshold = o["threshold"].as_f64().unwrap_or(0.0);
-                let measured = value(metric, stat);
-                let pass = measured.is_some_and(|m| match o["op"].as_str().unwrap_or("<") {
-                    "<" => m < threshold,
-                    "<=" => m <= threshold,
-                    ">" => m > threshold,
-                    _ => m >= threshold,
-                });
+                let measured = value(o.metric, o.stat);
                 Objective {
-                    objective: o["text"].as_str().unwrap_or("").to_string(),
+                    objective: o.text.clone(),
+                    metric: o.metric,
                     measured,
-                    pass,
+                    pass: measured.is_some_and(|m| o.op.holds(m, o.threshold)),
                 }
             })
             .collect(),

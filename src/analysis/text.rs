@@ -4,8 +4,9 @@ use std::fmt::Write;
 
 use super::compare::Comparison;
 use super::groups::{Group, Load};
-use super::stats::Stats;
 use super::Analysis;
+use crate::metric::{Stat, Unit};
+use crate::stats::Stats;
 
 fn ms(v: Option<f64>) -> String {
     match v {
@@ -69,7 +70,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
 }
 
 fn group_row(g: &Group) -> Vec<String> {
-    let d = |s: &Stats, stat: &str| ms(s.get(stat));
+    let d = |s: &Stats, stat: Stat| ms(s.get(stat));
     vec![
         g.phase.clone(),
         g.step.to_string(),
@@ -77,12 +78,12 @@ fn group_row(g: &Group) -> Vec<String> {
         format!("{}/{}", g.requests.ok, g.requests.total),
         pct(g.error_rate),
         pct(g.drop_rate),
-        d(&g.ttft_ms, "p50"),
-        d(&g.ttft_ms, "p90"),
-        d(&g.ttft_ms, "p99"),
-        d(&g.itl_ms, "p50"),
-        d(&g.itl_ms, "p99"),
-        d(&g.e2e_ms, "p50"),
+        d(&g.ttft_ms, Stat::P50),
+        d(&g.ttft_ms, Stat::P90),
+        d(&g.ttft_ms, Stat::P99),
+        d(&g.itl_ms, Stat::P50),
+        d(&g.itl_ms, Stat::P99),
+        d(&g.e2e_ms, Stat::P50),
         num(g.tps),
         num(g.tps_user.p50),
         num(g.rps),
@@ -160,9 +161,11 @@ pub fn analysis(a: &Analysis) -> String {
             let verdict = if o.pass { "pass" } else { "FAIL" };
             let measured = match o.measured {
                 None => "no data".to_string(),
-                Some(v) if o.objective.contains('%') => format!("{:.2} %", v * 100.0),
-                Some(v) if o.objective.contains("tps") => format!("{v:.1}/s"),
-                Some(v) => format!("{:.1} ms", v * 1000.0),
+                Some(v) => match o.metric.unit() {
+                    Unit::Fraction => format!("{:.2} %", v * 100.0),
+                    Unit::Rate => format!("{v:.1}/s"),
+                    Unit::Seconds => format!("{:.1} ms", v * 1000.0),
+                },
             };
             let _ = writeln!(out, "  {verdict}  {:<24} measured {measured}", o.objective);
         }

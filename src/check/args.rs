@@ -5,8 +5,8 @@ use crate::diag::Diagnostic;
 use crate::source::Span;
 use crate::syntax::{Arg, Expr};
 
-use super::suggest::closest;
 use super::value::Ctx;
+use crate::suggest::closest;
 
 /// The arguments of one call, by parameter name.
 pub(crate) struct Args<'e> {

@@ -3,16 +3,16 @@
 
 use crate::diag::Diagnostic;
 use crate::syntax::{Expr, ExprKind};
+use crate::trace::TimeUnit;
 use crate::workload::{Arrival, Process, TraceRef};
 
 use super::args::Args;
 use super::level::{level, LevelOf};
-use super::suggest::closest;
 use super::value::Ctx;
+use crate::suggest::closest;
 
 pub(crate) const PROCESSES: [&str; 5] = ["constant", "poisson", "gamma", "onoff", "trace"];
-pub(crate) const TRACE_FORMATS: [&str; 6] =
-    ["azure", "burstgpt", "mooncake", "csv", "jsonl", "llmw"];
+pub(crate) const TRACE_FORMATS: [&str; 6] = crate::trace::Format::NAMES;
 
 pub(crate) fn arrival(ctx: &mut Ctx, expr: &Expr) -> Option<Arrival> {
     let e = ctx.resolve(expr)?;
@@ -102,6 +102,7 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         "max_gap",
         "scale",
         "failed",
+        "skip_bad_rows",
     ];
     let a = Args::bind(ctx, "trace", e.span, args, &params);
     let ex = "trace(\"traces/azure_conv.csv\", format: azure)";
@@ -135,16 +136,21 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         Some(c) => Some(columns(ctx, c)?),
         None => None,
     };
-    let time_unit = a
-        .get("time_unit")
-        .map(|u| ctx.keyword(u, "time unit", &["ns", "us", "ms", "s"]));
+    let time_unit = a.get("time_unit").map(|u| {
+        ctx.keyword(u, "time unit", &TimeUnit::NAMES)
+            .and_then(TimeUnit::parse)
+    });
     let max_gap = a.get("max_gap").map(|g| ctx.duration_ns(g, "max_gap"));
     let scale = a.get("scale").map(|s| ctx.multiplier(s, "scale"));
     let failed = a.get("failed").map(|f| {
         ctx.keyword(f, "failed-rows option", &["skip", "replay"])
             .map(|k| k == "replay")
     });
+    let skip_bad_rows = a
+        .get("skip_bad_rows")
+        .map(|b| ctx.boolean(b, "skip_bad_rows"));
     let mut ok = true;
+    let skip_bad_rows = present(skip_bad_rows, &mut ok).unwrap_or(false);
     let limit = present(limit, &mut ok);
     let block = present(block, &mut ok);
     let time_unit = present(time_unit, &mut ok);
@@ -168,11 +174,11 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         limit,
         block,
         columns: columns.unwrap_or_default(),
-        time_unit: time_unit.map(str::to_string),
+        time_unit,
         max_gap_ns,
         scale,
         replay_failed,
-        skip_bad_rows: false,
+        skip_bad_rows,
     })
     .filter(|_| ok)
 }

@@ -6,8 +6,8 @@ use crate::syntax::{Expr, ExprKind};
 use crate::workload::Dist;
 
 use super::args::Args;
-use super::suggest::closest;
 use super::value::Ctx;
+use crate::suggest::closest;
 
 /// What the distribution's values are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

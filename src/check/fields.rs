@@ -4,8 +4,8 @@
 use crate::diag::Diagnostic;
 use crate::syntax::{Block, Entry, Expr, Name};
 
-use super::suggest::closest;
 use super::value::Ctx;
+use crate::suggest::closest;
 
 pub(crate) struct Fields<'a> {
     pub assigns: Vec<(&'a Name, &'a Expr)>,

@@ -22,7 +22,7 @@ fn value(ctx: &mut Ctx, expr: &Expr, of: LevelOf, what: &str) -> Option<f64> {
         LevelOf::Rate => ctx.rate(expr, what),
         LevelOf::Users => {
             let n = ctx.count(expr, what)?;
-            let max = crate::schedule::MAX_USERS;
+            let max = crate::limits::MAX_USERS;
             if n > max as u64 {
                 ctx.error(
                     Diagnostic::error(expr.span, format!("{what}: {n} users is over the limit of {max}"))

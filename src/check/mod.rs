@@ -15,7 +15,6 @@ mod phase;
 mod scope;
 mod shape;
 mod slo;
-pub mod suggest;
 mod target;
 mod value;
 
@@ -26,9 +25,9 @@ use crate::source::{FileId, Sources};
 use crate::syntax::Entry;
 use crate::workload::{ParamValue, Target, Workload};
 
+use crate::suggest::closest;
 use scope::{ParamDef, Scope};
 use shape::ClassDecl;
-use suggest::closest;
 use value::Ctx;
 
 /// Command-line inputs that change the meaning of a workload.

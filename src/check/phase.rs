@@ -151,7 +151,7 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
                     span,
                     format!(
                         "{what}: duration disagrees with its steps(...), which last {}",
-                        crate::output::fmt::duration(f)
+                        crate::fmt::duration(f)
                     ),
                 )
                 .help("drop duration: steps(...) fixes the phase's length"),

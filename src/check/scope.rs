@@ -8,7 +8,7 @@ use crate::diag::Diagnostic;
 use crate::source::{Sources, Span};
 use crate::syntax::{self, Expr, ExprKind, Unit};
 
-use super::suggest::closest;
+use crate::suggest::closest;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ParamDef {

@@ -137,7 +137,7 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
 /// A token-length distribution that can yield a length ≥ 1.
 fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist> {
     let d = dist(ctx, expr, Of::Tokens, what)?;
-    let max = crate::schedule::MAX_LENGTH;
+    let max = crate::limits::MAX_LENGTH;
     let typical = d.support().map(|(lo, _)| lo).into_iter().chain(d.mean());
     if typical.into_iter().any(|v| v > max as f64) {
         ctx.error(
@@ -184,7 +184,7 @@ fn prefix(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<Prefix> {
         None => None,
     };
     let (tokens, groups) = (tokens?, groups?);
-    let max = crate::schedule::MAX_LENGTH as u64;
+    let max = crate::limits::MAX_LENGTH as u64;
     if tokens == 0 || groups == 0 || tokens > max || groups > 1_000_000 {
         ctx.error(Diagnostic::error(
             e.span,

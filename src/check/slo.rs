@@ -2,16 +2,12 @@
 //! metric, a known statistic and a threshold of the metric's unit.
 
 use crate::diag::Diagnostic;
+use crate::metric::{Metric, Stat, Unit};
 use crate::syntax::{Block, Entry};
 use crate::workload::Objective;
 
-use super::suggest::closest;
 use super::value::Ctx;
-
-const METRICS: [&str; 8] = [
-    "ttft", "itl", "tpot", "e2e", "tps", "tps_user", "errors", "dropped",
-];
-const STATS: [&str; 6] = ["mean", "p50", "p90", "p95", "p99", "max"];
+use crate::suggest::closest;
 
 pub(crate) fn slo_block(ctx: &mut Ctx, block: &Block, out: &mut Vec<Objective>) {
     for entry in &block.entries {
@@ -38,45 +34,56 @@ pub(crate) fn slo_block(ctx: &mut Ctx, block: &Block, out: &mut Vec<Objective>) 
                 continue;
             }
         };
-        let metric = o.metric.text.as_str();
-        if !METRICS.contains(&metric) {
+        let names = |all: &[&'static str]| all.join(", ");
+        let metric_names: Vec<&str> = Metric::ALL.iter().map(|m| m.as_str()).collect();
+        let Some(metric) = Metric::parse(&o.metric.text) else {
             ctx.error(
-                Diagnostic::error(o.metric.span, format!("unknown metric '{metric}'"))
-                    .label(format!("expected one of {}", METRICS.join(", ")))
-                    .suggest(closest(metric, METRICS)),
+                Diagnostic::error(o.metric.span, format!("unknown metric '{}'", o.metric.text))
+                    .label(format!("expected one of {}", names(&metric_names)))
+                    .suggest(closest(&o.metric.text, metric_names.iter().copied())),
             );
             continue;
-        }
-        if let Some(stat) = &o.stat {
-            if !STATS.contains(&stat.text.as_str()) {
+        };
+        let mut stat = None;
+        if let Some(s) = &o.stat {
+            let stat_names: Vec<&str> = Stat::ALL.iter().map(|s| s.as_str()).collect();
+            let Some(parsed) = Stat::parse(&s.text) else {
                 ctx.error(
-                    Diagnostic::error(stat.span, format!("unknown statistic '{}'", stat.text))
-                        .label(format!("expected one of {}", STATS.join(", ")))
-                        .suggest(closest(&stat.text, STATS)),
+                    Diagnostic::error(s.span, format!("unknown statistic '{}'", s.text))
+                        .label(format!("expected one of {}", names(&stat_names)))
+                        .suggest(closest(&s.text, stat_names.iter().copied())),
                 );
                 continue;
-            }
-            if matches!(metric, "errors" | "dropped" | "tps") {
+            };
+            if !metric.per_request() {
                 ctx.error(
                     Diagnostic::error(
-                        stat.span,
-                        format!("{metric} is one number per run, not a distribution"),
+                        s.span,
+                        format!(
+                            "{} is one number per run, not a distribution",
+                            metric.as_str()
+                        ),
                     )
-                    .help(format!("write {metric} {} VALUE", o.op.as_str())),
+                    .help(format!(
+                        "write {} {} VALUE",
+                        metric.as_str(),
+                        o.op.as_str()
+                    )),
                 );
                 continue;
             }
+            stat = Some(parsed);
         }
-        let what = format!("the {metric} objective");
-        let threshold = match metric {
-            "ttft" | "itl" | "tpot" | "e2e" => ctx.seconds(&o.value, &what),
-            "tps" | "tps_user" => ctx.rate(&o.value, &what),
-            _ => ctx.percent(&o.value, &what),
+        let what = format!("the {} objective", metric.as_str());
+        let threshold = match metric.unit() {
+            Unit::Seconds => ctx.seconds(&o.value, &what),
+            Unit::Rate => ctx.rate(&o.value, &what),
+            Unit::Fraction => ctx.percent(&o.value, &what),
         };
         let Some(threshold) = threshold else { continue };
         out.push(Objective {
-            metric: metric.to_string(),
-            stat: o.stat.as_ref().map(|s| s.text.clone()),
+            metric,
+            stat,
             op: o.op,
             threshold,
             text: ctx

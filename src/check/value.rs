@@ -9,7 +9,7 @@ use crate::source::{Sources, Span};
 use crate::syntax::{Expr, ExprKind, Unit};
 
 use super::scope::{type_name, unit_kind, Scope};
-use super::suggest::closest;
+use crate::suggest::closest;
 
 pub(crate) struct Ctx<'s> {
     pub sources: &'s Sources,

@@ -85,6 +85,23 @@ pub fn load_schedule(
     Ok((sources, workload, schedule))
 }
 
+/// Checks and compiles workload text held in memory (`llmw replay`'s generated workload).
+pub fn schedule_from_text(
+    name: &str,
+    text: &str,
+    overrides: &llmw::Overrides,
+) -> Result<llmw::Schedule, ExitCode> {
+    let (sources, result) = llmw::check_text(name, text, overrides);
+    let workload = result.map_err(|diags| {
+        report(&sources, &diags);
+        ExitCode::from(EXIT_INVALID)
+    })?;
+    llmw::compile(&workload).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_INVALID)
+    })
+}
+
 /// The async runtime for commands that do network work.
 pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()

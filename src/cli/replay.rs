@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use llmw::workload::{Api, Arrival, Class, Dist, Load, Phase, Shape, Target, TraceRef, Workload};
-
 use super::trace::Source;
 
 #[derive(Debug, clap::Args)]
@@ -28,8 +26,8 @@ pub struct Args {
     #[arg(long, value_name = "K")]
     scale: Option<f64>,
     /// BurstGPT's failed rows (0 response tokens): skip them or replay them.
-    #[arg(long, value_name = "skip|replay")]
-    failed: Option<String>,
+    #[arg(long, value_enum)]
+    failed: Option<FailedArg>,
     /// Mooncake block size in tokens.
     #[arg(long, value_name = "N")]
     block: Option<u64>,
@@ -41,6 +39,21 @@ pub struct Args {
     model: Option<String>,
     #[command(flatten)]
     run: super::run::Common,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailedArg {
+    Skip,
+    Replay,
+}
+
+impl FailedArg {
+    fn as_str(self) -> &'static str {
+        match self {
+            FailedArg::Skip => "skip",
+            FailedArg::Replay => "replay",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -72,81 +85,30 @@ pub fn run(args: Args) -> ExitCode {
         Ok(w) => w,
         Err(e) => return bad(e),
     };
-    let replay_failed = match args.failed.as_deref() {
-        None => None,
-        Some("skip") => Some(false),
-        Some("replay") => Some(true),
-        Some(other) => return bad(format!("--failed takes skip or replay, found '{other}'")),
-    };
+    let replay_failed = args.failed.map(|f| f == FailedArg::Replay);
     // `NaN > 0` is false, so this also refuses NaN; infinity is refused by name.
     let usable = |v: f64| v > 0.0 && v.is_finite();
     if !usable(args.speed) || args.scale.is_some_and(|s| !usable(s)) {
         return bad("--speed and --scale must be finite numbers above 0".into());
     }
     let path: PathBuf = args.source.trace.clone();
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "trace".into());
-    let format = format!("{:?}", args.source.format).to_lowercase();
-    let trace = TraceRef {
-        path: path.clone(),
-        format: format.clone(),
-        speed: args.speed,
-        window_ns,
-        limit: args.limit,
-        block: args.block,
-        columns: args.source.columns.clone().map(|c| c.0).unwrap_or_default(),
-        time_unit: args.source.time_unit.clone(),
-        max_gap_ns: args.max_gap.map(|g| g.max(0) as u64),
-        scale: args.scale,
-        replay_failed,
-        skip_bad_rows: args.source.skip_bad_rows,
+    let format = args.source.format.format().name();
+    let text = match source(&args, &format) {
+        Ok(t) => t,
+        Err(e) => return bad(e),
     };
-    let workload = Workload {
-        name: format!("replay-{name}"),
-        description: Some(format!("replay of {} ({format})", path.display())),
-        seed: args.run.seed.unwrap_or(0),
-        params: Vec::new(),
-        target: Target {
-            api: if args.api == ApiArg::Chat {
-                Api::Chat
-            } else {
-                Api::Completions
-            },
-            model: args.model.clone(),
-            ignore_eos: true,
-            ..Target::default()
-        },
-        abort: Some(llmw::workload::AbortRule::default()),
-        phases: vec![Phase {
-            name: "replay".into(),
-            duration_ns: None,
-            max_requests: None,
-            load: Load::Open(Arrival::Trace(trace)),
-            think: None,
-            max_in_flight: None,
-            measure: true,
-            pause_ns: 0,
-            // Lengths come from the trace; the class only names the requests.
-            classes: vec![Class {
-                name: "default".into(),
-                weight: 1.0,
-                shape: Shape {
-                    input: Dist::Const(1.0),
-                    output: Dist::Const(1.0),
-                    prefix: None,
-                    prompts: None,
-                    sample: None,
-                    tokenizer: None,
-                },
-            }],
-            own_lengths: (false, false),
-        }],
-        slo: Vec::new(),
+    // The generated workload goes through the same check and compile as a workload file, and is
+    // what run.json records as the run's source.
+    let overrides = llmw::Overrides {
+        sets: Vec::new(),
+        seed: args.run.seed,
+    };
+    let schedule = match super::schedule_from_text("(llmw replay)", &text, &overrides) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     // Say what is about to be replayed: rows, rows out of order (sorted), failed rows skipped.
-    if let Ok(t) = llmw::trace::read(&path, args.source.format, &args.source.options()) {
+    if let Ok(t) = llmw::trace::read(&path, args.source.format.format(), &args.source.options()) {
         let transform = llmw::trace::Transform {
             speed: args.speed,
             window_ns,
@@ -165,11 +127,87 @@ pub fn run(args: Args) -> ExitCode {
             p.failed_skipped
         );
     }
-    let command = format!("llmw replay {} --format {format}", path.display());
     super::run::execute(
-        workload,
-        vec![("(llmw replay)".into(), command)],
+        schedule,
+        vec![("(llmw replay)".into(), text)],
         Vec::new(),
         &args.run,
     )
+}
+
+/// A `.llmw` string literal.
+fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The one-phase workload that replays the trace, as `.llmw` text.
+fn source(args: &Args, format: &str) -> Result<String, String> {
+    let path = &args.source.trace;
+    let shown = path
+        .to_str()
+        .ok_or_else(|| format!("{} is not a UTF-8 path", path.display()))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "trace".into());
+    let mut call = vec![quoted(shown), format!("format: {format}")];
+    call.push(format!("speed: {}x", args.speed));
+    if let Some(w) = &args.window {
+        call.push(format!("window: {w}"));
+    }
+    if let Some(n) = args.limit {
+        call.push(format!("limit: {n}"));
+    }
+    if let Some(n) = args.block {
+        call.push(format!("block: {n}"));
+    }
+    if let Some(c) = &args.source.columns {
+        let entries: Vec<String> =
+            c.0.iter()
+                .map(|(k, v)| format!("{k}: {}", quoted(v)))
+                .collect();
+        call.push(format!("columns: {{ {} }}", entries.join(", ")));
+    }
+    if let Some(u) = args.source.time_unit {
+        call.push(format!("time_unit: {}", u.unit().as_str()));
+    }
+    if let Some(g) = &args.max_gap {
+        call.push(format!("max_gap: {g}"));
+    }
+    if let Some(k) = args.scale {
+        call.push(format!("scale: {k}x"));
+    }
+    if let Some(f) = args.failed {
+        call.push(format!("failed: {}", f.as_str()));
+    }
+    if args.source.skip_bad_rows {
+        call.push("skip_bad_rows: true".into());
+    }
+    let api = match args.api {
+        ApiArg::Chat => "chat",
+        ApiArg::Completions => "completions",
+    };
+    let model = args
+        .model
+        .as_deref()
+        .map(|m| format!("\n    model      = {}", quoted(m)))
+        .unwrap_or_default();
+    Ok(format!(
+        "# llmw replay {shown} --format {format}\nworkload {} {{\n  description = {}\n  seed = {}\n  target {{\n    api        = {api}{model}\n    ignore_eos = true\n  }}\n  phase \"replay\" {{\n    arrival = trace({})\n  }}\n}}\n",
+        quoted(&format!("replay-{name}")),
+        quoted(&format!("replay of {shown} ({format})")),
+        args.run.seed.unwrap_or(0),
+        call.join(", "),
+    ))
 }

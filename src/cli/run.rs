@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use llmw::engine::{self, Ending, Metrics, RunMeta, RunOptions, Stopper};
-use llmw::sim::{Faults, ProfileArgs, SimConfig};
-use llmw::{Overrides, Workload};
+use llmw::engine::{self, Ending, Metrics, Provenance, RunOptions, Stopper};
+use llmw::rundir::manifest;
+use llmw::sim::{ProfileArgs, SimConfig};
+use llmw::Overrides;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -56,7 +57,7 @@ pub fn run(args: Args) -> ExitCode {
         sets: args.sets.clone(),
         seed: args.common.seed,
     };
-    let (sources, workload, _) = match super::load_schedule(&args.file, &overrides) {
+    let (sources, _, schedule) = match super::load_schedule(&args.file, &overrides) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -65,50 +66,58 @@ pub fn run(args: Args) -> ExitCode {
         .filter(|f| f.path.is_some())
         .map(|f| (f.name.clone(), f.text.clone()))
         .collect();
-    execute(workload, texts, args.sets, &args.common)
+    execute(schedule, texts, args.sets, &args.common)
 }
 
-/// Compiles `workload`, runs it, prints the analysis; the exit code says how it went.
+/// Runs `schedule`, prints the analysis; the exit code says how it went.
 pub fn execute(
-    workload: Workload,
+    schedule: llmw::Schedule,
     sources: Vec<(String, String)>,
     sets: Vec<String>,
     common: &Common,
 ) -> ExitCode {
-    let schedule = match llmw::compile(&workload) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(super::EXIT_INVALID);
-        }
-    };
+    let schedule = Arc::new(schedule);
     if let Err(e) = engine::check_fd_limit(&schedule) {
         eprintln!("error: {e}");
         return ExitCode::from(super::EXIT_INVALID);
     }
-    let meta = RunMeta {
-        workload,
-        sources,
-        sets,
-        target_url: String::new(),
-        model: String::new(),
-        simulator: None,
+    let runtime = match super::runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    // Without --target the built-in simulator serves the run, in this process, for its length.
+    let (target, simulator, _server) = match &common.target {
+        Some(t) => (t.clone(), None, None),
+        None => {
+            let config = SimConfig {
+                profile: ProfileArgs {
+                    profile: common.sim_profile,
+                    ..ProfileArgs::default()
+                }
+                .resolve(),
+                ..SimConfig::default()
+            };
+            let described = describe(&config);
+            match runtime.block_on(llmw::sim::start(([127, 0, 0, 1], 0).into(), config)) {
+                Ok(server) => (server.url(), Some(described), Some(server)),
+                Err(e) => {
+                    eprintln!("error: cannot start the simulator: {e}");
+                    return ExitCode::from(super::EXIT_FAILED);
+                }
+            }
+        }
     };
     let options = RunOptions {
         out: common.out.clone(),
-        target: common.target.clone(),
+        target,
         api_key: std::env::var(&common.api_key_env)
             .ok()
             .filter(|k| !k.is_empty()),
         progress: !common.quiet && std::io::stderr().is_terminal(),
-        sim: SimConfig {
-            profile: ProfileArgs {
-                profile: common.sim_profile,
-                ..ProfileArgs::default()
-            }
-            .resolve(),
-            faults: Faults::default(),
-            ..SimConfig::default()
+        provenance: Provenance {
+            sources,
+            sets,
+            simulator,
         },
         metrics: match (&common.metrics_url, common.no_metrics) {
             (_, true) => Metrics::Off,
@@ -117,13 +126,9 @@ pub fn execute(
         },
         stopper: Stopper::new(),
     };
-    let runtime = match super::runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
     // On the runtime's workers, so it keeps listening while the analysis prints.
     let _signals = runtime.spawn(super::signals::watch(options.stopper.clone()));
-    let result = match runtime.block_on(engine::run(schedule.clone(), meta, options)) {
+    let result = match runtime.block_on(engine::run(schedule.clone(), options)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -164,5 +169,21 @@ pub fn execute(
             );
             ExitCode::from(super::EXIT_FAILED)
         }
+    }
+}
+
+/// The simulator's cost model, for `run.json`.
+pub fn describe(config: &SimConfig) -> manifest::Simulator {
+    let p = &config.profile;
+    manifest::Simulator {
+        in_process: true,
+        model: config.model.clone(),
+        step_base_us: p.step_base_us,
+        per_seq_us: p.per_seq_us,
+        per_prefill_token_us: p.per_prefill_token_us,
+        per_kv_token_ns: p.per_kv_token_ns,
+        max_seqs: p.max_seqs,
+        kv_capacity: p.kv_capacity,
+        prefill_budget: p.prefill_budget,
     }
 }

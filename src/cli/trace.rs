@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use llmw::trace::{self, Format, ReadOptions};
+use llmw::trace::{self, Format, ReadOptions, TimeUnit};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -18,23 +18,67 @@ pub struct Source {
     /// The trace file (for `--format llmw`, a run directory or its requests.parquet).
     pub trace: PathBuf,
     #[arg(long, value_enum)]
-    pub format: Format,
+    pub format: FormatArg,
     /// Generic formats: which columns hold the time, prompt and output lengths.
     #[arg(long, value_name = "at=COL,input=COL,output=COL", value_parser = parse_columns)]
     pub columns: Option<Columns>,
     /// Generic formats: the unit of numeric times.
-    #[arg(long, value_name = "ns|us|ms|s", value_parser = ["ns", "us", "ms", "s"])]
-    pub time_unit: Option<String>,
+    #[arg(long, value_enum)]
+    pub time_unit: Option<TimeUnitArg>,
     /// Skip malformed rows (and report how many) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_rows: bool,
+}
+
+/// `--format`: every trace format the library reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Azure,
+    Burstgpt,
+    Mooncake,
+    Csv,
+    Jsonl,
+    Llmw,
+}
+
+impl FormatArg {
+    pub fn format(self) -> Format {
+        match self {
+            FormatArg::Azure => Format::Azure,
+            FormatArg::Burstgpt => Format::Burstgpt,
+            FormatArg::Mooncake => Format::Mooncake,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Llmw => Format::Llmw,
+        }
+    }
+}
+
+/// `--time-unit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeUnitArg {
+    Ns,
+    Us,
+    Ms,
+    S,
+}
+
+impl TimeUnitArg {
+    pub fn unit(self) -> TimeUnit {
+        match self {
+            TimeUnitArg::Ns => TimeUnit::Ns,
+            TimeUnitArg::Us => TimeUnit::Us,
+            TimeUnitArg::Ms => TimeUnit::Ms,
+            TimeUnitArg::S => TimeUnit::S,
+        }
+    }
 }
 
 impl Source {
     pub fn options(&self) -> ReadOptions {
         ReadOptions {
             columns: self.columns.clone().map(|c| c.0).unwrap_or_default(),
-            time_unit: self.time_unit.clone(),
+            time_unit: self.time_unit.map(TimeUnitArg::unit),
             skip_bad_rows: self.skip_bad_rows,
         }
     }
@@ -75,7 +119,7 @@ pub fn run(command: Command) -> ExitCode {
     let Command::Stats(args) = command;
     let t = match trace::read(
         &args.source.trace,
-        args.source.format,
+        args.source.format.format(),
         &args.source.options(),
     ) {
         Ok(t) => t,
@@ -92,7 +136,7 @@ pub fn run(command: Command) -> ExitCode {
         println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
-    let q = |st: &llmw::analysis::stats::Stats| {
+    let q = |st: &llmw::stats::Stats| {
         format!(
             "mean {:.1}, p50 {:.0}, p90 {:.0}, p99 {:.0}, max {:.0}",
             st.mean.unwrap_or(0.0),

@@ -7,8 +7,8 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use super::record::Status;
-use crate::workload::AbortRule;
+use crate::rundir::record::Status;
+use crate::schedule::AbortRule;
 
 const SECOND: u64 = 1_000_000_000;
 

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::http::HttpClient;
 use crate::request_id::RunNonce;
+use crate::rundir::manifest;
 
 /// Words in the two probes.
 const PROBES: [u32; 2] = [16, 80];
@@ -30,13 +31,22 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "mode": "exact",
-            "overhead_tokens": self.overhead,
-            "tokens_per_word": self.tokens_per_word,
-            "probes": self.probes.iter().map(|(w, t)| json!({"words": w, "prompt_tokens": t})).collect::<Vec<_>>(),
-        })
+    pub fn to_manifest(&self) -> manifest::PromptCalibration {
+        manifest::PromptCalibration {
+            mode: manifest::PromptTokens::Exact,
+            overhead_tokens: self.overhead,
+            tokens_per_word: Some(self.tokens_per_word),
+            probes: self
+                .probes
+                .iter()
+                .map(|&(words, prompt_tokens)| manifest::Probe {
+                    words,
+                    prompt_tokens,
+                })
+                .collect(),
+            note: None,
+            failed: None,
+        }
     }
 }
 

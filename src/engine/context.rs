@@ -10,12 +10,12 @@ use tokio::sync::{watch, Notify};
 
 use super::abort::Monitor;
 use super::clock::Clock;
-use super::record::{RequestRow, Status};
 use super::request::Sender;
 use super::run_dir::Ending;
 use super::stats::Live;
 use super::stop::Stopper;
 use super::writer::{Msg, STALL};
+use crate::rundir::record::{RequestRow, Status};
 use crate::schedule::{PlannedRequest, Schedule};
 
 pub struct Ctx {
@@ -86,7 +86,7 @@ impl Ctx {
                     .unwrap_or_else(|| "no message".into());
                 let why = format!("llmw bug: the request task panicked ({what})");
                 self.stopper.stop(Ending::Failed, why.clone());
-                let mut row = RequestRow::unsent(&r, Status::Error, why);
+                let mut row = unsent(&r, Status::Error, why);
                 row.scheduled_ns = scheduled_ns;
                 row.sent_ns = sent;
                 row.done_ns = self.clock.now();
@@ -105,15 +105,14 @@ impl Ctx {
     /// An arrival that found `max_in_flight` requests outstanding.
     pub fn drop_arrival(&self, r: &PlannedRequest, scheduled_ns: u64, cap: u64) {
         let now = self.clock.now();
-        let mut row =
-            RequestRow::unsent(r, Status::Dropped, format!("max_in_flight ({cap}) reached"));
+        let mut row = unsent(r, Status::Dropped, format!("max_in_flight ({cap}) reached"));
         row.scheduled_ns = Some(scheduled_ns);
         row.sent_ns = now;
         row.done_ns = now;
         self.finish(row, Vec::new());
     }
 
-    fn finish(&self, row: RequestRow, chunks: Vec<super::record::ChunkRow>) {
+    fn finish(&self, row: RequestRow, chunks: Vec<crate::rundir::record::ChunkRow>) {
         self.live.record(&row);
         match self.writer.try_send(Msg::Request(row, chunks)) {
             Ok(()) => {}
@@ -187,5 +186,36 @@ impl Drop for Outstanding<'_> {
         if ctx.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
             ctx.drained.notify_waiters();
         }
+    }
+}
+
+/// A row for a request that never reached the server (`Dropped`), with its plan fields.
+fn unsent(r: &PlannedRequest, status: Status, error: String) -> RequestRow {
+    RequestRow {
+        request_id: r.id,
+        phase: r.phase,
+        step: r.step,
+        class: r.class,
+        scheduled_ns: None,
+        sent_ns: 0,
+        first_token_ns: None,
+        last_token_ns: None,
+        done_ns: 0,
+        input_tokens: r.input_tokens,
+        output_tokens_requested: r.output_tokens,
+        prompt_tokens: None,
+        output_tokens: None,
+        chunks: 0,
+        status,
+        http_status: None,
+        error: Some(error),
+        prefix_group: r.prefix_group,
+        request_uuid: None,
+        conn_reused: None,
+        resent: false,
+        finish_reason: None,
+        cached_tokens: None,
+        first_content_ns: None,
+        reasoning_tokens: None,
     }
 }

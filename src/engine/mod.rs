@@ -14,7 +14,6 @@ mod context;
 mod http;
 mod open;
 mod progress;
-pub mod record;
 mod request;
 pub mod run_dir;
 pub mod scrape;
@@ -26,36 +25,35 @@ pub mod writer;
 
 pub use clock::rfc3339;
 pub use request::replay_stream;
-pub use run_dir::{Ending, RunMeta};
+pub use run_dir::{Ending, Provenance};
 pub use scrape::Metrics;
 pub use stats::{percentile, Group};
 pub use stop::Stopper;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::request_id::RunNonce;
-use crate::schedule::{LoopKind, Schedule};
-use crate::sim::{self, SimConfig};
-use crate::workload::{Api, PromptTokens};
+use crate::rundir::manifest;
+use crate::schedule::{Api, LoopKind, PromptTokens, Schedule};
 use context::Ctx;
-use run_dir::{Findings, PhaseSpan};
+use run_dir::{Findings, PhaseSpan, RunMeta};
 
 pub struct RunOptions {
     /// The run directory; default `runs/<workload>-<UTC time>`.
     pub out: Option<PathBuf>,
-    /// The server's base URL; `None` starts the simulator in-process.
-    pub target: Option<String>,
+    /// The server's base URL (`http://host:8000`, a trailing `/v1` is fine). The caller starts
+    /// the simulator when there is no real server.
+    pub target: String,
     pub api_key: Option<String>,
     /// Draw the live progress line on stderr.
     pub progress: bool,
-    /// The in-process simulator's configuration (used only without `target`).
-    pub sim: SimConfig,
+    /// The run's sources, overrides and simulator, for `run.json`.
+    pub provenance: Provenance,
     /// Where the server's Prometheus metrics are scraped from, or not at all.
     pub metrics: Metrics,
     /// Stops the run early when told (the CLI wires signals to it; tests may too).
@@ -139,29 +137,8 @@ async fn discover_model(http: &http::HttpClient, key: Option<&str>) -> Result<St
 }
 
 /// Executes `schedule`, recording the run in its directory.
-pub async fn run(
-    schedule: Arc<Schedule>,
-    mut meta: RunMeta,
-    opts: RunOptions,
-) -> Result<RunResult, String> {
-    // Without a target, the simulator runs in-process for the length of the run.
-    let (url, simulator) = match &opts.target {
-        Some(t) => (base_url(t), None),
-        None => {
-            let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
-            let server = sim::start(addr, opts.sim.clone())
-                .await
-                .map_err(|e| format!("cannot start the simulator: {e}"))?;
-            (server.url(), Some(server))
-        }
-    };
-    meta.target_url = url.clone();
-    meta.simulator = simulator.as_ref().map(|_| {
-        let p = &opts.sim.profile;
-        json!({"in_process": true, "model": opts.sim.model, "step_base_us": p.step_base_us, "per_seq_us": p.per_seq_us,
-               "per_prefill_token_us": p.per_prefill_token_us, "per_kv_token_ns": p.per_kv_token_ns,
-               "max_seqs": p.max_seqs, "kv_capacity": p.kv_capacity, "prefill_budget": p.prefill_budget})
-    });
+pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult, String> {
+    let url = base_url(&opts.target);
     let http = http::HttpClient::new(&url)?;
     let model = match &schedule.target.model {
         Some(m) => m.clone(),
@@ -169,18 +146,24 @@ pub async fn run(
             .await
             .map_err(|_| format!("the workload names no model and the server's /v1/models did not answer within {:?}; set target {{ model = \"...\" }}", setup_timeout(&schedule)))??,
     };
-    meta.model = model.clone();
-    let nonce = RunNonce::new();
-    let mut findings = Findings {
-        request_ids: json!({
-            "header": schedule.target.request_id_header,
-            "uuid_prefix": nonce.prefix(),
-            "format": "the last 15 digits are the plan's request_id in decimal",
-        }),
-        ..Findings::default()
+    let meta = RunMeta {
+        provenance: opts.provenance.clone(),
+        target_url: url.clone(),
+        model: model.clone(),
     };
-    let prompt_overhead =
-        calibrate_prompts(&http, &schedule, &model, &opts, nonce, &mut findings).await;
+    let nonce = RunNonce::new();
+    let (prompt_overhead, prompt_calibration) =
+        calibrate_prompts(&http, &schedule, &model, &opts, nonce).await;
+    let mut findings = Findings {
+        request_ids: manifest::RequestIds {
+            header: schedule.target.request_id_header.clone(),
+            uuid_prefix: nonce.prefix(),
+            format: "the last 15 digits are the plan's request_id in decimal".into(),
+        },
+        prompt_calibration,
+        connections: None,
+        server_metrics: None,
+    };
     http.prewarm(expected_concurrency(&schedule), 64).await;
 
     let clock = clock::Clock::start();
@@ -193,7 +176,7 @@ pub async fn run(
         phases: &[],
         ending: Ending::Running,
         error: None,
-        counts: json!(null),
+        counts: None,
     };
     run_dir::write(&dir, &meta, &schedule, &running)?;
     let writer = writer::TraceWriter::create(
@@ -307,19 +290,24 @@ pub async fn run(
         progress::clear();
     }
     let groups = ctx.live.groups();
-    findings.connections = json!({
-        "reuse": ctx.sender.http.report().reuse,
-        "note": (!ctx.sender.http.report().reuse).then_some(
-            "the server closed connections after responses without saying so; each request opened its own"),
+    let reuse = ctx.sender.http.report().reuse;
+    findings.connections = Some(manifest::Connections {
+        reuse,
+        note: (!reuse).then(|| {
+            "the server closed connections after responses without saying so; each request opened its own".into()
+        }),
     });
     drop(ctx);
     if let Some(task) = scraper {
         let _ = scrape_stop.send(true);
         if let Ok(outcome) = task.await {
-            findings.server_metrics = outcome.to_json();
+            findings.server_metrics = Some(outcome.to_manifest());
         }
     } else {
-        findings.server_metrics = json!({"off": true});
+        findings.server_metrics = Some(manifest::ServerMetrics {
+            off: true,
+            ..Default::default()
+        });
     }
     heartbeat.0.abort();
     let _ = (&mut heartbeat.0).await;
@@ -339,9 +327,12 @@ pub async fn run(
             None => e.clone(),
         });
     }
-    let counts = written
-        .map(|w| json!({"requests": w.requests, "chunks": w.chunks, "server_metrics": w.metrics}))
-        .unwrap_or(json!(null));
+    let counts = written.ok().map(|w| manifest::Counts {
+        requests: w.requests,
+        chunks: w.chunks,
+        server_metrics: w.metrics,
+        updated_at: None,
+    });
     let spans = spans.lock().map(|s| s.clone()).unwrap_or_default();
     let end = run_dir::State {
         findings: &findings,
@@ -352,7 +343,6 @@ pub async fn run(
         counts,
     };
     run_dir::write(&dir, &meta, &schedule, &end)?;
-    drop(simulator);
     Ok(RunResult {
         dir,
         ending,
@@ -401,8 +391,12 @@ async fn heartbeat(h: Heartbeat) {
             phases: &spans,
             ending: Ending::Running,
             error: None,
-            counts: json!({"requests": w.requests, "chunks": w.chunks, "server_metrics": w.metrics,
-                           "updated_at": rfc3339(std::time::SystemTime::now())}),
+            counts: Some(manifest::Counts {
+                requests: w.requests,
+                chunks: w.chunks,
+                server_metrics: w.metrics,
+                updated_at: Some(rfc3339(std::time::SystemTime::now())),
+            }),
         };
         // A failed rewrite leaves the last good run.json; the next tick tries again.
         let _ = run_dir::write(&h.dir, &h.meta, &h.schedule, &state);
@@ -410,20 +404,31 @@ async fn heartbeat(h: Heartbeat) {
 }
 
 /// Measures the chat template's overhead when the run needs it (chat API, `prompt_tokens =
-/// exact`, synthesized prompts); returns the tokens to take off each synthesized prompt.
+/// exact`, synthesized prompts); returns the tokens to take off each synthesized prompt and what
+/// `run.json` says of it.
 async fn calibrate_prompts(
     http: &http::HttpClient,
     schedule: &Schedule,
     model: &str,
     opts: &RunOptions,
     nonce: RunNonce,
-    findings: &mut Findings,
-) -> u32 {
+) -> (u32, manifest::PromptCalibration) {
     let t = &schedule.target;
+    let none = |note: Option<String>, failed: Option<String>| manifest::PromptCalibration {
+        mode: run_dir::prompt_tokens(t.prompt_tokens),
+        overhead_tokens: 0,
+        tokens_per_word: None,
+        probes: Vec::new(),
+        note,
+        failed,
+    };
     if t.api != Api::Chat || t.prompt_tokens == PromptTokens::Text {
-        findings.prompt_calibration = json!({"mode": t.prompt_tokens.as_str(), "overhead_tokens": 0,
-            "note": if t.api == Api::Chat { "the server's template tokens come on top of input" } else { "completions send the text as it is" }});
-        return 0;
+        let note = if t.api == Api::Chat {
+            "the server's template tokens come on top of input"
+        } else {
+            "completions send the text as it is"
+        };
+        return (0, none(Some(note.into()), None));
     }
     let auth = opts.api_key.as_ref().map(|k| format!("Bearer {k}"));
     let mut headers: Vec<(&str, &str)> = t
@@ -441,17 +446,14 @@ async fn calibrate_prompts(
         .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
     match measured {
         Ok(c) => {
-            findings.prompt_calibration = c.to_json();
             if (c.tokens_per_word - 1.0).abs() > 0.05 {
                 eprintln!("warning: the server counts {:.2} tokens per synthesized word (1.00 expected); prompt lengths will be off by that factor", c.tokens_per_word);
             }
-            c.overhead
+            (c.overhead, c.to_manifest())
         }
         Err(e) => {
             eprintln!("warning: could not measure the chat template's tokens ({e}); chat prompts carry them on top of input");
-            findings.prompt_calibration =
-                json!({"mode": "exact", "overhead_tokens": 0, "failed": e});
-            0
+            (0, none(None, Some(e)))
         }
     }
 }

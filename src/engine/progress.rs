@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::clock::Clock;
 use super::stats::Live;
-use crate::output::fmt::duration;
+use crate::fmt::duration;
 
 /// What the orchestrator is doing now, for the display.
 #[derive(Default, Clone)]

@@ -10,11 +10,11 @@ use tokio::sync::watch;
 
 use super::clock::Clock;
 use super::http::{describe, HttpClient};
-use super::record::{ChunkRow, RequestRow, Status};
 use super::sse::SseParser;
 use crate::request_id::RunNonce;
+use crate::rundir::record::{ChunkRow, RequestRow, Status};
 use crate::schedule::PlannedRequest;
-use crate::workload::{Api, Target};
+use crate::schedule::{Api, Target};
 
 /// Everything needed to send requests to one server.
 pub struct Sender {

@@ -3,43 +3,29 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
-
 use super::clock::rfc3339;
-use crate::schedule::Schedule;
-use crate::workload::{Api, Workload};
+use crate::rundir::manifest::{self, Manifest};
+use crate::schedule::{Api, LoopKind, PromptTokens, Schedule};
+
+pub use crate::rundir::manifest::Ending;
+
+/// Where the run came from, for its record: given by the caller, not in the schedule.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// Every source file read, as (name, text): the workload file first, then its includes.
+    pub sources: Vec<(String, String)>,
+    /// The `--set` overrides as given.
+    pub sets: Vec<String>,
+    /// Set when the caller started the in-process simulator for this run.
+    pub simulator: Option<manifest::Simulator>,
+}
 
 /// Facts about the run that are not in the schedule.
 #[derive(Debug, Clone)]
 pub struct RunMeta {
-    pub workload: Workload,
-    /// Every source file read, as (name, text): the workload file first, then its includes.
-    pub sources: Vec<(String, String)>,
-    pub sets: Vec<String>,
+    pub provenance: Provenance,
     pub target_url: String,
     pub model: String,
-    /// Set when the run used the in-process simulator.
-    pub simulator: Option<Value>,
-}
-
-/// How the run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    Running,
-    Completed,
-    Interrupted,
-    Failed,
-}
-
-impl Ending {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Ending::Running => "running",
-            Ending::Completed => "completed",
-            Ending::Interrupted => "interrupted",
-            Ending::Failed => "failed",
-        }
-    }
 }
 
 /// A phase as it really ran.
@@ -76,7 +62,9 @@ pub fn choose(out: Option<&Path>, workload: &str, started: std::time::SystemTime
 
 /// Creates the directory; refuses one that holds an earlier run.
 pub fn create(dir: &Path) -> Result<(), String> {
-    if dir.join("run.json").exists() || crate::runfiles::exists(dir, crate::runfiles::REQUESTS) {
+    if dir.join(manifest::FILE).exists()
+        || crate::rundir::layout::exists(dir, crate::rundir::layout::REQUESTS)
+    {
         return Err(format!(
             "{} already holds a run; choose another --out",
             dir.display()
@@ -96,16 +84,12 @@ pub fn sanitize_url(url: &str) -> String {
 }
 
 /// What the engine learned about the server and the run's plumbing, for `run.json`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Findings {
-    /// The request-id header and the run-unique UUID prefix.
-    pub request_ids: Value,
-    /// The chat-template overhead measured before the run (or why it was not).
-    pub prompt_calibration: Value,
-    /// Connection reuse as the server allowed it.
-    pub connections: Value,
-    /// The Prometheus scrape: URL, scrapes, or why there was none.
-    pub server_metrics: Value,
+    pub request_ids: manifest::RequestIds,
+    pub prompt_calibration: manifest::PromptCalibration,
+    pub connections: Option<manifest::Connections>,
+    pub server_metrics: Option<manifest::ServerMetrics>,
 }
 
 /// Where the run stands, for `run.json`.
@@ -115,66 +99,111 @@ pub struct State<'a> {
     pub phases: &'a [PhaseSpan],
     pub ending: Ending,
     pub error: Option<&'a str>,
-    pub counts: Value,
+    pub counts: Option<manifest::Counts>,
+}
+
+/// The manifest of the run as it stands.
+pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest {
+    let t = &schedule.target;
+    let source = |(name, text): &(String, String)| manifest::SourceFile {
+        file: name.clone(),
+        text: text.clone(),
+    };
+    let sources = &meta.provenance.sources;
+    let spans = state.phases.iter().map(Some).chain(std::iter::repeat(None));
+    Manifest {
+        schema_version: manifest::SCHEMA_VERSION,
+        tool: "llmw".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        workload: schedule.workload.clone(),
+        description: schedule.description.clone(),
+        plan_hash: schedule.hash.clone(),
+        seed: schedule.seed,
+        overrides: meta.provenance.sets.clone(),
+        params: schedule
+            .params
+            .iter()
+            .map(|p| manifest::Param {
+                name: p.name.clone(),
+                value: p.value.clone(),
+                overridden: p.overridden,
+            })
+            .collect(),
+        source: sources.first().map(source),
+        includes: sources.iter().skip(1).map(source).collect(),
+        target: manifest::Target {
+            url: sanitize_url(&meta.target_url),
+            api: match t.api {
+                Api::Chat => manifest::Api::Chat,
+                Api::Completions => manifest::Api::Completions,
+            },
+            model: meta.model.clone(),
+            stream: t.stream,
+            ignore_eos: t.ignore_eos,
+            timeout_ns: t.timeout_ns,
+            header_names: t.headers.iter().map(|(k, _)| k.clone()).collect(),
+            request_id_header: t.request_id_header.clone(),
+            prompt_tokens: prompt_tokens(t.prompt_tokens),
+        },
+        simulator: meta.provenance.simulator.clone(),
+        request_ids: state.findings.request_ids.clone(),
+        prompt_calibration: state.findings.prompt_calibration.clone(),
+        connections: state.findings.connections.clone(),
+        server_metrics: state.findings.server_metrics.clone(),
+        started_at: rfc3339(state.wall_start),
+        phases: schedule
+            .phases
+            .iter()
+            .zip(spans)
+            .map(|(p, span)| manifest::Phase {
+                name: p.name.clone(),
+                measure: p.measure,
+                kind: match p.kind {
+                    LoopKind::Open => manifest::Loop::Open,
+                    LoopKind::Closed => manifest::Loop::Closed,
+                },
+                planned_start_ns: p.start_ns,
+                start_ns: span.map(|s| s.start_ns),
+                end_ns: span.and_then(|s| s.end_ns),
+                steps: p
+                    .steps
+                    .iter()
+                    .map(|s| manifest::Step {
+                        step: s.index,
+                        start_ns: s.start_ns,
+                        end_ns: s.end_ns,
+                        level: s.level,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        slo: schedule
+            .slo
+            .iter()
+            .map(|o| manifest::Objective {
+                metric: o.metric,
+                stat: o.stat,
+                op: o.op,
+                threshold: o.threshold,
+                text: o.text.clone(),
+            })
+            .collect(),
+        status: state.ending,
+        error: state.error.map(str::to_string),
+        counts: state.counts.clone(),
+    }
+}
+
+pub fn prompt_tokens(p: PromptTokens) -> manifest::PromptTokens {
+    match p {
+        PromptTokens::Exact => manifest::PromptTokens::Exact,
+        PromptTokens::Text => manifest::PromptTokens::Text,
+    }
 }
 
 /// Writes `run.json` (atomically: a temporary file renamed over it).
 pub fn write(dir: &Path, meta: &RunMeta, schedule: &Schedule, state: &State) -> Result<(), String> {
-    let (wall_start, phases, ending, error, counts) = (
-        state.wall_start,
-        state.phases,
-        state.ending,
-        state.error,
-        &state.counts,
-    );
-    let w = &meta.workload;
-    let t = &schedule.target;
-    let doc = json!({
-        "tool": "llmw",
-        "version": env!("CARGO_PKG_VERSION"),
-        "workload": w.name,
-        "description": w.description,
-        "plan_hash": schedule.hash,
-        "seed": schedule.seed,
-        "overrides": meta.sets,
-        "params": w.params.iter().map(|p| json!({"name": p.name, "value": p.value, "overridden": p.overridden})).collect::<Vec<_>>(),
-        "source": meta.sources.first().map(|(name, text)| json!({"file": name, "text": text})),
-        "includes": meta.sources.iter().skip(1).map(|(name, text)| json!({"file": name, "text": text})).collect::<Vec<_>>(),
-        "target": {
-            "url": sanitize_url(&meta.target_url),
-            "api": match t.api { Api::Chat => "chat", Api::Completions => "completions" },
-            "model": meta.model,
-            "stream": t.stream,
-            "ignore_eos": t.ignore_eos,
-            "timeout_ns": t.timeout_ns,
-            "header_names": t.headers.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-            "request_id_header": t.request_id_header,
-            "prompt_tokens": t.prompt_tokens.as_str(),
-        },
-        "simulator": meta.simulator,
-        "request_ids": state.findings.request_ids,
-        "prompt_calibration": state.findings.prompt_calibration,
-        "connections": state.findings.connections,
-        "server_metrics": state.findings.server_metrics,
-        "started_at": rfc3339(wall_start),
-        "phases": schedule.phases.iter().zip(phases.iter().map(Some).chain(std::iter::repeat(None))).map(|(p, span)| json!({
-            "name": p.name,
-            "measure": p.measure,
-            "loop": match p.kind { crate::schedule::LoopKind::Open => "open", crate::schedule::LoopKind::Closed => "closed" },
-            "planned_start_ns": p.start_ns,
-            "start_ns": span.map(|s| s.start_ns),
-            "end_ns": span.and_then(|s| s.end_ns),
-            "steps": p.steps.iter().map(|s| json!({"step": s.index, "start_ns": s.start_ns, "end_ns": s.end_ns, "level": s.level})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "slo": w.slo.iter().map(|o| json!({"metric": o.metric, "stat": o.stat, "op": o.op.as_str(), "threshold": o.threshold, "text": o.text})).collect::<Vec<_>>(),
-        "status": ending.as_str(),
-        "error": error,
-        "counts": counts,
-    });
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-    let tmp = dir.join("run.json.tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, dir.join("run.json")).map_err(|e| format!("cannot write run.json: {e}"))
+    manifest(meta, schedule, state).write(dir)
 }
 
 #[cfg(test)]

@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use serde_json::{json, Value};
 
 use super::clock::Clock;
 use super::http::HttpClient;
-use super::record::MetricRow;
 use super::writer::Msg;
+use crate::rundir::record::MetricRow;
 
 /// Time between scrapes.
 pub const EVERY: Duration = Duration::from_secs(1);
@@ -47,14 +46,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "url": self.url,
-            "scrapes": self.scrapes,
-            "failed_scrapes": self.failures,
-            "samples": self.samples,
-            "unavailable": self.unavailable,
-        })
+    pub fn to_manifest(&self) -> crate::rundir::manifest::ServerMetrics {
+        crate::rundir::manifest::ServerMetrics {
+            off: false,
+            url: Some(self.url.clone()),
+            scrapes: self.scrapes,
+            failed_scrapes: self.failures,
+            samples: self.samples,
+            unavailable: self.unavailable.clone(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::record::{RequestRow, Status};
+use crate::rundir::record::{RequestRow, Status};
 
 /// How many recent TTFTs the live p50/p99 are computed over.
 const RECENT: usize = 512;

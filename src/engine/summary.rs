@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::stats::{percentile, Group};
-use crate::output::fmt::trim;
+use crate::fmt::trim;
 use crate::schedule::{LoopKind, Schedule};
 
 pub fn write(

@@ -1,6 +1,6 @@
 //! Token traces on disk: the `requests`, `chunks` and `server_metrics` tables, written by a
 //! dedicated thread as rows arrive. Every second (or sooner when rows pile up) what has arrived
-//! is written as one closed, synced Parquet part of each table (`runfiles` has the layout), so a
+//! is written as one closed, synced Parquet part of each table (`rundir::layout` has the layout), so a
 //! SIGKILL or a power cut loses at most about a second of rows and memory stays bounded however
 //! long the run. When a run completes, each table's parts are merged into `<table>.parquet`.
 
@@ -21,8 +21,8 @@ use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use super::record::{ChunkRow, MetricRow, RequestRow};
-use crate::runfiles;
+use crate::rundir::layout;
+use crate::rundir::record::{ChunkRow, MetricRow, RequestRow};
 
 /// A part is written at least this often while rows arrive.
 pub const PART_EVERY: Duration = Duration::from_secs(1);
@@ -162,7 +162,7 @@ impl Table {
         schema: SchemaRef,
         delta: &[&str],
     ) -> Result<Table, String> {
-        let dir = runfiles::parts_dir(run, name);
+        let dir = layout::parts_dir(run, name);
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut t = Table {
@@ -179,7 +179,7 @@ impl Table {
 
     /// Writes `batch` as the next part: a `.tmp` file, closed and synced, then renamed.
     fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
-        let name = runfiles::part_name(self.next);
+        let name = layout::part_name(self.next);
         let tmp = self.dir.join(format!("{name}.tmp"));
         let what = |e: &dyn std::fmt::Display| format!("writing {}/{name}: {e}", self.name);
         let file = File::create(&tmp).map_err(|e| what(&e))?;
@@ -195,13 +195,13 @@ impl Table {
 
     /// Merges the parts into `<table>.parquet` and removes them.
     fn merge(&self, run: &Path) -> Result<(), String> {
-        let out = runfiles::file(run, self.name);
+        let out = layout::file(run, self.name);
         let tmp = run.join(format!("{}.parquet.tmp", self.name));
         let what = |e: &dyn std::fmt::Display| format!("merging {}: {e}", self.name);
         let file = File::create(&tmp).map_err(|e| what(&e))?;
         let mut w = ArrowWriter::try_new(file, self.schema.clone(), Some(self.props.clone()))
             .map_err(|e| what(&e))?;
-        for part in runfiles::files(run, self.name)? {
+        for part in layout::files(run, self.name)? {
             let f = File::open(&part).map_err(|e| what(&e))?;
             let reader = ParquetRecordBatchReaderBuilder::try_new(f)
                 .and_then(|b| b.with_batch_size(ROW_GROUP_ROWS).build())
@@ -241,17 +241,17 @@ impl TraceWriter {
         let tables = [
             Table::create(
                 dir,
-                runfiles::REQUESTS,
+                layout::REQUESTS,
                 requests_schema(),
                 &["sent_ns", "done_ns"],
             )?,
             Table::create(
                 dir,
-                runfiles::CHUNKS,
+                layout::CHUNKS,
                 chunks_schema(),
                 &["at_ns", "request_id"],
             )?,
-            Table::create(dir, runfiles::SERVER_METRICS, metrics_schema(), &["at_ns"])?,
+            Table::create(dir, layout::SERVER_METRICS, metrics_schema(), &["at_ns"])?,
         ];
         // Bounded: if the disk falls behind, senders wait rather than memory growing.
         let (tx, rx) = mpsc::sync_channel(QUEUE);

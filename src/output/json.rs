@@ -4,9 +4,9 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::fmt::secs;
 use super::records::json_row;
 use super::rows::{for_each_row, ClosedPreview};
+use crate::fmt::secs;
 use crate::schedule::{LoopKind, Schedule};
 
 fn seconds(ns: Option<u64>) -> Value {

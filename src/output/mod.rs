@@ -1,7 +1,6 @@
 //! Printing a schedule: `summary` for people, `json`, `jsonl` and `csv` for machines.
 //! The `jsonl` fields are a contract (see docs/plan-format.md).
 
-pub mod fmt;
 mod json;
 mod records;
 pub mod rows;

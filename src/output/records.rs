@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use super::fmt::{json_str, secs};
 use super::rows::{for_each_row, ClosedPreview};
+use crate::fmt::{json_str, secs};
 use crate::schedule::{PlannedRequest, Schedule};
 
 /// Field names, in order; `jsonl` and `csv` share them.

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::fmt::{duration, trim};
+use crate::fmt::{duration, trim};
 use crate::schedule::{LoopKind, PhasePlan, PlannedRequest, Schedule};
 
 /// Closed-loop means are taken over this many requests of each step's sequence.

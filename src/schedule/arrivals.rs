@@ -2,7 +2,7 @@
 //! operational time, mapped to real time through the rate's Λ⁻¹.
 
 use super::rate::RateFn;
-use super::rng::Rng;
+use crate::rng::Rng;
 use crate::workload::Process;
 
 /// Send offsets (`rate` already gated by [`RateFn::for_process`] for on/off) in nanoseconds from the phase's start, in order: every arrival before

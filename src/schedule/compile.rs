@@ -3,17 +3,12 @@
 use thiserror::Error;
 
 use super::rate::RateFn;
-use super::rng::{cumulative, key, purpose, Rng};
 use super::{arrivals, closed, content, files, hash};
 use super::{ClassPlan, LoopKind, PhasePlan, Schedule, StepPlan};
+use crate::rng::{cumulative, key, purpose, Rng};
 use crate::workload::{Arrival, Level, Load, Phase, Workload};
 
-/// The most requests one plan may hold in memory.
-pub const MAX_PLANNED: u64 = 20_000_000;
-/// The most virtual users one closed-loop phase may run (each is a task and a connection).
-pub const MAX_USERS: u32 = 100_000;
-/// `steps(...)` may have at most this many values (they are encoded in request ids).
-const MAX_STEPS: usize = 1000;
+use crate::limits::{MAX_PLANNED, MAX_STEPS};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum CompileError {
@@ -199,7 +194,10 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
     }
     let mut schedule = Schedule {
         workload: workload.name.clone(),
+        description: workload.description.clone(),
         seed: workload.seed,
+        params: workload.params.clone(),
+        slo: workload.slo.clone(),
         target: workload.target.clone(),
         abort: workload.abort.clone(),
         hash: String::new(),

@@ -1,9 +1,9 @@
 //! What each request asks for: its class, prompt and output lengths, prefix group and (closed
 //! loop) think time — a pure function of (seed, phase, step, position in the step).
 
-use super::rng::{key, purpose, Rng};
 use super::sample;
 use super::{ClassPlan, PhasePlan, PlannedRequest};
+use crate::rng::{key, purpose, Rng};
 
 /// Request ids are `phase·10¹² + step·10⁹ + position`: unique in the plan, stable, and readable
 /// (id 1_002_000_000_017 is phase 1, step 2, request 17 of that step).

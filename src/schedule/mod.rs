@@ -15,24 +15,30 @@ mod files;
 mod hash;
 mod rate;
 mod replay;
-pub mod rng;
 pub mod sample;
 
-pub use compile::{compile, CompileError, MAX_PLANNED, MAX_USERS};
-pub use sample::MAX_LENGTH;
+pub use compile::{compile, CompileError};
 
 use std::ops::Range;
 
+/// What the engine needs of the workload beyond the plan comes with the schedule, so the engine
+/// never sees a `Workload`.
+pub use crate::workload::{AbortRule, Api, Objective, ParamValue, PromptTokens, Target};
 use crate::workload::{Dist, Shape};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     pub workload: String,
+    pub description: Option<String>,
     pub seed: u64,
+    /// The params after overrides, for the run's record (their effect is in the plan already).
+    pub params: Vec<ParamValue>,
+    /// The objectives the analysis checks (not part of the hash, like `target` and `abort`).
+    pub slo: Vec<Objective>,
     /// How requests are sent (not part of the plan hash: one plan can target two servers).
-    pub target: crate::workload::Target,
+    pub target: Target,
     /// When the run stops itself because its requests keep failing (not part of the hash).
-    pub abort: Option<crate::workload::AbortRule>,
+    pub abort: Option<AbortRule>,
     /// SHA-256 of the plan's content (phases, classes, every planned request), hex.
     pub hash: String,
     /// Class names by class id.

@@ -1,13 +1,9 @@
 //! Drawing values from checked distributions: token lengths and think times.
 
-use super::rng::Rng;
+use crate::rng::Rng;
 use crate::workload::Dist;
 
-/// The largest length (prompt or output tokens, prefix included) a request may ask for: far
-/// beyond any model's context, and small enough that a synthesized prompt (~7 bytes a token)
-/// stays a few megabytes. Draws above it are capped; `llmw check` refuses a distribution that
-/// cannot stay below it.
-pub const MAX_LENGTH: u32 = 1 << 20;
+pub use crate::limits::MAX_LENGTH;
 
 /// One raw draw, before rounding.
 pub fn draw(dist: &Dist, rng: &mut Rng, integer_uniform: bool) -> f64 {

@@ -2,7 +2,7 @@
 //! mid-stream, or sent a malformed SSE line. Each request's fate is a deterministic function of
 //! its arrival number, so a test sees the same faults every run.
 
-use crate::schedule::rng::{key, Rng};
+use crate::rng::{key, Rng};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {

@@ -18,7 +18,7 @@ use super::batcher::{Event, Gauges, Job};
 use super::behaviour::{Behaviour, Conn};
 use super::faults::{Fault, Faults};
 use super::profile::Profile;
-use crate::schedule::rng::{key, mix, Rng};
+use crate::rng::{key, mix, Rng};
 
 pub type Body = BoxBody<Bytes, std::io::Error>;
 

@@ -4,6 +4,7 @@
 //! checker decides which names are valid where, so unknown names get suggestions rather than
 //! parse errors. Every node carries the [`Span`] of its source text.
 
+pub use crate::metric::CmpOp;
 use crate::source::Span;
 
 /// A parsed file: either a `workload "name" { ... }` or, for files meant to be included,
@@ -54,25 +55,6 @@ pub struct Objective {
     pub op: CmpOp,
     pub value: Expr,
     pub span: Span,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl CmpOp {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]

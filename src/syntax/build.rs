@@ -219,7 +219,7 @@ impl<'t> Builder<'t> {
             Rule::bad_unit => {
                 let unit = pair.into_inner().nth(1).map(|p| p.as_str().to_string());
                 let unit = unit.unwrap_or_default();
-                let suggestion = crate::check::suggest::closest(&unit, Unit::ALL.iter().copied());
+                let suggestion = crate::suggest::closest(&unit, Unit::ALL.iter().copied());
                 self.diags.push(
                     Diagnostic::error(span, format!("unknown unit '{unit}'"))
                         .label("not a unit")

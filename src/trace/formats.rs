@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::time::{datetime_ns, number_ns};
+use super::time::{datetime_ns, number_ns, TimeUnit};
 use super::{Row, Trace, TraceError, MAX_TOKENS};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Azure,
     Burstgpt,
@@ -22,16 +22,23 @@ pub enum Format {
 }
 
 impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Azure,
+        Format::Burstgpt,
+        Format::Mooncake,
+        Format::Csv,
+        Format::Jsonl,
+        Format::Llmw,
+    ];
+    /// The names the language and the CLI use, in [`Format::ALL`] order.
+    pub const NAMES: [&'static str; 6] = ["azure", "burstgpt", "mooncake", "csv", "jsonl", "llmw"];
+
     pub fn parse(s: &str) -> Option<Format> {
-        Some(match s {
-            "azure" => Format::Azure,
-            "burstgpt" => Format::Burstgpt,
-            "mooncake" => Format::Mooncake,
-            "csv" => Format::Csv,
-            "jsonl" => Format::Jsonl,
-            "llmw" => Format::Llmw,
-            _ => return None,
-        })
+        Format::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    pub fn name(self) -> &'static str {
+        Format::NAMES[self as usize]
     }
 }
 
@@ -40,7 +47,7 @@ pub struct ReadOptions {
     /// Generic formats: `at`, `input`, `output` → column names.
     pub columns: Vec<(String, String)>,
     /// Generic formats: the unit of numeric times (`ns`, `us`, `ms`, `s`; default `s`).
-    pub time_unit: Option<String>,
+    pub time_unit: Option<TimeUnit>,
     pub skip_bad_rows: bool,
 }
 
@@ -214,7 +221,7 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
     };
     let find = |name: &str| column_index(&headers, name, r.path);
     let (ai, ii, oi) = (find(&at_col)?, find(&in_col)?, find(&out_col)?);
-    let unit = r.opts.time_unit.clone().unwrap_or_else(|| "s".into());
+    let unit = r.opts.time_unit.unwrap_or_default();
     for record in csv.records() {
         let row = match record {
             Err(e) => {
@@ -236,8 +243,8 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
                     let at_raw = get(ai, &at_col)?;
                     let at = match format {
                         Format::Azure => datetime_ns(at_raw),
-                        Format::Burstgpt => number_ns(at_raw, "s"),
-                        _ => number_ns(at_raw, &unit).or_else(|| datetime_ns(at_raw)),
+                        Format::Burstgpt => number_ns(at_raw, TimeUnit::S),
+                        _ => number_ns(at_raw, unit).or_else(|| datetime_ns(at_raw)),
                     }
                     .ok_or_else(|| {
                         (
@@ -276,16 +283,11 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
             "timestamp".to_string(),
             "input_length".to_string(),
             "output_length".to_string(),
-            "ms".to_string(),
+            TimeUnit::Ms,
         ),
         _ => {
             let (at, input, output) = r.mapped_columns()?;
-            (
-                at,
-                input,
-                output,
-                r.opts.time_unit.clone().unwrap_or_else(|| "s".into()),
-            )
+            (at, input, output, r.opts.time_unit.unwrap_or_default())
         }
     };
     for (i, line_text) in text.lines().enumerate() {
@@ -305,7 +307,7 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
                 other => other.to_string(),
             };
             let at_raw = as_text(field(&at_key)?);
-            let at = number_ns(&at_raw, &unit)
+            let at = number_ns(&at_raw, unit)
                 .or_else(|| datetime_ns(&at_raw))
                 .ok_or_else(|| {
                     (
@@ -352,9 +354,11 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
 fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
     // A run directory (its requests table in either layout) or one Parquet file.
     let files: Vec<PathBuf> = if path.is_dir() {
-        crate::runfiles::files(path, crate::runfiles::REQUESTS).map_err(|m| TraceError::File {
-            path: path.to_path_buf(),
-            message: m,
+        crate::rundir::layout::files(path, crate::rundir::layout::REQUESTS).map_err(|m| {
+            TraceError::File {
+                path: path.to_path_buf(),
+                message: m,
+            }
         })?
     } else {
         vec![path.to_path_buf()]
@@ -363,7 +367,7 @@ fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
     let mut line = 0;
     for file in &files {
         let mut typed = None;
-        let read = crate::runfiles::guard(|| {
+        let read = crate::rundir::layout::guard(|| {
             read_llmw_file(file, &mut trace, &mut line).map_err(|e| {
                 let text = e.to_string();
                 typed = Some(e);

@@ -10,6 +10,7 @@ mod transform;
 
 pub use formats::{column_values, read, Format, ReadOptions};
 pub use stats::{stats, TraceStats};
+pub use time::TimeUnit;
 pub use transform::{transform, Transform};
 
 use std::path::PathBuf;
@@ -58,4 +59,4 @@ pub enum TraceError {
 
 /// Largest token length accepted from a trace (anything above is a broken row): the same limit
 /// as a length in the language.
-pub const MAX_TOKENS: u64 = crate::schedule::MAX_LENGTH as u64;
+pub const MAX_TOKENS: u64 = crate::limits::MAX_LENGTH as u64;

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::Trace;
-use crate::analysis::stats::Stats;
+use crate::stats::Stats;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceStats {

@@ -74,15 +74,49 @@ pub fn datetime_ns(s: &str) -> Option<i64> {
     secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
 }
 
-/// A number of `unit`s (`ns`, `us`, `ms`, `s`) → ns; decimals allowed.
-pub fn number_ns(s: &str, unit: &str) -> Option<i64> {
+/// The unit of a trace's numeric times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeUnit {
+    Ns,
+    Us,
+    Ms,
+    #[default]
+    S,
+}
+
+impl TimeUnit {
+    pub const NAMES: [&'static str; 4] = ["ns", "us", "ms", "s"];
+
+    /// `ns`, `us`, `ms` or `s`; anything else is `None` (never a silent default).
+    pub fn parse(name: &str) -> Option<TimeUnit> {
+        match name {
+            "ns" => Some(TimeUnit::Ns),
+            "us" => Some(TimeUnit::Us),
+            "ms" => Some(TimeUnit::Ms),
+            "s" => Some(TimeUnit::S),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    fn ns(self) -> i64 {
+        match self {
+            TimeUnit::Ns => 1,
+            TimeUnit::Us => 1_000,
+            TimeUnit::Ms => 1_000_000,
+            TimeUnit::S => 1_000_000_000,
+        }
+    }
+}
+
+/// A number of `unit`s → ns; decimals allowed.
+pub fn number_ns(s: &str, unit: TimeUnit) -> Option<i64> {
     let s = s.trim();
-    let scale: i64 = match unit {
-        "ns" => 1,
-        "us" => 1_000,
-        "ms" => 1_000_000,
-        _ => 1_000_000_000,
-    };
+    let scale = unit.ns();
     if let Some(i) = digits(s.strip_prefix('-').unwrap_or(s)) {
         let sign = if s.starts_with('-') { -1 } else { 1 };
         return i.checked_mul(scale).map(|v| v * sign);
@@ -104,9 +138,12 @@ mod tests {
             datetime_ns("2023-11-16 18:15:46.68059001234567890123456789"),
             datetime_ns("2023-11-16 18:15:46.680590012")
         );
-        assert_eq!(number_ns("NaN", "s"), None);
-        assert_eq!(number_ns("inf", "s"), None);
-        assert_eq!(number_ns("1e300", "s"), None);
+        assert_eq!(number_ns("NaN", TimeUnit::parse("s").expect("unit")), None);
+        assert_eq!(number_ns("inf", TimeUnit::parse("s").expect("unit")), None);
+        assert_eq!(
+            number_ns("1e300", TimeUnit::parse("s").expect("unit")),
+            None
+        );
     }
 
     #[test]
@@ -127,10 +164,22 @@ mod tests {
 
     #[test]
     fn numbers_in_units() {
-        assert_eq!(number_ns("5", "s"), Some(5_000_000_000));
-        assert_eq!(number_ns("19440110.0", "s"), Some(19_440_110_000_000_000));
-        assert_eq!(number_ns("1500", "ms"), Some(1_500_000_000));
-        assert_eq!(number_ns("0.25", "us"), Some(250));
-        assert_eq!(number_ns("x", "s"), None);
+        assert_eq!(
+            number_ns("5", TimeUnit::parse("s").expect("unit")),
+            Some(5_000_000_000)
+        );
+        assert_eq!(
+            number_ns("19440110.0", TimeUnit::parse("s").expect("unit")),
+            Some(19_440_110_000_000_000)
+        );
+        assert_eq!(
+            number_ns("1500", TimeUnit::parse("ms").expect("unit")),
+            Some(1_500_000_000)
+        );
+        assert_eq!(
+            number_ns("0.25", TimeUnit::parse("us").expect("unit")),
+            Some(250)
+        );
+        assert_eq!(number_ns("x", TimeUnit::parse("s").expect("unit")), None);
     }
 }

@@ -3,7 +3,7 @@
 //! or multiplied with its burst pattern kept, time divided by `speed`, and a row limit.
 
 use super::{Row, Trace};
-use crate::schedule::rng::{key, Rng};
+use crate::rng::{key, Rng};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transform {

@@ -95,7 +95,7 @@ pub struct TraceRef {
     pub block: Option<u64>,
     /// Generic formats: `at`, `input`, `output` → column names.
     pub columns: Vec<(String, String)>,
-    pub time_unit: Option<String>,
+    pub time_unit: Option<crate::trace::TimeUnit>,
     pub max_gap_ns: Option<u64>,
     pub scale: Option<f64>,
     /// BurstGPT failed rows: `Some(true)` replay them, `Some(false)` skip them.

@@ -171,9 +171,9 @@ pub struct Phase {
 /// `slo` objective: `METRIC.STAT OP VALUE`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Objective {
-    pub metric: String,
-    pub stat: Option<String>,
-    pub op: crate::syntax::CmpOp,
+    pub metric: crate::metric::Metric,
+    pub stat: Option<crate::metric::Stat>,
+    pub op: crate::metric::CmpOp,
     /// In base units: seconds for times, a fraction for percentages, per second for rates.
     pub threshold: f64,
     /// The objective as written, e.g. `ttft.p99 < 2s`.

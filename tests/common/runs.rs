@@ -57,7 +57,7 @@ fn batches(path: &Path) -> Vec<RecordBatch> {
 
 /// Every batch of `table` in the run directory `dir`, in either layout.
 pub fn table(dir: &Path, table: &str) -> Vec<RecordBatch> {
-    llmw::runfiles::files(dir, table)
+    llmw::rundir::layout::files(dir, table)
         .unwrap_or_else(|e| panic!("{e}"))
         .iter()
         .flat_map(|f| batches(f))
@@ -170,46 +170,58 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// A run ready to go: `text` checked and compiled, its metadata, and options that record into a
-/// fresh directory `name` against `target` (the in-process simulator with `sim` without one).
+/// A run ready to go: `text` checked and compiled, and options that record into a fresh
+/// directory `name` against `target`.
 pub struct Prepared {
     pub schedule: std::sync::Arc<llmw::Schedule>,
-    pub meta: llmw::engine::RunMeta,
     pub options: llmw::engine::RunOptions,
     pub dir: std::path::PathBuf,
 }
 
-pub fn prepare(
-    text: &str,
-    name: &str,
-    target: Option<String>,
-    sim: llmw::sim::SimConfig,
-    metrics: llmw::engine::Metrics,
-) -> Prepared {
+pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Metrics) -> Prepared {
     let workload = super::workload(text);
     let schedule = std::sync::Arc::new(llmw::compile(&workload).expect("compiles"));
     let dir = temp_dir(name);
-    let meta = llmw::engine::RunMeta {
-        workload,
-        sources: vec![("test.llmw".into(), text.into())],
-        sets: Vec::new(),
-        target_url: String::new(),
-        model: String::new(),
-        simulator: None,
-    };
     let options = llmw::engine::RunOptions {
         out: Some(dir.clone()),
         target,
         api_key: Some("sk-test-secret-key".into()),
         progress: false,
-        sim,
+        provenance: llmw::engine::Provenance {
+            sources: vec![("test.llmw".into(), text.into())],
+            ..Default::default()
+        },
         metrics,
         stopper: llmw::engine::Stopper::new(),
     };
     Prepared {
         schedule,
-        meta,
         options,
         dir,
     }
+}
+
+/// The simulator on a free local port, for the length of the test.
+pub async fn simulator(config: llmw::sim::SimConfig) -> llmw::sim::SimServer {
+    llmw::sim::start(([127, 0, 0, 1], 0).into(), config)
+        .await
+        .expect("simulator")
+}
+
+/// A `run.json` for hand-built fixtures: the required keys of the manifest with placeholder
+/// values, then `fields` over them.
+pub fn manifest(fields: serde_json::Value) -> serde_json::Value {
+    let mut m = serde_json::json!({
+        "schema_version": llmw::rundir::manifest::SCHEMA_VERSION, "tool": "llmw", "version": "test",
+        "workload": "fixture", "plan_hash": "abc", "seed": 0,
+        "target": {"url": "http://127.0.0.1:1", "api": "chat", "model": "m", "stream": true,
+                   "ignore_eos": true, "prompt_tokens": "exact"},
+        "request_ids": {"uuid_prefix": "00000000-0000-4000", "format": "test"},
+        "prompt_calibration": {"mode": "exact", "overhead_tokens": 0},
+        "started_at": "2026-12-01T00:00:00Z", "phases": [], "status": "completed"
+    });
+    for (k, v) in fields.as_object().expect("an object") {
+        m[k] = v.clone();
+    }
+    m
 }

@@ -1,6 +1,7 @@
-//! A minimal JSON Schema checker for the subset `docs/analysis.schema.json` uses: `type` (one
-//! or several), `required`, `properties`, `items`, `minProperties`/`maxProperties` and local
-//! `$ref`s. Returns every violation with its JSON pointer.
+//! A minimal JSON Schema checker for the subset `docs/analysis.schema.json` and
+//! `docs/run.schema.json` use: `type` (one or several), `enum`, `required`, `properties`,
+//! `additionalProperties: false`, `items`, `minProperties`/`maxProperties` and local `$ref`s.
+//! Returns every violation with its JSON pointer.
 #![allow(dead_code)]
 
 use serde_json::Value;
@@ -44,7 +45,23 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
             return;
         }
     }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+        if !allowed.contains(v) {
+            errors.push(format!(
+                "{at}: {v} is not one of {}",
+                Value::Array(allowed.clone())
+            ));
+        }
+    }
     if let Value::Object(map) = v {
+        if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+            let props = schema.get("properties").and_then(Value::as_object);
+            for k in map.keys() {
+                if !props.is_some_and(|p| p.contains_key(k)) {
+                    errors.push(format!("{at}: '{k}' is not in the schema"));
+                }
+            }
+        }
         for req in schema
             .get("required")
             .and_then(Value::as_array)

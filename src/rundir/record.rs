@@ -72,43 +72,6 @@ pub struct RequestRow {
     pub reasoning_tokens: Option<u32>,
 }
 
-impl RequestRow {
-    /// A row for a request that never reached the server (`Dropped`), with its plan fields.
-    pub fn unsent(
-        r: &crate::schedule::PlannedRequest,
-        status: Status,
-        error: String,
-    ) -> RequestRow {
-        RequestRow {
-            request_id: r.id,
-            phase: r.phase,
-            step: r.step,
-            class: r.class,
-            scheduled_ns: None,
-            sent_ns: 0,
-            first_token_ns: None,
-            last_token_ns: None,
-            done_ns: 0,
-            input_tokens: r.input_tokens,
-            output_tokens_requested: r.output_tokens,
-            prompt_tokens: None,
-            output_tokens: None,
-            chunks: 0,
-            status,
-            http_status: None,
-            error: Some(error),
-            prefix_group: r.prefix_group,
-            request_uuid: None,
-            conn_reused: None,
-            resent: false,
-            finish_reason: None,
-            cached_tokens: None,
-            first_content_ns: None,
-            reasoning_tokens: None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkRow {
     pub request_id: u64,

@@ -1,0 +1,11 @@
+//! What one llmw process plans and runs at most. The checker reports a workload over a limit as
+//! a diagnostic with its span; the compiler and the trace readers enforce the same numbers.
+
+/// The longest prompt or answer, in tokens.
+pub const MAX_LENGTH: u32 = 1 << 20;
+/// The most requests one plan may hold in memory.
+pub const MAX_PLANNED: u64 = 20_000_000;
+/// The most virtual users one closed-loop phase may run (each is a task and a connection).
+pub const MAX_USERS: u32 = 100_000;
+/// `steps(...)` may have at most this many values (they are encoded in request ids).
+pub const MAX_STEPS: usize = 1000;

@@ -1,0 +1,395 @@
+//! `run.json`, typed: what was run, against what, when, and how it ended. The engine writes it
+//! (every second while the run goes, and at its end), the analysis and the `llmw` trace reader
+//! read it back with the same type. `docs/run.schema.json` is its published JSON Schema.
+//!
+//! No secret is ever in it: not the API key, not header values, not URL credentials.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metric::{CmpOp, Metric, Stat};
+
+/// The manifest's layout version. Raise it when a key changes meaning or a required key is added;
+/// a reader refuses a newer version. Optional keys may be added without raising it: readers
+/// ignore keys they do not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The file's name in the run directory.
+pub const FILE: &str = "run.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    /// Always `llmw`.
+    pub tool: String,
+    /// The llmw version that wrote the run.
+    pub version: String,
+    pub workload: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// SHA-256 of the plan (hex); runs of one plan share it.
+    pub plan_hash: String,
+    pub seed: u64,
+    /// The `--set NAME=VALUE` overrides, as given.
+    #[serde(default)]
+    pub overrides: Vec<String>,
+    #[serde(default)]
+    pub params: Vec<Param>,
+    /// The workload file (absent for `llmw replay`, which has none).
+    #[serde(default)]
+    pub source: Option<SourceFile>,
+    #[serde(default)]
+    pub includes: Vec<SourceFile>,
+    pub target: Target,
+    /// Set when the run used the in-process simulator.
+    #[serde(default)]
+    pub simulator: Option<Simulator>,
+    pub request_ids: RequestIds,
+    pub prompt_calibration: PromptCalibration,
+    /// Known at the end of the run.
+    #[serde(default)]
+    pub connections: Option<Connections>,
+    /// Known at the end of the run.
+    #[serde(default)]
+    pub server_metrics: Option<ServerMetrics>,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub phases: Vec<Phase>,
+    #[serde(default)]
+    pub slo: Vec<Objective>,
+    pub status: Ending,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Rows written so far (while running) or in all (at the end); `None` when the writer failed.
+    #[serde(default)]
+    pub counts: Option<Counts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Param {
+    pub name: String,
+    pub value: String,
+    pub overridden: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceFile {
+    pub file: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    Chat,
+    Completions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptTokens {
+    Exact,
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// The base URL, credentials removed.
+    pub url: String,
+    pub api: Api,
+    pub model: String,
+    pub stream: bool,
+    pub ignore_eos: bool,
+    #[serde(default)]
+    pub timeout_ns: Option<u64>,
+    /// The names of the extra headers sent (never their values).
+    #[serde(default)]
+    pub header_names: Vec<String>,
+    #[serde(default)]
+    pub request_id_header: Option<String>,
+    pub prompt_tokens: PromptTokens,
+}
+
+/// The in-process simulator's cost model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Simulator {
+    pub in_process: bool,
+    pub model: String,
+    pub step_base_us: f64,
+    pub per_seq_us: f64,
+    pub per_prefill_token_us: f64,
+    pub per_kv_token_ns: f64,
+    pub max_seqs: u32,
+    pub kv_capacity: u64,
+    pub prefill_budget: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestIds {
+    /// The header each request's UUID is sent in (`None`: not sent).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// The run-unique first 18 characters of every request's UUID.
+    pub uuid_prefix: String,
+    pub format: String,
+}
+
+/// The chat template's tokens, measured before the run (or why not).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptCalibration {
+    pub mode: PromptTokens,
+    pub overhead_tokens: u32,
+    #[serde(default)]
+    pub tokens_per_word: Option<f64>,
+    /// Each probe's words and the prompt tokens the server counted.
+    #[serde(default)]
+    pub probes: Vec<Probe>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Why the probes could not measure it.
+    #[serde(default)]
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    pub words: u32,
+    pub prompt_tokens: u32,
+}
+
+/// Connection reuse as the server allowed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connections {
+    pub reuse: bool,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The Prometheus scrape.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServerMetrics {
+    /// `--no-metrics`.
+    #[serde(default)]
+    pub off: bool,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub scrapes: u64,
+    #[serde(default)]
+    pub failed_scrapes: u64,
+    #[serde(default)]
+    pub samples: u64,
+    /// Why nothing was recorded (the first scrape failed).
+    #[serde(default)]
+    pub unavailable: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loop {
+    Open,
+    Closed,
+}
+
+/// A phase as planned and as it really ran. Step times are relative to the phase's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    pub name: String,
+    pub measure: bool,
+    #[serde(rename = "loop")]
+    pub kind: Loop,
+    /// `None` when an earlier phase has no fixed length.
+    #[serde(default)]
+    pub planned_start_ns: Option<u64>,
+    /// When it began, ns since the run's start (`None`: it never began).
+    #[serde(default)]
+    pub start_ns: Option<u64>,
+    /// When it ended (`None`: running, or never began).
+    #[serde(default)]
+    pub end_ns: Option<u64>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub step: u32,
+    pub start_ns: u64,
+    /// `None` for the last step of a phase without a fixed length.
+    #[serde(default)]
+    pub end_ns: Option<u64>,
+    /// Requests per second (open loop) or users (closed loop).
+    pub level: f64,
+}
+
+/// An SLO objective, its threshold in base units (seconds, a fraction, per second).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Objective {
+    pub metric: Metric,
+    #[serde(default)]
+    pub stat: Option<Stat>,
+    pub op: CmpOp,
+    pub threshold: f64,
+    /// As written, e.g. `ttft.p99 < 2s`.
+    pub text: String,
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    Running,
+    Completed,
+    Interrupted,
+    Failed,
+}
+
+impl Ending {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Running => "running",
+            Ending::Completed => "completed",
+            Ending::Interrupted => "interrupted",
+            Ending::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    pub requests: u64,
+    pub chunks: u64,
+    pub server_metrics: u64,
+    /// While running: when the heartbeat wrote these counts.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// What reading `run.json` can go wrong with.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{path} is not an llmw run manifest: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error(
+        "{path} has schema_version {found}; this llmw reads up to {SCHEMA_VERSION} (upgrade llmw)"
+    )]
+    Newer { path: String, found: u64 },
+}
+
+impl Manifest {
+    /// Reads `dir/run.json`. A missing required key is an error naming it; so is a value of the
+    /// wrong type.
+    pub fn read(dir: &Path) -> Result<Manifest, ManifestError> {
+        let path = dir.join(FILE);
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| ManifestError::Unreadable {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        Manifest::parse(&text, &shown)
+    }
+
+    /// Parses manifest text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Manifest, ManifestError> {
+        let invalid = |reason: String| ManifestError::Invalid {
+            path: path.to_string(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        match value.get("schema_version").map(|v| v.as_u64()) {
+            None => {
+                return Err(invalid(
+                    "no schema_version (a run from before llmw wrote one, or not a run)".into(),
+                ))
+            }
+            Some(Some(v)) if v > SCHEMA_VERSION as u64 => {
+                return Err(ManifestError::Newer {
+                    path: path.to_string(),
+                    found: v,
+                })
+            }
+            _ => {}
+        }
+        serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+    }
+
+    /// Writes `dir/run.json` atomically (a temporary file renamed over it).
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let tmp = dir.join("run.json.tmp");
+        std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, dir.join(FILE)).map_err(|e| format!("cannot write run.json: {e}"))
+    }
+
+    /// Whether the run used streaming (non-streamed runs have no chunks to time).
+    pub fn streamed(&self) -> bool {
+        self.target.stream
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> serde_json::Value {
+        serde_json::json!({
+            "schema_version": 1, "tool": "llmw", "version": "0", "workload": "w", "plan_hash": "h",
+            "seed": 1,
+            "target": {"url": "http://x", "api": "chat", "model": "m", "stream": true,
+                       "ignore_eos": true, "prompt_tokens": "exact"},
+            "request_ids": {"uuid_prefix": "p", "format": "f"},
+            "prompt_calibration": {"mode": "text", "overhead_tokens": 0},
+            "started_at": "2026-12-01T00:00:00Z",
+            "phases": [], "status": "completed"
+        })
+    }
+
+    #[test]
+    fn a_minimal_manifest_reads() {
+        let m = Manifest::parse(&minimal().to_string(), "run.json").expect("reads");
+        assert_eq!(m.status, Ending::Completed);
+        assert!(m.slo.is_empty() && m.counts.is_none());
+    }
+
+    #[test]
+    fn a_missing_required_key_is_named() {
+        let mut v = minimal();
+        v.as_object_mut().expect("object").remove("plan_hash");
+        let e = Manifest::parse(&v.to_string(), "run.json").expect_err("refused");
+        assert!(e.to_string().contains("missing field `plan_hash`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_and_newer_versions_are_refused_unknown_keys_ignored() {
+        let mut v = minimal();
+        v["added_later"] = 1.into();
+        assert!(Manifest::parse(&v.to_string(), "run.json").is_ok());
+        let mut v = minimal();
+        v["status"] = "exploded".into();
+        let e = Manifest::parse(&v.to_string(), "run.json").expect_err("bad status");
+        assert!(e.to_string().contains("exploded"), "{e}");
+        let mut v = minimal();
+        v["schema_version"] = 2.into();
+        let e = Manifest::parse(&v.to_string(), "run.json").expect_err("newer");
+        assert!(e.to_string().contains("upgrade llmw"), "{e}");
+        let mut v = minimal();
+        v.as_object_mut().expect("object").remove("schema_version");
+        let e = Manifest::parse(&v.to_string(), "run.json").expect_err("none");
+        assert!(e.to_string().contains("no schema_version"), "{e}");
+    }
+
+    #[test]
+    fn objectives_use_the_metric_names() {
+        let mut v = minimal();
+        v["slo"] = serde_json::json!([{"metric": "tps_user", "stat": "p50", "op": ">=",
+                                       "threshold": 20.0, "text": "tps_user.p50 >= 20/s"}]);
+        let m = Manifest::parse(&v.to_string(), "run.json").expect("reads");
+        assert_eq!(m.slo[0].metric, Metric::TpsUser);
+        assert_eq!(m.slo[0].op, CmpOp::Ge);
+        v["slo"][0]["metric"] = "latency".into();
+        assert!(Manifest::parse(&v.to_string(), "run.json").is_err());
+    }
+}
