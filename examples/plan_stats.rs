@@ -8,14 +8,14 @@ use std::process::ExitCode;
 
 use llmw::diag::{render, Style};
 use llmw::schedule::LoopKind;
-use llmw::{check_file, compile, Overrides};
+use llmw::{compile, load_file, Overrides};
 
 fn main() -> ExitCode {
     let Some(path) = std::env::args().nth(1) else {
         eprintln!("usage: plan_stats FILE.llmw");
         return ExitCode::from(2);
     };
-    let (sources, result) = check_file(path.as_ref(), &Overrides::default());
+    let (sources, result) = load_file(path.as_ref(), &Overrides::default());
     let workload = match result {
         Ok(w) => w,
         Err(d) => {

@@ -4,18 +4,19 @@
 
 use std::path::PathBuf;
 
-/// A `.llmw` file: parse, check, render the diagnostics, and compile what checks.
+/// A `.llmw` file: parse, check, resolve, render the diagnostics, and compile what resolves.
 pub fn language(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let (sources, result) = crate::check_text("fuzz.llmw", &text, &crate::Overrides::default());
+    let (sources, result) = crate::load_text("fuzz.llmw", &text, &crate::Overrides::default());
     match result {
-        Ok(w) => {
+        Ok(r) => {
             // Plans up to the compiler's own limits; an hour-long phase bounds the time a run takes.
-            if w.phases
+            if r.workload
+                .phases
                 .iter()
                 .all(|p| p.duration_ns.unwrap_or(0) <= 3_600_000_000_000)
             {
-                let _ = crate::compile(&w);
+                let _ = crate::compile(&r);
             }
         }
         Err(d) => {

@@ -1,13 +1,6 @@
 //! llmw: benchmark self-hosted LLM inference servers with declarative, reproducible workloads.
-//!
-//! The crate is a pipeline of stages, one type per stage and one function per arrow:
-//!
-//! ```text
-//!  .llmw text ──parse──▶ Ast ──check──▶ Workload ──compile──▶ Schedule
-//!   (syntax)             (syntax::ast)  (workload)            (schedule)
-//! ```
-//!
-//! `llmw check` runs the first two arrows, `llmw plan` all three. See `ARCHITECTURE.md`.
+//! What follows is `ARCHITECTURE.md`: the stages, their types and functions, the module graph.
+#![doc = include_str!("../ARCHITECTURE.md")]
 
 pub mod analysis;
 pub mod check;
@@ -20,6 +13,7 @@ pub mod metric;
 pub mod output;
 pub mod prompt;
 pub mod request_id;
+pub mod resolve;
 pub mod rng;
 pub mod rundir;
 pub mod schedule;
@@ -33,10 +27,15 @@ pub mod workload;
 
 use std::path::Path;
 
+pub use analysis::{analyze, load as load_run, Analysis};
 pub use check::{check, Overrides};
 pub use diag::Diagnostic;
+pub use engine::run;
+pub use resolve::{resolve, Resolved};
 pub use schedule::{compile, Schedule};
+pub use sim::start as simulate;
 pub use source::Sources;
+pub use trace::{read as read_trace, transform as transform_trace};
 pub use workload::Workload;
 
 /// Reads and checks the workload file at `path`. The returned sources hold every file read, for
@@ -66,4 +65,24 @@ pub fn check_text(
     let main = sources.add(name.to_string(), None, text.to_string());
     let result = check(&mut sources, main, overrides);
     (sources, result)
+}
+
+/// [`check_file`], then [`resolve`]: the workload with every file it names loaded, ready for
+/// [`compile`].
+pub fn load_file(
+    path: &Path,
+    overrides: &Overrides,
+) -> (Sources, Result<Resolved, Vec<Diagnostic>>) {
+    let (sources, checked) = check_file(path, overrides);
+    (sources, checked.and_then(resolve))
+}
+
+/// [`check_text`], then [`resolve`].
+pub fn load_text(
+    name: &str,
+    text: &str,
+    overrides: &Overrides,
+) -> (Sources, Result<Resolved, Vec<Diagnostic>>) {
+    let (sources, checked) = check_text(name, text, overrides);
+    (sources, checked.and_then(resolve))
 }

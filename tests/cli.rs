@@ -439,8 +439,15 @@ fn dataset_prompts_are_measured_with_a_tokenizer_when_one_is_named() {
     .expect("write");
     let o = llmw(&["plan", file.to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // A diagnostic at the `tokenizer = "..."` that named the file (its text wraps at 80 columns).
+    let err = stderr(&o);
+    let words: Vec<&str> = err
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>();
+    let said = words.join(" ");
     assert!(
-        stderr(&o).contains("not a Hugging Face tokenizer.json"),
+        said.contains("not a Hugging Face tokenizer.json") && said.contains("t.llmw:2:"),
         "{}",
         stderr(&o)
     );

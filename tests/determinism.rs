@@ -4,7 +4,7 @@
 mod common;
 
 use llmw::output::{write_plan, ClosedPreview, PlanFormat};
-use llmw::{compile, Overrides, Schedule};
+use llmw::{Overrides, Schedule};
 
 const TEXT: &str = "workload \"d\" {\n seed = 3\n param rate = 20/s\n requests weight 2 { input = lognormal(median: 300, sigma: 0.5) output = gamma(mean: 100, cv: 1) prefix = shared(tokens: 32, groups: 3) }\n class \"long\" { input = pareto(min: 1000, alpha: 2) }\n phase \"c\" { duration = 10s concurrency = steps(1, 2, hold: 5s) think = exponential(mean: 1s) }\n phase \"o\" { duration = 30s arrival = gamma(rate: rate, cv: 2) }\n}\n";
 
@@ -15,7 +15,7 @@ fn jsonl(s: &Schedule) -> Vec<u8> {
 }
 
 fn plan_with(o: &Overrides) -> Schedule {
-    compile(&common::workload_with(TEXT, o)).expect("compiles")
+    common::plan_with(TEXT, o)
 }
 
 #[test]

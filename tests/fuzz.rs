@@ -5,20 +5,21 @@
 
 use llmw::diag::{render, Style};
 use llmw::rng::Rng;
-use llmw::{check_text, compile, Overrides};
+use llmw::{compile, load_text, Overrides};
 
 /// Runs one input through the pipeline; returns whether it checked clean.
 fn exercise(text: &str) -> bool {
-    let (sources, result) = check_text("fuzz.llmw", text, &Overrides::default());
+    let (sources, result) = load_text("fuzz.llmw", text, &Overrides::default());
     match result {
-        Ok(w) => {
+        Ok(r) => {
             // Keep planning cheap: huge plans are refused by their own limit, not by time.
-            let small = w
+            let small = r
+                .workload
                 .phases
                 .iter()
                 .all(|p| p.duration_ns.unwrap_or(0) <= 3_600_000_000_000);
             if small {
-                let _ = compile(&w);
+                let _ = compile(&r);
             }
             true
         }

@@ -185,10 +185,10 @@ fn plan(text: &str, name: &str) -> llmw::Schedule {
     let dir = std::env::current_dir().expect("cwd").join("traces");
     let file = dir.join(format!("{name}.test.llmw"));
     let (sources, result) =
-        llmw::check_text(file.to_str().expect("utf-8"), text, &Default::default());
+        llmw::load_text(file.to_str().expect("utf-8"), text, &Default::default());
     let _ = sources;
-    let w = result.unwrap_or_else(|d| panic!("{d:?}"));
-    llmw::compile(&w).unwrap_or_else(|e| panic!("{e}"))
+    let r = result.unwrap_or_else(|d| panic!("{d:?}"));
+    llmw::compile(&r).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -242,10 +242,13 @@ fn failed_burstgpt_rows_need_an_explicit_choice() {
     let text = |failed: &str| {
         format!("workload \"b\" {{\n phase \"p\" {{ arrival = trace(\"traces/burstgpt1_head400.csv\", format: burstgpt{failed}) }}\n}}\n")
     };
-    let (_, checked) = llmw::check_text("b.llmw", &text(""), &Default::default());
-    let err = llmw::compile(&checked.expect("checks")).expect_err("needs a choice");
+    // Refused where the trace is named, before anything is planned.
+    let (sources, resolved) = llmw::load_text("b.llmw", &text(""), &Default::default());
+    let diags = resolved.expect_err("needs a choice");
+    let err = llmw::diag::render(&sources, &diags, llmw::diag::Style::Plain);
+    assert!(err.contains("17 rows are failed requests"), "{err}");
     assert!(
-        err.to_string().contains("17 rows are failed requests"),
+        err.contains("b.llmw:2:") && err.contains("failed: skip or failed: replay"),
         "{err}"
     );
     assert_eq!(plan(&text(", failed: skip"), "skip").requests.len(), 383);
@@ -258,11 +261,7 @@ fn failed_burstgpt_rows_need_an_explicit_choice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaying_a_window_keeps_the_traces_timing_and_lengths() {
     let text = "workload \"r\" {\n target { ignore_eos = true }\n phase \"p\" { arrival = trace(\"traces/azure_conv_head2000.csv\", format: azure, window: 30s..45s, speed: 2x) }\n}\n";
-    let workload = {
-        let (_, r) = llmw::check_text("r.llmw", text, &Default::default());
-        r.expect("checks")
-    };
-    let schedule = std::sync::Arc::new(llmw::compile(&workload).expect("compiles"));
+    let schedule = std::sync::Arc::new(common::plan(text));
     let azure = read("traces/azure_conv_head2000.csv", Format::Azure);
     let first = azure.rows[0].at_ns;
     let window: Vec<&trace::Row> = azure
@@ -341,17 +340,14 @@ fn sample_draws_real_pairs_and_empirical_resamples_a_column() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_previous_run_replays_with_its_send_times_lengths_and_classes() {
     let text = "workload \"orig\" {\n seed = 3\n requests weight 3 { input = uniform(10, 90) output = uniform(2, 9) }\n class \"long\" { input = 500 }\n phase \"p\" { duration = 2s  arrival = poisson(rate: 20/s) }\n}\n";
-    let (_, w) = llmw::check_text("orig.llmw", text, &Default::default());
-    let workload = w.expect("checks");
-    let schedule = std::sync::Arc::new(llmw::compile(&workload).expect("compiles"));
+    let schedule = std::sync::Arc::new(common::plan(text));
     let dir = run_in_simulator(schedule.clone(), "orig").await;
 
     let replay = format!(
         "workload \"again\" {{\n class \"long\" {{ input = 1  output = 1 }}\n phase \"p\" {{ arrival = trace(\"{}\", format: llmw) }}\n}}\n",
         dir.display()
     );
-    let (_, w) = llmw::check_text("again.llmw", &replay, &Default::default());
-    let again = llmw::compile(&w.expect("checks")).expect("compiles");
+    let again = common::plan(&replay);
     let original = schedule.phase_requests(&schedule.phases[0]);
     assert_eq!(again.requests.len(), original.len());
     let t0 = original[0].at_ns.expect("open");

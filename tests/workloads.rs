@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use llmw::output::{write_plan, ClosedPreview, PlanFormat};
-use llmw::{check_file, compile, Overrides};
+use llmw::{compile, load_file, Overrides};
 
 fn examples() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir("workloads")
@@ -18,15 +18,15 @@ fn examples() -> Vec<PathBuf> {
 }
 
 fn summary(path: &std::path::Path) -> String {
-    let (sources, result) = check_file(path, &Overrides::default());
-    let workload = result.unwrap_or_else(|d| {
+    let (sources, result) = load_file(path, &Overrides::default());
+    let resolved = result.unwrap_or_else(|d| {
         panic!(
             "{}:\n{}",
             path.display(),
             llmw::diag::render(&sources, &d, llmw::diag::Style::Plain)
         )
     });
-    let schedule = compile(&workload).expect("compiles");
+    let schedule = compile(&resolved).expect("compiles");
     let mut out = Vec::new();
     write_plan(
         &mut out,
@@ -54,7 +54,7 @@ fn every_example_checks_plans_and_keeps_its_summary() {
 
 #[test]
 fn the_quickstart_runs_in_about_a_minute() {
-    let (_, result) = check_file(
+    let (_, result) = load_file(
         &PathBuf::from("workloads/quickstart.llmw"),
         &Overrides::default(),
     );

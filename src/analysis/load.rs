@@ -7,6 +7,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::rundir::manifest::Manifest;
+use crate::rundir::tables::{chunks as ch, requests as rq, server_metrics as sm};
 use arrow_array::{
     Array, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
@@ -224,40 +225,40 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         .filter(|c| present.iter().any(|p| p == c))
         .collect();
     let cols = [
-        "request_id",
-        "phase",
-        "step",
-        "scheduled_ns",
-        "sent_ns",
-        "first_token_ns",
-        "last_token_ns",
-        "done_ns",
-        "input_tokens",
-        "output_tokens",
-        "status",
+        rq::REQUEST_ID,
+        rq::PHASE,
+        rq::STEP,
+        rq::SCHEDULED_NS,
+        rq::SENT_NS,
+        rq::FIRST_TOKEN_NS,
+        rq::LAST_TOKEN_NS,
+        rq::DONE_NS,
+        rq::INPUT_TOKENS,
+        rq::OUTPUT_TOKENS,
+        rq::STATUS,
     ];
     let cols: Vec<&str> = cols.iter().copied().chain(extra).collect();
     let mut r = Requests::default();
     let (_, batches) = open_table(dir, crate::rundir::layout::REQUESTS, &cols)?;
     for b in batches {
         let b = b?;
-        let id = column::<Int64Array>(&b, "request_id", &rpath)?;
-        let phase = column::<StringArray>(&b, "phase", &rpath)?;
-        let step = column::<Int32Array>(&b, "step", &rpath)?;
-        let sched = column::<Int64Array>(&b, "scheduled_ns", &rpath)?;
-        let sent = column::<Int64Array>(&b, "sent_ns", &rpath)?;
-        let first = column::<Int64Array>(&b, "first_token_ns", &rpath)?;
-        let last = column::<Int64Array>(&b, "last_token_ns", &rpath)?;
-        let done = column::<Int64Array>(&b, "done_ns", &rpath)?;
-        let input = column::<Int32Array>(&b, "input_tokens", &rpath)?;
-        let output = column::<Int32Array>(&b, "output_tokens", &rpath)?;
-        let status = column::<StringArray>(&b, "status", &rpath)?;
-        let prompt = optional::<Int32Array>(&b, "prompt_tokens");
-        let cached = optional::<Int32Array>(&b, "cached_tokens");
-        let content = optional::<Int64Array>(&b, "first_content_ns");
-        let reasoning = optional::<Int32Array>(&b, "reasoning_tokens");
-        let reused = optional::<BooleanArray>(&b, "conn_reused");
-        let resent = optional::<BooleanArray>(&b, "resent");
+        let id = column::<Int64Array>(&b, rq::REQUEST_ID, &rpath)?;
+        let phase = column::<StringArray>(&b, rq::PHASE, &rpath)?;
+        let step = column::<Int32Array>(&b, rq::STEP, &rpath)?;
+        let sched = column::<Int64Array>(&b, rq::SCHEDULED_NS, &rpath)?;
+        let sent = column::<Int64Array>(&b, rq::SENT_NS, &rpath)?;
+        let first = column::<Int64Array>(&b, rq::FIRST_TOKEN_NS, &rpath)?;
+        let last = column::<Int64Array>(&b, rq::LAST_TOKEN_NS, &rpath)?;
+        let done = column::<Int64Array>(&b, rq::DONE_NS, &rpath)?;
+        let input = column::<Int32Array>(&b, rq::INPUT_TOKENS, &rpath)?;
+        let output = column::<Int32Array>(&b, rq::OUTPUT_TOKENS, &rpath)?;
+        let status = column::<StringArray>(&b, rq::STATUS, &rpath)?;
+        let prompt = optional::<Int32Array>(&b, rq::PROMPT_TOKENS);
+        let cached = optional::<Int32Array>(&b, rq::CACHED_TOKENS);
+        let content = optional::<Int64Array>(&b, rq::FIRST_CONTENT_NS);
+        let reasoning = optional::<Int32Array>(&b, rq::REASONING_TOKENS);
+        let reused = optional::<BooleanArray>(&b, rq::CONN_REUSED);
+        let resent = optional::<BooleanArray>(&b, rq::RESENT);
         for i in 0..b.num_rows() {
             r.prompt_tokens.push(opt_at(prompt, i, Int32Array::value));
             r.cached_tokens.push(opt_at(cached, i, Int32Array::value));
@@ -293,7 +294,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
     let (n, batches) = open_table(
         dir,
         crate::rundir::layout::CHUNKS,
-        &["request_id", "at_ns", "tokens"],
+        &[ch::REQUEST_ID, ch::AT_NS, ch::TOKENS],
     )?;
     let mut c = Chunks {
         row: Vec::with_capacity(n),
@@ -302,7 +303,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
     };
     for b in batches {
         let b = b?;
-        let ids = column::<Int64Array>(&b, "request_id", &cpath)?.values();
+        let ids = column::<Int64Array>(&b, ch::REQUEST_ID, &cpath)?.values();
         // Consecutive chunks share a request: look the id up only when it changes.
         let mut last: Option<(i64, u32)> = None;
         for id in ids.iter() {
@@ -314,9 +315,9 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
             c.row.push(row);
         }
         c.at_ns
-            .extend_from_slice(column::<Int64Array>(&b, "at_ns", &cpath)?.values());
+            .extend_from_slice(column::<Int64Array>(&b, ch::AT_NS, &cpath)?.values());
         c.tokens
-            .extend_from_slice(column::<Int32Array>(&b, "tokens", &cpath)?.values());
+            .extend_from_slice(column::<Int32Array>(&b, ch::TOKENS, &cpath)?.values());
     }
     let server = if crate::rundir::layout::exists(dir, crate::rundir::layout::SERVER_METRICS) {
         server_metrics(dir)?
@@ -334,18 +335,18 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
 
 /// Columns of `requests.parquet` read when present.
 const OPTIONAL: [&str; 6] = [
-    "prompt_tokens",
-    "cached_tokens",
-    "first_content_ns",
-    "reasoning_tokens",
-    "conn_reused",
-    "resent",
+    rq::PROMPT_TOKENS,
+    rq::CACHED_TOKENS,
+    rq::FIRST_CONTENT_NS,
+    rq::REASONING_TOKENS,
+    rq::CONN_REUSED,
+    rq::RESENT,
 ];
 
 fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {
     let table = crate::rundir::layout::SERVER_METRICS;
     let path = &dir.join(table);
-    let (n, batches) = open_table(dir, table, &["at_ns", "name", "labels", "value"])?;
+    let (n, batches) = open_table(dir, table, &[sm::AT_NS, sm::NAME, sm::LABELS, sm::VALUE])?;
     let mut m = ServerMetrics {
         at_ns: Vec::with_capacity(n),
         name: Vec::with_capacity(n),
@@ -355,15 +356,15 @@ fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {
     for b in batches {
         let b = b?;
         m.at_ns
-            .extend_from_slice(column::<Int64Array>(&b, "at_ns", path)?.values());
-        let name = column::<StringArray>(&b, "name", path)?;
-        let labels = column::<StringArray>(&b, "labels", path)?;
+            .extend_from_slice(column::<Int64Array>(&b, sm::AT_NS, path)?.values());
+        let name = column::<StringArray>(&b, sm::NAME, path)?;
+        let labels = column::<StringArray>(&b, sm::LABELS, path)?;
         for i in 0..b.num_rows() {
             m.name.push(name.value(i).to_string());
             m.labels.push(labels.value(i).to_string());
         }
         m.value
-            .extend_from_slice(column::<Float64Array>(&b, "value", path)?.values());
+            .extend_from_slice(column::<Float64Array>(&b, sm::VALUE, path)?.values());
     }
     Ok(m)
 }

@@ -28,9 +28,9 @@ pub(crate) struct PartialShape {
     pub output: Option<Dist>,
     /// `Some(None)` is an explicit `prefix = none`, which clears an inherited prefix.
     pub prefix: Option<Option<Prefix>>,
-    pub prompts: Option<std::path::PathBuf>,
+    pub prompts: Option<crate::workload::FileRef>,
     pub sample: Option<TraceRef>,
-    pub tokenizer: Option<std::path::PathBuf>,
+    pub tokenizer: Option<crate::workload::FileRef>,
 }
 
 impl PartialShape {
@@ -217,7 +217,7 @@ fn skew(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<f64> {
     Some(value)
 }
 
-fn dataset(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<std::path::PathBuf> {
+fn dataset(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<crate::workload::FileRef> {
     let e = ctx.resolve(expr)?;
     match &e.kind {
         ExprKind::Call { name, args } if name.text == "dataset" => {

@@ -240,7 +240,7 @@ impl<'s> Ctx<'s> {
     }
 
     /// A path relative to the file the expression is written in; it must exist.
-    pub fn existing_path(&mut self, expr: &Expr, what: &str) -> Option<std::path::PathBuf> {
+    pub fn existing_path(&mut self, expr: &Expr, what: &str) -> Option<crate::workload::FileRef> {
         let text = self.string(expr, what)?;
         let e = self.resolve(expr)?;
         let path = self.sources.base_dir(e.span.file).join(&text);
@@ -252,7 +252,7 @@ impl<'s> Ctx<'s> {
             );
             return None;
         }
-        Some(path)
+        Some(crate::workload::FileRef { path, span: e.span })
     }
 
     /// A range `a..b`, each end read by `read`.

@@ -1,10 +1,11 @@
-//! `llmw check FILE...`: source → Ast → Workload → Schedule, reporting every diagnostic and every
-//! limit the compiler enforces (the schedule itself is not printed).
+//! `llmw check FILE...`: source → Ast → Workload → Resolved → Schedule, reporting every
+//! diagnostic, every file that cannot be loaded and every limit the compiler enforces (the
+//! schedule itself is not printed).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use llmw::{check_file, Overrides};
+use llmw::{load_file, Overrides};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,11 +24,11 @@ pub fn run(args: Args) -> ExitCode {
     };
     let mut failed = 0;
     for file in &args.files {
-        let (sources, result) = check_file(file, &overrides);
+        let (sources, result) = load_file(file, &overrides);
         // Compiling is part of checking: every limit `plan` and `run` enforce (planned
         // requests, steps, file-backed inputs) is reported here with the same message.
-        let result = result.and_then(|w| match llmw::compile(&w) {
-            Ok(_) => Ok(w),
+        let result = result.and_then(|r| match llmw::compile(&r) {
+            Ok(_) => Ok(r.workload),
             Err(e) => {
                 eprintln!("error: {}: {e}", file.display());
                 Err(Vec::new())

@@ -68,36 +68,39 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Checks and compiles a workload file, printing diagnostics; `Err` carries the exit code.
+/// Checks, resolves and compiles a workload file, printing diagnostics; `Err` carries the exit
+/// code.
 pub fn load_schedule(
     file: &std::path::Path,
     overrides: &llmw::Overrides,
-) -> Result<(Sources, llmw::Workload, llmw::Schedule), ExitCode> {
-    let (sources, result) = llmw::check_file(file, overrides);
-    let workload = result.map_err(|diags| {
-        report(&sources, &diags);
-        ExitCode::from(EXIT_INVALID)
-    })?;
-    let schedule = llmw::compile(&workload).map_err(|e| {
-        eprintln!("error: {}: {e}", file.display());
-        ExitCode::from(EXIT_INVALID)
-    })?;
-    Ok((sources, workload, schedule))
+) -> Result<(Sources, llmw::Schedule), ExitCode> {
+    let (sources, result) = llmw::load_file(file, overrides);
+    let schedule = compiled(&sources, result, &file.display().to_string())?;
+    Ok((sources, schedule))
 }
 
-/// Checks and compiles workload text held in memory (`llmw replay`'s generated workload).
+/// Checks, resolves and compiles workload text held in memory (`llmw replay`'s generated
+/// workload).
 pub fn schedule_from_text(
     name: &str,
     text: &str,
     overrides: &llmw::Overrides,
 ) -> Result<llmw::Schedule, ExitCode> {
-    let (sources, result) = llmw::check_text(name, text, overrides);
-    let workload = result.map_err(|diags| {
-        report(&sources, &diags);
+    let (sources, result) = llmw::load_text(name, text, overrides);
+    compiled(&sources, result, name)
+}
+
+fn compiled(
+    sources: &Sources,
+    result: Result<llmw::Resolved, Vec<Diagnostic>>,
+    name: &str,
+) -> Result<llmw::Schedule, ExitCode> {
+    let resolved = result.map_err(|diags| {
+        report(sources, &diags);
         ExitCode::from(EXIT_INVALID)
     })?;
-    llmw::compile(&workload).map_err(|e| {
-        eprintln!("error: {e}");
+    llmw::compile(&resolved).map_err(|e| {
+        eprintln!("error: {name}: {e}");
         ExitCode::from(EXIT_INVALID)
     })
 }

@@ -39,7 +39,7 @@ pub fn run(args: Args) -> ExitCode {
         seed: args.seed,
     };
     let schedule = match super::load_schedule(&args.file, &overrides) {
-        Ok((_, _, s)) => s,
+        Ok((_, s)) => s,
         Err(code) => return code,
     };
     let preview = args

@@ -57,7 +57,7 @@ pub fn run(args: Args) -> ExitCode {
         sets: args.sets.clone(),
         seed: args.common.seed,
     };
-    let (sources, _, schedule) = match super::load_schedule(&args.file, &overrides) {
+    let (sources, schedule) = match super::load_schedule(&args.file, &overrides) {
         Ok(x) => x,
         Err(code) => return code,
     };

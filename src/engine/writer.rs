@@ -10,19 +10,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use crate::rundir::layout;
 use crate::rundir::record::{ChunkRow, MetricRow, RequestRow};
+use crate::rundir::{layout, tables};
 
 /// A part is written at least this often while rows arrive.
 pub const PART_EVERY: Duration = Duration::from_secs(1);
@@ -52,59 +49,6 @@ enum Stage {
     /// Every row received is on disk (the merge, if any, comes next).
     Flushed,
     Ended(Ended),
-}
-
-pub fn metrics_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("at_ns", DataType::Int64, false),
-        Field::new("name", DataType::Utf8, false),
-        Field::new("labels", DataType::Utf8, false),
-        Field::new("value", DataType::Float64, false),
-    ]))
-}
-
-pub fn requests_schema() -> SchemaRef {
-    let i64n = |n: &str, null: bool| Field::new(n, DataType::Int64, null);
-    let i32n = |n: &str, null: bool| Field::new(n, DataType::Int32, null);
-    let s = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);
-    Arc::new(Schema::new(vec![
-        i64n("request_id", false),
-        s("phase", false),
-        i32n("step", false),
-        s("class", false),
-        i64n("scheduled_ns", true),
-        i64n("sent_ns", false),
-        i64n("first_token_ns", true),
-        i64n("last_token_ns", true),
-        i64n("done_ns", false),
-        i32n("input_tokens", false),
-        i32n("output_tokens_requested", false),
-        i32n("prompt_tokens", true),
-        i32n("output_tokens", true),
-        i32n("chunks", false),
-        s("status", false),
-        i32n("http_status", true),
-        s("error", true),
-        i32n("prefix_group", true),
-        s("request_uuid", true),
-        Field::new("conn_reused", DataType::Boolean, true),
-        Field::new("resent", DataType::Boolean, false),
-        s("finish_reason", true),
-        i32n("cached_tokens", true),
-        i64n("first_content_ns", true),
-        i32n("reasoning_tokens", true),
-    ]))
-}
-
-pub fn chunks_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("request_id", DataType::Int64, false),
-        Field::new("seq", DataType::Int32, false),
-        Field::new("at_ns", DataType::Int64, false),
-        Field::new("tokens", DataType::Int32, false),
-        Field::new("bytes", DataType::Int32, false),
-        Field::new("reasoning", DataType::Boolean, false),
-    ]))
 }
 
 fn props(delta_columns: &[&str]) -> WriterProperties {
@@ -242,16 +186,21 @@ impl TraceWriter {
             Table::create(
                 dir,
                 layout::REQUESTS,
-                requests_schema(),
-                &["sent_ns", "done_ns"],
+                tables::requests::schema(),
+                &[tables::requests::SENT_NS, tables::requests::DONE_NS],
             )?,
             Table::create(
                 dir,
                 layout::CHUNKS,
-                chunks_schema(),
-                &["at_ns", "request_id"],
+                tables::chunks::schema(),
+                &[tables::chunks::AT_NS, tables::chunks::REQUEST_ID],
             )?,
-            Table::create(dir, layout::SERVER_METRICS, metrics_schema(), &["at_ns"])?,
+            Table::create(
+                dir,
+                layout::SERVER_METRICS,
+                tables::server_metrics::schema(),
+                &[tables::server_metrics::AT_NS],
+            )?,
         ];
         // Bounded: if the disk falls behind, senders wait rather than memory growing.
         let (tx, rx) = mpsc::sync_channel(QUEUE);
@@ -409,21 +358,21 @@ impl Loop {
     ) -> Result<(), String> {
         let [req, chk, met] = &mut self.tables;
         if !reqs.is_empty() {
-            req.write(&requests_batch(reqs, &self.phases, &self.classes)?)?;
+            req.write(&tables::requests::batch(reqs, &self.phases, &self.classes)?)?;
             self.counters
                 .requests
                 .fetch_add(reqs.len() as u64, Ordering::Relaxed);
             reqs.clear();
         }
         if !chunks.is_empty() {
-            chk.write(&chunks_batch(chunks)?)?;
+            chk.write(&tables::chunks::batch(chunks)?)?;
             self.counters
                 .chunks
                 .fetch_add(chunks.len() as u64, Ordering::Relaxed);
             chunks.clear();
         }
         if !samples.is_empty() {
-            met.write(&metrics_batch(samples)?)?;
+            met.write(&tables::server_metrics::batch(samples)?)?;
             self.counters
                 .metrics
                 .fetch_add(samples.len() as u64, Ordering::Relaxed);
@@ -431,152 +380,4 @@ impl Loop {
         }
         Ok(())
     }
-}
-
-fn requests_batch(
-    rows: &[RequestRow],
-    phases: &[String],
-    classes: &[String],
-) -> Result<RecordBatch, String> {
-    let n = rows.len();
-    let mut id = Int64Builder::with_capacity(n);
-    let mut phase = StringBuilder::new();
-    let mut step = Int32Builder::with_capacity(n);
-    let mut class = StringBuilder::new();
-    let mut scheduled = Int64Builder::with_capacity(n);
-    let mut sent = Int64Builder::with_capacity(n);
-    let mut first = Int64Builder::with_capacity(n);
-    let mut last = Int64Builder::with_capacity(n);
-    let mut done = Int64Builder::with_capacity(n);
-    let mut input = Int32Builder::with_capacity(n);
-    let mut requested = Int32Builder::with_capacity(n);
-    let mut prompt = Int32Builder::with_capacity(n);
-    let mut output = Int32Builder::with_capacity(n);
-    let mut chunks = Int32Builder::with_capacity(n);
-    let mut status = StringBuilder::new();
-    let mut http = Int32Builder::with_capacity(n);
-    let mut error = StringBuilder::new();
-    let mut group = Int32Builder::with_capacity(n);
-    let mut uuid = StringBuilder::new();
-    let mut reused = BooleanBuilder::with_capacity(n);
-    let mut resent = BooleanBuilder::with_capacity(n);
-    let mut finish = StringBuilder::new();
-    let mut cached = Int32Builder::with_capacity(n);
-    let mut first_content = Int64Builder::with_capacity(n);
-    let mut reasoning = Int32Builder::with_capacity(n);
-    let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
-    let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
-    for r in rows.iter() {
-        id.append_value(i64_of(r.request_id));
-        phase.append_value(
-            phases
-                .get(r.phase as usize)
-                .map(String::as_str)
-                .unwrap_or("?"),
-        );
-        step.append_value(i32_of(r.step));
-        class.append_value(
-            classes
-                .get(r.class as usize)
-                .map(String::as_str)
-                .unwrap_or("?"),
-        );
-        scheduled.append_option(r.scheduled_ns.map(i64_of));
-        sent.append_value(i64_of(r.sent_ns));
-        first.append_option(r.first_token_ns.map(i64_of));
-        last.append_option(r.last_token_ns.map(i64_of));
-        done.append_value(i64_of(r.done_ns));
-        input.append_value(i32_of(r.input_tokens));
-        requested.append_value(i32_of(r.output_tokens_requested));
-        prompt.append_option(r.prompt_tokens.map(i32_of));
-        output.append_option(r.output_tokens.map(i32_of));
-        chunks.append_value(i32_of(r.chunks));
-        status.append_value(r.status.as_str());
-        http.append_option(r.http_status.map(i32::from));
-        error.append_option(r.error.as_deref());
-        group.append_option(r.prefix_group.map(i32_of));
-        uuid.append_option(r.request_uuid.as_deref());
-        reused.append_option(r.conn_reused);
-        resent.append_value(r.resent);
-        finish.append_option(r.finish_reason.as_deref());
-        cached.append_option(r.cached_tokens.map(i32_of));
-        first_content.append_option(r.first_content_ns.map(i64_of));
-        reasoning.append_option(r.reasoning_tokens.map(i32_of));
-    }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(id.finish()),
-        Arc::new(phase.finish()),
-        Arc::new(step.finish()),
-        Arc::new(class.finish()),
-        Arc::new(scheduled.finish()),
-        Arc::new(sent.finish()),
-        Arc::new(first.finish()),
-        Arc::new(last.finish()),
-        Arc::new(done.finish()),
-        Arc::new(input.finish()),
-        Arc::new(requested.finish()),
-        Arc::new(prompt.finish()),
-        Arc::new(output.finish()),
-        Arc::new(chunks.finish()),
-        Arc::new(status.finish()),
-        Arc::new(http.finish()),
-        Arc::new(error.finish()),
-        Arc::new(group.finish()),
-        Arc::new(uuid.finish()),
-        Arc::new(reused.finish()),
-        Arc::new(resent.finish()),
-        Arc::new(finish.finish()),
-        Arc::new(cached.finish()),
-        Arc::new(first_content.finish()),
-        Arc::new(reasoning.finish()),
-    ];
-    RecordBatch::try_new(requests_schema(), columns).map_err(|e| format!("requests batch: {e}"))
-}
-
-fn chunks_batch(rows: &[ChunkRow]) -> Result<RecordBatch, String> {
-    let n = rows.len();
-    let mut id = Int64Builder::with_capacity(n);
-    let mut seq = Int32Builder::with_capacity(n);
-    let mut at = Int64Builder::with_capacity(n);
-    let mut tokens = Int32Builder::with_capacity(n);
-    let mut bytes = Int32Builder::with_capacity(n);
-    let mut reasoning = BooleanBuilder::with_capacity(n);
-    for c in rows.iter() {
-        id.append_value(c.request_id.min(i64::MAX as u64) as i64);
-        seq.append_value(c.seq.min(i32::MAX as u32) as i32);
-        at.append_value(c.at_ns.min(i64::MAX as u64) as i64);
-        tokens.append_value(c.tokens.min(i32::MAX as u32) as i32);
-        bytes.append_value(c.bytes.min(i32::MAX as u32) as i32);
-        reasoning.append_value(c.reasoning);
-    }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(id.finish()),
-        Arc::new(seq.finish()),
-        Arc::new(at.finish()),
-        Arc::new(tokens.finish()),
-        Arc::new(bytes.finish()),
-        Arc::new(reasoning.finish()),
-    ];
-    RecordBatch::try_new(chunks_schema(), columns).map_err(|e| format!("chunks batch: {e}"))
-}
-
-fn metrics_batch(rows: &[MetricRow]) -> Result<RecordBatch, String> {
-    let n = rows.len();
-    let mut at = Int64Builder::with_capacity(n);
-    let mut name = StringBuilder::new();
-    let mut labels = StringBuilder::new();
-    let mut value = Float64Builder::with_capacity(n);
-    for r in rows {
-        at.append_value(r.at_ns.min(i64::MAX as u64) as i64);
-        name.append_value(&r.name);
-        labels.append_value(&r.labels);
-        value.append_value(r.value);
-    }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(at.finish()),
-        Arc::new(name.finish()),
-        Arc::new(labels.finish()),
-        Arc::new(value.finish()),
-    ];
-    RecordBatch::try_new(metrics_schema(), columns).map_err(|e| format!("metrics batch: {e}"))
 }

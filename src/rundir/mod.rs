@@ -5,3 +5,4 @@
 pub mod layout;
 pub mod manifest;
 pub mod record;
+pub mod tables;

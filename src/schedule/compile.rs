@@ -5,8 +5,9 @@ use thiserror::Error;
 use super::rate::RateFn;
 use super::{arrivals, closed, content, files, hash};
 use super::{ClassPlan, LoopKind, PhasePlan, Schedule, StepPlan};
+use crate::resolve::Resolved;
 use crate::rng::{cumulative, key, purpose, Rng};
-use crate::workload::{Arrival, Level, Load, Phase, Workload};
+use crate::workload::{Arrival, Level, Load, Phase};
 
 use crate::limits::{MAX_PLANNED, MAX_STEPS};
 
@@ -20,14 +21,15 @@ pub enum CompileError {
     TooManySteps { phase: String, count: usize },
 }
 
-/// Compiles a checked workload into its schedule.
-pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
+/// Compiles a resolved workload into its schedule: a pure function of the workload and the
+/// contents of its files.
+pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
+    let (workload, files) = (&resolved.workload, &resolved.files);
     let mut classes: Vec<String> = Vec::new();
     let mut phases = Vec::new();
     let mut requests = Vec::new();
     let mut blocks: Vec<Vec<u64>> = Vec::new();
     let mut prompts: Vec<serde_json::Value> = Vec::new();
-    let mut tokenizers = files::Tokenizers::default();
     let mut block_tokens = super::replay::DEFAULT_BLOCK;
     let mut start = Some(0u64);
     for (index, phase) in workload.phases.iter().enumerate() {
@@ -42,20 +44,20 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
                 }
             };
             let mut shape = c.shape.clone();
-            shape.input = files::resolve(&shape.input, &phase.name)?;
-            shape.output = files::resolve(&shape.output, &phase.name)?;
+            shape.input = files::values(&shape.input, files, &phase.name)?;
+            shape.output = files::values(&shape.output, files, &phase.name)?;
             let samples = match &shape.sample {
-                Some(tr) => files::samples(tr, &phase.name)?,
+                Some(tr) => files::samples(tr, files, &phase.name)?,
                 None => Vec::new(),
             };
             let dataset = match &shape.prompts {
-                Some(path) => {
-                    let tokenizer = match &shape.tokenizer {
-                        Some(t) => Some(tokenizers.get(t, &phase.name)?),
-                        None => None,
-                    };
-                    files::dataset(path, tokenizer, &phase.name, &mut prompts)?
-                }
+                Some(path) => files::dataset(
+                    path,
+                    shape.tokenizer.as_ref(),
+                    files,
+                    &phase.name,
+                    &mut prompts,
+                )?,
                 None => Vec::new(),
             };
             let prefix_cumulative = shape.prefix.as_ref().and_then(|p| {
@@ -91,7 +93,7 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
             think: phase
                 .think
                 .as_ref()
-                .map(|t| files::resolve(t, &phase.name))
+                .map(|t| files::values(t, files, &phase.name))
                 .transpose()?,
             classes: class_plans,
             class_cumulative,
@@ -154,6 +156,7 @@ pub fn compile(workload: &Workload) -> Result<Schedule, CompileError> {
                     &plan,
                     phase,
                     tr,
+                    files,
                     start.unwrap_or(0),
                     &mut blocks,
                     &mut classes,

@@ -1,6 +1,8 @@
 //! The plan hash: SHA-256 over a canonical encoding of the plan, so two plans with the same
 //! hash send the same requests at the same times. The workload's name, description and target
-//! are not part of it: an A/B comparison of two models runs the same plan.
+//! are not part of it: an A/B comparison of two models runs the same plan. Nor are file paths:
+//! what the files hold is (the trace rows in the requests, sampled pairs, empirical values,
+//! dataset prompts), so a copied directory plans identically and an edited file does not.
 
 use sha2::{Digest, Sha256};
 
@@ -32,6 +34,15 @@ pub fn plan_hash(s: &Schedule) -> String {
             for b in list {
                 h.update(b.to_le_bytes());
             }
+        }
+    }
+    // Real prompts of `dataset(...)` classes: their text is what is sent (absent for most plans,
+    // so their hashes stay as they were).
+    if !s.prompts.is_empty() {
+        h.update(b"prompts\n");
+        match serde_json::to_vec(&s.prompts) {
+            Ok(bytes) => h.update(&bytes),
+            Err(_) => h.update(format!("{:?}", s.prompts).as_bytes()),
         }
     }
     let digest = h.finalize();

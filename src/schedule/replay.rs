@@ -4,6 +4,7 @@
 use super::compile::CompileError;
 use super::content::{self, request_id};
 use super::{PhasePlan, PlannedRequest};
+use crate::resolve::Files;
 use crate::trace::{self, Transform};
 use crate::workload::{Phase, TraceRef};
 
@@ -21,21 +22,13 @@ pub fn requests(
     plan: &PhasePlan,
     phase: &Phase,
     tr: &TraceRef,
+    files: &Files,
     base_ns: u64,
     blocks: &mut Vec<Vec<u64>>,
     class_names: &mut Vec<String>,
 ) -> Result<Replayed, CompileError> {
-    let fail = |message: String| CompileError::Trace {
-        phase: phase.name.clone(),
-        message,
-    };
-    let read = super::files::read_trace(tr, &phase.name)?;
-    let failed = read.rows.iter().filter(|r| r.failed).count();
-    if failed > 0 && tr.replay_failed.is_none() {
-        return Err(fail(format!(
-            "{failed} rows are failed requests (0 response tokens); say failed: skip or failed: replay (llmw replay: --failed skip|replay)"
-        )));
-    }
+    // The resolve stage loaded the rows and refused failed rows without a `failed:` choice.
+    let read = super::files::trace(tr, files, &phase.name)?;
     let t = Transform {
         speed: tr.speed,
         window_ns: tr.window_ns,
@@ -45,7 +38,7 @@ pub fn requests(
         replay_failed: tr.replay_failed.unwrap_or(false),
         seed,
     };
-    let prepared = trace::transform(&read, &t);
+    let prepared = trace::transform(read, &t);
     let end = phase.duration_ns;
     let mut out = Vec::with_capacity(prepared.rows.len());
     for (position, (offset, row)) in prepared.rows.into_iter().enumerate() {

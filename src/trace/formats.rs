@@ -354,6 +354,11 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
 fn read_llmw(path: &Path) -> Result<Trace, TraceError> {
     // A run directory (its requests table in either layout) or one Parquet file.
     let files: Vec<PathBuf> = if path.is_dir() {
+        // A run directory says what it is in its manifest; anything else is refused by name.
+        crate::rundir::manifest::Manifest::read(path).map_err(|e| TraceError::File {
+            path: path.to_path_buf(),
+            message: format!("not an llmw run directory: {e}"),
+        })?;
         crate::rundir::layout::files(path, crate::rundir::layout::REQUESTS).map_err(|m| {
             TraceError::File {
                 path: path.to_path_buf(),
@@ -408,11 +413,11 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
         };
         use arrow_array::{Array, Int32Array, Int64Array, StringArray};
         let (sched, sent, input, output, class) = (
-            col("scheduled_ns")?,
-            col("sent_ns")?,
-            col("input_tokens")?,
-            col("output_tokens_requested")?,
-            col("class")?,
+            col(crate::rundir::tables::requests::SCHEDULED_NS)?,
+            col(crate::rundir::tables::requests::SENT_NS)?,
+            col(crate::rundir::tables::requests::INPUT_TOKENS)?,
+            col(crate::rundir::tables::requests::OUTPUT_TOKENS_REQUESTED)?,
+            col(crate::rundir::tables::requests::CLASS)?,
         );
         let (Some(sched), Some(sent), Some(input), Some(output), Some(class)) = (
             sched.as_any().downcast_ref::<Int64Array>(),

@@ -1,7 +1,5 @@
 //! Distributions of lengths (tokens) and of durations (seconds, for `think`).
 
-use std::path::PathBuf;
-
 /// A checked distribution. Parameters are in the value's base unit.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Dist {
@@ -44,7 +42,7 @@ pub enum Dist {
     },
     /// Resample a column of a file (resolved to `Values` when the schedule is compiled).
     Empirical {
-        path: PathBuf,
+        path: super::FileRef,
         column: String,
     },
     /// Each value equally likely: an empirical column, loaded.

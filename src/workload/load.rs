@@ -1,8 +1,6 @@
 //! The load a phase applies: open-loop arrivals or closed-loop concurrency, and the
 //! time-varying levels (`steps`, `ramp`, `sine`) either may follow.
 
-use std::path::PathBuf;
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Load {
     /// Requests sent at pre-computed times.
@@ -86,7 +84,7 @@ impl Level {
 /// A trace file reference: `trace("file", format: F, ...)`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TraceRef {
-    pub path: PathBuf,
+    pub path: super::FileRef,
     pub format: String,
     pub speed: f64,
     pub window_ns: Option<(u64, u64)>,

@@ -12,6 +12,22 @@ pub use load::{Arrival, Level, Load, Process, TraceRef};
 
 use std::path::PathBuf;
 
+/// A file the workload names, with where it names it (for the resolve stage's diagnostics).
+/// It serializes as `"file"`: paths never reach the plan hash, the file's contents do (through
+/// what the resolve stage loads), so a copied directory plans identically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRef {
+    /// Relative to the `.llmw` file that names it, joined onto that file's directory.
+    pub path: PathBuf,
+    pub span: crate::source::Span,
+}
+
+impl serde::Serialize for FileRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("file")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workload {
     pub name: String,
@@ -129,13 +145,13 @@ pub struct Shape {
     pub output: Dist,
     pub prefix: Option<Prefix>,
     /// `prompts = dataset("file.jsonl")`: real prompt texts.
-    pub prompts: Option<PathBuf>,
+    pub prompts: Option<FileRef>,
     /// `sample = trace(...)`: (input, output) pairs drawn jointly from a trace's rows.
     pub sample: Option<TraceRef>,
     /// `tokenizer = "tokenizer.json"` (Hugging Face format): measures `dataset(...)` prompts.
     /// (Left out of the plan hash's encoding when unset, so earlier plans keep their hash.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tokenizer: Option<PathBuf>,
+    pub tokenizer: Option<FileRef>,
 }
 
 /// `prefix = shared(tokens: N, groups: G, skew: s)`.

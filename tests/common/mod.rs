@@ -20,8 +20,15 @@ pub fn workload_with(text: &str, overrides: &Overrides) -> Workload {
     }
 }
 
+/// Checks, resolves and compiles `text`.
 pub fn plan(text: &str) -> Schedule {
-    compile(&workload(text)).expect("compiles")
+    plan_with(text, &Overrides::default())
+}
+
+pub fn plan_with(text: &str, overrides: &Overrides) -> Schedule {
+    let resolved = llmw::resolve(workload_with(text, overrides))
+        .unwrap_or_else(|d| panic!("unresolved: {d:?}"));
+    compile(&resolved).expect("compiles")
 }
 
 /// The rendered diagnostics of an invalid workload (panics if it is valid).

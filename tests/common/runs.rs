@@ -179,8 +179,7 @@ pub struct Prepared {
 }
 
 pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Metrics) -> Prepared {
-    let workload = super::workload(text);
-    let schedule = std::sync::Arc::new(llmw::compile(&workload).expect("compiles"));
+    let schedule = std::sync::Arc::new(super::plan(text));
     let dir = temp_dir(name);
     let options = llmw::engine::RunOptions {
         out: Some(dir.clone()),

@@ -1,0 +1,117 @@
+//! The resolve stage: every file a workload names is loaded once, before compiling; a bad file is
+//! a diagnostic at the span that named it; the plan hash follows the files' contents, not their
+//! paths.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use llmw::diag::{render, Style};
+use llmw::Overrides;
+
+const WORKLOAD: &str = r#"workload "files" {
+  seed = 4
+  requests {
+    prompts = dataset("prompts.jsonl")
+    output  = 8
+  }
+  class "sampled" weight 0.5 {
+    sample = trace("slice.csv", format: azure)
+  }
+  class "measured" weight 0.5 {
+    input  = empirical("slice.csv", column: "ContextTokens")
+    output = 4
+  }
+  phase "p" { duration = 5s  arrival = poisson(rate: 4/s) }
+}
+"#;
+
+const AZURE: &str = "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n2023-11-16 18:15:51.4997380,879,34\n";
+
+/// A directory holding the workload and its files; returns the workload's path.
+fn project(name: &str, prompts: &str) -> PathBuf {
+    let dir = common::runs::temp_dir(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("w.llmw"), WORKLOAD).expect("write");
+    std::fs::write(dir.join("prompts.jsonl"), prompts).expect("write");
+    std::fs::write(dir.join("slice.csv"), AZURE).expect("write");
+    dir.join("w.llmw")
+}
+
+const PROMPTS: &str = "{\"prompt\": \"one two three four\"}\n{\"prompt\": \"five six\"}\n";
+
+fn hash(file: &Path) -> String {
+    let (sources, result) = llmw::load_file(file, &Overrides::default());
+    let resolved = result.unwrap_or_else(|d| panic!("{}", render(&sources, &d, Style::Plain)));
+    llmw::compile(&resolved).expect("compiles").hash
+}
+
+fn errors(file: &Path) -> String {
+    let (sources, result) = llmw::load_file(file, &Overrides::default());
+    render(&sources, &result.expect_err("unresolved"), Style::Plain)
+}
+
+#[test]
+fn a_copied_directory_plans_identically_and_an_edited_dataset_does_not() {
+    let a = project("resolve-a", PROMPTS);
+    let b = project("resolve-b", PROMPTS);
+    assert_ne!(a, b);
+    assert_eq!(hash(&a), hash(&b), "the same files in another place");
+    // The same token counts, other words: other prompts are sent, so another plan.
+    let c = project(
+        "resolve-c",
+        "{\"prompt\": \"uno dos tres cuatro\"}\n{\"prompt\": \"five six\"}\n",
+    );
+    assert_ne!(hash(&a), hash(&c), "an edited dataset");
+    // An edited trace changes the sampled lengths and the empirical column.
+    let d = project("resolve-d", PROMPTS);
+    std::fs::write(d.with_file_name("slice.csv"), AZURE.replace("374", "375")).expect("write");
+    assert_ne!(hash(&a), hash(&d), "an edited trace");
+}
+
+#[test]
+fn a_bad_file_is_a_diagnostic_at_the_text_that_named_it() {
+    let bad = project("resolve-bad", "{\"prompt\": \"fine\"}\nnot json\n");
+    let text = errors(&bad);
+    // Line 4 of the workload names the dataset; the message names the dataset's line.
+    assert!(text.contains("w.llmw:4:"), "{text}");
+    assert!(text.contains("prompts.jsonl:2: invalid JSON"), "{text}");
+    assert!(text.contains("named here"), "{text}");
+
+    let column = project("resolve-column", PROMPTS);
+    let broken = WORKLOAD.replace("column: \"ContextTokens\"", "column: \"Nope\"");
+    std::fs::write(&column, broken).expect("write");
+    let text = errors(&column);
+    assert!(text.contains("w.llmw:11:"), "{text}");
+    assert!(text.contains("Nope"), "{text}");
+}
+
+#[test]
+fn every_bad_file_is_reported_in_one_pass_and_each_once() {
+    let dir = project("resolve-many", "");
+    std::fs::write(dir.with_file_name("slice.csv"), "not,a,trace\n1,2,3\n").expect("write");
+    let text = errors(&dir);
+    // The empty dataset and the unreadable trace (named twice, reported once).
+    assert!(text.contains("the dataset has no prompts"), "{text}");
+    assert!(text.contains("missing column 'TIMESTAMP'"), "{text}");
+    let reports = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with('×'))
+        .count();
+    assert_eq!(reports, 2, "{text}");
+}
+
+#[test]
+fn llmw_check_reports_what_the_resolve_stage_finds() {
+    let bad = project("resolve-cli", "{\"prompt\": \"fine\"}\nnot json\n");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_llmw"))
+        .args(["check", bad.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("invalid JSON") && err.contains("w.llmw:4:"),
+        "{err}"
+    );
+}
