@@ -386,7 +386,7 @@ async fn cached_prompt_tokens_and_server_metrics_are_recorded() {
     // The report lines the server's view up with the step too.
     let run = llmw::analysis::load(&ran.dir).expect("loads");
     let a = llmw::analysis::analyze(&run, &Default::default());
-    let html = llmw::analysis::report::html(&[(run, a)], &Default::default());
+    let html = llmw::analysis::report::html(&[a]);
     assert!(html.contains("<th>running</th>") && html.contains("<th>KV mean</th>"));
     assert!(server.scrapes >= 2);
     // Two users, one request each at all times: the server ran between 0 and 2.

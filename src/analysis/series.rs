@@ -50,7 +50,32 @@ pub struct Diagnostics {
     /// above 1.2 hints at KV-cache or memory-bandwidth pressure. Positions 1–3 are not the
     /// reference because a new stream's first gaps often include other requests' prefill.
     pub itl_trend: Option<f64>,
+    /// TTFT (ms) against the fraction of ok requests at or below it: at most ~300 points of the
+    /// empirical CDF, its last point the maximum.
+    pub ttft_cdf: Vec<[f64; 2]>,
+    /// The same for each request's ITL (ms), over requests with at least 2 output tokens.
+    pub itl_cdf: Vec<[f64; 2]>,
+    /// (prompt tokens, TTFT ms) of the group's first 1500 ok requests, for a scatter plot.
+    pub ttft_by_prompt: Vec<[f64; 2]>,
 }
+
+/// At most ~300 points of the empirical CDF of `v`, and its maximum at 1.
+fn cdf(mut v: Vec<f64>) -> Vec<[f64; 2]> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let step = (n / 300).max(1);
+    let mut pts: Vec<[f64; 2]> = (0..n)
+        .step_by(step)
+        .map(|i| [v[i], (i + 1) as f64 / n as f64])
+        .collect();
+    if let Some(last) = v.last() {
+        pts.push([*last, 1.0]);
+    }
+    pts
+}
+
+/// Points of the TTFT-against-prompt scatter kept per group.
+const SCATTER: usize = 1500;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fit {
@@ -98,12 +123,18 @@ fn fit(xs: &[f64], ys: &[f64]) -> Option<Fit> {
 
 pub(crate) fn diagnostics(run: &Run, of_row: &[Option<usize>], groups: usize) -> Vec<Diagnostics> {
     let r = &run.requests;
+    let streamed = run.meta.streamed();
     let mut xs = vec![Vec::new(); groups];
     let mut ys = vec![Vec::new(); groups];
+    let mut itl = vec![Vec::new(); groups];
     for (i, group) in of_row.iter().enumerate() {
         if let (Some(g), Some(first), Status::Ok) = (*group, r.first_token_ns[i], r.status[i]) {
             xs[g].push(r.input_tokens[i] as f64);
             ys[g].push((first - r.sent_ns[i]) as f64 / 1e6);
+            let out = r.output_tokens[i].unwrap_or(0);
+            if let (Some(last), true) = (r.last_token_ns[i], out >= 2 && streamed) {
+                itl[g].push((last - first) as f64 / 1e6 / (out - 1) as f64);
+            }
         }
     }
     // Position buckets [1,2), [2,4), [4,8), … by the later chunk's seq.
@@ -137,6 +168,14 @@ pub(crate) fn diagnostics(run: &Run, of_row: &[Option<usize>], groups: usize) ->
                 ttft_vs_prompt: fit(&xs[g], &ys[g]),
                 itl_by_position: buckets,
                 itl_trend: trend,
+                ttft_cdf: cdf(ys[g].clone()),
+                itl_cdf: cdf(std::mem::take(&mut itl[g])),
+                ttft_by_prompt: xs[g]
+                    .iter()
+                    .zip(&ys[g])
+                    .take(SCATTER)
+                    .map(|(x, y)| [*x, *y])
+                    .collect(),
             }
         })
         .collect()

@@ -91,7 +91,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     } else {
         if args.format == Format::Csv {
-            print!("{}", analysis::csv::write(&analyses));
+            say!("{}", analysis::csv::write(&analyses).trim_end_matches('\n'));
             return exit(missed);
         }
         let comparison = match analysis::compare(analyses, args.allow_different_plans) {
@@ -106,7 +106,7 @@ pub fn run(args: Args) -> ExitCode {
             _ => analysis::text::comparison(&comparison),
         }
     };
-    println!("{}", text.trim_end());
+    say!("{}", text.trim_end());
     exit(missed)
 }
 

@@ -35,7 +35,7 @@ pub fn run(args: Args) -> ExitCode {
             }
         });
         match result {
-            Ok(w) => println!(
+            Ok(w) => say!(
                 "ok  {}  (workload \"{}\", {} phase(s))",
                 file.display(),
                 w.name,

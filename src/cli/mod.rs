@@ -1,6 +1,12 @@
 //! Subcommands, one arrow of the pipeline each, and the exit-code contract:
 //! 0 success, 1 the run or analysis failed, 2 invalid input or usage, 3 an SLO was missed.
 
+/// `println!` that ends the process quietly with status 0 when stdout's reader has gone (`llmw
+/// analyze … | head`): the normal end of a pipeline, not a failure — and never a panic.
+macro_rules! say {
+    ($($t:tt)*) => { $crate::cli::say(format_args!($($t)*)) };
+}
+
 mod analyze;
 mod check;
 mod plan;
@@ -9,6 +15,7 @@ mod report;
 mod run;
 mod signals;
 mod sim;
+mod sim_args;
 mod trace;
 
 use std::io::IsTerminal;
@@ -114,6 +121,19 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
             eprintln!("error: cannot start the runtime: {e}");
             ExitCode::from(EXIT_FAILED)
         })
+}
+
+/// Writes one line to stdout; see [`say!`].
+pub fn say(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{args}").and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(EXIT_FAILED as i32);
+    }
 }
 
 /// Prints diagnostics to stderr, coloured when stderr is a terminal and NO_COLOR is unset.

@@ -19,8 +19,8 @@ pub struct Args {
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Summary)]
-    format: PlanFormat,
+    #[arg(long, value_enum, default_value_t = FormatArg::Summary)]
+    format: FormatArg,
     /// Write to this file instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     output: Option<PathBuf>,
@@ -49,14 +49,26 @@ pub fn run(args: Args) -> ExitCode {
     let written = match &args.output {
         Some(path) => File::create(path).and_then(|f| {
             let mut w = BufWriter::new(f);
-            write_plan_with(&mut w, &schedule, args.format, preview, args.with_prompts)?;
+            write_plan_with(
+                &mut w,
+                &schedule,
+                args.format.format(),
+                preview,
+                args.with_prompts,
+            )?;
             w.flush()
         }),
         None => {
             let stdout = io::stdout();
             let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
-            write_plan_with(&mut w, &schedule, args.format, preview, args.with_prompts)
-                .and_then(|_| w.flush())
+            write_plan_with(
+                &mut w,
+                &schedule,
+                args.format.format(),
+                preview,
+                args.with_prompts,
+            )
+            .and_then(|_| w.flush())
         }
     };
     match written {
@@ -70,6 +82,26 @@ pub fn run(args: Args) -> ExitCode {
                 .unwrap_or_else(|| "stdout".into());
             eprintln!("error: cannot write the plan to {target}: {e}");
             ExitCode::from(super::EXIT_FAILED)
+        }
+    }
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    Summary,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+impl FormatArg {
+    fn format(self) -> PlanFormat {
+        match self {
+            FormatArg::Summary => PlanFormat::Summary,
+            FormatArg::Json => PlanFormat::Json,
+            FormatArg::Jsonl => PlanFormat::Jsonl,
+            FormatArg::Csv => PlanFormat::Csv,
         }
     }
 }

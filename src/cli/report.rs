@@ -32,10 +32,7 @@ pub fn run(args: Args) -> ExitCode {
     let mut runs = Vec::new();
     for dir in &args.runs {
         match analysis::load(dir) {
-            Ok(run) => {
-                let a = analysis::analyze(&run, &opts);
-                runs.push((run, a));
-            }
+            Ok(run) => runs.push(analysis::analyze(&run, &opts)),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(super::EXIT_FAILED);
@@ -43,18 +40,15 @@ pub fn run(args: Args) -> ExitCode {
         }
     }
     if !args.allow_different_plans {
-        if let Some((_, other)) = runs
-            .iter()
-            .find(|(_, a)| a.plan_hash != runs[0].1.plan_hash)
-        {
+        if let Some(other) = runs.iter().find(|a| a.plan_hash != runs[0].plan_hash) {
             eprintln!(
                 "error: {} and {} ran different plans; pass --allow-different-plans to put them side by side anyway",
-                runs[0].1.run, other.run
+                runs[0].run, other.run
             );
             return ExitCode::from(super::EXIT_INVALID);
         }
     }
-    let html = analysis::report::html(&runs, &opts);
+    let html = analysis::report::html(&runs);
     if let Err(e) = std::fs::write(&args.output, html) {
         eprintln!("error: cannot write {}: {e}", args.output.display());
         return ExitCode::from(super::EXIT_FAILED);

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use llmw::engine::{self, Ending, Metrics, Provenance, RunOptions, Stopper};
 use llmw::rundir::manifest;
-use llmw::sim::{ProfileArgs, SimConfig};
+use llmw::sim::SimConfig;
+
+use super::sim_args::ProfileArg;
 use llmw::Overrides;
 
 #[derive(Debug, clap::Args)]
@@ -42,8 +44,8 @@ pub struct Common {
     #[arg(long, short)]
     quiet: bool,
     /// Simulator profile (used without --target).
-    #[arg(long = "sim-profile", value_enum, default_value_t = llmw::sim::ProfileName::Default)]
-    sim_profile: llmw::sim::ProfileName,
+    #[arg(long = "sim-profile", value_enum, default_value_t = ProfileArg::Default)]
+    sim_profile: ProfileArg,
     /// Scrape the server's Prometheus metrics from this URL (default: <target>/metrics).
     #[arg(long, value_name = "URL", conflicts_with = "no_metrics")]
     metrics_url: Option<String>,
@@ -90,11 +92,7 @@ pub fn execute(
         Some(t) => (t.clone(), None, None),
         None => {
             let config = SimConfig {
-                profile: ProfileArgs {
-                    profile: common.sim_profile,
-                    ..ProfileArgs::default()
-                }
-                .resolve(),
+                profile: common.sim_profile.profile(),
                 ..SimConfig::default()
             };
             let described = describe(&config);
@@ -139,13 +137,8 @@ pub fn execute(
     let analysis = llmw::analysis::load(&result.dir)
         .map(|run| llmw::analysis::analyze(&run, &Default::default()));
     match &analysis {
-        Ok(a) => println!("{}", llmw::analysis::text::analysis(a).trim_end()),
-        Err(e) => {
-            eprintln!("warning: cannot analyse the run ({e}); the live summary instead:");
-            let mut out = std::io::stdout().lock();
-            let _ = result.write_summary(&mut out, &schedule);
-            let _ = std::io::Write::flush(&mut out);
-        }
+        Ok(a) => say!("{}", llmw::analysis::text::analysis(a).trim_end()),
+        Err(e) => eprintln!("warning: cannot analyse the run: {e}"),
     }
     eprintln!("run recorded in {}", result.dir.display());
     let missed = analysis.as_ref().is_ok_and(|a| a.slo_missed());

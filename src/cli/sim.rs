@@ -3,7 +3,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use llmw::sim::{self, Behaviour, Faults, ProfileArgs, SimConfig};
+use llmw::sim::{self, SimConfig};
+
+use super::sim_args::{BehaviourArgs, FaultArgs, ProfileArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,12 +25,19 @@ pub struct Args {
     #[command(flatten)]
     profile: ProfileArgs,
     #[command(flatten, next_help_heading = "Fault injection")]
-    faults: Faults,
+    faults: FaultArgs,
     #[command(flatten, next_help_heading = "Real servers' ways (docs/servers.md)")]
-    behaviour: Behaviour,
+    behaviour: BehaviourArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
+    let faults = match args.faults.faults() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
@@ -36,9 +45,9 @@ pub fn run(args: Args) -> ExitCode {
     runtime.block_on(async move {
         let config = SimConfig {
             model: args.model,
-            profile: args.profile.resolve(),
-            faults: args.faults,
-            behaviour: args.behaviour,
+            profile: args.profile.profile(),
+            faults,
+            behaviour: args.behaviour.behaviour(),
             record_timings: args.record_timings,
         };
         let server = match sim::start(SocketAddr::new(args.host, args.port), config).await {
@@ -48,7 +57,7 @@ pub fn run(args: Args) -> ExitCode {
                 return ExitCode::from(super::EXIT_INVALID);
             }
         };
-        println!("llmw sim listening on {}", server.url());
+        say!("llmw sim listening on {}", server.url());
         let _ = tokio::signal::ctrl_c().await;
         server.shutdown();
         ExitCode::SUCCESS

@@ -133,7 +133,7 @@ pub fn run(command: Command) -> ExitCode {
     }
     let s = trace::stats(&t);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+        say!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     let q = |st: &llmw::stats::Stats| {
@@ -146,24 +146,28 @@ pub fn run(command: Command) -> ExitCode {
             st.max.unwrap_or(0.0)
         )
     };
-    println!(
+    say!(
         "rows            {} ({} malformed rows skipped, {} out of order)",
-        s.rows, s.skipped_rows, s.unsorted_rows
+        s.rows,
+        s.skipped_rows,
+        s.unsorted_rows
     );
-    println!("time span       {:.1} s", s.span_s);
-    println!(
+    say!("time span       {:.1} s", s.span_s);
+    say!(
         "rate            mean {:.3}/s; peak {} in 1 s, {} in 60 s",
-        s.mean_rate_per_s, s.peak_per_s, s.peak_per_min
+        s.mean_rate_per_s,
+        s.peak_per_s,
+        s.peak_per_min
     );
-    println!("input tokens    {}", q(&s.input_tokens));
-    println!("output tokens   {}", q(&s.output_tokens));
-    println!(
+    say!("input tokens    {}", q(&s.input_tokens));
+    say!("output tokens   {}", q(&s.output_tokens));
+    say!(
         "failed rows     {} ({:.2} %)",
         s.failed_rows,
         s.failed_share * 100.0
     );
     if let Some(b) = &s.blocks {
-        println!(
+        say!(
             "prefix blocks   {} distinct of {} references ({:.1} % repeats); {} requests start with a block seen before",
             b.distinct, b.references, b.repeat_share * 100.0, b.sharing_requests
         );

@@ -20,17 +20,14 @@ pub mod scrape;
 pub mod sse;
 mod stats;
 mod stop;
-mod summary;
 pub mod writer;
 
 pub use clock::rfc3339;
 pub use request::replay_stream;
 pub use run_dir::{Ending, Provenance};
 pub use scrape::Metrics;
-pub use stats::{percentile, Group};
 pub use stop::Stopper;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,18 +61,6 @@ pub struct RunResult {
     pub dir: PathBuf,
     pub ending: Ending,
     pub error: Option<String>,
-    pub groups: BTreeMap<(u32, u32), Group>,
-}
-
-impl RunResult {
-    /// The end-of-run table.
-    pub fn write_summary(
-        &self,
-        out: &mut impl std::io::Write,
-        schedule: &Schedule,
-    ) -> std::io::Result<()> {
-        summary::write(out, schedule, &self.groups)
-    }
 }
 
 /// Model discovery and the chat-template probes take at most this long each (or the workload's
@@ -289,7 +274,6 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
         d.abort();
         progress::clear();
     }
-    let groups = ctx.live.groups();
     let reuse = ctx.sender.http.report().reuse;
     findings.connections = Some(manifest::Connections {
         reuse,
@@ -343,12 +327,7 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
         counts,
     };
     run_dir::write(&dir, &meta, &schedule, &end)?;
-    Ok(RunResult {
-        dir,
-        ending,
-        error,
-        groups,
-    })
+    Ok(RunResult { dir, ending, error })
 }
 
 /// A task that is aborted when its handle is dropped (on every way out of `run`).

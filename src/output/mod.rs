@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use crate::schedule::Schedule;
 pub use rows::ClosedPreview;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanFormat {
     Summary,
     Json,

@@ -8,46 +8,31 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// Connection handling, request-id rules and response shapes of real servers.
-#[derive(Debug, Clone, PartialEq, clap::Args)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Behaviour {
     /// Close the connection after every response without saying so, as llama.cpp's
     /// llama-server does: it answers `Keep-Alive: timeout=5, max=100`, then closes, leaving a
     /// request written meanwhile unread.
-    #[arg(long)]
     pub close_after_response: bool,
     /// Close connections idle for longer than this (uvicorn, under vLLM and SGLang: 5 s).
-    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     pub idle_close: Option<f64>,
     /// Close a connection after this many requests, saying `Connection: close` on the last
     /// and counting down in `Keep-Alive: max=` (nginx's keepalive_requests).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_requests_per_connection: Option<u32>,
     /// Answer `400 Bad Request` with an empty body to an `X-Request-Id` that is not a UUID, as
     /// llama-cpp-python's server does.
-    #[arg(long)]
     pub require_uuid_request_id: bool,
     /// A new completion request ends the stream in progress with a bare `data: [DONE]` and no
     /// finish_reason, as llama-cpp-python's server does by default (`interrupt_requests`).
-    #[arg(long)]
     pub interrupt_on_new_request: bool,
     /// Tokens the chat template adds to every chat prompt (SmolLM2-Instruct's: 30).
-    #[arg(long, value_name = "TOKENS", default_value_t = 0)]
     pub chat_template_tokens: u32,
     /// The first N generated tokens of every response are reasoning, streamed as
     /// `reasoning_content` deltas before the answer (reasoning models).
-    #[arg(long, value_name = "TOKENS", default_value_t = 0)]
     pub reasoning_tokens: u32,
     /// Generated tokens per streamed chunk (speculative decoding, server-side coalescing). With
     /// `stream_options.continuous_usage_stats` each chunk carries its running usage.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub tokens_per_chunk: u32,
-}
-
-fn positive_seconds(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a positive number of seconds")),
-    }
 }
 
 impl Default for Behaviour {

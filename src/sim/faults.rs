@@ -18,19 +18,15 @@ pub enum Fault {
 }
 
 /// Shares (0–1) of requests given each fault.
-#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
     /// Share of requests answered 429 (half of them) or 500 (the other half).
-    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub error_rate: f64,
     /// Share of streams cut (connection aborted) halfway.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub cut_rate: f64,
     /// Share of streams that stall halfway and never finish.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub stall_rate: f64,
     /// Share of streams that get a malformed SSE data line halfway.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub malformed_rate: f64,
 }
 

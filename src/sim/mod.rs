@@ -13,7 +13,7 @@ mod profile;
 pub use batcher::Gauges;
 pub use behaviour::Behaviour;
 pub use faults::{Fault, Faults};
-pub use profile::{Profile, ProfileArgs, ProfileName};
+pub use profile::{Profile, ProfileName};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -11,9 +11,7 @@
 //! and with queueing, and output throughput (running / step) plateaus as the per-sequence and
 //! KV terms come to dominate, or when `max_seqs` or `kv_capacity` make new requests wait.
 
-use clap::ValueEnum;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProfileName {
     #[default]
     /// Like an 8B model on one data-centre GPU: ~10 ms ITL and tens of ms TTFT at low load,
@@ -77,62 +75,5 @@ impl Profile {
             + self.per_prefill_token_us * prefill_tokens as f64)
             / 1e6
             + self.per_kv_token_ns * kv_tokens as f64 / 1e9
-    }
-}
-
-/// Command-line overrides of a profile's parameters.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ProfileArgs {
-    /// Named profile to start from.
-    #[arg(long, value_enum, default_value_t = ProfileName::Default)]
-    pub profile: ProfileName,
-    /// Fixed cost of a step, in microseconds.
-    #[arg(long, value_name = "US")]
-    pub step_base_us: Option<f64>,
-    /// Cost per running sequence per step, in microseconds.
-    #[arg(long, value_name = "US")]
-    pub per_seq_us: Option<f64>,
-    /// Cost per prefilled prompt token, in microseconds.
-    #[arg(long, value_name = "US")]
-    pub per_prefill_token_us: Option<f64>,
-    /// Cost per KV-cache token held, per step, in nanoseconds.
-    #[arg(long, value_name = "NS")]
-    pub per_kv_token_ns: Option<f64>,
-    /// Largest running batch.
-    #[arg(long, value_name = "N")]
-    pub max_seqs: Option<u32>,
-    /// KV-cache capacity in tokens.
-    #[arg(long, value_name = "TOKENS")]
-    pub kv_capacity: Option<u64>,
-    /// Prefill tokens per step.
-    #[arg(long, value_name = "TOKENS")]
-    pub prefill_budget: Option<u32>,
-}
-
-impl ProfileArgs {
-    pub fn resolve(&self) -> Profile {
-        let mut p = Profile::named(self.profile);
-        if let Some(v) = self.step_base_us {
-            p.step_base_us = v;
-        }
-        if let Some(v) = self.per_seq_us {
-            p.per_seq_us = v;
-        }
-        if let Some(v) = self.per_prefill_token_us {
-            p.per_prefill_token_us = v;
-        }
-        if let Some(v) = self.per_kv_token_ns {
-            p.per_kv_token_ns = v;
-        }
-        if let Some(v) = self.max_seqs {
-            p.max_seqs = v.max(1);
-        }
-        if let Some(v) = self.kv_capacity {
-            p.kv_capacity = v.max(1);
-        }
-        if let Some(v) = self.prefill_budget {
-            p.prefill_budget = v.max(1);
-        }
-        p
     }
 }
