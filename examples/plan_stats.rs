@@ -47,8 +47,7 @@ fn main() -> ExitCode {
         gaps.sort_unstable();
         let pct = |p: f64| {
             gaps.get(((gaps.len() as f64 - 1.0) * p) as usize)
-                .map(|g| *g as f64 / 1e6)
-                .unwrap_or(0.0)
+                .map_or(0.0, |g| *g as f64 / 1e6)
         };
         println!(
             "{}: {} requests, gap p50 {:.1} ms, p99 {:.1} ms",

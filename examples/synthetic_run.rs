@@ -38,7 +38,7 @@ fn main() -> Result<(), String> {
             .map(|k| ChunkRow {
                 request_id: id,
                 seq: k,
-                at_ns: sent + ttft + k as u64 * itl + rng.below(1_000_000),
+                at_ns: sent + ttft + u64::from(k) * itl + rng.below(1_000_000),
                 tokens: 1,
                 bytes: 5,
                 reasoning: false,

@@ -161,13 +161,13 @@ mod tests {
     fn names_round_trip() {
         for m in Metric::ALL {
             assert_eq!(Metric::parse(m.as_str()), Some(m));
-            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+            assert_eq!(serde_json::to_value(m).expect("serializes"), m.as_str());
         }
         for s in Stat::ALL {
             assert_eq!(Stat::parse(s.as_str()), Some(s));
         }
         assert_eq!(Metric::parse("latency"), None);
-        assert_eq!(serde_json::to_value(CmpOp::Le).unwrap(), "<=");
+        assert_eq!(serde_json::to_value(CmpOp::Le).expect("serializes"), "<=");
     }
 
     #[test]

@@ -96,11 +96,11 @@ fn steps_assign_exact_step_indices_and_rates() {
     for r in &s.requests {
         let at = r.at_ns.expect("open loop");
         assert_eq!(
-            r.step as u64,
+            u64::from(r.step),
             at / 20_000_000_000,
             "step of the request at {at}ns"
         );
-        assert_eq!(r.id % 1_000_000_000_000 / 1_000_000_000, r.step as u64);
+        assert_eq!(r.id % 1_000_000_000_000 / 1_000_000_000, u64::from(r.step));
         counts[r.step as usize] += 1;
     }
     for (c, rate) in counts.iter().zip([10.0, 50.0, 0.0, 20.0]) {
@@ -120,7 +120,10 @@ fn check_bins(arrival: &str, seconds: f64, bins: usize, rate: impl Fn(f64) -> f6
         let observed = t.iter().filter(|x| **x >= lo && **x < hi).count();
         let panels = 1000;
         let expected: f64 = (0..panels)
-            .map(|i| rate(lo + (i as f64 + 0.5) * width / panels as f64) * width / panels as f64)
+            .map(|i| {
+                rate(lo + (f64::from(i) + 0.5) * width / f64::from(panels)) * width
+                    / f64::from(panels)
+            })
             .sum();
         expect_count(observed, expected, expected.sqrt());
     }

@@ -392,6 +392,36 @@ fn dataset_prompts_are_planned_shown_and_sent() {
         "fast",
     ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    // The simulator reports the words of the prompt it received as `prompt_tokens`: every
+    // request carried its planned dataset prompt (a string, or the messages' contents).
+    let words = |p: &serde_json::Value| -> i32 {
+        match p {
+            serde_json::Value::String(s) => s.split_whitespace().count() as i32,
+            serde_json::Value::Array(m) => m
+                .iter()
+                .map(|msg| {
+                    msg["content"]
+                        .as_str()
+                        .map_or(0, |c| c.split_whitespace().count())
+                })
+                .sum::<usize>() as i32,
+            other => panic!("no prompt: {other}"),
+        }
+    };
+    let planned: std::collections::BTreeMap<i64, i32> = rows
+        .iter()
+        .map(|r| (r["id"].as_i64().expect("id"), words(&r["prompt"])))
+        .collect();
+    let sent = common::runs::requests(&out);
+    assert_eq!(sent.len(), 12);
+    for r in &sent {
+        assert_eq!(r.status, "ok", "{r:?}");
+        assert_eq!(
+            r.prompt_tokens,
+            planned.get(&r.request_id).copied(),
+            "{r:?}"
+        );
+    }
 }
 
 #[test]

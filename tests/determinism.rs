@@ -48,11 +48,16 @@ fn seed_and_params_change_the_plan() {
 
 #[test]
 fn the_seed_flag_overrides_the_file() {
+    // --seed 11 on a file saying `seed = 3` plans exactly what a file saying `seed = 11` plans,
+    // and not what the file's own seed plans.
     let flag = plan_with(&Overrides {
-        seed: Some(3),
+        seed: Some(11),
         ..Overrides::default()
     });
-    assert_eq!(jsonl(&flag), jsonl(&plan_with(&Overrides::default())));
+    let in_file = common::plan(&TEXT.replace("seed = 3", "seed = 11"));
+    assert_eq!(jsonl(&flag), jsonl(&in_file));
+    assert_eq!(flag.seed, 11);
+    assert_ne!(jsonl(&flag), jsonl(&plan_with(&Overrides::default())));
 }
 
 #[test]
@@ -76,5 +81,12 @@ fn closed_loop_requests_are_a_function_of_their_position() {
     let b = s.closed_request(0, 1, 17);
     assert_eq!(a, b);
     assert_eq!(a.id, 1_000_000_017);
-    assert_ne!(s.closed_request(0, 1, 18).input_tokens, 0);
+    // The next position is another draw: another id, and (lognormal and gamma lengths, an
+    // exponential think) other contents.
+    let next = s.closed_request(0, 1, 18);
+    assert_eq!(next.id, 1_000_000_018);
+    assert_ne!(
+        (next.input_tokens, next.output_tokens, next.think_ns),
+        (a.input_tokens, a.output_tokens, a.think_ns)
+    );
 }

@@ -198,9 +198,9 @@ fn prefix_groups_are_uniform_or_zipf() {
         "input = 100\n output = 1\n prefix = shared(tokens: 64, groups: 8, skew: zipf(1.1))",
     ));
     let rs: Vec<_> = (0..N).map(|i| s.closed_request(0, 0, i)).collect();
-    let h: f64 = (1..=8).map(|k| (k as f64).powf(-1.1)).sum();
+    let h: f64 = (1..=8).map(|k| f64::from(k).powf(-1.1)).sum();
     for g in 0..8u32 {
-        let p = ((g + 1) as f64).powf(-1.1) / h;
+        let p = f64::from(g + 1).powf(-1.1) / h;
         assert_share(
             rs.iter().filter(|r| r.prefix_group == Some(g)).count(),
             rs.len(),

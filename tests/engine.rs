@@ -43,7 +43,12 @@ async fn run(
         Some(_) => None,
         None => Some(common::runs::simulator(config).await),
     };
-    let url = target.unwrap_or_else(|| server.as_ref().map(|s| s.url()).unwrap_or_default());
+    let url = target.unwrap_or_else(|| {
+        server
+            .as_ref()
+            .map(llmw::sim::SimServer::url)
+            .unwrap_or_default()
+    });
     let p = common::runs::prepare(text, name, url, Default::default());
     let (dir, schedule) = (p.dir.clone(), p.schedule.clone());
     let result = engine::run(p.schedule, p.options).await.expect("run");
@@ -138,7 +143,7 @@ async fn a_run_records_every_request_and_chunk_with_the_simulators_timing() {
         assert_eq!(cs.last().map(|c| c.at_ns), r.last_token_ns);
         assert!(r.sent_ns <= cs[0].at_ns && r.last_token_ns <= Some(r.done_ns));
         ttft.push((r.first_token_ns.expect("first") - r.sent_ns) as f64 / 1e6);
-        let n = r.output_tokens.expect("n") as f64;
+        let n = f64::from(r.output_tokens.expect("n"));
         itl.push(
             (r.last_token_ns.expect("last") - r.first_token_ns.expect("first")) as f64
                 / 1e6
@@ -355,7 +360,7 @@ async fn a_concurrency_sweep_shows_throughput_plateau_and_queueing() {
             .collect();
         let tokens: i64 = group
             .iter()
-            .map(|r| r.output_tokens.unwrap_or(0) as i64)
+            .map(|r| i64::from(r.output_tokens.unwrap_or(0)))
             .sum();
         let span = group.iter().map(|r| r.done_ns).max().unwrap_or(0)
             - group.iter().map(|r| r.sent_ns).min().unwrap_or(0);
@@ -417,7 +422,7 @@ async fn analysis_of_a_real_run_matches_an_independent_computation_and_its_schem
         assert!((g.ttft_ms.p50.expect("p50") - p50).abs() < 1e-9);
         let tokens: i64 = rows
             .iter()
-            .map(|r| r.output_tokens.unwrap_or(0) as i64)
+            .map(|r| i64::from(r.output_tokens.unwrap_or(0)))
             .sum();
         let span = rows.iter().map(|r| r.done_ns).max().unwrap_or(0)
             - rows.iter().map(|r| r.sent_ns).min().unwrap_or(0);

@@ -375,7 +375,7 @@ async fn cached_prompt_tokens_and_server_metrics_are_recorded() {
     let (prompt, cached) = ran
         .rows
         .iter()
-        .filter_map(|r| Some((r.prompt_tokens? as i64, r.cached_tokens? as i64)))
+        .filter_map(|r| Some((i64::from(r.prompt_tokens?), i64::from(r.cached_tokens?))))
         .fold((0, 0), |(p, c), (a, b)| (p + a, c + b));
     assert_eq!(g.prompt.cached_tokens, cached);
     assert_eq!(

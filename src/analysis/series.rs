@@ -11,7 +11,7 @@ use crate::stats::Stats;
 pub(crate) fn chunk_gaps(run: &Run, of_row: &[Option<usize>], groups: usize) -> Vec<Vec<f64>> {
     let mut out = vec![Vec::new(); groups];
     each_gap(run, of_row, |g, _seq, gap_ns| {
-        out[g].push(gap_ns as f64 / 1e6)
+        out[g].push(gap_ns as f64 / 1e6);
     });
     out
 }

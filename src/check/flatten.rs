@@ -106,19 +106,16 @@ fn push(
         return;
     };
     let full = sources.base_dir(span.file).join(&path.text);
-    let canonical = match full.canonicalize() {
-        Ok(c) => c,
-        Err(_) => {
-            diags.push(
-                Diagnostic::error(
-                    path.span,
-                    format!("no such file to include: '{}'", full.display()),
-                )
-                .label("file not found")
-                .help("include paths are relative to the file that includes them"),
-            );
-            return;
-        }
+    let Ok(canonical) = full.canonicalize() else {
+        diags.push(
+            Diagnostic::error(
+                path.span,
+                format!("no such file to include: '{}'", full.display()),
+            )
+            .label("file not found")
+            .help("include paths are relative to the file that includes them"),
+        );
+        return;
     };
     // Only workload files are included: a diagnostic about any other file would print its
     // contents (an `include "/proc/self/environ"` would put the environment in a CI log).

@@ -81,7 +81,7 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(super::EXIT_FAILED);
         }
     };
-    let missed = analyses.iter().any(|a| a.slo_missed());
+    let missed = analyses.iter().any(llmw::Analysis::slo_missed);
     let text = if analyses.len() == 1 {
         let a = &analyses[0];
         match args.format {

@@ -127,12 +127,12 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 pub fn say(args: std::fmt::Arguments) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{args}").and_then(|_| out.flush()) {
+    if let Err(e) = writeln!(out, "{args}").and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
         eprintln!("error: cannot write to stdout: {e}");
-        std::process::exit(EXIT_FAILED as i32);
+        std::process::exit(i32::from(EXIT_FAILED));
     }
 }
 

@@ -44,10 +44,9 @@ pub fn run(args: Args) -> ExitCode {
     };
     let preview = args
         .closed_preview
-        .map(ClosedPreview::Count)
-        .unwrap_or(ClosedPreview::Auto);
-    let written = match &args.output {
-        Some(path) => File::create(path).and_then(|f| {
+        .map_or(ClosedPreview::Auto, ClosedPreview::Count);
+    let written = if let Some(path) = &args.output {
+        File::create(path).and_then(|f| {
             let mut w = BufWriter::new(f);
             write_plan_with(
                 &mut w,
@@ -57,19 +56,18 @@ pub fn run(args: Args) -> ExitCode {
                 args.with_prompts,
             )?;
             w.flush()
-        }),
-        None => {
-            let stdout = io::stdout();
-            let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
-            write_plan_with(
-                &mut w,
-                &schedule,
-                args.format.format(),
-                preview,
-                args.with_prompts,
-            )
-            .and_then(|_| w.flush())
-        }
+        })
+    } else {
+        let stdout = io::stdout();
+        let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+        write_plan_with(
+            &mut w,
+            &schedule,
+            args.format.format(),
+            preview,
+            args.with_prompts,
+        )
+        .and_then(|()| w.flush())
     };
     match written {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,8 +76,7 @@ pub fn run(args: Args) -> ExitCode {
             let target = args
                 .output
                 .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "stdout".into());
+                .map_or_else(|| "stdout".into(), |p| p.display().to_string());
             eprintln!("error: cannot write the plan to {target}: {e}");
             ExitCode::from(super::EXIT_FAILED)
         }

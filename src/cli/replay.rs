@@ -93,7 +93,7 @@ pub fn run(args: Args) -> ExitCode {
     }
     let path: PathBuf = args.source.trace.clone();
     let format = args.source.format.format().name();
-    let text = match source(&args, &format) {
+    let text = match source(&args, format) {
         Ok(t) => t,
         Err(e) => return bad(e),
     };
@@ -159,8 +159,7 @@ fn source(args: &Args, format: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{} is not a UTF-8 path", path.display()))?;
     let name = path
         .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "trace".into());
+        .map_or_else(|| "trace".into(), |s| s.to_string_lossy().into_owned());
     let mut call = vec![quoted(shown), format!("format: {format}")];
     call.push(format!("speed: {}x", args.speed));
     if let Some(w) = &args.window {
@@ -182,8 +181,14 @@ fn source(args: &Args, format: &str) -> Result<String, String> {
     if let Some(u) = args.source.time_unit {
         call.push(format!("time_unit: {}", u.unit().as_str()));
     }
-    if let Some(g) = &args.max_gap {
-        call.push(format!("max_gap: {g}"));
+    if let Some(g) = args.max_gap {
+        // Exact: whole milliseconds, or milliseconds with the nanoseconds as decimals.
+        let g = g.max(0);
+        let ms = match g % 1_000_000 {
+            0 => format!("{}ms", g / 1_000_000),
+            frac => format!("{}.{frac:06}ms", g / 1_000_000),
+        };
+        call.push(format!("max_gap: {ms}"));
     }
     if let Some(k) = args.scale {
         call.push(format!("scale: {k}x"));

@@ -88,20 +88,19 @@ pub fn execute(
         Err(code) => return code,
     };
     // Without --target the built-in simulator serves the run, in this process, for its length.
-    let (target, simulator, _server) = match &common.target {
-        Some(t) => (t.clone(), None, None),
-        None => {
-            let config = SimConfig {
-                profile: common.sim_profile.profile(),
-                ..SimConfig::default()
-            };
-            let described = describe(&config);
-            match runtime.block_on(llmw::sim::start(([127, 0, 0, 1], 0).into(), config)) {
-                Ok(server) => (server.url(), Some(described), Some(server)),
-                Err(e) => {
-                    eprintln!("error: cannot start the simulator: {e}");
-                    return ExitCode::from(super::EXIT_FAILED);
-                }
+    let (target, simulator, _server) = if let Some(t) = &common.target {
+        (t.clone(), None, None)
+    } else {
+        let config = SimConfig {
+            profile: common.sim_profile.profile(),
+            ..SimConfig::default()
+        };
+        let described = describe(&config);
+        match runtime.block_on(llmw::sim::start(([127, 0, 0, 1], 0).into(), config)) {
+            Ok(server) => (server.url(), Some(described), Some(server)),
+            Err(e) => {
+                eprintln!("error: cannot start the simulator: {e}");
+                return ExitCode::from(super::EXIT_FAILED);
             }
         }
     };
@@ -141,7 +140,7 @@ pub fn execute(
         Err(e) => eprintln!("warning: cannot analyse the run: {e}"),
     }
     eprintln!("run recorded in {}", result.dir.display());
-    let missed = analysis.as_ref().is_ok_and(|a| a.slo_missed());
+    let missed = analysis.as_ref().is_ok_and(llmw::Analysis::slo_missed);
     match result.ending {
         Ending::Completed if missed => {
             eprintln!("an SLO objective was missed");

@@ -24,10 +24,7 @@ pub async fn watch(stopper: Arc<Stopper>) {
     let mut int_ok = true;
     loop {
         let name = tokio::select! {
-            r = tokio::signal::ctrl_c(), if int_ok => match r {
-                Ok(()) => "SIGINT",
-                Err(_) => { int_ok = false; continue; }
-            },
+            r = tokio::signal::ctrl_c(), if int_ok => if let Ok(()) = r { "SIGINT" } else { int_ok = false; continue; },
             _ = term.recv() => "SIGTERM",
             _ = hup.recv() => "SIGHUP",
         };

@@ -92,17 +92,17 @@ impl Monitor {
 mod tests {
     use super::*;
 
-    fn rule(share: f64) -> Option<AbortRule> {
-        Some(AbortRule {
+    fn rule(share: f64) -> AbortRule {
+        AbortRule {
             error_share: share,
             window_ns: 10 * SECOND,
             min_requests: 5,
-        })
+        }
     }
 
     #[test]
     fn a_window_of_failures_aborts_once_it_has_been_watched_whole() {
-        let m = Monitor::new(rule(1.0));
+        let m = Monitor::new(Some(rule(1.0)));
         for t in 0..10 {
             assert_eq!(m.record(t * SECOND, Status::Error, Some("refused")), None);
         }
@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn one_success_in_the_window_keeps_an_all_fail_rule_quiet() {
-        let m = Monitor::new(rule(1.0));
+        let m = Monitor::new(Some(rule(1.0)));
         for t in 0..5 {
             assert_eq!(m.record(t * SECOND, Status::Error, None), None);
         }
@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn below_the_threshold_or_the_minimum_nothing_happens() {
-        let m = Monitor::new(rule(0.5));
+        let m = Monitor::new(Some(rule(0.5)));
         for t in 0..30 {
             let s = if t % 3 == 0 {
                 Status::Error
@@ -138,7 +138,7 @@ mod tests {
             };
             assert_eq!(m.record(t * SECOND, s, None), None);
         }
-        let m = Monitor::new(rule(0.5));
+        let m = Monitor::new(Some(rule(0.5)));
         assert_eq!(m.record(0, Status::Error, None), None);
         assert_eq!(
             m.record(11 * SECOND, Status::Error, None),

@@ -57,7 +57,7 @@ impl Clock {
             }
             let left = deadline - now;
             if left > SPIN {
-                std::thread::sleep((left - SPIN).min(Duration::from_millis(50)));
+                std::thread::sleep(left.saturating_sub(SPIN).min(Duration::from_millis(50)));
             } else {
                 std::hint::spin_loop();
             }

@@ -236,8 +236,10 @@ impl HttpClient {
             .to_string();
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tls = https.then(|| {
-            let roots =
-                rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let roots = webpki_roots::TLS_SERVER_ROOTS
+                .iter()
+                .cloned()
+                .collect::<rustls::RootCertStore>();
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -469,7 +471,9 @@ fn never_read(e: &hyper::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
+            use std::io::ErrorKind::{
+                BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof,
+            };
             return matches!(
                 io.kind(),
                 BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof

@@ -54,7 +54,7 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
         let r = *r;
         handle.spawn(async move {
             task_ctx.clock.spin_until(scheduled);
-            task_ctx.fire(r, Some(scheduled)).await
+            task_ctx.fire(r, Some(scheduled)).await;
         });
     }
     let end = start_ns + plan.duration_ns.unwrap_or(0);

@@ -22,7 +22,7 @@ pub struct TooLong;
 
 impl std::fmt::Display for TooLong {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "an SSE line or event over {} bytes", MAX_EVENT)
+        write!(f, "an SSE line or event over {MAX_EVENT} bytes")
     }
 }
 

@@ -27,8 +27,11 @@ pub struct Resolved {
 pub struct Files {
     traces: Vec<(TraceKey, Trace)>,
     columns: Vec<((PathBuf, String), Vec<f64>)>,
-    datasets: Vec<((PathBuf, Option<PathBuf>), Vec<Prompt>)>,
+    datasets: Vec<(DatasetKey, Vec<Prompt>)>,
 }
+
+/// A dataset and the tokenizer that measures it.
+type DatasetKey = (PathBuf, Option<PathBuf>);
 
 /// What decides a trace's rows: the file and how it is read (not the transformations).
 #[derive(Debug, Clone, PartialEq)]

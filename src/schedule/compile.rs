@@ -158,8 +158,10 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                     tr,
                     files,
                     start.unwrap_or(0),
-                    &mut blocks,
-                    &mut classes,
+                    super::replay::Tables {
+                        blocks: &mut blocks,
+                        classes: &mut classes,
+                    },
                 )?;
                 if requests.len() + replayed.requests.len() > MAX_PLANNED as usize {
                     return Err(CompileError::TooLarge {

@@ -17,6 +17,12 @@ pub struct Replayed {
     pub duration_ns: u64,
 }
 
+/// The plan's tables a trace phase adds to: prefix-block lists, class names.
+pub struct Tables<'a> {
+    pub blocks: &'a mut Vec<Vec<u64>>,
+    pub classes: &'a mut Vec<String>,
+}
+
 pub fn requests(
     seed: u64,
     plan: &PhasePlan,
@@ -24,9 +30,12 @@ pub fn requests(
     tr: &TraceRef,
     files: &Files,
     base_ns: u64,
-    blocks: &mut Vec<Vec<u64>>,
-    class_names: &mut Vec<String>,
+    tables: Tables,
 ) -> Result<Replayed, CompileError> {
+    let Tables {
+        blocks,
+        classes: class_names,
+    } = tables;
     // The resolve stage loaded the rows and refused failed rows without a `failed:` choice.
     let read = super::files::trace(tr, files, &phase.name)?;
     let t = Transform {

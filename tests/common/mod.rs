@@ -82,7 +82,7 @@ pub fn gaps(ts: &[f64]) -> Vec<f64> {
 /// Kolmogorov–Smirnov statistic of a sample against a CDF.
 pub fn ks(sample: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
     let mut xs = sample.to_vec();
-    xs.sort_by(|a, b| a.total_cmp(b));
+    xs.sort_by(f64::total_cmp);
     let n = xs.len() as f64;
     let mut d: f64 = 0.0;
     for (i, x) in xs.iter().enumerate() {
@@ -98,7 +98,7 @@ pub fn ks(sample: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
 /// statistic is how far the empirical CDF leaves that band (0 when it stays inside).
 pub fn ks_rounded(sample: &[f64], cdf: impl Fn(f64) -> f64, h: f64) -> f64 {
     let mut xs = sample.to_vec();
-    xs.sort_by(|a, b| a.total_cmp(b));
+    xs.sort_by(f64::total_cmp);
     let n = xs.len() as f64;
     let mut d: f64 = 0.0;
     let mut i = 0;
@@ -126,11 +126,11 @@ pub fn lengths(s: &Schedule, n: u64, output: bool) -> Vec<f64> {
     (0..n)
         .map(|i| {
             let r = s.closed_request(0, 0, i);
-            (if output {
+            f64::from(if output {
                 r.output_tokens
             } else {
                 r.input_tokens
-            }) as f64
+            })
         })
         .collect()
 }
@@ -163,7 +163,7 @@ pub fn gamma_p(a: f64, x: f64) -> f64 {
         let mut d = 1.0 / b;
         let mut h = d;
         for i in 1..10_000 {
-            let an = -(i as f64) * (i as f64 - a);
+            let an = -f64::from(i) * (f64::from(i) - a);
             b += 2.0;
             d = an * d + b;
             if d.abs() < tiny {

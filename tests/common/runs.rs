@@ -160,8 +160,7 @@ fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0)
+        .map_or(0, |d| u64::from(d.subsec_nanos()))
 }
 
 /// Median of a list of values.

@@ -1,0 +1,48 @@
+//! Diagnostics known to be poor, kept as snapshots so they are improved deliberately (after
+//! PRQL's `bad_error_messages`): each case says what a good message would say. When one is
+//! fixed, its snapshot changes — move the case to `tests/broken/` with the better text.
+
+mod common;
+
+fn said(text: &str) -> String {
+    common::errors(text)
+}
+
+#[test]
+fn an_unquoted_workload_name() {
+    // Good: "a workload's name is a string: workload \"x\" { ... }", at `x`.
+    insta::assert_snapshot!(said("workload x { }"));
+}
+
+#[test]
+fn a_missing_equals_sign() {
+    // Good: "expected '=' after 'input'" with the fix `input = 10`.
+    insta::assert_snapshot!(said(
+        "workload \"x\" {\n  requests { input 10  output = 5 }\n  phase \"p\" { duration = 10s  concurrency = 4 }\n}\n"
+    ));
+}
+
+#[test]
+fn a_colon_instead_of_an_equals_sign() {
+    // Good: "fields are set with '=': duration = 10s" (':' is for call arguments and maps).
+    insta::assert_snapshot!(said(
+        "workload \"x\" {\n  requests { input = 10  output = 5 }\n  phase \"p\" { duration: 10s  concurrency = 4 }\n}\n"
+    ));
+}
+
+#[test]
+fn a_space_between_a_number_and_its_unit() {
+    // Good: one error, "write 10s, without a space"; today a second error follows about `s`.
+    insta::assert_snapshot!(said(
+        "workload \"x\" {\n  requests { input = 10  output = 5 }\n  phase \"p\" { duration = 10 s  concurrency = 4 }\n}\n"
+    ));
+}
+
+#[test]
+fn an_unquoted_phase_name() {
+    // Good: "a phase's name is a string: phase \"p\" { ... }", at `p`; today the parser reports
+    // the file's last brace.
+    insta::assert_snapshot!(said(
+        "workload \"x\" {\n  requests { input = 10  output = 5 }\n  phase p { duration = 10s  concurrency = 4 }\n}\n"
+    ));
+}
