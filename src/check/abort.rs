@@ -3,6 +3,7 @@
 //! request that finished in 10 s failed (docs/runs.md).
 
 use crate::diag::Diagnostic;
+use crate::metric::Metric;
 use crate::syntax::{Block, CmpOp, Entry, ExprKind};
 use crate::workload::AbortRule;
 
@@ -30,7 +31,7 @@ pub(crate) fn abort_block(ctx: &mut Ctx, block: &Block, rule: &mut Option<AbortR
     for entry in &block.entries {
         match entry {
             Entry::Objective(o) => {
-                if o.metric.text != "errors" || o.stat.is_some() {
+                if Metric::parse(&o.metric.text) != Some(Metric::Errors) || o.stat.is_some() {
                     ctx.error(
                         Diagnostic::error(o.span, "abort takes one condition: errors > SHARE")
                             .help("abort { errors > 50%  over = 10s }"),
