@@ -86,22 +86,26 @@ pub fn trace(data: &[u8]) {
     let _ = std::fs::remove_file(&path);
 }
 
-/// A run directory whose `run.json` is the input, beside small valid tables: the analysis must
-/// read it or say why.
+/// A run directory whose `run.json` is the input, beside small valid tables: the typed reader
+/// and the analysis must read it or say why. The tables are written once per process; each input
+/// only replaces `run.json`.
 pub fn run_json(data: &[u8]) {
-    let dir = scratch("run");
-    let _ = std::fs::remove_dir_all(&dir);
-    if std::fs::create_dir_all(&dir).is_err() {
-        return;
-    }
-    let tables =
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = scratch("run");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).ok()?;
         crate::engine::writer::TraceWriter::create(&dir, vec!["p".into()], vec!["default".into()])
-            .and_then(|w| w.finish(true));
-    if tables.is_ok() && std::fs::write(dir.join("run.json"), data).is_ok() {
-        if let Ok(run) = crate::analysis::load(&dir) {
+            .and_then(|w| w.finish(true))
+            .ok()?;
+        Some(dir)
+    });
+    let Some(dir) = dir else { return };
+    if std::fs::write(dir.join("run.json"), data).is_ok() {
+        if let Ok(run) = crate::analysis::load(dir) {
             let a = crate::analysis::analyze(&run, &Default::default());
             let _ = crate::analysis::text::analysis(&a);
+            let _ = crate::analysis::report::html(&[a]);
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -57,3 +57,19 @@ fn recorded_real_server_streams_are_read_exactly() {
     assert_eq!(chunks.len(), 4);
     assert_eq!(chunks.iter().map(|c| c.tokens).sum::<u32>(), 4);
 }
+
+#[test]
+fn the_run_json_seeds_of_real_runs_are_manifests_the_reader_accepts() {
+    // Seeds that do not parse would leave the analysis behind the manifest unfuzzed.
+    let mut seeds = 0;
+    for entry in std::fs::read_dir("fuzz/corpus/run_json").expect("corpus") {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with("-v1.json") {
+            let text = std::fs::read_to_string(&path).expect("seed");
+            llmw::rundir::manifest::Manifest::parse(&text, &path.display().to_string())
+                .unwrap_or_else(|e| panic!("{e}"));
+            seeds += 1;
+        }
+    }
+    assert!(seeds >= 3, "{seeds} seeds");
+}

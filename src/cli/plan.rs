@@ -45,30 +45,24 @@ pub fn run(args: Args) -> ExitCode {
     let preview = args
         .closed_preview
         .map_or(ClosedPreview::Auto, ClosedPreview::Count);
-    let written = if let Some(path) = &args.output {
-        File::create(path).and_then(|f| {
-            let mut w = BufWriter::new(f);
-            write_plan_with(
-                &mut w,
-                &schedule,
-                args.format.format(),
-                preview,
-                args.with_prompts,
-            )?;
-            w.flush()
-        })
-    } else {
-        let stdout = io::stdout();
-        let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+    // A file, or stdout (locked, with a large buffer: a plan can be millions of lines).
+    let sink: io::Result<Box<dyn Write>> = match &args.output {
+        Some(path) => File::create(path).map(|f| Box::new(BufWriter::new(f)) as Box<dyn Write>),
+        None => Ok(Box::new(BufWriter::with_capacity(
+            1 << 16,
+            io::stdout().lock(),
+        ))),
+    };
+    let written = sink.and_then(|mut w| {
         write_plan_with(
             &mut w,
             &schedule,
             args.format.format(),
             preview,
             args.with_prompts,
-        )
-        .and_then(|()| w.flush())
-    };
+        )?;
+        w.flush()
+    });
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
