@@ -9,3 +9,6 @@ pub const MAX_PLANNED: u64 = 20_000_000;
 pub const MAX_USERS: u32 = 100_000;
 /// `steps(...)` may have at most this many values (they are encoded in request ids).
 pub const MAX_STEPS: usize = 1000;
+/// The largest count the language takes (`limit`, `requests`, `block`, …): an integer an f64
+/// holds exactly.
+pub const MAX_COUNT: u64 = 9_000_000_000_000_000;

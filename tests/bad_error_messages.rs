@@ -32,7 +32,8 @@ fn a_colon_instead_of_an_equals_sign() {
 
 #[test]
 fn a_space_between_a_number_and_its_unit() {
-    // Good: one error, "write 10s, without a space"; today a second error follows about `s`.
+    // Good: one error, "write 10s, without a space"; today a second, puzzling one follows
+    // (the parser, after `10 s`, expects a string or a comparison at `concurrency`).
     insta::assert_snapshot!(said(
         "workload \"x\" {\n  requests { input = 10  output = 5 }\n  phase \"p\" { duration = 10 s  concurrency = 4 }\n}\n"
     ));

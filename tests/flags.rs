@@ -90,7 +90,7 @@ fn replay_flags_shape_the_generated_workload_and_its_requests() {
         "--max-gap",
         "1s",
         "--scale",
-        "1",
+        "0.5",
         "--api",
         "completions",
         "--model",
@@ -109,22 +109,55 @@ fn replay_flags_shape_the_generated_workload_and_its_requests() {
     let meta = run_json(&out);
     let source = meta["source"]["text"].as_str().expect("source");
     for part in [
-        "window: 30s..45s",
+        "window: 30000ms..45000ms",
         "speed: 50x",
         "limit: 7",
         "max_gap: 1000ms",
-        "scale: 1x",
+        "scale: 0.5x",
         "api        = completions",
         "model      = \"llmw-sim\"",
     ] {
         assert!(source.contains(part), "{part} in\n{source}");
     }
     assert_eq!(meta["target"]["api"], "completions");
-    // Send offsets: the window's rows at 50x, gaps over 1 s of trace time shortened to 1 s,
-    // so the seven sends span at most 6 × 1 s / 50.
-    let sends: Vec<i64> = rows.iter().filter_map(|r| r.scheduled_ns).collect();
-    let span = sends.iter().max().expect("sends") - sends.iter().min().expect("sends");
-    assert!(span <= 6 * 1_000_000_000 / 50, "{span} ns");
+    // The sends are the trace's rows transformed exactly as the flags say: the window's rows,
+    // half of them kept, gaps over 1 s shortened, at 50x, the first seven.
+    let trace = llmw::read_trace(
+        Path::new("traces/azure_conv_head2000.csv"),
+        llmw::trace::Format::Azure,
+        &Default::default(),
+    )
+    .expect("trace");
+    let expected = llmw::transform_trace(
+        &trace,
+        &llmw::trace::Transform {
+            speed: 50.0,
+            window_ns: Some((30_000_000_000, 45_000_000_000)),
+            limit: Some(7),
+            max_gap_ns: Some(1_000_000_000),
+            scale: Some(0.5),
+            replay_failed: false,
+            seed: 0,
+        },
+    );
+    let mut sends: Vec<i64> = rows.iter().filter_map(|r| r.scheduled_ns).collect();
+    sends.sort_unstable();
+    let offsets: Vec<u64> = sends.iter().map(|t| (t - sends[0]) as u64).collect();
+    let first = expected.rows[0].0;
+    let planned: Vec<u64> = expected.rows.iter().map(|(at, _)| at - first).collect();
+    assert_eq!(offsets, planned);
+    let mut lengths: Vec<(i32, i32)> = rows
+        .iter()
+        .map(|r| (r.input_tokens, r.output_tokens_requested))
+        .collect();
+    lengths.sort_unstable();
+    let mut want: Vec<(i32, i32)> = expected
+        .rows
+        .iter()
+        .map(|(_, r)| (r.input as i32, r.output as i32))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(lengths, want);
 }
 
 #[test]
@@ -451,8 +484,7 @@ async fn https_is_spoken_and_an_untrusted_certificate_is_a_clear_error() {
     let text = HEADERS.replace("requests = 2", "requests = 1");
     let p = prepare(&text, "tls", url, Metrics::Off);
     let dir = p.dir.clone();
-    let result = engine::run(p.schedule, p.options).await.expect("run");
-    assert_ne!(result.ending, Ending::Running);
+    engine::run(p.schedule, p.options).await.expect("run");
     let rows = requests(&dir);
     assert_eq!(rows.len(), 1, "{rows:?}");
     let error = rows[0].error.clone().unwrap_or_default();
@@ -465,4 +497,47 @@ async fn https_is_spoken_and_an_untrusted_certificate_is_a_clear_error() {
     let h = handshakes.lock().expect("handshakes").clone();
     assert!(!h.is_empty(), "no TLS connection was attempted");
     assert!(h.iter().all(std::result::Result::is_err), "{h:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_key_env_flag_names_the_variable_the_key_is_read_from() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(answer(s, seen.clone()));
+        }
+    });
+    let dir = temp_dir("api-key-env");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("k.llmw");
+    std::fs::write(&file, HEADERS.replace("requests = 2", "requests = 1")).expect("write");
+    let out = dir.join("run");
+    let (file, out2) = (file.clone(), out.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_llmw"))
+            .args(["run", s(&file), "--target", &url, "--no-metrics", "-q"])
+            .args(["--out", s(&out2), "--api-key-env", "LLMW_TEST_KEY"])
+            .env("LLMW_TEST_KEY", "sk-from-the-named-variable")
+            .env("OPENAI_API_KEY", "sk-the-default-variable")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let heads = heads.lock().expect("heads").clone();
+    let posts: Vec<&String> = heads.iter().filter(|h| h.starts_with("POST")).collect();
+    assert!(!posts.is_empty(), "{heads:?}");
+    for h in posts {
+        let lower = h.to_lowercase();
+        assert!(
+            lower.contains("authorization: bearer sk-from-the-named-variable"),
+            "{h}"
+        );
+    }
+    let meta = std::fs::read_to_string(out.join("run.json")).expect("run.json");
+    assert!(!meta.contains("sk-from-the-named-variable"));
 }

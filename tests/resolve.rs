@@ -1,5 +1,5 @@
-//! The resolve stage: every file a workload names is loaded once, before compiling; a bad file is
-//! a diagnostic at the span that named it; the plan hash follows the files' contents, not their
+//! The resolve stage: every file a workload names is loaded before compiling; a bad file is a
+//! diagnostic at the span that named it; the plan hash follows the files' contents, not their
 //! paths.
 
 mod common;
@@ -19,7 +19,7 @@ const WORKLOAD: &str = r#"workload "files" {
     sample = trace("slice.csv", format: azure)
   }
   class "measured" weight 0.5 {
-    input  = empirical("slice.csv", column: "ContextTokens")
+    input  = empirical("lengths.csv", column: "ContextTokens")
     output = 4
   }
   phase "p" { duration = 5s  arrival = poisson(rate: 4/s) }
@@ -35,6 +35,7 @@ fn project(name: &str, prompts: &str) -> PathBuf {
     std::fs::write(dir.join("w.llmw"), WORKLOAD).expect("write");
     std::fs::write(dir.join("prompts.jsonl"), prompts).expect("write");
     std::fs::write(dir.join("slice.csv"), AZURE).expect("write");
+    std::fs::write(dir.join("lengths.csv"), AZURE).expect("write");
     dir.join("w.llmw")
 }
 
@@ -63,10 +64,14 @@ fn a_copied_directory_plans_identically_and_an_edited_dataset_does_not() {
         "{\"prompt\": \"uno dos tres cuatro\"}\n{\"prompt\": \"five six\"}\n",
     );
     assert_ne!(hash(&a), hash(&c), "an edited dataset");
-    // An edited trace changes the sampled lengths and the empirical column.
+    // An edited sampled trace, and (separately) an edited empirical column.
     let d = project("resolve-d", PROMPTS);
     std::fs::write(d.with_file_name("slice.csv"), AZURE.replace("374", "375")).expect("write");
-    assert_ne!(hash(&a), hash(&d), "an edited trace");
+    assert_ne!(hash(&a), hash(&d), "an edited sampled trace");
+    let e = project("resolve-e", PROMPTS);
+    std::fs::write(e.with_file_name("lengths.csv"), AZURE.replace("374", "375")).expect("write");
+    assert_ne!(hash(&a), hash(&e), "an edited empirical column");
+    assert_ne!(hash(&d), hash(&e));
 }
 
 #[test]
@@ -113,5 +118,24 @@ fn llmw_check_reports_what_the_resolve_stage_finds() {
     assert!(
         err.contains("invalid JSON") && err.contains("w.llmw:4:"),
         "{err}"
+    );
+}
+
+#[test]
+fn every_arrival_of_a_trace_with_failed_rows_needs_its_own_choice() {
+    // The same BurstGPT slice, first sampled (no choice needed), then replayed by two phases:
+    // one says failed: skip, the other says nothing and is refused at its own trace(...).
+    let trace = std::fs::canonicalize("traces/burstgpt1_head400.csv").expect("trace");
+    let t = trace.display();
+    let text = format!(
+        "workload \"f\" {{\n  requests {{ sample = trace(\"{t}\", format: burstgpt) }}\n  phase \"a\" {{ arrival = trace(\"{t}\", format: burstgpt, failed: skip) }}\n  phase \"b\" {{ arrival = trace(\"{t}\", format: burstgpt) }}\n}}\n"
+    );
+    let (sources, result) = llmw::load_text("f.llmw", &text, &Overrides::default());
+    let text = render(&sources, &result.expect_err("phase b"), Style::Plain);
+    assert!(text.contains("f.llmw:4:"), "{text}");
+    assert_eq!(
+        text.matches("rows are failed requests").count(),
+        1,
+        "{text}"
     );
 }

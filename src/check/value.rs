@@ -176,7 +176,7 @@ impl<'s> Ctx<'s> {
             self.mismatch(e, what, "a count");
             return None;
         };
-        if *value < 0.0 || value.fract() != 0.0 || *value > 9.0e15 {
+        if *value < 0.0 || value.fract() != 0.0 || *value > crate::limits::MAX_COUNT as f64 {
             self.error(
                 Diagnostic::error(
                     e.span,

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use llmw::limits::MAX_COUNT;
+
 use super::trace::Source;
 
 #[derive(Debug, clap::Args)]
@@ -17,7 +19,7 @@ pub struct Args {
     #[arg(long, value_name = "A..B")]
     window: Option<String>,
     /// At most N requests.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     limit: Option<u64>,
     /// Shorten idle gaps longer than D to D.
     #[arg(long, value_name = "D", value_parser = super::analyze::parse_duration)]
@@ -29,7 +31,7 @@ pub struct Args {
     #[arg(long, value_enum)]
     failed: Option<FailedArg>,
     /// Mooncake block size in tokens.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     block: Option<u64>,
     /// The API route to replay against.
     #[arg(long, value_enum, default_value_t = ApiArg::Chat)]
@@ -60,6 +62,15 @@ impl FailedArg {
 enum ApiArg {
     Chat,
     Completions,
+}
+
+/// A duration for the language, exactly: whole milliseconds, or milliseconds with the
+/// nanoseconds as decimals.
+fn duration(ns: u64) -> String {
+    match ns % 1_000_000 {
+        0 => format!("{}ms", ns / 1_000_000),
+        frac => format!("{}.{frac:06}ms", ns / 1_000_000),
+    }
 }
 
 fn window(s: &str) -> Result<(u64, u64), String> {
@@ -93,7 +104,7 @@ pub fn run(args: Args) -> ExitCode {
     }
     let path: PathBuf = args.source.trace.clone();
     let format = args.source.format.format().name();
-    let text = match source(&args, format) {
+    let text = match source(&args, format, window_ns) {
         Ok(t) => t,
         Err(e) => return bad(e),
     };
@@ -152,9 +163,11 @@ fn quoted(s: &str) -> String {
 }
 
 /// The one-phase workload that replays the trace, as `.llmw` text.
-fn source(args: &Args, format: &str) -> Result<String, String> {
+fn source(args: &Args, format: &str, window_ns: Option<(u64, u64)>) -> Result<String, String> {
     let path = &args.source.trace;
-    let shown = path
+    // Absolute, so `llmw run` on the recorded text plans the same from any directory.
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+    let shown = absolute
         .to_str()
         .ok_or_else(|| format!("{} is not a UTF-8 path", path.display()))?;
     let name = path
@@ -162,8 +175,8 @@ fn source(args: &Args, format: &str) -> Result<String, String> {
         .map_or_else(|| "trace".into(), |s| s.to_string_lossy().into_owned());
     let mut call = vec![quoted(shown), format!("format: {format}")];
     call.push(format!("speed: {}x", args.speed));
-    if let Some(w) = &args.window {
-        call.push(format!("window: {w}"));
+    if let Some((a, b)) = window_ns {
+        call.push(format!("window: {}..{}", duration(a), duration(b)));
     }
     if let Some(n) = args.limit {
         call.push(format!("limit: {n}"));
@@ -182,13 +195,7 @@ fn source(args: &Args, format: &str) -> Result<String, String> {
         call.push(format!("time_unit: {}", u.unit().as_str()));
     }
     if let Some(g) = args.max_gap {
-        // Exact: whole milliseconds, or milliseconds with the nanoseconds as decimals.
-        let g = g.max(0);
-        let ms = match g % 1_000_000 {
-            0 => format!("{}ms", g / 1_000_000),
-            frac => format!("{}.{frac:06}ms", g / 1_000_000),
-        };
-        call.push(format!("max_gap: {ms}"));
+        call.push(format!("max_gap: {}", duration(g.max(0) as u64)));
     }
     if let Some(k) = args.scale {
         call.push(format!("scale: {k}x"));
@@ -209,7 +216,7 @@ fn source(args: &Args, format: &str) -> Result<String, String> {
         .map(|m| format!("\n    model      = {}", quoted(m)))
         .unwrap_or_default();
     Ok(format!(
-        "# llmw replay {shown} --format {format}\nworkload {} {{\n  description = {}\n  seed = {}\n  target {{\n    api        = {api}{model}\n    ignore_eos = true\n  }}\n  phase \"replay\" {{\n    arrival = trace({})\n  }}\n}}\n",
+        "# written by llmw replay (--format {format})\nworkload {} {{\n  description = {}\n  seed = {}\n  target {{\n    api        = {api}{model}\n    ignore_eos = true\n  }}\n  phase \"replay\" {{\n    arrival = trace({})\n  }}\n}}\n",
         quoted(&format!("replay-{name}")),
         quoted(&format!("replay of {shown} ({format})")),
         args.run.seed.unwrap_or(0),

@@ -15,7 +15,7 @@ mod http;
 mod open;
 mod progress;
 mod request;
-pub mod run_dir;
+mod run_dir;
 pub mod scrape;
 pub mod sse;
 mod stats;

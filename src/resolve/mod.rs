@@ -111,49 +111,68 @@ struct Resolver {
     diagnostics: Vec<Diagnostic>,
     /// Files already reported, so one bad file named twice is said once.
     failed: Vec<PathBuf>,
+    /// Traces that could not be read one way (another way of reading the file is still tried).
+    failed_traces: Vec<TraceKey>,
 }
 
 impl Resolver {
     fn fail(&mut self, file: &FileRef, message: String) {
         if !self.failed.contains(&file.path) {
             self.failed.push(file.path.clone());
-            self.diagnostics
-                .push(Diagnostic::error(file.span, message).label("named here"));
+            self.report(file, message);
         }
     }
 
-    /// `arrival`: the trace's failed rows need an explicit choice (they would be sent otherwise).
+    fn report(&mut self, file: &FileRef, message: String) {
+        if !self.failed.contains(&file.path) {
+            self.failed.push(file.path.clone());
+        }
+        self.diagnostics
+            .push(Diagnostic::error(file.span, message).label("named here"));
+    }
+
+    /// Loads the trace `tr` names (once per file and way of reading it). For an arrival, the
+    /// trace's failed rows need an explicit choice — checked at every arrival that names it,
+    /// since each says its own `failed:`.
     fn trace(&mut self, tr: &TraceRef, arrival: bool) {
         let key = TraceKey::of(tr);
-        if self.files.traces.iter().any(|(k, _)| *k == key) || self.failed.contains(&key.path) {
-            return;
-        }
-        let Some(format) = Format::parse(&tr.format) else {
-            let message = format!("unknown trace format '{}'", tr.format);
-            self.fail(&tr.path, message);
-            return;
-        };
-        let opts = ReadOptions {
-            columns: tr.columns.clone(),
-            time_unit: tr.time_unit,
-            skip_bad_rows: tr.skip_bad_rows,
-        };
-        match trace::read(&tr.path.path, format, &opts) {
-            Ok(t) => {
-                let failed = t.rows.iter().filter(|r| r.failed).count();
-                if arrival && failed > 0 && tr.replay_failed.is_none() {
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            tr.path.span,
-                            format!("{failed} rows are failed requests (0 response tokens)"),
-                        )
-                        .label("this trace")
-                        .help("say failed: skip or failed: replay (llmw replay: --failed skip|replay)"),
-                    );
-                }
-                self.files.traces.push((key, t));
+        if !self.files.traces.iter().any(|(k, _)| *k == key) {
+            if self.failed_traces.contains(&key) {
+                return;
             }
-            Err(e) => self.fail(&tr.path, e.to_string()),
+            let Some(format) = Format::parse(&tr.format) else {
+                let message = format!("unknown trace format '{}'", tr.format);
+                self.failed_traces.push(key);
+                self.report(&tr.path, message);
+                return;
+            };
+            let opts = ReadOptions {
+                columns: tr.columns.clone(),
+                time_unit: tr.time_unit,
+                skip_bad_rows: tr.skip_bad_rows,
+            };
+            match trace::read(&tr.path.path, format, &opts) {
+                Ok(t) => self.files.traces.push((key.clone(), t)),
+                Err(e) => {
+                    self.failed_traces.push(key);
+                    self.report(&tr.path, e.to_string());
+                    return;
+                }
+            }
+        }
+        let failed = self
+            .files
+            .trace(tr)
+            .map_or(0, |t| t.rows.iter().filter(|r| r.failed).count());
+        if arrival && failed > 0 && tr.replay_failed.is_none() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    tr.path.span,
+                    format!("{failed} rows are failed requests (0 response tokens)"),
+                )
+                .label("this trace")
+                .help("say failed: skip or failed: replay (llmw replay: --failed skip|replay)"),
+            );
         }
     }
 

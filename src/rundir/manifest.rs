@@ -36,7 +36,7 @@ pub struct Manifest {
     pub overrides: Vec<String>,
     #[serde(default)]
     pub params: Vec<Param>,
-    /// The workload file (absent for `llmw replay`, which has none).
+    /// The workload file (for `llmw replay`, the workload it generated).
     #[serde(default)]
     pub source: Option<SourceFile>,
     #[serde(default)]
@@ -259,10 +259,49 @@ impl Ending {
 pub struct Counts {
     pub requests: u64,
     pub chunks: u64,
+    /// (Absent in runs from before the scrape: 0.)
+    #[serde(default)]
     pub server_metrics: u64,
     /// While running: when the heartbeat wrote these counts.
     #[serde(default)]
     pub updated_at: Option<String>,
+}
+
+/// A version-0 manifest (llmw before `schema_version`) with the keys added since filled in as
+/// "not recorded"; the keys every version had stay required.
+fn legacy(mut v: serde_json::Value) -> serde_json::Value {
+    use serde_json::json;
+    let defaults = [
+        ("schema_version", json!(0)),
+        ("tool", json!("llmw")),
+        ("version", json!("(before 0.1 recorded it)")),
+        ("seed", json!(0)),
+        ("started_at", json!("")),
+        (
+            "request_ids",
+            json!({"uuid_prefix": "", "format": "(not recorded)"}),
+        ),
+        (
+            "prompt_calibration",
+            json!({"mode": "text", "overhead_tokens": 0, "note": "(not recorded)"}),
+        ),
+        (
+            "target",
+            json!({"url": "", "api": "chat", "model": "", "stream": true, "ignore_eos": false}),
+        ),
+    ];
+    if let Some(map) = v.as_object_mut() {
+        for (key, value) in defaults {
+            map.entry(key).or_insert(value);
+        }
+        if let Some(target) = map
+            .get_mut("target")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            target.entry("prompt_tokens").or_insert(json!("text"));
+        }
+    }
+    v
 }
 
 /// What reading `run.json` can go wrong with.
@@ -291,7 +330,9 @@ impl Manifest {
         Manifest::parse(&text, &shown)
     }
 
-    /// Parses manifest text; `path` names it in errors.
+    /// Parses manifest text; `path` names it in errors. A run written before manifests had a
+    /// version (`schema_version` absent) is read as version 0: the keys that were added since
+    /// get their "not recorded" values, the rest must be there as for version 1.
     pub fn parse(text: &str, path: &str) -> Result<Manifest, ManifestError> {
         let invalid = |reason: String| ManifestError::Invalid {
             path: path.to_string(),
@@ -299,21 +340,18 @@ impl Manifest {
         };
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        match value.get("schema_version").map(|v| v.as_u64()) {
-            None => {
-                return Err(invalid(
-                    "no schema_version (a run from before llmw wrote one, or not a run)".into(),
-                ))
-            }
-            Some(Some(v)) if v > SCHEMA_VERSION as u64 => {
-                return Err(ManifestError::Newer {
-                    path: path.to_string(),
-                    found: v,
-                })
-            }
-            _ => {}
+        if !value.is_object() {
+            return Err(invalid("expected a JSON object".into()));
         }
-        serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+        match value.get("schema_version").map(serde_json::Value::as_u64) {
+            None => serde_json::from_value(legacy(value)).map_err(|e| invalid(e.to_string())),
+            Some(Some(v)) if v > u64::from(SCHEMA_VERSION) => Err(ManifestError::Newer {
+                path: path.to_string(),
+                found: v,
+            }),
+            // From the text, so a wrong value is reported with its line and column.
+            _ => serde_json::from_str(text).map_err(|e| invalid(e.to_string())),
+        }
     }
 
     /// Writes `dir/run.json` atomically (a temporary file renamed over it).
@@ -376,9 +414,39 @@ mod tests {
         let e = Manifest::parse(&v.to_string(), "run.json").expect_err("newer");
         assert!(e.to_string().contains("upgrade llmw"), "{e}");
         let mut v = minimal();
-        v.as_object_mut().expect("object").remove("schema_version");
-        let e = Manifest::parse(&v.to_string(), "run.json").expect_err("none");
-        assert!(e.to_string().contains("no schema_version"), "{e}");
+        v["phases"] =
+            serde_json::json!([{"name": "p", "measure": true, "loop": "sideways", "steps": []}]);
+        let e = Manifest::parse(&serde_json::to_string_pretty(&v).expect("json"), "run.json")
+            .expect_err("bad loop");
+        assert!(
+            e.to_string().contains("sideways") && e.to_string().contains("line"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_run_from_before_schema_version_reads_as_version_0() {
+        // What llmw wrote before manifests were typed: no schema_version, request ids,
+        // calibration or prompt_tokens.
+        let old = serde_json::json!({
+            "tool": "llmw", "version": "0.1.0", "workload": "w", "plan_hash": "h", "seed": 3,
+            "target": {"url": "http://x", "api": "completions", "model": "m", "stream": true,
+                       "ignore_eos": true, "timeout_ns": null, "header_names": []},
+            "started_at": "2026-11-30T10:00:00Z",
+            "phases": [{"name": "p", "measure": true, "loop": "closed", "planned_start_ns": 0,
+                        "start_ns": 0, "end_ns": 5, "steps": [{"step": 0, "start_ns": 0, "end_ns": 5, "level": 2.0}]}],
+            "slo": [{"metric": "ttft", "stat": "p99", "op": "<", "threshold": 2.0, "text": "ttft.p99 < 2s"}],
+            "status": "completed", "error": null, "counts": {"requests": 4, "chunks": 9}
+        });
+        let mut old = old;
+        let m = Manifest::parse(&old.to_string(), "run.json").expect("reads");
+        assert_eq!(m.schema_version, 0);
+        assert_eq!(m.target.prompt_tokens, PromptTokens::Text);
+        assert_eq!(m.phases[0].steps[0].level, 2.0);
+        // The keys every version had are still required.
+        old.as_object_mut().expect("object").remove("plan_hash");
+        let e = Manifest::parse(&old.to_string(), "run.json").expect_err("refused");
+        assert!(e.to_string().contains("missing field `plan_hash`"), "{e}");
     }
 
     #[test]
