@@ -67,7 +67,7 @@ pub fn check_text(
     (sources, result)
 }
 
-/// [`check_file`], then [`resolve`]: the workload with every file it names loaded, ready for
+/// [`check_file`], then [`resolve()`]: the workload with every file it names loaded, ready for
 /// [`compile`].
 pub fn load_file(
     path: &Path,
@@ -77,7 +77,7 @@ pub fn load_file(
     (sources, checked.and_then(resolve))
 }
 
-/// [`check_text`], then [`resolve`].
+/// [`check_text`], then [`resolve()`].
 pub fn load_text(
     name: &str,
     text: &str,

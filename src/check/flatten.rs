@@ -28,7 +28,7 @@ pub(crate) struct Item {
 /// A workload file (or an include) is at most this large.
 pub const MAX_SOURCE_BYTES: u64 = 1 << 20;
 
-/// Reads a workload source: a regular file of at most [`MAX_SOURCE_BYTES`] of UTF-8 text
+/// Reads a workload source: a regular file of at most `MAX_SOURCE_BYTES` (1 MiB) of UTF-8 text
 /// (so `/dev/zero` or a FIFO cannot make llmw read for ever).
 pub fn read_source(path: &Path) -> Result<String, String> {
     use std::io::Read;

@@ -1,7 +1,7 @@
 //! The checked workload: what a `.llmw` file means, with units resolved, defaults filled,
 //! parameters and includes applied, and every class and phase validated.
 //!
-//! Produced by [`crate::check`], consumed by [`crate::schedule::compile`]. Times are integer
+//! Produced by [`crate::check()`], consumed by [`crate::schedule::compile`]. Times are integer
 //! nanoseconds, rates are per second, lengths are tokens.
 
 mod dist;
