@@ -120,6 +120,18 @@ fn replay_flags_shape_the_generated_workload_and_its_requests() {
         assert!(source.contains(part), "{part} in\n{source}");
     }
     assert_eq!(meta["target"]["api"], "completions");
+    // That text, run from another directory, plans the very same requests.
+    let again = temp_dir("replay-again");
+    std::fs::create_dir_all(&again).expect("dir");
+    std::fs::write(again.join("again.llmw"), source).expect("write");
+    let plan = Command::new(env!("CARGO_BIN_EXE_llmw"))
+        .args(["plan", "again.llmw", "--format", "json"])
+        .current_dir(&again)
+        .output()
+        .expect("runs");
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("json");
+    assert_eq!(plan["hash"], meta["plan_hash"]);
     // The sends are the trace's rows transformed exactly as the flags say: the window's rows,
     // half of them kept, gaps over 1 s shortened, at 50x, the first seven.
     let trace = llmw::read_trace(
