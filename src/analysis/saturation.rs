@@ -75,18 +75,8 @@ fn in_phase(steps: &[&Group]) -> Option<Saturation> {
     }
     for i in 1..steps.len() {
         let (prev, cur) = (steps[i - 1], steps[i]);
-        let (Some(tp), Some(tc)) = (prev.tps, cur.tps) else {
-            continue;
-        };
-        let gain = if tp > 0.0 {
-            tc / tp - 1.0
-        } else {
-            f64::INFINITY
-        };
-        let ttft_jump = match (prev.ttft_ms.p50, cur.ttft_ms.p50) {
-            (Some(a), Some(b)) if a > 0.0 => b / a,
-            _ => 1.0,
-        };
+        // Errors mark saturation by themselves, even a step where nothing succeeded (no
+        // throughput to compare).
         let errors = cur.error_rate.unwrap_or(0.0);
         let reason = if errors > MAX_ERRORS {
             format!(
@@ -94,15 +84,29 @@ fn in_phase(steps: &[&Group]) -> Option<Saturation> {
                 errors * 100.0,
                 MAX_ERRORS * 100.0
             )
-        } else if gain < MIN_GAIN && ttft_jump > TTFT_JUMP {
-            format!(
-                "throughput gain {:+.1} % under {:.0} % while TTFT p50 rose {:.1}×",
-                gain * 100.0,
-                MIN_GAIN * 100.0,
-                ttft_jump
-            )
         } else {
-            continue;
+            let (Some(tp), Some(tc)) = (prev.tps, cur.tps) else {
+                continue;
+            };
+            let gain = if tp > 0.0 {
+                tc / tp - 1.0
+            } else {
+                f64::INFINITY
+            };
+            let ttft_jump = match (prev.ttft_ms.p50, cur.ttft_ms.p50) {
+                (Some(a), Some(b)) if a > 0.0 => b / a,
+                _ => 1.0,
+            };
+            if gain < MIN_GAIN && ttft_jump > TTFT_JUMP {
+                format!(
+                    "throughput gain {:+.1} % under {:.0} % while TTFT p50 rose {:.1}×",
+                    gain * 100.0,
+                    MIN_GAIN * 100.0,
+                    ttft_jump
+                )
+            } else {
+                continue;
+            }
         };
         let best = steps[..=i].iter().filter_map(|g| g.tps).fold(0.0, f64::max);
         let curve: Vec<(f64, f64)> = steps[..=i]
@@ -209,6 +213,24 @@ mod tests {
             group("c32", 32.0, 1040.0, 31.0),
         ];
         assert!(find(&flat_ttft).is_none());
+    }
+
+    #[test]
+    fn a_step_where_every_request_failed_is_the_saturation_point() {
+        let mut failed = group("c16", 16.0, 0.0, 0.0);
+        failed.tps = None;
+        failed.ttft_ms = crate::stats::Stats::empty();
+        failed.error_rate = Some(1.0);
+        let gs = [
+            group("c1", 1.0, 100.0, 10.0),
+            group("c4", 4.0, 390.0, 12.0),
+            failed,
+        ];
+        let s = find(&gs).expect("saturation");
+        assert_eq!(s.phase, "c16");
+        assert!(s.reason.starts_with("error rate 100.0 %"), "{}", s.reason);
+        // The best throughput is the last step that had any.
+        assert_eq!(s.tps, 390.0);
     }
 
     #[test]
