@@ -73,11 +73,70 @@ pub fn parse(file: FileId, text: &str) -> (Ast, Vec<Diagnostic>) {
                 .help("look for a block whose braces or quotes do not pair up")],
             )
         }
-        Err(e) => (
-            empty,
-            vec![rule_names::to_diagnostic(file, 0, text.len(), e)],
-        ),
+        Err(e) => {
+            // pest reports where its longest attempt failed, which for a block named without
+            // quotes is far from the mistake (often the file's last brace): say it plainly.
+            let d = match unquoted_name(text) {
+                Some((start, end, keyword)) => Diagnostic::error(
+                    Span::new(file, start, end),
+                    format!("a {keyword}'s name is a string"),
+                )
+                .label("quote it")
+                .help(format!(
+                    "write {keyword} \"{}\" {{ ... }}",
+                    &text[start..end]
+                )),
+                None => rule_names::to_diagnostic(file, 0, text.len(), e),
+            };
+            (empty, vec![d])
+        }
     }
+}
+
+/// The first `workload`, `phase`, `class` or `session` named by a bare word rather than a string
+/// (`phase warmup {`): the word's byte range and the keyword. Only asked once parsing failed.
+fn unquoted_name(text: &str) -> Option<(usize, usize, &'static str)> {
+    const NAMED: [&str; 4] = ["workload", "phase", "class", "session"];
+    // Words and single punctuation characters outside strings and comments (a string leaves no
+    // token, so `phase "p" {` reads as `phase {`).
+    let mut tokens: Vec<(usize, usize)> = Vec::new();
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut word: Option<usize> = None;
+    let mut last = 0;
+    scan_code(text, |i, c| {
+        if is_word(c) {
+            if word.is_none() || last + 1 != i {
+                if let Some(start) = word {
+                    tokens.push((start, last + 1));
+                }
+                word = Some(i);
+            }
+            last = i;
+        } else {
+            if let Some(start) = word.take() {
+                tokens.push((start, last + 1));
+            }
+            if !c.is_whitespace() {
+                tokens.push((i, i + c.len_utf8()));
+            }
+        }
+        None::<()>
+    });
+    if let Some(start) = word {
+        tokens.push((start, last + 1));
+    }
+    let word_at = |k: usize| tokens.get(k).map(|&(a, b)| &text[a..b]);
+    (0..tokens.len()).find_map(|k| {
+        let keyword = NAMED.iter().find(|n| word_at(k) == Some(**n))?;
+        let name = word_at(k + 1)?;
+        let named = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name != "weight";
+        let opens = matches!(word_at(k + 2), Some("{") | Some("weight"));
+        (named && opens).then(|| (tokens[k + 1].0, tokens[k + 1].1, *keyword))
+    })
 }
 
 /// Parses the value of a `--set NAME=VALUE` argument (already registered as its own source).
