@@ -31,7 +31,7 @@ fn s(p: &Path) -> &str {
 #[test]
 fn every_enumerated_flag_refuses_an_unknown_value_as_a_usage_error() {
     let trace = "traces/azure_conv_head2000.csv";
-    let cases: [&[&str]; 9] = [
+    let cases: [&[&str]; 10] = [
         &["plan", "workloads/quickstart.llmw", "--format", "yaml"],
         &["trace", "stats", trace, "--format", "sharegpt"],
         &[
@@ -49,6 +49,13 @@ fn every_enumerated_flag_refuses_an_unknown_value_as_a_usage_error() {
         &["sim", "--profile", "slow"],
         &["sim", "--error-rate", "2"],
         &["analyze", "runs/none", "--format", "xml"],
+        // A seed the file could not say either (counts stop at 9e15).
+        &[
+            "plan",
+            "workloads/quickstart.llmw",
+            "--seed",
+            "18446744073709551615",
+        ],
     ];
     for args in cases {
         let o = llmw(args);

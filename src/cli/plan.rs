@@ -12,8 +12,8 @@ use llmw::Overrides;
 pub struct Args {
     /// The workload file.
     file: PathBuf,
-    /// The schedule's random seed (overrides the file's `seed`).
-    #[arg(long)]
+    /// The schedule's random seed (overrides the file's `seed`; at most 9e15, as in the file).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=llmw::limits::MAX_COUNT))]
     seed: Option<u64>,
     /// Override a param (NAME=VALUE), type-checked against its declared value.
     #[arg(long = "set", value_name = "NAME=VALUE")]

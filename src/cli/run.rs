@@ -34,8 +34,8 @@ pub struct Common {
     /// The run directory to create (default: runs/<workload>-<UTC time>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// The schedule's random seed (overrides the file's `seed`).
-    #[arg(long)]
+    /// The schedule's random seed (overrides the file's `seed`; at most 9e15, as in the file).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=llmw::limits::MAX_COUNT))]
     pub seed: Option<u64>,
     /// Read the API key from this environment variable (default OPENAI_API_KEY).
     #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
