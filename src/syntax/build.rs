@@ -158,6 +158,13 @@ impl<'t> Builder<'t> {
     fn broken(&mut self, span: Span) -> Entry {
         let start = span.start as usize - self.offset;
         let line = &self.text[start..span.end as usize - self.offset];
+        if let Some((at, len, message)) = misassigned(line) {
+            let at = self.offset + start + at;
+            return Entry::Broken {
+                message,
+                span: Span::new(self.file, at, at + len),
+            };
+        }
         let message = match LlmwParser::parse(Rule::line_only, line) {
             Err(e) => {
                 let d = rule_names::to_diagnostic(self.file, self.offset + start, line.len(), e);
@@ -361,4 +368,37 @@ impl<'t> Builder<'t> {
         }
         out
     }
+}
+
+/// A field set without `=`: `duration: 10s` (a colon, as in a call's arguments) or `input 10`
+/// (nothing). Returns the offset and length in `line` of the field's name and the message. Only
+/// asked of a line no entry rule accepted, where neither form is valid.
+fn misassigned(line: &str) -> Option<(usize, usize, String)> {
+    let at = line.len() - line.trim_start().len();
+    let name: String = line[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let rest = line[at + name.len()..].trim_start();
+    let value = |r: &str| r.split_whitespace().next().unwrap_or("").to_string();
+    if let Some(after) = rest.strip_prefix(':') {
+        let v = value(after);
+        return Some((
+            at,
+            name.len(),
+            format!("'{name}' is set with '=', not ':' (write {name} = {v})"),
+        ));
+    }
+    if rest.starts_with(|c: char| c.is_ascii_digit()) {
+        let v = value(rest);
+        return Some((
+            at,
+            name.len(),
+            format!("expected '=' after '{name}' (write {name} = {v})"),
+        ));
+    }
+    None
 }
