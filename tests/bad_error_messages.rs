@@ -16,3 +16,22 @@ fn a_space_between_a_number_and_its_unit() {
         "workload \"x\" {\n  requests { input = 10  output = 5 }\n  phase \"p\" { duration = 10 s  concurrency = 4 }\n}\n"
     ));
 }
+
+#[test]
+fn an_objective_without_its_dot() {
+    // Good: "write ttft.p99 < 2s" (METRIC.STAT), at `ttft p99`; today the parser lists what
+    // could follow a block name.
+    insta::assert_snapshot!(said(
+        "workload \"x\" {\n  requests { input = 10  output = 5 }\n  phase \"p\" { duration = 10s  concurrency = 4 }\n  slo { ttft p99 < 2s }\n}\n"
+    ));
+}
+
+#[test]
+fn a_block_left_open_before_the_next() {
+    // Good: "`requests` is not closed before `phase` begins" at the requests block's `{` (a
+    // phase cannot sit inside requests); today it points at the workload's `{`, since the
+    // file's last `}` closes requests instead.
+    insta::assert_snapshot!(said(
+        "workload \"x\" {\n  requests { input = 10  output = 5\n  phase \"p\" { duration = 10s  concurrency = 4 }\n}\n"
+    ));
+}
