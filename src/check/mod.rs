@@ -103,6 +103,7 @@ pub fn check(
     let mut seed = None;
     let mut target = Target::default();
     let mut decls: Vec<ClassDecl> = Vec::new();
+    let mut by_name: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let mut slo = Vec::new();
     let mut abort = Some(crate::workload::AbortRule::default());
     let mut phase_blocks = Vec::new();
@@ -127,9 +128,11 @@ pub fn check(
                 "target" => target::target_block(&mut ctx, b, &mut target),
                 "requests" | "class" => {
                     if let Some(decl) = shape::class_block(&mut ctx, b) {
-                        let twice = decls
-                            .iter()
-                            .find(|d| d.name == decl.name && d.span.file == decl.span.file);
+                        // By name through an index: a workload may declare thousands.
+                        let at = by_name.get(&decl.name).copied();
+                        let twice = at
+                            .map(|i| &decls[i])
+                            .filter(|d| d.span.file == decl.span.file);
                         if let (Some(first), false) = (twice, item.included) {
                             let d = Diagnostic::error(
                                 b.kind.span,
@@ -138,7 +141,10 @@ pub fn check(
                             .also(first.span, "first declared here");
                             ctx.error(d);
                         } else {
-                            decls = shape::overlay(&decls, &[decl]);
+                            if at.is_none() {
+                                by_name.insert(decl.name.clone(), decls.len());
+                            }
+                            shape::overlay_one(&mut decls, at, &decl);
                         }
                     }
                 }

@@ -341,17 +341,24 @@ fn missing(ctx: &mut Ctx, decl: &ClassDecl, field: &str, example: &str) {
 pub(crate) fn overlay(base: &[ClassDecl], over: &[ClassDecl]) -> Vec<ClassDecl> {
     let mut out: Vec<ClassDecl> = base.to_vec();
     for decl in over {
-        match out.iter_mut().find(|d| d.name == decl.name) {
-            Some(existing) => {
-                existing.shape = existing.shape.merged(&decl.shape);
-                if decl.weight.is_some() {
-                    existing.weight = decl.weight;
-                }
-                existing.span = decl.span;
-                existing.valid &= decl.valid;
-            }
-            None => out.push(decl.clone()),
-        }
+        let at = out.iter().position(|d| d.name == decl.name);
+        overlay_one(&mut out, at, decl);
     }
     out
+}
+
+/// Applies one declaration in place (a workload's thousands of classes stay linear to copy);
+/// `at` is the position of the same-named declaration, if there is one.
+pub(crate) fn overlay_one(decls: &mut Vec<ClassDecl>, at: Option<usize>, decl: &ClassDecl) {
+    match at.and_then(|i| decls.get_mut(i)) {
+        Some(existing) => {
+            existing.shape = existing.shape.merged(&decl.shape);
+            if decl.weight.is_some() {
+                existing.weight = decl.weight;
+            }
+            existing.span = decl.span;
+            existing.valid &= decl.valid;
+        }
+        None => decls.push(decl.clone()),
+    }
 }
