@@ -395,6 +395,20 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, heads: Arc<Mutex<Ve
     }
 }
 
+/// A local server that answers every completion and keeps each request's head; its URL.
+async fn capturing_server() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(answer(s, seen.clone()));
+        }
+    });
+    (url, heads)
+}
+
 const HEADERS: &str = r#"workload "headers" {
   target {
     api = completions
@@ -408,15 +422,7 @@ const HEADERS: &str = r#"workload "headers" {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_headers_and_the_api_key_reach_the_server_and_never_the_files() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            tokio::spawn(answer(s, seen.clone()));
-        }
-    });
+    let (url, heads) = capturing_server().await;
     let p = prepare(HEADERS, "headers", url, Metrics::Off);
     let dir = p.dir.clone();
     let result = engine::run(p.schedule, p.options).await.expect("run");
@@ -520,15 +526,7 @@ async fn https_is_spoken_and_an_untrusted_certificate_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_key_env_flag_names_the_variable_the_key_is_read_from() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            tokio::spawn(answer(s, seen.clone()));
-        }
-    });
+    let (url, heads) = capturing_server().await;
     let dir = temp_dir("api-key-env");
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("k.llmw");
