@@ -168,14 +168,15 @@ pub(crate) fn diagnostics(run: &Run, of_row: &[Option<usize>], groups: usize) ->
                 ttft_vs_prompt: fit(&xs[g], &ys[g]),
                 itl_by_position: buckets,
                 itl_trend: trend,
-                ttft_cdf: cdf(ys[g].clone()),
-                itl_cdf: cdf(std::mem::take(&mut itl[g])),
                 ttft_by_prompt: xs[g]
                     .iter()
                     .zip(&ys[g])
                     .take(SCATTER)
                     .map(|(x, y)| [*x, *y])
                     .collect(),
+                // Last, so the group's TTFTs are sorted in place rather than copied.
+                ttft_cdf: cdf(std::mem::take(&mut ys[g])),
+                itl_cdf: cdf(std::mem::take(&mut itl[g])),
             }
         })
         .collect()
