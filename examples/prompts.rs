@@ -23,6 +23,7 @@ fn main() {
             think_ns: None,
             blocks: None,
             prompt: None,
+            session: None,
         };
         let text = prompt(7, &r);
         println!("{}", serde_json::json!({"tokens": n, "prompt": text}));

@@ -12,3 +12,8 @@ pub const MAX_STEPS: usize = 1000;
 /// The largest count the language takes (`limit`, `requests`, `block`, …): an integer an f64
 /// holds exactly.
 pub const MAX_COUNT: u64 = 9_000_000_000_000_000;
+
+/// Turns in one conversation (`session { turns = ... }`), at most.
+pub const MAX_TURNS: u32 = 10_000;
+/// Parallel requests at one turn of a conversation (`fanout`), at most.
+pub const MAX_FANOUT: u32 = 256;

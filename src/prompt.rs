@@ -125,11 +125,15 @@ pub fn probe_text(n: u32) -> String {
     out.trim_start().to_string()
 }
 
-/// What a request sends: text, or (from a chat dataset) a `messages` array.
+/// What a request sends: text, or (from a chat dataset) a `messages` array, or a conversation's
+/// messages (system, then user and assistant turns, then the new user text).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prompt {
     Text(String),
     Messages(serde_json::Value),
+    /// A conversation: as text (completions) its contents are joined by a space, so the text is
+    /// exactly its words and each turn's text begins with the previous turn's prompt and reply.
+    Conversation(serde_json::Value),
 }
 
 impl Prompt {
@@ -137,23 +141,114 @@ impl Prompt {
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Prompt::Text(t) => serde_json::Value::String(t.clone()),
-            Prompt::Messages(m) => m.clone(),
+            Prompt::Messages(m) | Prompt::Conversation(m) => m.clone(),
         }
     }
 
-    /// As one text (messages' contents joined by newlines), for the completions API.
+    /// As one text (a dataset's message contents joined by newlines, a conversation's by a
+    /// space), for the completions API.
     pub fn text(&self) -> String {
-        match self {
-            Prompt::Text(t) => t.clone(),
-            Prompt::Messages(m) => m
-                .as_array()
+        let join = |m: &serde_json::Value, by: &str| {
+            m.as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(|x| x.get("content").and_then(serde_json::Value::as_str))
+                .filter(|c| !c.is_empty())
                 .collect::<Vec<_>>()
-                .join("\n"),
+                .join(by)
+        };
+        match self {
+            Prompt::Text(t) => t.clone(),
+            Prompt::Messages(m) => join(m, "\n"),
+            Prompt::Conversation(m) => join(m, " "),
         }
     }
+}
+
+/// An earlier turn's reply as the server sent it (`history = live`): its text and tokens.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reply {
+    pub text: String,
+    pub tokens: u32,
+}
+
+/// `n` words of a conversation's text: purpose 1 is a turn's user text (the request's own words,
+/// as for any request), 5 its planned reply.
+fn turn_words(seed: u64, purpose: u64, id: u64, n: u32) -> String {
+    let mut rng = Rng::new(key(&[seed, PROMPT_TEXT, purpose, id]));
+    let mut out = String::with_capacity(n as usize * 7);
+    words(&mut rng, n, &mut out);
+    out.trim_start().to_string()
+}
+
+/// The prompt of `session[index]`, a request of a conversation whose requests (in plan order)
+/// are `session`, and its length in tokens: the system prompt, then for each kept earlier turn
+/// its user text and reply (branch 0's), then the request's new user text. With `live` (one
+/// entry per earlier turn: the server's reply) the real replies are carried and `max_context`
+/// is applied to their real lengths; otherwise the plan's own replies and `first_turn` are.
+pub fn conversation(
+    seed: u64,
+    session: &[PlannedRequest],
+    index: usize,
+    live: Option<(&[Reply], Option<u32>)>,
+) -> (Prompt, u32) {
+    use serde_json::json;
+    let r = &session[index];
+    let Some(me) = r.session else {
+        return (Prompt::Text(prompt(seed, r)), r.input_tokens);
+    };
+    // Branch 0 of every earlier turn, in turn order.
+    let earlier: Vec<&PlannedRequest> = session
+        .iter()
+        .filter(|q| q.session.is_some_and(|t| t.branch == 0 && t.turn < me.turn))
+        .collect();
+    let lens: Vec<u32> = earlier
+        .iter()
+        .enumerate()
+        .map(|(j, q)| {
+            let new = q.session.map_or(0, |t| t.new_tokens);
+            let reply = match live {
+                Some((replies, _)) => replies.get(j).map_or(0, |x| x.tokens),
+                None => q.output_tokens,
+            };
+            new.saturating_add(reply)
+        })
+        .collect();
+    let first = match live {
+        Some((_, max)) => {
+            crate::schedule::content::kept_from(&lens, r.prefix_tokens, me.new_tokens, max)
+        }
+        None => me.first_turn,
+    } as usize;
+    let mut messages = Vec::with_capacity(2 + 2 * earlier.len());
+    let mut tokens = r.prefix_tokens as u64 + me.new_tokens as u64;
+    if let Some(group) = r.prefix_group {
+        let mut rng = Rng::new(key(&[
+            seed,
+            PROMPT_TEXT,
+            0,
+            r.prefix_tokens as u64,
+            group as u64,
+        ]));
+        let mut system = String::with_capacity(r.prefix_tokens as usize * 7);
+        words(&mut rng, r.prefix_tokens, &mut system);
+        messages.push(json!({"role": "system", "content": system.trim_start()}));
+    }
+    for (j, q) in earlier.iter().enumerate().skip(first) {
+        let new = q.session.map_or(0, |t| t.new_tokens);
+        messages.push(json!({"role": "user", "content": turn_words(seed, 1, q.id, new)}));
+        let reply = match live {
+            Some((replies, _)) => replies.get(j).map(|x| x.text.clone()).unwrap_or_default(),
+            None => turn_words(seed, 5, q.id, q.output_tokens),
+        };
+        messages.push(json!({"role": "assistant", "content": reply}));
+        tokens += lens[j] as u64;
+    }
+    messages.push(json!({"role": "user", "content": turn_words(seed, 1, r.id, me.new_tokens)}));
+    (
+        Prompt::Conversation(serde_json::Value::Array(messages)),
+        tokens.min(crate::schedule::sample::MAX_LENGTH as u64) as u32,
+    )
 }
 
 /// The prompt of a request: its dataset entry when it has one, else synthesized text.
@@ -243,6 +338,7 @@ mod tests {
             think_ns: None,
             blocks: None,
             prompt: None,
+            session: None,
         }
     }
 

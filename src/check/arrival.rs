@@ -103,6 +103,7 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         "scale",
         "failed",
         "skip_bad_rows",
+        "sessions",
     ];
     let a = Args::bind(ctx, "trace", e.span, args, &params);
     let ex = "trace(\"traces/azure_conv.csv\", format: azure)";
@@ -149,7 +150,9 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
     let skip_bad_rows = a
         .get("skip_bad_rows")
         .map(|b| ctx.boolean(b, "skip_bad_rows"));
+    let sessions = a.get("sessions").map(|b| ctx.boolean(b, "sessions"));
     let mut ok = true;
+    let sessions = present(sessions, &mut ok).unwrap_or(true);
     let skip_bad_rows = present(skip_bad_rows, &mut ok).unwrap_or(false);
     let limit = present(limit, &mut ok);
     let block = present(block, &mut ok);
@@ -179,6 +182,7 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         scale,
         replay_failed,
         skip_bad_rows,
+        sessions,
     })
     .filter(|_| ok)
 }

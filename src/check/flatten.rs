@@ -157,7 +157,10 @@ fn push(
     for inner in ast.entries {
         let allowed = match &inner {
             Entry::Param { .. } | Entry::Include { .. } | Entry::Broken { .. } => true,
-            Entry::Block(b) => matches!(b.kind.text.as_str(), "requests" | "class" | "target"),
+            Entry::Block(b) => matches!(
+                b.kind.text.as_str(),
+                "requests" | "class" | "session" | "target"
+            ),
             _ => false,
         };
         if allowed {

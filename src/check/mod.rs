@@ -13,6 +13,7 @@ mod flatten;
 mod level;
 mod phase;
 mod scope;
+mod session;
 mod shape;
 mod slo;
 mod target;
@@ -39,7 +40,7 @@ pub struct Overrides {
     pub seed: Option<u64>,
 }
 
-const TOP_LEVEL: [&str; 10] = [
+const TOP_LEVEL: [&str; 11] = [
     "description",
     "seed",
     "param",
@@ -47,6 +48,7 @@ const TOP_LEVEL: [&str; 10] = [
     "target",
     "requests",
     "class",
+    "session",
     "phase",
     "slo",
     "abort",
@@ -126,10 +128,23 @@ pub fn check(
             },
             Entry::Block(b) => match b.kind.text.as_str() {
                 "target" => target::target_block(&mut ctx, b, &mut target),
-                "requests" | "class" => {
+                "requests" | "class" | "session" => {
                     if let Some(decl) = shape::class_block(&mut ctx, b) {
                         // By name through an index: a workload may declare thousands.
                         let at = by_name.get(&decl.name).copied();
+                        if let Some(other) = at
+                            .map(|i| &decls[i])
+                            .filter(|d| d.session.is_some() != decl.session.is_some())
+                        {
+                            let d = Diagnostic::error(
+                                b.kind.span,
+                                format!("a class and a session are both named '{}'", decl.name),
+                            )
+                            .also(other.span, "the other one")
+                            .help("names label the class column of the run; make them unique");
+                            ctx.error(d);
+                            continue;
+                        }
                         let twice = at
                             .map(|i| &decls[i])
                             .filter(|d| d.span.file == decl.span.file);

@@ -36,7 +36,13 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
     }
     let name = label.text.clone();
     let what = format!("phase \"{name}\"");
-    let f = fields(ctx, &block.entries, &what, &KEYS, &["requests", "class"]);
+    let f = fields(
+        ctx,
+        &block.entries,
+        &what,
+        &KEYS,
+        &["requests", "class", "session"],
+    );
     let has_broken_line = block
         .entries
         .iter()

@@ -1,6 +1,7 @@
-//! Request shapes: `requests { ... }` and `class "name" weight W { ... }` blocks, merged
-//! field by field (a class takes what it leaves out from `requests`; a phase's blocks override
-//! the workload's for that phase).
+//! Request shapes: `requests { ... }`, `class "name" weight W { ... }` and `session "name"
+//! weight W { ... }` blocks, merged field by field (a class takes what it leaves out from
+//! `requests`; a session takes nothing from it; a phase's blocks override the workload's
+//! same-named ones for that phase).
 
 use crate::diag::Diagnostic;
 use crate::source::Span;
@@ -10,6 +11,7 @@ use crate::workload::{Class, Dist, Prefix, Shape, TraceRef};
 use super::args::Args;
 use super::dist::{dist, Of};
 use super::fields::fields;
+use super::session::{session_fields, PartialSession};
 use super::value::Ctx;
 
 pub(crate) const SHAPE_FIELDS: [&str; 6] = [
@@ -56,10 +58,13 @@ pub(crate) struct ClassDecl {
     pub span: Span,
     /// False when the block had errors of its own (already reported).
     pub valid: bool,
+    /// `session` blocks: the turn structure (`Some` marks the declaration a session).
+    pub session: Option<PartialSession>,
 }
 
 pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
     let is_default = block.kind.text == "requests";
+    let is_session = block.kind.text == "session";
     let name = match (&block.label, is_default) {
         (Some(label), true) => {
             ctx.error(
@@ -70,6 +75,13 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
         }
         (None, true) => "default".to_string(),
         (Some(label), false) => label.text.clone(),
+        (None, false) if is_session => {
+            ctx.error(
+                Diagnostic::error(block.kind.span, "a session needs a name")
+                    .help("session \"chat\" weight 1 { turns = uniform(2, 8) ... }"),
+            );
+            return None;
+        }
         (None, false) => {
             ctx.error(
                 Diagnostic::error(block.kind.span, "a class needs a name")
@@ -83,7 +95,11 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
         Some(w) => match ctx.number(w, "weight") {
             Some(v) if v > 0.0 => Some(v),
             Some(_) => {
-                ctx.error(Diagnostic::error(w.span, "a class weight must be above 0"));
+                let who = if is_session { "session" } else { "class" };
+                ctx.error(Diagnostic::error(
+                    w.span,
+                    format!("a {who} weight must be above 0"),
+                ));
                 valid = false;
                 None
             }
@@ -97,9 +113,20 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
     let what = if is_default {
         "requests".to_string()
     } else {
-        format!("class \"{name}\"")
+        format!("{} \"{name}\"", block.kind.text)
     };
     let before = ctx.diags.len();
+    if is_session {
+        let (shape, session) = session_fields(ctx, &block.entries, &what);
+        return Some(ClassDecl {
+            name,
+            weight,
+            shape,
+            span: block.span,
+            valid: valid && ctx.diags.len() == before,
+            session: Some(session),
+        });
+    }
     let f = fields(ctx, &block.entries, &what, &SHAPE_FIELDS, &[]);
     let mut shape = PartialShape::default();
     if let Some(e) = f.get("input") {
@@ -131,11 +158,12 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
         shape,
         span: block.span,
         valid: valid && ctx.diags.len() == before,
+        session: None,
     })
 }
 
 /// A token-length distribution that can yield a length ≥ 1.
-fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist> {
+pub(crate) fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist> {
     let d = dist(ctx, expr, Of::Tokens, what)?;
     let max = crate::limits::MAX_LENGTH;
     let typical = d.support().map(|(lo, _)| lo).into_iter().chain(d.mean());
@@ -159,7 +187,7 @@ fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist>
     Some(d)
 }
 
-fn prefix(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<Prefix> {
+pub(crate) fn prefix(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<Prefix> {
     let e = ctx.resolve(expr)?;
     let ExprKind::Call { name, args } = &e.kind else {
         ctx.mismatch(e, "prefix", "shared(tokens: N, groups: G) or none");
@@ -253,6 +281,19 @@ pub(crate) fn resolve_classes(
     where_: Span,
     from_trace: bool,
 ) -> Vec<Class> {
+    // A trace phase replays the trace's own requests and sessions: `session` blocks are for
+    // synthesized traffic.
+    let kept: Vec<ClassDecl>;
+    let decls = if from_trace {
+        kept = decls
+            .iter()
+            .filter(|d| d.session.is_none())
+            .cloned()
+            .collect();
+        &kept[..]
+    } else {
+        decls
+    };
     if from_trace && decls.iter().all(|d| !d.valid) {
         let shape = Shape {
             input: Dist::Const(1.0),
@@ -266,6 +307,7 @@ pub(crate) fn resolve_classes(
             name: "default".into(),
             weight: 1.0,
             shape,
+            session: None,
         }];
     }
     let base = decls
@@ -275,6 +317,12 @@ pub(crate) fn resolve_classes(
         .unwrap_or_default();
     let mut classes = Vec::new();
     for decl in decls.iter().filter(|d| d.valid) {
+        if let Some(partial) = &decl.session {
+            if let Some(class) = super::session::resolve(ctx, decl, partial) {
+                classes.push(class);
+            }
+            continue;
+        }
         let shape = if decl.name == "default" {
             decl.shape.clone()
         } else {
@@ -310,6 +358,7 @@ pub(crate) fn resolve_classes(
                 sample: shape.sample,
                 tokenizer: shape.tokenizer,
             },
+            session: None,
         });
     }
     if decls.is_empty() {
@@ -324,15 +373,21 @@ pub(crate) fn resolve_classes(
     classes
 }
 
-fn missing(ctx: &mut Ctx, decl: &ClassDecl, field: &str, example: &str) {
-    let who = if decl.name == "default" {
+pub(crate) fn missing(ctx: &mut Ctx, decl: &ClassDecl, field: &str, example: &str) {
+    let who = if decl.session.is_some() {
+        format!("session \"{}\"", decl.name)
+    } else if decl.name == "default" {
         "requests".to_string()
     } else {
         format!("class \"{}\"", decl.name)
     };
     ctx.error(
         Diagnostic::error(decl.span, format!("{who} does not say its {field} length"))
-            .label(format!("no {field} here or in requests"))
+            .label(if decl.session.is_some() {
+                format!("no {field} in this session")
+            } else {
+                format!("no {field} here or in requests")
+            })
             .help(format!("add {example}")),
     );
 }
@@ -353,6 +408,10 @@ pub(crate) fn overlay_one(decls: &mut Vec<ClassDecl>, at: Option<usize>, decl: &
     match at.and_then(|i| decls.get_mut(i)) {
         Some(existing) => {
             existing.shape = existing.shape.merged(&decl.shape);
+            existing.session = match (&existing.session, &decl.session) {
+                (Some(a), Some(b)) => Some(a.merged(b)),
+                (a, b) => b.clone().or_else(|| a.clone()),
+            };
             if decl.weight.is_some() {
                 existing.weight = decl.weight;
             }

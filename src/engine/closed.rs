@@ -1,15 +1,17 @@
 //! Closed-loop dispatch: N virtual users, each sending its next request when its last one
 //! finished (after `think`). At a step boundary users are added, or retire after their current
-//! request. Requests come from each step's sequence in the plan, in order. The phase ends at its
-//! duration or when its `requests` have been sent and answered, whichever comes first.
+//! request. Requests come from each step's sequence in the plan, in order; a conversation
+//! there is run whole by the user who takes it (`session`). The phase ends at its duration or
+//! when its `requests` have been sent and answered, whichever comes first.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
 use super::context::Ctx;
+use super::session::{self, Gate, Running, Timing};
 
 struct Shared {
     ctx: Arc<Ctx>,
@@ -17,22 +19,19 @@ struct Shared {
     /// Users allowed to run now, and the metric step they send in.
     target: AtomicU32,
     step: AtomicU32,
-    ended: AtomicBool,
-    /// Next position in each step's request sequence.
-    positions: Vec<AtomicU64>,
-    /// Requests sent in the phase, for `requests = N`.
-    sent: AtomicU64,
+    /// Whether the phase has ended, and its `requests` limit.
+    gate: Arc<Gate>,
+    /// Next position in each step's request sequence (a conversation takes one per request).
+    positions: Vec<Mutex<u64>>,
     alive: Vec<AtomicBool>,
     /// Users running now; `gone` is signalled when the last one leaves.
     running: AtomicUsize,
     gone: Notify,
-    /// Signalled when the phase's `requests` limit has been reached.
-    limit_reached: Notify,
 }
 
 impl Shared {
     fn done(&self) -> bool {
-        self.ended.load(Ordering::Relaxed) || self.ctx.stopped()
+        self.gate.ended() || self.ctx.stopped()
     }
 
     fn spawn(self: &Arc<Self>, i: usize) {
@@ -59,13 +58,11 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
         index: index as u32,
         target: AtomicU32::new(0),
         step: AtomicU32::new(0),
-        ended: AtomicBool::new(false),
-        positions: plan.steps.iter().map(|_| AtomicU64::new(0)).collect(),
-        sent: AtomicU64::new(0),
+        gate: Arc::new(Gate::new(None, plan.max_requests)),
+        positions: plan.steps.iter().map(|_| Mutex::new(0)).collect(),
         alive: (0..peak).map(|_| AtomicBool::new(false)).collect(),
         running: AtomicUsize::new(0),
         gone: Notify::new(),
-        limit_reached: Notify::new(),
     });
     let end = plan.duration_ns.map(|d| start_ns + d);
     let controller = async {
@@ -91,18 +88,19 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
         _ = controller => {
             // The duration is over (or the run was stopped): users finish their current
             // request in the background, and the next phase starts on time.
-            shared.ended.store(true, Ordering::Relaxed);
+            shared.gate.end();
             end.filter(|_| !ctx.stopped()).unwrap_or_else(|| ctx.clock.now())
         }
-        _ = shared.limit_reached.notified() => {
+        _ = shared.gate.limit_reached.notified() => {
             // `requests = N` reached first: the phase ends when those requests are answered.
             // `ended` stays false so a user still thinking sends the request it has claimed;
             // each user stops at the limit by itself.
             shared.all_gone().await;
+            shared.gate.end();
             ctx.clock.now()
         }
         _ = stop.wait_for(|s| *s) => {
-            shared.ended.store(true, Ordering::Relaxed);
+            shared.gate.end();
             ctx.clock.now()
         }
     }
@@ -118,7 +116,6 @@ async fn sleep_until(ctx: &Ctx, ns: u64) -> bool {
 }
 
 async fn user(s: Arc<Shared>, i: usize) {
-    let plan = &s.ctx.schedule.phases[s.index as usize];
     let mut first = true;
     loop {
         if s.done() {
@@ -136,14 +133,18 @@ async fn user(s: Arc<Shared>, i: usize) {
             return;
         }
         let step = s.step.load(Ordering::Relaxed);
-        if let Some(max) = plan.max_requests {
-            if s.sent.fetch_add(1, Ordering::SeqCst) >= max {
-                s.limit_reached.notify_one();
-                break;
-            }
+        if !s.gate.claim() {
+            break;
         }
-        let position = s.positions[step as usize].fetch_add(1, Ordering::Relaxed);
-        let r = s.ctx.schedule.closed_request(s.index, step, position);
+        let unit = {
+            let Ok(mut position) = s.positions[step as usize].lock() else {
+                break;
+            };
+            let unit = s.ctx.schedule.closed_unit(s.index, step, *position);
+            *position += unit.len() as u64;
+            unit
+        };
+        let r = unit[0];
         if let (Some(think), false) = (r.think_ns, first) {
             let mut stop = s.ctx.stop.clone();
             tokio::select! {
@@ -155,8 +156,20 @@ async fn user(s: Arc<Shared>, i: usize) {
             }
         }
         first = false;
+        if r.session.is_some() {
+            // The first request is claimed; the conversation claims each of the others.
+            s.gate.unclaim();
+            let timing = Timing {
+                start_ns: 0,
+                planned_ns: 0,
+                open: false,
+            };
+            let running = Running::new(&s.gate);
+            session::run(s.ctx.clone(), s.gate.clone(), unit, timing, None, running).await;
+            continue;
+        }
         s.ctx.begin();
-        s.ctx.fire(r, None).await;
+        s.ctx.fire(r, None, None).await;
     }
     s.alive[i].store(false, Ordering::SeqCst);
     leave(&s);

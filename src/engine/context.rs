@@ -10,7 +10,7 @@ use tokio::sync::{watch, Notify};
 
 use super::abort::Monitor;
 use super::clock::Clock;
-use super::request::Sender;
+use super::request::{Sender, Turn};
 use super::run_dir::Ending;
 use super::stats::Live;
 use super::stop::Stopper;
@@ -67,16 +67,23 @@ impl Ctx {
         self.live.sent.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Sends `r` (already counted by [`Ctx::begin`]) and records its row.
-    pub async fn fire(&self, r: PlannedRequest, scheduled_ns: Option<u64>) {
+    /// Sends `r` (already counted by [`Ctx::begin`]) and records its row; `turn` gives a
+    /// conversation's prompt. Returns how it ended.
+    pub async fn fire(
+        &self,
+        r: PlannedRequest,
+        scheduled_ns: Option<u64>,
+        turn: Option<Turn>,
+    ) -> Fired {
         // However this ends (a panic included), the request stops being outstanding.
         let _counted = Outstanding(self);
         let sent = self.clock.now();
         let exchange = self
             .sender
-            .execute(&r, scheduled_ns, &self.clock, self.stop.clone());
+            .execute(&r, scheduled_ns, &self.clock, self.stop.clone(), turn);
         // A panic here is a bug in llmw; it must still leave a row and end the run, never hang it.
-        let (row, chunks) = match std::panic::AssertUnwindSafe(exchange).catch_unwind().await {
+        let (row, chunks, reply) = match std::panic::AssertUnwindSafe(exchange).catch_unwind().await
+        {
             Ok(done) => done,
             Err(panic) => {
                 let what = panic
@@ -90,7 +97,7 @@ impl Ctx {
                 row.scheduled_ns = scheduled_ns;
                 row.sent_ns = sent;
                 row.done_ns = self.clock.now();
-                (row, Vec::new())
+                (row, Vec::new(), None)
             }
         };
         if let Some(why) = self
@@ -99,7 +106,26 @@ impl Ctx {
         {
             self.stopper.stop(Ending::Failed, why);
         }
+        let fired = Fired {
+            ok: row.status == Status::Ok,
+            done_ns: row.done_ns,
+            reply: reply.map(|text| crate::prompt::Reply {
+                text,
+                tokens: row.output_tokens.unwrap_or(0),
+            }),
+        };
         self.finish(row, chunks);
+        fired
+    }
+
+    /// A turn of a conversation that was due when its phase's `requests` limit stopped it.
+    pub fn cancel_turn(&self, r: &PlannedRequest, scheduled_ns: Option<u64>, why: &str) {
+        let now = self.clock.now();
+        let mut row = unsent(r, Status::Cancelled, why.to_string());
+        row.scheduled_ns = scheduled_ns;
+        row.sent_ns = now;
+        row.done_ns = now;
+        self.finish(row, Vec::new());
     }
 
     /// An arrival that found `max_in_flight` requests outstanding.
@@ -176,6 +202,14 @@ impl Ctx {
     }
 }
 
+/// How a fired request ended: what a conversation needs to go on.
+pub struct Fired {
+    pub ok: bool,
+    pub done_ns: u64,
+    /// The answer's text and tokens, when the turn asked for it (`history = live`).
+    pub reply: Option<crate::prompt::Reply>,
+}
+
 /// Marks a request no longer outstanding when dropped (on every way out of [`Ctx::fire`]).
 struct Outstanding<'a>(&'a Ctx);
 
@@ -217,5 +251,9 @@ fn unsent(r: &PlannedRequest, status: Status, error: String) -> RequestRow {
         cached_tokens: None,
         first_content_ns: None,
         reasoning_tokens: None,
+        session: r.session.map(|t| t.id),
+        turn: r.session.map(|t| t.turn),
+        branch: r.session.map(|t| t.branch),
+        session_turns: r.session.map(|t| t.turns),
     }
 }

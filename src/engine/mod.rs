@@ -17,6 +17,7 @@ mod progress;
 mod request;
 mod run_dir;
 pub mod scrape;
+mod session;
 pub mod sse;
 mod stats;
 mod stop;

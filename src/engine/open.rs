@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::runtime::Handle;
 
 use super::context::Ctx;
+use super::session::{self, Gate, Running, Timing};
 
 /// How long before its send time a request is handed to the async runtime.
 const HAND_OFF_EARLY_NS: u64 = 400_000;
@@ -21,7 +22,14 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
     let planned_start = plan.start_ns.unwrap_or(0);
     let keep_going = || !ctx.stopped();
     let mut last_hand_off = 0u64;
-    for r in ctx.schedule.phase_requests(plan) {
+    let gate = Arc::new(Gate::new(plan.max_in_flight, None));
+    let timing = Timing {
+        start_ns,
+        planned_ns: planned_start,
+        open: true,
+    };
+    for unit in crate::schedule::units(ctx.schedule.phase_requests(plan)) {
+        let r = &unit[0];
         let offset = r
             .at_ns
             .unwrap_or(planned_start)
@@ -40,7 +48,23 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
             .clock
             .wait_until(scheduled.saturating_sub(early), keep_going)
         {
+            gate.end();
             return ctx.clock.now();
+        }
+        last_hand_off = scheduled;
+        if r.session.is_some() {
+            // A conversation: its driver sends turn 0 now and the rest as answers come.
+            let (c, g, requests) = (ctx.clone(), gate.clone(), unit.to_vec());
+            let running = Running::new(&gate);
+            handle.spawn(session::run(
+                c,
+                g,
+                requests,
+                timing,
+                Some(scheduled),
+                running,
+            ));
+            continue;
         }
         if let Some(cap) = plan.max_in_flight {
             if ctx.live.in_flight.load(Ordering::Relaxed) >= cap {
@@ -48,17 +72,25 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
                 continue;
             }
         }
-        last_hand_off = scheduled;
         ctx.begin();
         let task_ctx = ctx.clone();
         let r = *r;
         handle.spawn(async move {
             task_ctx.clock.spin_until(scheduled);
-            task_ctx.fire(r, Some(scheduled)).await;
+            task_ctx.fire(r, Some(scheduled), None).await;
         });
     }
-    let end = start_ns + plan.duration_ns.unwrap_or(0);
-    if ctx.clock.wait_until(end, keep_going) {
+    let Some(duration) = plan.duration_ns else {
+        // Conversations decide the length of a phase no duration ends: it lasts until the last
+        // one has ended.
+        handle.block_on(gate.all_done());
+        gate.end();
+        return ctx.clock.now();
+    };
+    let end = start_ns + duration;
+    let reached = ctx.clock.wait_until(end, keep_going);
+    gate.end();
+    if reached {
         end
     } else {
         ctx.clock.now()

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use super::clock::Clock;
 use super::http::{describe, HttpClient};
 use super::sse::SseParser;
+use crate::prompt::Prompt;
 use crate::request_id::RunNonce;
 use crate::rundir::record::{ChunkRow, RequestRow, Status};
 use crate::schedule::PlannedRequest;
@@ -63,6 +64,16 @@ struct Progress {
     finished: bool,
     /// No event of the stream was a failure (set false on the first one).
     failure_free: bool,
+    /// The answer's text, kept when the caller asked for it (`history = live`).
+    reply: Option<String>,
+}
+
+/// A conversation's turn: the prompt to send instead of the plan's own, its length in tokens
+/// (what the row records as `input_tokens`), and whether the answer's text is wanted back.
+pub struct Turn {
+    pub prompt: Prompt,
+    pub input_tokens: u32,
+    pub capture: bool,
 }
 
 /// How the exchange ended, before timeouts and cancels are considered.
@@ -76,10 +87,12 @@ impl Sender {
         }
     }
 
-    fn body(&self, r: &PlannedRequest) -> Value {
-        let prompt = crate::prompt::of_shortened(&self.schedule, r, self.prompt_overhead);
+    fn body(&self, r: &PlannedRequest, prompt: Option<Prompt>) -> Value {
+        let prompt = prompt.unwrap_or_else(|| {
+            crate::prompt::of_shortened(&self.schedule, r, self.prompt_overhead)
+        });
         let mut body = match (self.target.api, prompt) {
-            (Api::Chat, crate::prompt::Prompt::Messages(m)) => {
+            (Api::Chat, Prompt::Messages(m) | Prompt::Conversation(m)) => {
                 json!({"model": self.model, "messages": m})
             }
             (Api::Chat, p) => {
@@ -111,11 +124,15 @@ impl Sender {
         scheduled_ns: Option<u64>,
         clock: &Clock,
         mut stop: watch::Receiver<bool>,
-    ) -> (RequestRow, Vec<ChunkRow>) {
-        let body = self.body(r).to_string();
+        turn: Option<Turn>,
+    ) -> (RequestRow, Vec<ChunkRow>, Option<String>) {
+        let input_tokens = turn.as_ref().map_or(r.input_tokens, |t| t.input_tokens);
+        let capture = turn.as_ref().is_some_and(|t| t.capture);
+        let body = self.body(r, turn.map(|t| t.prompt)).to_string();
         let uuid = self.nonce.uuid(r.id);
         let mut progress = Progress {
             failure_free: true,
+            reply: capture.then(String::new),
             ..Progress::default()
         };
         let sent_ns = clock.now();
@@ -162,7 +179,7 @@ impl Sender {
             first_token_ns: progress.first_token_ns,
             last_token_ns: progress.last_token_ns,
             done_ns,
-            input_tokens: r.input_tokens,
+            input_tokens,
             output_tokens_requested: r.output_tokens,
             prompt_tokens: progress.prompt_tokens,
             output_tokens: progress
@@ -182,8 +199,12 @@ impl Sender {
             reasoning_tokens: progress
                 .usage_reasoning
                 .or((any_reasoning || status == Status::Ok).then_some(reasoning)),
+            session: r.session.map(|t| t.id),
+            turn: r.session.map(|t| t.turn),
+            branch: r.session.map(|t| t.branch),
+            session_turns: r.session.map(|t| t.turns),
         };
-        (row, progress.chunks)
+        (row, progress.chunks, progress.reply)
     }
 
     async fn exchange(
@@ -278,6 +299,9 @@ impl Sender {
                     bytes: reasoning.len() as u32,
                     reasoning: true,
                 });
+            }
+            if let Some(keep) = &mut p.reply {
+                keep.push_str(&answer);
             }
             if !answer.is_empty() {
                 p.first_content_ns = at_ns;
@@ -567,6 +591,9 @@ fn on_event(id: u64, data: &[u8], at: u64, p: &mut Progress, st: &mut StreamStat
             p.first_token_ns = Some(at);
         }
         let is_answer = !answer.is_empty();
+        if let (Some(keep), true) = (&mut p.reply, is_answer) {
+            keep.push_str(answer);
+        }
         if is_answer && p.first_content_ns.is_none() {
             p.first_content_ns = Some(at);
         }

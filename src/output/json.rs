@@ -59,7 +59,7 @@ pub fn write(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -> io::
     write!(out, "{head},\n  \"requests\": [")?;
     let mut first = true;
     let mut result = Ok(());
-    for_each_row(s, preview, |r| {
+    for_each_row(s, preview, |r, _, _| {
         if result.is_ok() {
             let sep = if first { "\n    " } else { ",\n    " };
             first = false;

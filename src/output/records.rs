@@ -7,7 +7,7 @@ use crate::fmt::{json_str, secs};
 use crate::schedule::{PlannedRequest, Schedule};
 
 /// Field names, in order; `jsonl` and `csv` share them.
-pub const FIELDS: [&str; 10] = [
+pub const FIELDS: [&str; 13] = [
     "id",
     "phase",
     "step",
@@ -18,6 +18,9 @@ pub const FIELDS: [&str; 10] = [
     "prefix_group",
     "prefix_tokens",
     "think",
+    "session",
+    "turn",
+    "branch",
 ];
 
 /// Names pre-rendered once per phase and class, so the per-row work is only numbers.
@@ -46,16 +49,27 @@ fn row(out: &mut impl Write, r: &PlannedRequest, names: &Names, json: bool) -> i
     let at = opt(r.at_ns.map(secs), none);
     let group = opt(r.prefix_group, none);
     let think = opt(r.think_ns.map(secs), none);
+    let (session, turn, branch) = (
+        opt(r.session.map(|t| t.id), none),
+        opt(r.session.map(|t| t.turn), none),
+        opt(r.session.map(|t| t.branch), none),
+    );
     if json {
+        // Session fields only on session requests, so other plans list as they always did.
+        let conversation = if r.session.is_some() {
+            format!(",\"session\":{session},\"turn\":{turn},\"branch\":{branch}")
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{{\"id\":{},\"phase\":{phase},\"step\":{},\"class\":{class},\"at\":{at},\"input_tokens\":{},\"output_tokens\":{},\"prefix_group\":{group},\"prefix_tokens\":{},\"think\":{think}}}",
+            "{{\"id\":{},\"phase\":{phase},\"step\":{},\"class\":{class},\"at\":{at},\"input_tokens\":{},\"output_tokens\":{},\"prefix_group\":{group},\"prefix_tokens\":{},\"think\":{think}{conversation}}}",
             r.id, r.step, r.input_tokens, r.output_tokens, r.prefix_tokens
         )
     } else {
         writeln!(
             out,
-            "{},{phase},{},{class},{at},{},{},{group},{},{think}",
+            "{},{phase},{},{class},{at},{},{},{group},{},{think},{session},{turn},{branch}",
             r.id, r.step, r.input_tokens, r.output_tokens, r.prefix_tokens
         )
     }
@@ -64,7 +78,7 @@ fn row(out: &mut impl Write, r: &PlannedRequest, names: &Names, json: bool) -> i
 pub fn write_jsonl(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -> io::Result<()> {
     let names = Names::new(s, json_str);
     let mut result = Ok(());
-    for_each_row(s, preview, |r| {
+    for_each_row(s, preview, |r, _, _| {
         if result.is_ok() {
             result = row(out, r, &names, true);
         }
@@ -80,7 +94,7 @@ pub fn write_jsonl_with_prompts(
     let names = Names::new(s, json_str);
     let mut result = Ok(());
     let mut buf = Vec::new();
-    for_each_row(s, preview, |r| {
+    for_each_row(s, preview, |r, unit, i| {
         if result.is_err() {
             return;
         }
@@ -88,7 +102,17 @@ pub fn write_jsonl_with_prompts(
         // Writing to a Vec cannot fail; the row ends in "}\n": extend the object.
         let _ = row(&mut buf, r, &names, true);
         buf.truncate(buf.len().saturating_sub(2));
-        let prompt = crate::prompt::of(s, r).to_json();
+        let prompt = match r.session {
+            Some(_) => crate::prompt::conversation(s.seed, unit, i, None).0,
+            None => crate::prompt::of(s, r),
+        };
+        let prompt = match (s.target.api, prompt) {
+            // What the completions API is sent: the conversation as one text.
+            (crate::schedule::Api::Completions, p @ crate::prompt::Prompt::Conversation(_)) => {
+                serde_json::Value::String(p.text())
+            }
+            (_, p) => p.to_json(),
+        };
         result = out
             .write_all(&buf)
             .and_then(|_| writeln!(out, ",\"prompt\":{prompt}}}"));
@@ -100,7 +124,7 @@ pub fn write_csv(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -> 
     let names = Names::new(s, csv_field);
     writeln!(out, "{}", FIELDS.join(","))?;
     let mut result = Ok(());
-    for_each_row(s, preview, |r| {
+    for_each_row(s, preview, |r, _, _| {
         if result.is_ok() {
             result = row(out, r, &names, false);
         }

@@ -27,11 +27,23 @@ impl ClosedPreview {
     }
 }
 
-/// Calls `f` for every listed row, in order.
-pub fn for_each_row(s: &Schedule, preview: ClosedPreview, mut f: impl FnMut(&PlannedRequest)) {
+/// Calls `f` for every listed row, in order, with the unit it belongs to (itself, or its
+/// conversation's requests) and its index there.
+pub fn for_each_row(
+    s: &Schedule,
+    preview: ClosedPreview,
+    mut f: impl FnMut(&PlannedRequest, &[PlannedRequest], usize),
+) {
+    let mut each_unit = |unit: &[PlannedRequest]| {
+        for (i, r) in unit.iter().enumerate() {
+            f(r, unit, i);
+        }
+    };
     for phase in &s.phases {
         match phase.kind {
-            LoopKind::Open => s.phase_requests(phase).iter().for_each(&mut f),
+            LoopKind::Open => {
+                crate::schedule::units(s.phase_requests(phase)).for_each(&mut each_unit)
+            }
             LoopKind::Closed => {
                 for step in &phase.steps {
                     let peak = phase
@@ -40,9 +52,9 @@ pub fn for_each_row(s: &Schedule, preview: ClosedPreview, mut f: impl FnMut(&Pla
                         .filter(|u| u.step == step.index)
                         .map(|u| u.users as f64)
                         .fold(step.level, f64::max);
-                    for position in 0..preview.count(phase, peak) {
-                        f(&s.closed_request(phase.index, step.index, position));
-                    }
+                    let listed =
+                        s.closed_sequence(phase.index, step.index, preview.count(phase, peak));
+                    crate::schedule::units(&listed).for_each(&mut each_unit);
                 }
             }
         }

@@ -36,8 +36,7 @@ pub fn write(out: &mut impl Write, s: &Schedule) -> io::Result<()> {
                 closed_sample = p
                     .steps
                     .iter()
-                    .flat_map(|st| (0..CLOSED_SAMPLE).map(move |i| (st.index, i)))
-                    .map(|(step, i)| s.closed_request(p.index, step, i))
+                    .flat_map(|st| s.closed_sequence(p.index, st.index, CLOSED_SAMPLE))
                     .collect();
                 (count, &closed_sample)
             }

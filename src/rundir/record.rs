@@ -70,6 +70,12 @@ pub struct RequestRow {
     pub first_content_ns: Option<u64>,
     /// Tokens of reasoning (`reasoning_content` / `reasoning`) among `output_tokens`.
     pub reasoning_tokens: Option<u32>,
+    /// Conversations: the session's id (its first request's id), the 0-based turn, the branch
+    /// within the turn (`fanout`), and the session's planned number of turns.
+    pub session: Option<u64>,
+    pub turn: Option<u32>,
+    pub branch: Option<u32>,
+    pub session_turns: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,10 @@ pub mod requests {
     pub const CACHED_TOKENS: &str = "cached_tokens";
     pub const FIRST_CONTENT_NS: &str = "first_content_ns";
     pub const REASONING_TOKENS: &str = "reasoning_tokens";
+    pub const SESSION: &str = "session";
+    pub const TURN: &str = "turn";
+    pub const BRANCH: &str = "branch";
+    pub const SESSION_TURNS: &str = "session_turns";
 
     use std::sync::Arc;
 
@@ -70,6 +74,10 @@ pub mod requests {
             i32n(CACHED_TOKENS, true),
             i64n(FIRST_CONTENT_NS, true),
             i32n(REASONING_TOKENS, true),
+            i64n(SESSION, true),
+            i32n(TURN, true),
+            i32n(BRANCH, true),
+            i32n(SESSION_TURNS, true),
         ]))
     }
 
@@ -104,6 +112,10 @@ pub mod requests {
         let mut cached = Int32Builder::with_capacity(n);
         let mut first_content = Int64Builder::with_capacity(n);
         let mut reasoning = Int32Builder::with_capacity(n);
+        let mut session = Int64Builder::with_capacity(n);
+        let mut turn = Int32Builder::with_capacity(n);
+        let mut branch = Int32Builder::with_capacity(n);
+        let mut session_turns = Int32Builder::with_capacity(n);
         let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
         let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
         for r in rows.iter() {
@@ -142,6 +154,10 @@ pub mod requests {
             cached.append_option(r.cached_tokens.map(i32_of));
             first_content.append_option(r.first_content_ns.map(i64_of));
             reasoning.append_option(r.reasoning_tokens.map(i32_of));
+            session.append_option(r.session.map(i64_of));
+            turn.append_option(r.turn.map(i32_of));
+            branch.append_option(r.branch.map(i32_of));
+            session_turns.append_option(r.session_turns.map(i32_of));
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(id.finish()),
@@ -169,6 +185,10 @@ pub mod requests {
             Arc::new(cached.finish()),
             Arc::new(first_content.finish()),
             Arc::new(reasoning.finish()),
+            Arc::new(session.finish()),
+            Arc::new(turn.finish()),
+            Arc::new(branch.finish()),
+            Arc::new(session_turns.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("requests batch: {e}"))
     }

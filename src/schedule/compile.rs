@@ -66,6 +66,20 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                     cumulative(&w)
                 })
             });
+            let session = match &c.session {
+                Some(sn) => {
+                    let mut sn = sn.clone();
+                    sn.turns = files::values(&sn.turns, files, &phase.name)?;
+                    if let Some(t) = &sn.think {
+                        sn.think = Some(files::values(t, files, &phase.name)?);
+                    }
+                    if let Some(f) = &sn.fanout {
+                        sn.fanout = Some(files::values(f, files, &phase.name)?);
+                    }
+                    Some(sn)
+                }
+                None => None,
+            };
             class_plans.push(ClassPlan {
                 id: id as u32,
                 name: c.name.clone(),
@@ -74,6 +88,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                 prefix_cumulative,
                 samples,
                 dataset,
+                session,
             });
         }
         let class_cumulative =
@@ -125,6 +140,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                     _ => None,
                 };
                 let base = start.unwrap_or(0);
+                let sessions = plan.classes.iter().any(|c| c.session.is_some());
                 let mut step = 0u32;
                 let mut position = 0u64;
                 for offset in &offsets {
@@ -133,13 +149,42 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                         step = s;
                         position = 0;
                     }
-                    let r =
-                        content::request(workload.seed, &plan, step, position, Some(base + offset));
-                    requests.push(r);
-                    position += 1;
+                    let before = requests.len();
+                    content::unit(
+                        workload.seed,
+                        &plan,
+                        step,
+                        position,
+                        Some(base + offset),
+                        &mut requests,
+                    );
+                    position += (requests.len() - before) as u64;
+                    if requests.len() as u64 > MAX_PLANNED {
+                        return Err(CompileError::TooLarge {
+                            phase: phase.name.clone(),
+                            limit: MAX_PLANNED,
+                        });
+                    }
+                    // `requests = N` counts requests: a conversation past the N-th is cut.
+                    if let Some(max) = phase.max_requests {
+                        let planned = (requests.len() - plan.requests.start) as u64;
+                        if planned >= max {
+                            requests.truncate(plan.requests.start + max as usize);
+                            break;
+                        }
+                    }
                 }
                 plan.requests = plan.requests.start..requests.len();
-                if phase
+                let limit_hit = phase
+                    .max_requests
+                    .is_some_and(|m| (plan.requests.len() as u64) >= m);
+                if sessions {
+                    // A conversation's later turns wait for answers: a phase that its duration
+                    // does not end lasts until its conversations have ended.
+                    if limit_hit || phase.duration_ns.is_none() {
+                        plan.duration_ns = None;
+                    }
+                } else if phase
                     .max_requests
                     .is_some_and(|m| offsets.len() as u64 >= m)
                     || phase.duration_ns.is_none()
@@ -171,7 +216,9 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                 }
                 requests.extend(replayed.requests);
                 plan.requests = plan.requests.start..requests.len();
-                plan.duration_ns = Some(replayed.duration_ns);
+                // Conversations decide how long a phase without a duration lasts.
+                plan.duration_ns = (!replayed.sessions || phase.duration_ns.is_some())
+                    .then_some(replayed.duration_ns);
                 let rate = if replayed.duration_ns > 0 {
                     plan.requests.len() as f64 / (replayed.duration_ns as f64 / 1e9)
                 } else {

@@ -28,6 +28,16 @@ pub fn plan_hash(s: &Schedule) -> String {
         h.update(r.output_tokens.to_le_bytes());
         h.update(r.prefix_group.unwrap_or(u32::MAX).to_le_bytes());
         h.update(r.prefix_tokens.to_le_bytes());
+        // A conversation's place decides its prompt's history (absent outside sessions, so
+        // other plans keep their hashes).
+        if let Some(t) = &r.session {
+            h.update(b"turn");
+            for v in [t.turn, t.branch, t.turns, t.new_tokens, t.first_turn] {
+                h.update(v.to_le_bytes());
+            }
+            h.update(t.id.to_le_bytes());
+            h.update(r.think_ns.unwrap_or(u64::MAX).to_le_bytes());
+        }
         // Replayed prefix blocks decide the prompt text (absent for most plans).
         if let Some(list) = r.blocks.and_then(|i| s.blocks.get(i as usize)) {
             h.update(s.block_tokens.to_le_bytes());

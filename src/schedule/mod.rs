@@ -23,8 +23,8 @@ use std::ops::Range;
 
 /// What the engine needs of the workload beyond the plan comes with the schedule, so the engine
 /// never sees a `Workload`.
-pub use crate::workload::{AbortRule, Api, Objective, ParamValue, PromptTokens, Target};
-use crate::workload::{Dist, Shape};
+pub use crate::workload::{AbortRule, Api, History, Objective, ParamValue, PromptTokens, Target};
+use crate::workload::{Dist, Session, Shape};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
@@ -124,6 +124,9 @@ pub struct ClassPlan {
     /// token counts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dataset: Vec<(u32, u32)>,
+    /// `session` classes: the turn structure. (Left out of the hash encoding when `None`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Session>,
 }
 
 /// One planned request.
@@ -147,10 +150,33 @@ pub struct PlannedRequest {
     pub blocks: Option<u32>,
     /// `prompts = dataset(...)`: index into [`Schedule::prompts`], the real prompt to send.
     pub prompt: Option<u32>,
+    /// A turn of a conversation (`session` classes and replayed trace sessions).
+    pub session: Option<SessionTurn>,
+}
+
+/// Where a request stands in its conversation. Its prompt is the system prompt (the request's
+/// prefix group), then for every kept earlier turn `first_turn..turn` the user text and the
+/// reply of that turn's branch 0, then its own `new_tokens` of user text: `input_tokens` is
+/// exactly that sum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTurn {
+    /// The session's id: the request id of its first request.
+    pub id: u64,
+    /// 0-based.
+    pub turn: u32,
+    /// 0-based within the turn; `fanout = k` gives branches 0..k.
+    pub branch: u32,
+    /// The session's planned number of turns.
+    pub turns: u32,
+    /// Tokens of new user text (or tool output) this turn adds.
+    pub new_tokens: u32,
+    /// The oldest earlier turn kept in the context (`max_context` dropped the ones before it).
+    pub first_turn: u32,
 }
 
 impl Schedule {
-    /// The request at `position` of `step` in closed-loop phase `phase`.
+    /// The request at `position` of `step` in closed-loop phase `phase` (for a session, the
+    /// first request of the conversation that starts there).
     pub fn closed_request(&self, phase: u32, step: u32, position: u64) -> PlannedRequest {
         content::request(
             self.seed,
@@ -161,8 +187,52 @@ impl Schedule {
         )
     }
 
+    /// The unit starting at `position` of `step` in closed-loop phase `phase`: one request, or
+    /// every request of a conversation (turn by turn, branches in order), which take the
+    /// positions from `position` on; the next unit starts at `position + len`.
+    pub fn closed_unit(&self, phase: u32, step: u32, position: u64) -> Vec<PlannedRequest> {
+        let mut out = Vec::new();
+        content::unit(
+            self.seed,
+            &self.phases[phase as usize],
+            step,
+            position,
+            None,
+            &mut out,
+        );
+        out
+    }
+
+    /// The first `n` requests of the sequence of `step` in closed-loop phase `phase` (whole
+    /// conversations; the last may be cut), as users take them.
+    pub fn closed_sequence(&self, phase: u32, step: u32, n: u64) -> Vec<PlannedRequest> {
+        let mut out = Vec::new();
+        while (out.len() as u64) < n {
+            let before = out.len();
+            content::unit(
+                self.seed,
+                &self.phases[phase as usize],
+                step,
+                before as u64,
+                None,
+                &mut out,
+            );
+        }
+        out.truncate(n as usize);
+        out
+    }
+
     /// The open-loop requests of one phase.
     pub fn phase_requests(&self, phase: &PhasePlan) -> &[PlannedRequest] {
         &self.requests[phase.requests.clone()]
     }
+}
+
+/// The units of a run of requests: each single request alone, each conversation's requests
+/// (contiguous in the plan) together.
+pub fn units(requests: &[PlannedRequest]) -> impl Iterator<Item = &[PlannedRequest]> {
+    requests.chunk_by(|a, b| match (a.session, b.session) {
+        (Some(x), Some(y)) => x.id == y.id,
+        _ => false,
+    })
 }

@@ -1,9 +1,12 @@
 //! Trace phases: the trace's rows, transformed, become open-loop requests with the trace's
-//! send times and lengths (the phase's own `requests` block overrides lengths it sets).
+//! send times and lengths (the phase's own `requests` block overrides lengths it sets). Rows of
+//! one conversation (a session column) become a session: its turns in order, each at its
+//! recorded time but never before the previous turn's answer, each prompt carrying the
+//! conversation so far (a turn's recorded prompt length includes it).
 
 use super::compile::CompileError;
 use super::content::{self, request_id};
-use super::{PhasePlan, PlannedRequest};
+use super::{PhasePlan, PlannedRequest, SessionTurn};
 use crate::resolve::Files;
 use crate::trace::{self, Transform};
 use crate::workload::{Phase, TraceRef};
@@ -15,6 +18,8 @@ pub struct Replayed {
     pub requests: Vec<PlannedRequest>,
     /// The phase's length: just past the last send.
     pub duration_ns: u64,
+    /// Some rows were conversations: the phase lasts until they have ended.
+    pub sessions: bool,
 }
 
 /// The plan's tables a trace phase adds to: prefix-block lists, class names.
@@ -49,47 +54,132 @@ pub fn requests(
     };
     let prepared = trace::transform(read, &t);
     let end = phase.duration_ns;
-    let mut out = Vec::with_capacity(prepared.rows.len());
-    for (position, (offset, row)) in prepared.rows.into_iter().enumerate() {
-        if end.is_some_and(|e| offset >= e) {
-            break;
+    let rows: Vec<(u64, trace::Row)> = prepared
+        .rows
+        .into_iter()
+        .filter(|(offset, _)| end.is_none_or(|e| *offset < e))
+        .collect();
+    let units = conversations(rows, tr.sessions);
+    let sessions = units
+        .iter()
+        .any(|u| u.len() > 1 || u[0].1.session.is_some());
+    let mut out = Vec::with_capacity(units.iter().map(Vec::len).sum());
+    for unit in units {
+        let head_position = out.len() as u64;
+        let in_session = unit.len() > 1 || unit[0].1.session.is_some();
+        // Branch 0's user text + reply per earlier turn, for the history a turn carries.
+        let mut history: Vec<u32> = Vec::new();
+        let mut system = None;
+        let turns = unit.len() as u32;
+        for (turn, (offset, row)) in unit.into_iter().enumerate() {
+            let position = out.len() as u64;
+            // Class, prefix and any lengths the phase sets come from the phase's shapes.
+            let mut r = content::request(seed, plan, 0, position, Some(base_ns + offset));
+            r.id = request_id(plan.index, 0, position);
+            // An earlier run's class keeps its name (added to the plan's class table if new).
+            if let Some(name) = &row.class {
+                r.class = match class_names.iter().position(|n| n == name) {
+                    Some(i) => i as u32,
+                    None => {
+                        class_names.push(name.clone());
+                        (class_names.len() - 1) as u32
+                    }
+                };
+            }
+            if in_session {
+                // One system prompt for the whole conversation: its first turn's.
+                let (group, tokens) = *system.get_or_insert((r.prefix_group, r.prefix_tokens));
+                r.prefix_group = group;
+                r.prefix_tokens = tokens;
+            }
+            if !phase.own_lengths.0 {
+                r.input_tokens = row.input.saturating_add(r.prefix_tokens);
+            }
+            if !phase.own_lengths.1 {
+                r.output_tokens = row.output;
+            }
+            if !row.blocks.is_empty() {
+                r.blocks = Some(blocks.len() as u32);
+                blocks.push(row.blocks);
+                r.prefix_group = None;
+                r.prefix_tokens = 0;
+                r.input_tokens = row.input;
+            }
+            if in_session {
+                let (first_turn, new_tokens) = fit(&history, r.prefix_tokens, r.input_tokens);
+                r.session = Some(SessionTurn {
+                    id: request_id(plan.index, 0, head_position),
+                    turn: turn as u32,
+                    branch: 0,
+                    turns,
+                    new_tokens,
+                    first_turn,
+                });
+                r.blocks = None;
+                history.push(new_tokens.saturating_add(r.output_tokens));
+            }
+            out.push(r);
         }
-        // Class, prefix and any lengths the phase sets come from the phase's shapes.
-        let mut r = content::request(seed, plan, 0, position as u64, Some(base_ns + offset));
-        r.id = request_id(plan.index, 0, position as u64);
-        // An earlier run's class keeps its name (added to the plan's class table if new).
-        if let Some(name) = &row.class {
-            r.class = match class_names.iter().position(|n| n == name) {
-                Some(i) => i as u32,
-                None => {
-                    class_names.push(name.clone());
-                    (class_names.len() - 1) as u32
-                }
-            };
-        }
-        if !phase.own_lengths.0 {
-            r.input_tokens = row.input + r.prefix_tokens;
-        }
-        if !phase.own_lengths.1 {
-            r.output_tokens = row.output;
-        }
-        if !row.blocks.is_empty() {
-            r.blocks = Some(blocks.len() as u32);
-            blocks.push(row.blocks);
-            r.prefix_group = None;
-            r.prefix_tokens = 0;
-            r.input_tokens = row.input;
-        }
-        out.push(r);
     }
     let duration_ns = end.unwrap_or_else(|| {
-        out.last()
-            .and_then(|r| r.at_ns)
+        out.iter()
+            .filter_map(|r| r.at_ns)
+            .max()
             .map(|a| a - base_ns + 1)
             .unwrap_or(0)
     });
     Ok(Replayed {
         requests: out,
         duration_ns,
+        sessions,
     })
+}
+
+/// The rows as units in order of their first send: each row alone, or (with `sessions`) each
+/// conversation's rows together, in turn order (the trace's `turn` where it has one, else
+/// time).
+fn conversations(rows: Vec<(u64, trace::Row)>, sessions: bool) -> Vec<Vec<(u64, trace::Row)>> {
+    let mut units: Vec<Vec<(u64, trace::Row)>> = Vec::new();
+    // Session number → its unit's index (the trace numbered sessions 0, 1, … on reading).
+    let mut by_session: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
+    for (offset, row) in rows {
+        match row.session.filter(|_| sessions) {
+            Some(id) => match by_session.get(&id) {
+                Some(&u) => units[u].push((offset, row)),
+                None => {
+                    by_session.insert(id, units.len());
+                    units.push(vec![(offset, row)]);
+                }
+            },
+            None => {
+                let mut row = row;
+                row.session = None;
+                units.push(vec![(offset, row)]);
+            }
+        }
+    }
+    for unit in &mut units {
+        // Stable: rows of one turn number (or without one) keep their time order.
+        unit.sort_by_key(|(offset, row)| (row.turn.unwrap_or(0), *offset));
+    }
+    // Units start at their first turn's time (rows arrive in time order, so a conversation's
+    // first row is its earliest).
+    units.sort_by_key(|u| u.iter().map(|(o, _)| *o).min().unwrap_or(0));
+    units
+}
+
+/// How a recorded prompt of `input` tokens (system prompt included) is made of the
+/// conversation so far: the first earlier turn it keeps (the oldest are dropped until the rest
+/// fits with at least one new token) and the new tokens it adds.
+fn fit(history: &[u32], system: u32, input: u32) -> (u32, u32) {
+    let mut first = 0usize;
+    let mut carried: u64 = history.iter().map(|&h| h as u64).sum();
+    while first < history.len() && system as u64 + carried + 1 > input as u64 {
+        carried -= history[first] as u64;
+        first += 1;
+    }
+    let new = (input as u64)
+        .saturating_sub(system as u64 + carried)
+        .max(1);
+    (first as u32, new.min(u32::MAX as u64) as u32)
 }

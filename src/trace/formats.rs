@@ -58,6 +58,8 @@ struct Reader<'a> {
     path: &'a Path,
     opts: &'a ReadOptions,
     trace: Trace,
+    /// Session names seen so far and their numbers (in order of first appearance).
+    sessions: std::collections::BTreeMap<String, u64>,
 }
 
 impl Reader<'_> {
@@ -92,6 +94,21 @@ impl Reader<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// The number of the conversation named `name` (new names get the next number).
+    fn session(&mut self, name: &str) -> u64 {
+        let next = self.sessions.len() as u64;
+        *self.sessions.entry(name.to_string()).or_insert(next)
+    }
+
+    /// A generic format's optional column for `role` (`session`, `turn`).
+    fn optional_column(&self, role: &str) -> Option<String> {
+        self.opts
+            .columns
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, c)| c.clone())
     }
 
     /// The generic formats' (at, input, output) column names from the mapping.
@@ -130,6 +147,24 @@ fn length(raw: &str, line: u64, field: &str, allow_zero: bool) -> Result<u32, Ro
     Ok(v as u32)
 }
 
+/// A turn number: a whole number ≥ 0.
+fn turn_number(raw: &str, line: u64, field: &str) -> Result<u32, RowError> {
+    let t = raw.trim();
+    t.parse::<u32>()
+        .ok()
+        .filter(|n| *n < crate::limits::MAX_TURNS)
+        .ok_or_else(|| {
+            (
+                line,
+                field.to_string(),
+                format!(
+                    "expected a turn number 0..{}, found '{t}'",
+                    crate::limits::MAX_TURNS
+                ),
+            )
+        })
+}
+
 fn text(bytes: &[u8], path: &Path) -> Result<String, TraceError> {
     String::from_utf8(bytes.to_vec()).map_err(|e| TraceError::File {
         path: path.to_path_buf(),
@@ -146,6 +181,7 @@ pub fn read(path: &Path, format: Format, opts: &ReadOptions) -> Result<Trace, Tr
         path,
         opts,
         trace: Trace::default(),
+        sessions: std::collections::BTreeMap::new(),
     };
     if format == Format::Llmw {
         return read_llmw(path);
@@ -221,6 +257,20 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
     };
     let find = |name: &str| column_index(&headers, name, r.path);
     let (ai, ii, oi) = (find(&at_col)?, find(&in_col)?, find(&out_col)?);
+    // Conversations: BurstGPT v3's `Session ID` (v1 has none), a generic trace's mapped column.
+    let (session_col, turn_col) = match format {
+        Format::Burstgpt => (
+            headers
+                .iter()
+                .any(|h| h == "Session ID")
+                .then(|| "Session ID".to_string()),
+            None,
+        ),
+        Format::Azure => (None, None),
+        _ => (r.optional_column("session"), r.optional_column("turn")),
+    };
+    let si = session_col.as_deref().map(find).transpose()?;
+    let ti = turn_col.as_deref().map(find).transpose()?;
     let unit = r.opts.time_unit.unwrap_or_default();
     for record in csv.records() {
         let row = match record {
@@ -260,18 +310,37 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
                     if input == 0 && output > 0 {
                         return Err((line, in_col.clone(), "a length of 0 tokens".to_string()));
                     }
-                    Ok(Row {
-                        at_ns: at,
-                        input: input.max(1),
-                        output,
-                        blocks: Vec::new(),
-                        class: None,
-                        failed: output == 0,
-                        line,
-                    })
+                    let session = match (si, &session_col) {
+                        (Some(i), Some(name)) => {
+                            Some(get(i, name)?.trim().to_string()).filter(|s| !s.is_empty())
+                        }
+                        _ => None,
+                    };
+                    let turn = match (ti, &turn_col) {
+                        (Some(i), Some(name)) => Some(turn_number(get(i, name)?, line, name)?),
+                        _ => None,
+                    };
+                    Ok((
+                        Row {
+                            at_ns: at,
+                            input: input.max(1),
+                            output,
+                            blocks: Vec::new(),
+                            class: None,
+                            failed: output == 0,
+                            session: None,
+                            turn,
+                            line,
+                        },
+                        session,
+                    ))
                 })()
             }
         };
+        let row = row.map(|(mut row, session)| {
+            row.session = session.map(|s| r.session(&s));
+            row
+        });
         r.push(row)?;
     }
     Ok(())
@@ -290,6 +359,7 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
             (at, input, output, r.opts.time_unit.unwrap_or_default())
         }
     };
+    let (session_key, turn_key) = (r.optional_column("session"), r.optional_column("turn"));
     for (i, line_text) in text.lines().enumerate() {
         let line = i as u64 + 1;
         if line_text.trim().is_empty() {
@@ -336,16 +406,36 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
                 }
                 _ => Vec::new(),
             };
-            Ok(Row {
-                at_ns: at,
-                input,
-                output,
-                blocks,
-                class: None,
-                failed: false,
-                line,
-            })
+            let session = match &session_key {
+                Some(k) => match field(k)? {
+                    Value::Null => None,
+                    x => Some(as_text(x)),
+                },
+                None => None,
+            };
+            let turn = match &turn_key {
+                Some(k) => Some(turn_number(&as_text(field(k)?), line, k)?),
+                None => None,
+            };
+            Ok((
+                Row {
+                    at_ns: at,
+                    input,
+                    output,
+                    blocks,
+                    class: None,
+                    failed: false,
+                    session: None,
+                    turn,
+                    line,
+                },
+                session,
+            ))
         })();
+        let row = row.map(|(mut row, session)| {
+            row.session = session.map(|s| r.session(&s));
+            row
+        });
         r.push(row)?;
     }
     Ok(())
@@ -419,6 +509,16 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
             col(crate::rundir::tables::requests::OUTPUT_TOKENS_REQUESTED)?,
             col(crate::rundir::tables::requests::CLASS)?,
         );
+        // Conversations (runs since sessions): optional columns.
+        let opt_col = |n: &str| b.column_by_name(n).cloned();
+        let session = opt_col(crate::rundir::tables::requests::SESSION);
+        let session = session
+            .as_ref()
+            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+        let turn = opt_col(crate::rundir::tables::requests::TURN);
+        let turn = turn
+            .as_ref()
+            .and_then(|c| c.as_any().downcast_ref::<Int32Array>());
         let (Some(sched), Some(sent), Some(input), Some(output), Some(class)) = (
             sched.as_any().downcast_ref::<Int64Array>(),
             sent.as_any().downcast_ref::<Int64Array>(),
@@ -442,6 +542,12 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
                 blocks: Vec::new(),
                 class: Some(class.value(i).to_string()),
                 failed: false,
+                session: session
+                    .filter(|c| !c.is_null(i))
+                    .map(|c| c.value(i).max(0) as u64),
+                turn: turn
+                    .filter(|c| !c.is_null(i))
+                    .map(|c| c.value(i).clamp(0, crate::limits::MAX_TURNS as i32 - 1) as u32),
                 line: *line,
             });
         }

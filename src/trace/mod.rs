@@ -30,6 +30,11 @@ pub struct Row {
     pub class: Option<String>,
     /// BurstGPT: 0 response tokens (a failed request upstream).
     pub failed: bool,
+    /// The conversation the row belongs to (BurstGPT v3's `Session ID`, a generic trace's
+    /// `session` column, an llmw run's `session`), numbered in order of first appearance.
+    pub session: Option<u64>,
+    /// The row's turn in its conversation, when the trace says (otherwise its time orders it).
+    pub turn: Option<u32>,
     /// 1-based line of the row in its file.
     pub line: u64,
 }

@@ -132,6 +132,8 @@ mod tests {
                     blocks: vec![],
                     class: None,
                     failed: false,
+                    session: None,
+                    turn: None,
                     line: i as u64 + 2,
                 })
                 .collect(),

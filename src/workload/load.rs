@@ -102,6 +102,14 @@ pub struct TraceRef {
     /// --skip-bad-rows`). (Left out of the plan hash's encoding when false.)
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub skip_bad_rows: bool,
+    /// `sessions: false`: rows of one conversation are replayed as independent requests at
+    /// their own times. (Left out of the hash encoding when true, the default.)
+    #[serde(skip_serializing_if = "is_true")]
+    pub sessions: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Load {

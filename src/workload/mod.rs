@@ -135,6 +135,42 @@ pub struct Class {
     pub name: String,
     pub weight: f64,
     pub shape: Shape,
+    /// `session "name" { ... }`: the class's unit is a conversation of turns, not one request
+    /// (`shape.input`/`output` are each turn's new user text and reply, `shape.prefix` its
+    /// system prompt).
+    pub session: Option<Session>,
+}
+
+/// The turn structure of a `session` class (its lengths are the class's [`Shape`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Session {
+    /// Requests in the conversation (turns), an integer ≥ 1 per draw.
+    pub turns: Dist,
+    /// Seconds between an answer and the next turn.
+    pub think: Option<Dist>,
+    pub history: History,
+    /// Tokens of context above which the oldest turns are dropped.
+    pub max_context: Option<u32>,
+    /// Parallel requests per turn on the same context, joined before the next turn.
+    pub fanout: Option<Dist>,
+}
+
+/// What goes back into the next turn's context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum History {
+    /// The plan's synthesized replies of the planned lengths: every prompt is fixed by the plan.
+    Planned,
+    /// The server's real replies (what a chat user sees).
+    Live,
+}
+
+impl History {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            History::Planned => "planned",
+            History::Live => "live",
+        }
+    }
 }
 
 /// How one request of a class looks. Lengths are prompt tokens (after any prefix) and

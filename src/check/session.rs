@@ -1,0 +1,194 @@
+//! `session "name" weight W { turns, system, input, output, think, history, max_context,
+//! fanout }`: a traffic class whose unit is a conversation. Its lengths are a [`Shape`] (each
+//! turn's new user text and reply, the system prompt as a shared prefix); its turn structure a
+//! [`Session`].
+
+use crate::diag::Diagnostic;
+use crate::syntax::{Entry, ExprKind};
+use crate::workload::{Class, Dist, History, Session, Shape};
+
+use super::dist::{dist, Of};
+use super::fields::fields;
+use super::shape::{length, missing, prefix, ClassDecl, PartialShape};
+use super::value::Ctx;
+
+pub(crate) const SESSION_FIELDS: [&str; 8] = [
+    "turns",
+    "system",
+    "input",
+    "output",
+    "think",
+    "history",
+    "max_context",
+    "fanout",
+];
+
+use crate::limits::{MAX_FANOUT, MAX_TURNS};
+
+/// A session block's turn structure as written: every field optional until resolved.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PartialSession {
+    pub turns: Option<Dist>,
+    pub think: Option<Dist>,
+    pub history: Option<History>,
+    pub max_context: Option<u32>,
+    pub fanout: Option<Dist>,
+}
+
+impl PartialSession {
+    /// `self` with the fields `over` sets taking precedence.
+    pub fn merged(&self, over: &PartialSession) -> PartialSession {
+        PartialSession {
+            turns: over.turns.clone().or_else(|| self.turns.clone()),
+            think: over.think.clone().or_else(|| self.think.clone()),
+            history: over.history.or(self.history),
+            max_context: over.max_context.or(self.max_context),
+            fanout: over.fanout.clone().or_else(|| self.fanout.clone()),
+        }
+    }
+}
+
+/// Reads the fields of a session block.
+pub(crate) fn session_fields(
+    ctx: &mut Ctx,
+    entries: &[Entry],
+    what: &str,
+) -> (PartialShape, PartialSession) {
+    let f = fields(ctx, entries, what, &SESSION_FIELDS, &[]);
+    let mut shape = PartialShape::default();
+    let mut session = PartialSession::default();
+    if let Some(e) = f.get("input") {
+        shape.input = length(ctx, e, "input");
+    }
+    if let Some(e) = f.get("output") {
+        shape.output = length(ctx, e, "output");
+    }
+    if let Some(e) = f.get("system") {
+        shape.prefix = match ctx.resolve(e).map(|r| &r.kind) {
+            Some(ExprKind::Ident(n)) if n == "none" => Some(None),
+            _ => prefix(ctx, e).map(Some),
+        };
+    }
+    if let Some(e) = f.get("turns") {
+        session.turns = bounded(ctx, e, "turns", MAX_TURNS);
+    }
+    if let Some(e) = f.get("fanout") {
+        session.fanout = bounded(ctx, e, "fanout", MAX_FANOUT);
+    }
+    if let Some(e) = f.get("think") {
+        session.think = dist(ctx, e, Of::Seconds, "think");
+    }
+    if let Some(e) = f.get("history") {
+        session.history = ctx
+            .keyword(e, "history", &["planned", "live"])
+            .map(|k| match k {
+                "live" => History::Live,
+                _ => History::Planned,
+            });
+    }
+    if let Some(e) = f.get("max_context") {
+        session.max_context = match ctx.count(e, "max_context") {
+            Some(n) if n >= 1 && n <= crate::limits::MAX_LENGTH as u64 => Some(n as u32),
+            Some(_) => {
+                ctx.error(
+                    Diagnostic::error(e.span, "max_context must be between 1 and 1048576 tokens")
+                        .help("max_context = 8192"),
+                );
+                None
+            }
+            None => None,
+        };
+    }
+    (shape, session)
+}
+
+/// A whole-number distribution that can draw at least 1 and not only above `max` (draws are
+/// rounded and kept within 1..=max when sampled, as lengths are kept ≥ 1).
+fn bounded(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str, max: u32) -> Option<Dist> {
+    let d = dist(ctx, expr, Of::Tokens, what)?;
+    let example = if what == "turns" {
+        "turns = uniform(2, 8)"
+    } else {
+        "fanout = choice(1: 0.8, 3: 0.2)"
+    };
+    match d.support() {
+        Some((_, hi)) if hi < 0.5 => {
+            ctx.error(
+                Diagnostic::error(expr.span, format!("{what} must be at least 1"))
+                    .label(format!("this never draws {what} ≥ 1"))
+                    .help(example.to_string()),
+            );
+            None
+        }
+        Some((lo, _)) if lo > max as f64 => {
+            ctx.error(
+                Diagnostic::error(expr.span, format!("{what} is over the limit of {max}"))
+                    .help(format!("clamp it: ... clamp 1..{max}")),
+            );
+            None
+        }
+        _ => Some(d),
+    }
+}
+
+/// A complete session class from its declaration (the phase's overrides applied), or `None`
+/// after reporting what is missing.
+pub(crate) fn resolve(ctx: &mut Ctx, decl: &ClassDecl, partial: &PartialSession) -> Option<Class> {
+    let Some(turns) = partial.turns.clone() else {
+        missing(ctx, decl, "turns", "turns = uniform(2, 8)");
+        return None;
+    };
+    let Some(input) = decl.shape.input.clone() else {
+        missing(
+            ctx,
+            decl,
+            "input",
+            "input = lognormal(median: 120, sigma: 0.8)",
+        );
+        return None;
+    };
+    let Some(output) = decl.shape.output.clone() else {
+        missing(ctx, decl, "output", "output = 256");
+        return None;
+    };
+    let system = decl.shape.prefix.clone().flatten();
+    if let Some(max) = partial.max_context {
+        // The smallest turn: the system prompt, one new user text and its reply.
+        let low = |d: &Dist| d.support().map(|(lo, _)| lo.max(1.0)).unwrap_or(1.0);
+        let one =
+            system.as_ref().map(|p| p.tokens as f64).unwrap_or(0.0) + low(&input) + low(&output);
+        if (max as f64) < one {
+            ctx.error(
+                Diagnostic::error(
+                    decl.span,
+                    format!(
+                        "session \"{}\": max_context {max} is below one turn ({} tokens: the system prompt, the smallest input and output)",
+                        decl.name,
+                        super::dist::fmt(one)
+                    ),
+                )
+                .help("raise max_context, or shorten the system prompt"),
+            );
+            return None;
+        }
+    }
+    Some(Class {
+        name: decl.name.clone(),
+        weight: decl.weight.unwrap_or(1.0),
+        shape: Shape {
+            input,
+            output,
+            prefix: system,
+            prompts: None,
+            sample: None,
+            tokenizer: None,
+        },
+        session: Some(Session {
+            turns,
+            think: partial.think.clone(),
+            history: partial.history.unwrap_or(History::Planned),
+            max_context: partial.max_context,
+            fanout: partial.fanout.clone(),
+        }),
+    })
+}
