@@ -1,4 +1,5 @@
-//! `--format csv`: one row per group (and run), every statistic in its own column.
+//! `--format csv`: one row per group (and run), every statistic in its own column;
+//! `--format turns-csv`: one row per turn index of each group with conversations.
 
 use super::groups::{Group, Load};
 use super::Analysis;
@@ -77,6 +78,10 @@ pub fn write(analyses: &[Analysis]) -> String {
             "server_ttft_mean_ms",
             "server_itl_mean_ms",
             "server_generation_tps",
+            "sessions",
+            "sessions_completed",
+            "turns_per_session_mean",
+            "session_duration_p50_s",
         ]
         .map(String::from),
     );
@@ -133,8 +138,55 @@ pub fn write(analyses: &[Analysis]) -> String {
                 ]
                 .map(opt),
             );
+            let ss = g.sessions.as_ref();
+            row.push(ss.map(|s| s.started.to_string()).unwrap_or_default());
+            row.push(ss.map(|s| s.completed.to_string()).unwrap_or_default());
+            row.push(opt(ss.and_then(|s| s.turns.mean)));
+            row.push(opt(ss.and_then(|s| s.duration_s.p50)));
             out.push_str(&row.join(","));
             out.push('\n');
+        }
+    }
+    out
+}
+
+/// One row per (run, group, turn index) of the groups with conversations.
+pub fn write_turns(analyses: &[Analysis]) -> String {
+    let mut header: Vec<String> = ["run", "phase", "step", "turn", "requests", "ok"]
+        .map(String::from)
+        .to_vec();
+    for d in ["ttft_ms", "itl_ms"] {
+        header.push(format!("{d}_count"));
+        for s in Stat::ALL {
+            header.push(format!("{d}_{}", s.as_str()));
+        }
+    }
+    header.extend(["prompt_tokens_mean", "cache_hit_share"].map(String::from));
+    let mut out = header.join(",");
+    out.push('\n');
+    for a in analyses {
+        for g in &a.groups {
+            let Some(s) = &g.sessions else { continue };
+            for t in &s.by_turn {
+                let mut row = vec![
+                    field(&a.run),
+                    field(&g.phase),
+                    g.step.to_string(),
+                    t.turn.to_string(),
+                    t.requests.to_string(),
+                    t.ok.to_string(),
+                ];
+                for d in [&t.ttft_ms, &t.itl_ms] {
+                    row.push(d.count.to_string());
+                    for stat in Stat::ALL {
+                        row.push(opt(d.get(stat)));
+                    }
+                }
+                row.push(opt(t.prompt_tokens_mean));
+                row.push(opt(t.cache_hit_share));
+                out.push_str(&row.join(","));
+                out.push('\n');
+            }
         }
     }
     out

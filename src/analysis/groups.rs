@@ -89,6 +89,9 @@ pub struct Group {
     pub connections: Connections,
     /// The server's own metrics over the group's window, when they were scraped.
     pub server: Option<super::server::ServerSide>,
+    /// Conversations: started, completed, turns, duration, and latency and cache by turn
+    /// (null for a group without sessions).
+    pub sessions: Option<super::sessions::Sessions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -255,6 +258,22 @@ pub(crate) struct PerRequest {
     pub threshold: f64,
 }
 
+/// An answered request's TTFT and (streamed, two tokens or more) mean inter-token latency, in
+/// ms: first token − sent, and (last − first token) / (output tokens − 1).
+pub(crate) fn request_latencies(run: &Run, i: usize, streamed: bool) -> (Option<f64>, Option<f64>) {
+    let r = &run.requests;
+    let Some(first) = r.first_token_ns[i] else {
+        return (None, None);
+    };
+    let ttft = (first - r.sent_ns[i]) as f64 / NS_PER_MS;
+    let out = r.output_tokens[i].unwrap_or(0).max(0) as i64;
+    let itl = match (r.last_token_ns[i], out >= 2 && streamed) {
+        (Some(last), true) => Some((last - first) as f64 / (out - 1) as f64 / NS_PER_MS),
+        _ => None,
+    };
+    (Some(ttft), itl)
+}
+
 /// Samples of one group, filled row by row.
 #[derive(Default)]
 struct Samples {
@@ -335,18 +354,17 @@ pub(crate) fn compute(
             }
         };
         check(Metric::E2e, e2e / 1e9);
-        if let Some(first) = r.first_token_ns[i] {
-            let ttft = (first - r.sent_ns[i]) as f64;
-            s.ttft.push(ttft / NS_PER_MS);
-            check(Metric::Ttft, ttft / 1e9);
-            if let Some(sched) = r.scheduled_ns[i] {
-                s.ttft_sched.push((first - sched) as f64 / NS_PER_MS);
-            }
-            if let (Some(last), true) = (r.last_token_ns[i], out >= 2 && streamed) {
-                let itl = (last - first) as f64 / (out - 1) as f64;
-                s.itl.push(itl / NS_PER_MS);
-                check(Metric::Itl, itl / 1e9);
-            }
+        let (ttft, itl) = request_latencies(run, i, streamed);
+        if let Some(ttft) = ttft {
+            s.ttft.push(ttft);
+            check(Metric::Ttft, ttft / 1e3);
+        }
+        if let (Some(first), Some(sched)) = (r.first_token_ns[i], r.scheduled_ns[i]) {
+            s.ttft_sched.push((first - sched) as f64 / NS_PER_MS);
+        }
+        if let Some(itl) = itl {
+            s.itl.push(itl);
+            check(Metric::Itl, itl / 1e3);
         }
         if out >= 1 {
             s.itl_llmperf.push(e2e / out as f64 / NS_PER_MS);
@@ -363,60 +381,65 @@ pub(crate) fn compute(
     let gaps = super::series::chunk_gaps(run, &m.of_row, defs.len());
     let server = super::server::per_window(&run.server, &m.windows);
     let diagnostics = super::series::diagnostics(run, &m.of_row, defs.len());
+    let sessions = super::sessions::per_group(run, &m.of_row, defs.len());
     defs.iter()
         .zip(samples)
         .zip(gaps)
         .zip(diagnostics)
         .zip(server)
+        .zip(sessions)
         .enumerate()
-        .map(|(g, ((((d, mut s), mut gaps), diagnostics), server))| {
-            let span_s = s
-                .span
-                .map(|(a, b)| (b - a) as f64 / 1e9)
-                .filter(|x| *x > 0.0);
-            let finished = s.counts.ok + s.counts.error + s.counts.timeout;
-            let share = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
-            Group {
-                phase: d.phase.clone(),
-                step: d.step,
-                load: d.load,
-                ttft_ms: Stats::of(&mut s.ttft),
-                ttft_sched_ms: Stats::of(&mut s.ttft_sched),
-                itl_ms: Stats::of(&mut s.itl),
-                itl_llmperf_ms: Stats::of(&mut s.itl_llmperf),
-                chunk_gap_ms: Stats::of(&mut gaps),
-                e2e_ms: Stats::of(&mut s.e2e),
-                tps_user: Stats::of(&mut s.tps_user),
-                send_lag_ms: Stats::of(&mut s.send_lag),
-                tps: span_s
-                    .filter(|_| s.counts.ok > 0)
-                    .map(|t| s.tokens as f64 / t),
-                span_s,
-                rps: span_s
-                    .filter(|_| s.counts.ok > 0)
-                    .map(|t| s.counts.ok as f64 / t),
-                error_rate: share(s.counts.error + s.counts.timeout, finished),
-                timeout_rate: share(s.counts.timeout, finished),
-                drop_rate: share(s.counts.dropped, s.counts.total),
-                goodput: (!objectives.is_empty())
-                    .then_some(())
-                    .and(span_s.map(|t| s.good as f64 / t)),
-                window: m.windows[g],
-                measured: m.measured[g],
-                excluded: m.excluded[g].clone(),
-                steady_state: super::series::steady_window(run, &m.of_row, g),
-                diagnostics,
-                requests: s.counts,
-                ttfo_ms: Stats::of(&mut s.ttfo),
-                tokens: s.split,
-                prompt: Prompt {
-                    cache_hit_share: (s.prompt.prompt_tokens > 0)
-                        .then(|| s.prompt.cached_tokens as f64 / s.prompt.prompt_tokens as f64),
-                    ..s.prompt
-                },
-                connections: s.connections,
-                server,
-            }
-        })
+        .map(
+            |(g, (((((d, mut s), mut gaps), diagnostics), server), sessions))| {
+                let span_s = s
+                    .span
+                    .map(|(a, b)| (b - a) as f64 / 1e9)
+                    .filter(|x| *x > 0.0);
+                let finished = s.counts.ok + s.counts.error + s.counts.timeout;
+                let share = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
+                Group {
+                    phase: d.phase.clone(),
+                    step: d.step,
+                    load: d.load,
+                    ttft_ms: Stats::of(&mut s.ttft),
+                    ttft_sched_ms: Stats::of(&mut s.ttft_sched),
+                    itl_ms: Stats::of(&mut s.itl),
+                    itl_llmperf_ms: Stats::of(&mut s.itl_llmperf),
+                    chunk_gap_ms: Stats::of(&mut gaps),
+                    e2e_ms: Stats::of(&mut s.e2e),
+                    tps_user: Stats::of(&mut s.tps_user),
+                    send_lag_ms: Stats::of(&mut s.send_lag),
+                    tps: span_s
+                        .filter(|_| s.counts.ok > 0)
+                        .map(|t| s.tokens as f64 / t),
+                    span_s,
+                    rps: span_s
+                        .filter(|_| s.counts.ok > 0)
+                        .map(|t| s.counts.ok as f64 / t),
+                    error_rate: share(s.counts.error + s.counts.timeout, finished),
+                    timeout_rate: share(s.counts.timeout, finished),
+                    drop_rate: share(s.counts.dropped, s.counts.total),
+                    goodput: (!objectives.is_empty())
+                        .then_some(())
+                        .and(span_s.map(|t| s.good as f64 / t)),
+                    window: m.windows[g],
+                    measured: m.measured[g],
+                    excluded: m.excluded[g].clone(),
+                    steady_state: super::series::steady_window(run, &m.of_row, g),
+                    diagnostics,
+                    requests: s.counts,
+                    ttfo_ms: Stats::of(&mut s.ttfo),
+                    tokens: s.split,
+                    prompt: Prompt {
+                        cache_hit_share: (s.prompt.prompt_tokens > 0)
+                            .then(|| s.prompt.cached_tokens as f64 / s.prompt.prompt_tokens as f64),
+                        ..s.prompt
+                    },
+                    connections: s.connections,
+                    server,
+                    sessions,
+                }
+            },
+        )
         .collect()
 }

@@ -37,6 +37,12 @@ pub struct Requests {
     pub reasoning_tokens: Vec<Option<i32>>,
     pub conn_reused: Vec<Option<bool>>,
     pub resent: Vec<bool>,
+    /// Conversations: the session id, turn, branch and the session's planned turns (`None`
+    /// outside sessions, and for runs from before sessions).
+    pub session: Vec<Option<i64>>,
+    pub turn: Vec<Option<i32>>,
+    pub branch: Vec<Option<i32>>,
+    pub session_turns: Vec<Option<i32>>,
 }
 
 impl Requests {
@@ -259,7 +265,16 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         let reasoning = optional::<Int32Array>(&b, rq::REASONING_TOKENS);
         let reused = optional::<BooleanArray>(&b, rq::CONN_REUSED);
         let resent = optional::<BooleanArray>(&b, rq::RESENT);
+        let session = optional::<Int64Array>(&b, rq::SESSION);
+        let turn = optional::<Int32Array>(&b, rq::TURN);
+        let branch = optional::<Int32Array>(&b, rq::BRANCH);
+        let session_turns = optional::<Int32Array>(&b, rq::SESSION_TURNS);
         for i in 0..b.num_rows() {
+            r.session.push(opt_at(session, i, Int64Array::value));
+            r.turn.push(opt_at(turn, i, Int32Array::value));
+            r.branch.push(opt_at(branch, i, Int32Array::value));
+            r.session_turns
+                .push(opt_at(session_turns, i, Int32Array::value));
             r.prompt_tokens.push(opt_at(prompt, i, Int32Array::value));
             r.cached_tokens.push(opt_at(cached, i, Int32Array::value));
             r.first_content_ns
@@ -334,13 +349,17 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
 }
 
 /// Columns of `requests.parquet` read when present.
-const OPTIONAL: [&str; 6] = [
+const OPTIONAL: [&str; 10] = [
     rq::PROMPT_TOKENS,
     rq::CACHED_TOKENS,
     rq::FIRST_CONTENT_NS,
     rq::REASONING_TOKENS,
     rq::CONN_REUSED,
     rq::RESENT,
+    rq::SESSION,
+    rq::TURN,
+    rq::BRANCH,
+    rq::SESSION_TURNS,
 ];
 
 fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {

@@ -13,6 +13,7 @@ pub mod report;
 pub mod saturation;
 pub mod series;
 pub mod server;
+pub mod sessions;
 pub mod slo;
 mod svg;
 pub mod text;

@@ -250,6 +250,59 @@ fn run_section(out: &mut String, a: &Analysis) {
         out.push_str(&c.render());
     }
     out.push_str("</div>");
+    session_charts(out, a, &names);
+}
+
+/// With conversations: TTFT and the prefix-cache share by turn index, one line per group.
+fn session_charts(out: &mut String, a: &Analysis, names: &[String]) {
+    if !a.groups.iter().any(|g| g.sessions.is_some()) {
+        return;
+    }
+    let by_turn = |pick: fn(&super::sessions::TurnStats) -> Option<f64>| -> Vec<Series> {
+        a.groups
+            .iter()
+            .zip(names)
+            .filter_map(|(g, name)| {
+                let s = g.sessions.as_ref()?;
+                Some(Series {
+                    name: name.clone(),
+                    points: s
+                        .by_turn
+                        .iter()
+                        .filter_map(|t| Some((t.turn as f64, pick(t)?)))
+                        .collect(),
+                    lines: true,
+                    dashed: false,
+                })
+            })
+            .take(8)
+            .collect()
+    };
+    let _ = write!(
+        out,
+        "<h2>Conversations by turn — {}</h2><div class=grid2>",
+        esc(&a.run)
+    );
+    let charts = [
+        Chart {
+            title: "TTFT by turn".into(),
+            x_label: "turn (0 = the conversation's first request)".into(),
+            y_label: "TTFT p50 (ms)".into(),
+            series: by_turn(|t| t.ttft_ms.p50),
+            ..Chart::default()
+        },
+        Chart {
+            title: "Prompt served from the prefix cache, by turn".into(),
+            x_label: "turn".into(),
+            y_label: "cached share of prompt tokens".into(),
+            series: by_turn(|t| t.cache_hit_share),
+            ..Chart::default()
+        },
+    ];
+    for c in charts {
+        out.push_str(&c.render());
+    }
+    out.push_str("</div>");
 }
 
 /// The whole page for one or more analysed runs.

@@ -282,10 +282,95 @@ pub fn server_table(g: &[Group]) -> Option<Cells> {
     Some((header, rows))
 }
 
+/// Conversations per group: started, completed, turns and duration.
+pub fn sessions_table(g: &[Group]) -> Option<Cells> {
+    if !g.iter().any(|g| g.sessions.is_some()) {
+        return None;
+    }
+    let rows = g
+        .iter()
+        .filter_map(|g| {
+            let s = g.sessions.as_ref()?;
+            Some(vec![
+                g.phase.clone(),
+                g.step.to_string(),
+                s.started.to_string(),
+                s.completed.to_string(),
+                num(s.turns.mean),
+                num(s.turns.max),
+                num(s.duration_s.p50),
+                num(s.duration_s.p90),
+            ])
+        })
+        .collect();
+    let header = vec![
+        "phase",
+        "step",
+        "sessions",
+        "completed",
+        "turns mean",
+        "max",
+        "duration p50 (s)",
+        "p90",
+    ];
+    Some((header, rows))
+}
+
+/// How many turns the by-turn table shows before it elides the middle.
+const TURNS_SHOWN: usize = 12;
+
+/// One group's latency and cache by turn index.
+pub fn turns_table(g: &Group) -> Option<Cells> {
+    let s = g.sessions.as_ref()?;
+    let n = s.by_turn.len();
+    let row = |t: &crate::analysis::sessions::TurnStats| {
+        vec![
+            t.turn.to_string(),
+            format!("{}/{}", t.ok, t.requests),
+            ms(t.ttft_ms.p50),
+            ms(t.ttft_ms.p90),
+            ms(t.itl_ms.p50),
+            num(t.prompt_tokens_mean),
+            pct(t.cache_hit_share),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (i, t) in s.by_turn.iter().enumerate() {
+        if n > TURNS_SHOWN && i == TURNS_SHOWN - 2 {
+            rows.push(vec!["…".into(); 7]);
+        }
+        if n <= TURNS_SHOWN || i < TURNS_SHOWN - 2 || i == n - 1 {
+            rows.push(row(t));
+        }
+    }
+    let header = vec![
+        "turn",
+        "ok/total",
+        "TTFT p50",
+        "p90",
+        "ITL p50",
+        "prompt tok",
+        "prefix cache hit",
+    ];
+    Some((header, rows))
+}
+
 fn details(a: &Analysis, out: &mut String) {
     if let Some((header, rows)) = details_table(&a.groups) {
         out.push_str(&table(&header, &rows, 2));
         out.push('\n');
+    }
+    if let Some((header, rows)) = sessions_table(&a.groups) {
+        out.push_str("sessions:\n");
+        out.push_str(&table(&header, &rows, 2));
+        out.push('\n');
+        for g in &a.groups {
+            if let Some((header, rows)) = turns_table(g) {
+                let _ = writeln!(out, "by turn, {} step {}:", g.phase, g.step);
+                out.push_str(&table(&header, &rows, 1));
+                out.push('\n');
+            }
+        }
     }
     if let Some((header, rows)) = server_table(&a.groups) {
         out.push_str("server (its own /metrics):\n");

@@ -10,7 +10,10 @@ use llmw::analysis::{self, Options};
 pub enum Format {
     Text,
     Json,
+    /// One row per group.
     Csv,
+    /// One row per turn index of each group with conversations.
+    TurnsCsv,
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,10 +91,16 @@ pub fn run(args: Args) -> ExitCode {
             Format::Text => analysis::text::analysis(a),
             Format::Json => serde_json::to_string_pretty(a).unwrap_or_default(),
             Format::Csv => analysis::csv::write(&analyses),
+            Format::TurnsCsv => analysis::csv::write_turns(&analyses),
         }
     } else {
-        if args.format == Format::Csv {
-            say!("{}", analysis::csv::write(&analyses).trim_end_matches('\n'));
+        let table = match args.format {
+            Format::Csv => Some(analysis::csv::write(&analyses)),
+            Format::TurnsCsv => Some(analysis::csv::write_turns(&analyses)),
+            _ => None,
+        };
+        if let Some(table) = table {
+            say!("{}", table.trim_end_matches('\n'));
             return exit(missed);
         }
         let comparison = match analysis::compare(analyses, args.allow_different_plans) {
