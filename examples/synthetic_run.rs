@@ -71,6 +71,10 @@ fn main() -> Result<(), String> {
             cached_tokens: None,
             first_content_ns: None,
             reasoning_tokens: None,
+            session: None,
+            turn: None,
+            branch: None,
+            session_turns: None,
         };
         writer
             .tx

@@ -47,6 +47,10 @@ fn row(
         cached_tokens: None,
         first_content_ns: None,
         reasoning_tokens: None,
+        session: None,
+        turn: None,
+        branch: None,
+        session_turns: None,
     }
 }
 
@@ -270,4 +274,117 @@ fn a_corrupt_file_is_a_clear_error() {
     std::fs::write(dir.join("chunks.parquet"), b"not parquet").expect("write");
     let err = analysis::load(&dir).expect_err("corrupt");
     assert!(err.to_string().contains("chunks.parquet"), "{err}");
+}
+
+/// A conversation's request: `row` with its session, turn, planned turns and prompt counts.
+fn turn_row(base: RequestRow, session: u64, turn: u32, prompt: (u32, u32)) -> RequestRow {
+    RequestRow {
+        session: Some(session),
+        turn: Some(turn),
+        branch: Some(0),
+        session_turns: Some(3),
+        prompt_tokens: Some(prompt.0),
+        cached_tokens: Some(prompt.1),
+        ..base
+    }
+}
+
+#[test]
+fn the_session_view_of_a_hand_built_run_is_exact() {
+    let dir = common::runs::temp_dir("sessions-fixture");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let w = TraceWriter::create(&dir, vec!["p".into()], vec!["chat".into()]).expect("writer");
+    let send = |r: RequestRow| w.tx.send(Msg::Request(r, Vec::new())).expect("send");
+    // Conversation 10: three turns answered (sent 0 ms, last answer at 800 ms).
+    send(turn_row(
+        row(10, 0, Status::Ok, (0, Some(100), Some(300), 310), Some(3)),
+        10,
+        0,
+        (100, 0),
+    ));
+    send(turn_row(
+        row(11, 0, Status::Ok, (400, Some(450), Some(650), 660), Some(3)),
+        10,
+        1,
+        (200, 100),
+    ));
+    send(turn_row(
+        row(12, 0, Status::Ok, (700, Some(720), Some(780), 800), Some(2)),
+        10,
+        2,
+        (300, 250),
+    ));
+    // Conversation 20: its second turn failed, so it ended there.
+    send(turn_row(
+        row(20, 0, Status::Ok, (50, Some(250), Some(250), 300), Some(1)),
+        20,
+        0,
+        (100, 0),
+    ));
+    send(turn_row(
+        row(21, 0, Status::Error, (350, None, None, 360), None),
+        20,
+        1,
+        (0, 0),
+    ));
+    // A one-shot request beside them, and a conversation whose first turn is not here (it
+    // began in another group): neither counts as started.
+    send(row(
+        30,
+        0,
+        Status::Ok,
+        (10, Some(60), Some(60), 70),
+        Some(1),
+    ));
+    send(turn_row(
+        row(41, 0, Status::Ok, (500, Some(530), Some(530), 540), Some(1)),
+        40,
+        1,
+        (150, 0),
+    ));
+    w.finish(true).expect("closed");
+    let meta = common::runs::manifest(json!({
+        "workload": "fixture", "plan_hash": "abc", "status": "completed", "slo": [],
+        "phases": [{"name": "p", "measure": true, "loop": "closed", "start_ns": 0, "end_ns": 1_000_000_000u64,
+                    "steps": [{"step": 0, "start_ns": 0, "end_ns": 1_000_000_000u64, "level": 2.0}]}]
+    }));
+    std::fs::write(dir.join("run.json"), meta.to_string()).expect("run.json");
+    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default());
+    let s = a.groups[0].sessions.as_ref().expect("a session view");
+    assert_eq!((s.started, s.completed), (2, 1));
+    assert_eq!(s.turns.count, 2);
+    close(s.turns.mean, 2.5);
+    assert_eq!(s.duration_s.count, 1);
+    close(s.duration_s.p50, 0.8);
+    let t: Vec<(u32, usize, usize)> = s
+        .by_turn
+        .iter()
+        .map(|t| (t.turn, t.requests, t.ok))
+        .collect();
+    assert_eq!(t, vec![(0, 2, 2), (1, 3, 2), (2, 1, 1)]);
+    // Turn 0: TTFT 100 and 200 ms, nothing cached; turn 1: 50 and 30 ms, 100 of 350 cached.
+    close(s.by_turn[0].ttft_ms.p50, 150.0);
+    close(s.by_turn[0].cache_hit_share, 0.0);
+    close(s.by_turn[1].ttft_ms.mean, 40.0);
+    close(s.by_turn[1].cache_hit_share, 100.0 / 350.0);
+    close(s.by_turn[1].prompt_tokens_mean, 175.0);
+    // ITL by turn: (300−100)/2 = 100 ms at turn 0 (request 20 has one token), 100 at turn 1.
+    assert_eq!(s.by_turn[0].itl_ms.count, 1);
+    close(s.by_turn[0].itl_ms.p50, 100.0);
+    close(s.by_turn[2].ttft_ms.p50, 20.0);
+    close(s.by_turn[2].cache_hit_share, 250.0 / 300.0);
+    // The CSV of turns carries the same numbers.
+    let csv = analysis::csv::write_turns(&[a.clone()]);
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(
+        csv.lines()
+            .nth(2)
+            .is_some_and(|l| l.contains(",p,0,1,3,2,")),
+        "{csv}"
+    );
+    // A run without conversations has no session view.
+    let plain = common::runs::temp_dir("fixture-no-sessions");
+    fixture(&plain, json!([]));
+    let b = analysis::analyze(&analysis::load(&plain).expect("loads"), &Options::default());
+    assert!(b.groups.iter().all(|g| g.sessions.is_none()));
 }

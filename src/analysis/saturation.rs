@@ -188,6 +188,7 @@ mod tests {
             prompt: Default::default(),
             connections: Default::default(),
             server: None,
+            sessions: None,
         }
     }
 

@@ -211,11 +211,12 @@ fn columns(ctx: &mut Ctx, expr: &Expr) -> Option<Vec<(String, String)>> {
     };
     let mut out = Vec::new();
     for (key, value) in entries {
-        let known = ["at", "input", "output"];
+        // `session` (and `turn`) make the rows of one conversation a session.
+        let known = ["at", "input", "output", "session", "turn"];
         if !known.contains(&key.text.as_str()) {
             ctx.error(
                 Diagnostic::error(key.span, format!("unknown column role '{}'", key.text))
-                    .label("expected at, input or output")
+                    .label("expected at, input, output, session or turn")
                     .suggest(closest(&key.text, known)),
             );
             continue;

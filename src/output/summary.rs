@@ -113,6 +113,18 @@ pub fn write(out: &mut impl Write, s: &Schedule) -> io::Result<()> {
         .filter(|p| p.kind == LoopKind::Closed)
         .count();
     write!(out, "{open} open-loop requests planned")?;
+    let (conversations, single) =
+        crate::schedule::units(&s.requests).fold((0, 0), |(c, n), u| match u[0].session {
+            Some(_) => (c + 1, n),
+            None => (c, n + 1),
+        });
+    if conversations > 0 {
+        // Their later turns are sent as answers come, so a conversation is the unit of load.
+        write!(
+            out,
+            " ({conversations} conversations and {single} single requests)"
+        )?;
+    }
     if closed > 0 {
         write!(
             out,

@@ -195,11 +195,7 @@ fn conversation(head: &Head, session: &Session, rng: &mut Rng, out: &mut Vec<Pla
                 output_tokens: output,
                 prefix_group,
                 prefix_tokens: system,
-                think_ns: if turn == 0 && think.is_none() {
-                    None
-                } else {
-                    Some(think_ns.unwrap_or(0))
-                },
+                think_ns,
                 blocks: None,
                 prompt: None,
                 session: Some(SessionTurn {

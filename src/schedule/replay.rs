@@ -162,9 +162,8 @@ fn conversations(rows: Vec<(u64, trace::Row)>, sessions: bool) -> Vec<Vec<(u64, 
         // Stable: rows of one turn number (or without one) keep their time order.
         unit.sort_by_key(|(offset, row)| (row.turn.unwrap_or(0), *offset));
     }
-    // Units start at their first turn's time (rows arrive in time order, so a conversation's
-    // first row is its earliest).
-    units.sort_by_key(|u| u.iter().map(|(o, _)| *o).min().unwrap_or(0));
+    // A conversation starts at its first turn's time: the dispatcher sends heads in order.
+    units.sort_by_key(|u| u[0].0);
     units
 }
 

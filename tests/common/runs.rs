@@ -34,6 +34,10 @@ pub struct Req {
     pub cached_tokens: Option<i32>,
     pub first_content_ns: Option<i64>,
     pub reasoning_tokens: Option<i32>,
+    pub session: Option<i64>,
+    pub turn: Option<i32>,
+    pub branch: Option<i32>,
+    pub session_turns: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +119,10 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 cached_tokens: opt_i32(i32c("cached_tokens"), i),
                 first_content_ns: opt_i64(i64c("first_content_ns"), i),
                 reasoning_tokens: opt_i32(i32c("reasoning_tokens"), i),
+                session: opt_i64(i64c("session"), i),
+                turn: opt_i32(i32c("turn"), i),
+                branch: opt_i32(i32c("branch"), i),
+                session_turns: opt_i32(i32c("session_turns"), i),
             });
         }
     }
