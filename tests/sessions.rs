@@ -469,9 +469,14 @@ async fn closed_loop_never_has_two_turns_of_a_session_in_flight_but_sends_branch
             );
         }
     }
-    // At most one due turn per user (of up to 3 branches) was cut.
-    let cancelled = rows.iter().filter(|r| r.status == "cancelled").count();
-    assert!(cancelled <= 4 * 3, "{cancelled} cancelled");
+    // Conversations reserve their turns when they start: only the last one to start can be
+    // short of the limit, and its due turns are the only cancelled ones.
+    let cut: std::collections::BTreeSet<i64> = rows
+        .iter()
+        .filter(|r| r.status == "cancelled")
+        .filter_map(|r| r.session)
+        .collect();
+    assert!(cut.len() <= 1, "conversations cut: {cut:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -491,16 +496,10 @@ async fn the_prefix_cache_serves_earlier_turns_so_ttft_by_turn_shows_it() {
     let (dir, _, rows) = run_with(text, sim(costly_prefill(1.0, 100.0)), "sessions-cache").await;
     let a = llmw::analyze(&llmw::load_run(&dir).expect("loads"), &Default::default());
     let s = a.groups[0].sessions.as_ref().expect("a session view");
-    // 96 requests of 8-turn conversations over 3 users: at most one conversation per user is
-    // cut by the limit.
-    assert!(s.started >= 12 && s.started <= 14, "{} started", s.started);
-    assert!(
-        s.completed + 3 >= s.started,
-        "{} of {} completed",
-        s.completed,
-        s.started
-    );
-    assert_eq!(s.turns.max, Some(8.0));
+    // 96 requests are twelve 8-turn conversations: each reserves its turns when it starts, so
+    // the limit never cuts one under way.
+    assert_eq!((s.started, s.completed), (12, 12));
+    assert_eq!(s.turns.mean, Some(8.0));
     assert_eq!(s.by_turn.len(), 8);
     let t0 = &s.by_turn[0];
     assert!(

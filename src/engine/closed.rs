@@ -157,15 +157,16 @@ async fn user(s: Arc<Shared>, i: usize) {
         }
         first = false;
         if r.session.is_some() {
-            // The first request is claimed; the conversation claims each of the others.
-            s.gate.unclaim();
+            // The first request is claimed; the conversation reserves the rest of its turns.
+            let budget = 1 + s.gate.reserve(unit.len() as u64 - 1);
             let timing = Timing {
                 start_ns: 0,
                 planned_ns: 0,
                 open: false,
             };
             let running = Running::new(&s.gate);
-            session::run(s.ctx.clone(), s.gate.clone(), unit, timing, None, running).await;
+            let ctx = s.ctx.clone();
+            session::run(ctx, s.gate.clone(), unit, timing, None, budget, running).await;
             continue;
         }
         s.ctx.begin();

@@ -55,15 +55,9 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
         if r.session.is_some() {
             // A conversation: its driver sends turn 0 now and the rest as answers come.
             let (c, g, requests) = (ctx.clone(), gate.clone(), unit.to_vec());
-            let running = Running::new(&gate);
-            handle.spawn(session::run(
-                c,
-                g,
-                requests,
-                timing,
-                Some(scheduled),
-                running,
-            ));
+            let (running, budget) = (Running::new(&gate), requests.len() as u64);
+            let turns = session::run(c, g, requests, timing, Some(scheduled), budget, running);
+            handle.spawn(turns);
             continue;
         }
         if let Some(cap) = plan.max_in_flight {

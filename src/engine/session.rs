@@ -57,19 +57,34 @@ impl Gate {
     /// Takes one request of the phase's `requests` limit; false (and the limit signalled) once
     /// it is used up.
     pub fn claim(&self) -> bool {
-        match self.limit {
-            Some(max) if self.sent.fetch_add(1, Ordering::SeqCst) >= max => {
-                self.limit_reached.notify_one();
-                false
-            }
-            _ => true,
+        let got = self.reserve(1) == 1;
+        if !got {
+            self.limit_reached.notify_one();
         }
+        got
     }
 
-    /// Gives back a request taken by [`Gate::claim`] that another claim will take.
-    pub fn unclaim(&self) {
-        if self.limit.is_some() {
-            self.sent.fetch_sub(1, Ordering::SeqCst);
+    /// Takes up to `n` requests of the limit at once (a conversation reserves its turns when it
+    /// starts, so the limit cuts conversations that have not begun rather than ones under way);
+    /// returns how many it got.
+    pub fn reserve(&self, n: u64) -> u64 {
+        let Some(max) = self.limit else {
+            return n;
+        };
+        let mut got = 0;
+        let _ = self
+            .sent
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |sent| {
+                got = n.min(max.saturating_sub(sent));
+                Some(sent + got)
+            });
+        got
+    }
+
+    /// Gives back requests reserved and not sent (a conversation that ended early).
+    pub fn release(&self, n: u64) {
+        if self.limit.is_some() && n > 0 {
+            self.sent.fetch_sub(n, Ordering::SeqCst);
         }
     }
 
@@ -120,16 +135,19 @@ impl Timing {
 }
 
 /// Runs one conversation: `requests` are its requests in plan order (turn by turn, branches in
-/// order). `first_at` is turn 0's send time on the run's clock (open loop).
+/// order). `first_at` is turn 0's send time on the run's clock (open loop). `budget` is how
+/// many of the phase's `requests` limit it holds (what it does not send goes back).
 pub async fn run(
     ctx: Arc<Ctx>,
     gate: Arc<Gate>,
     requests: Vec<PlannedRequest>,
     timing: Timing,
     first_at: Option<u64>,
+    budget: u64,
     running: Running,
 ) {
     let _running = running;
+    let mut budget = Budget(budget, gate.clone());
     let Some(head) = requests.first().copied() else {
         return;
     };
@@ -176,7 +194,7 @@ pub async fn run(
         let mut sends = Vec::with_capacity(branches.len());
         let mut lost = false;
         for (b, r) in branches.iter().enumerate() {
-            if !gate.claim() {
+            if !budget.take() {
                 for r in &branches[b..] {
                     ctx.cancel_turn(
                         r,
@@ -222,6 +240,23 @@ pub async fn run(
             replies.push(reply.unwrap_or_default());
         }
         i = end;
+    }
+}
+
+/// The requests a conversation holds of its phase's limit; what is left goes back when it ends.
+struct Budget(u64, Arc<Gate>);
+
+impl Budget {
+    fn take(&mut self) -> bool {
+        let has = self.0 > 0;
+        self.0 = self.0.saturating_sub(1);
+        has
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        self.1.release(self.0);
     }
 }
 
