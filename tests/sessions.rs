@@ -835,3 +835,44 @@ async fn the_session_view_matches_an_independent_count_and_its_schema() {
     let problems = common::schema::validate(&schema, &json);
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_cache_keeps_answers_so_live_history_hits_the_reply_too() {
+    // As vLLM's and SGLang's prefix caches keep generated blocks: a turn that sends the real
+    // reply back finds it cached; the plan's own reply (other words) is not.
+    let text = |history: &str| {
+        format!(
+            r#"workload "c" {{
+  seed = 9
+  target {{ ignore_eos = true }}
+  session "chat" {{
+    turns   = 2
+    input   = uniform(40, 90)
+    output  = uniform(20, 60)
+    history = {history}
+  }}
+  phase "p" {{ concurrency = 1  requests = 20 }}
+}}"#
+        )
+    };
+    let block = |n: i32| n / 16 * 16;
+    for history in ["planned", "live"] {
+        let name = format!("sessions-sim-cache-{history}");
+        let (_, _, rows) = run_with(&text(history), sim(costly_prefill(1.0, 0.0)), &name).await;
+        let convs = by_session(&rows);
+        assert_eq!(convs.len(), 10);
+        for conv in convs.values() {
+            let (first, second) = (&conv[0], &conv[1]);
+            let out = first.output_tokens.expect("answered");
+            let expected = match history {
+                "live" => block(first.input_tokens + out),
+                _ => block(first.input_tokens),
+            };
+            assert_eq!(
+                second.cached_tokens,
+                Some(expected),
+                "{history}: {second:?}"
+            );
+        }
+    }
+}

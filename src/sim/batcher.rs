@@ -28,6 +28,10 @@ pub struct Job {
     pub prompt_tokens: u32,
     /// Hashes of the prompt's leading full blocks, for the prefix cache.
     pub blocks: Vec<u64>,
+    /// Hashes of the full blocks of the prompt followed by the answer's text: cached when the
+    /// answer is complete, as vLLM's and SGLang's caches keep generated blocks, so a
+    /// conversation that sends the real reply back hits it.
+    pub answer_blocks: Vec<u64>,
     pub output_tokens: u32,
     pub stopped: bool,
     pub events: mpsc::UnboundedSender<Event>,
@@ -148,6 +152,7 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>, gauge
             let done = s.generated >= s.job.output_tokens;
             if done {
                 if s.generated != u32::MAX {
+                    cache.insert(&s.job.answer_blocks);
                     let _ = s.job.events.send(Event::Done {
                         stopped: s.job.stopped,
                     });

@@ -297,10 +297,10 @@ fn prompt_words(chat: bool, body: &Value) -> Option<Vec<String>> {
 }
 
 /// Hashes of each full block of words, chained so a block's hash depends on all before it.
-fn block_hashes(words: &[String], block: u32) -> Vec<u64> {
+fn block_hashes<'a>(words: impl Iterator<Item = &'a str>, block: u32) -> Vec<u64> {
     let mut out = Vec::new();
     let mut h = 0u64;
-    for (i, w) in words.iter().enumerate() {
+    for (i, w) in words.enumerate() {
         for b in w.bytes() {
             h = mix(h ^ b as u64);
         }
@@ -356,9 +356,22 @@ async fn complete(
     let template = if chat { b.chat_template_tokens } else { 0 };
     let prompt_tokens = words.len() as u32 + template;
     let (tx, rx) = mpsc::unbounded_channel();
+    // The prompt's blocks, and those of the prompt followed by the answer's words (what a
+    // conversation sends back as the next turn's history).
+    let block = state.profile.block_tokens.max(1);
+    let reasoning = if chat {
+        b.reasoning_tokens.min(output_tokens)
+    } else {
+        0
+    };
+    let answer = (reasoning + 1..=output_tokens).map(|i| token_text(i).trim_start());
+    let answer_blocks = block_hashes(words.iter().map(String::as_str).chain(answer), block);
+    let prompt_blocks =
+        answer_blocks[..(words.len() / block as usize).min(answer_blocks.len())].to_vec();
     let job = Job {
         prompt_tokens,
-        blocks: block_hashes(&words, state.profile.block_tokens),
+        blocks: prompt_blocks,
+        answer_blocks,
         output_tokens,
         stopped,
         events: tx,
@@ -380,11 +393,7 @@ async fn complete(
         model: state.model.clone(),
         prompt_tokens,
         output_tokens,
-        reasoning: if chat {
-            b.reasoning_tokens.min(output_tokens)
-        } else {
-            0
-        },
+        reasoning,
         per_chunk: b.tokens_per_chunk.max(1),
         usage: option("include_usage"),
         continuous_usage: option("continuous_usage_stats"),
