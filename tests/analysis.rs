@@ -374,7 +374,7 @@ fn the_session_view_of_a_hand_built_run_is_exact() {
     close(s.by_turn[2].ttft_ms.p50, 20.0);
     close(s.by_turn[2].cache_hit_share, 250.0 / 300.0);
     // The CSV of turns carries the same numbers.
-    let csv = analysis::csv::write_turns(&[a.clone()]);
+    let csv = analysis::csv::write_turns(std::slice::from_ref(&a));
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(
         csv.lines()

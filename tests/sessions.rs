@@ -506,7 +506,9 @@ async fn the_prefix_cache_serves_earlier_turns_so_ttft_by_turn_shows_it() {
         t0.cache_hit_share.unwrap_or(1.0) < 0.1,
         "turn 0 has nothing cached: {t0:?}"
     );
-    let table: Vec<(u32, Option<f64>, Option<f64>, Option<f64>)> = s
+    // (turn, TTFT p50, cached share, prompt tokens), for the failure messages.
+    type Line = (u32, Option<f64>, Option<f64>, Option<f64>);
+    let table: Vec<Line> = s
         .by_turn
         .iter()
         .map(|t| {

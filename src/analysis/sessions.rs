@@ -71,8 +71,8 @@ pub(crate) fn per_group(
     let mut conversations: Vec<BTreeMap<i64, Conversation>> =
         (0..groups).map(|_| BTreeMap::new()).collect();
     let mut turns: Vec<BTreeMap<i32, Turn>> = (0..groups).map(|_| BTreeMap::new()).collect();
-    for i in 0..r.len() {
-        let (Some(g), Some(id), Some(turn)) = (of_row[i], r.session[i], r.turn[i]) else {
+    for (i, group) in of_row.iter().enumerate().take(r.len()) {
+        let (Some(g), Some(id), Some(turn)) = (*group, r.session[i], r.turn[i]) else {
             continue;
         };
         let status = r.status[i];

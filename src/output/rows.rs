@@ -42,7 +42,7 @@ pub fn for_each_row(
     for phase in &s.phases {
         match phase.kind {
             LoopKind::Open => {
-                crate::schedule::units(s.phase_requests(phase)).for_each(&mut each_unit)
+                crate::schedule::units(s.phase_requests(phase)).for_each(&mut each_unit);
             }
             LoopKind::Closed => {
                 for step in &phase.steps {
