@@ -99,7 +99,7 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
             shared.gate.end();
             ctx.clock.now()
         }
-        _ = stop.wait_for(|s| *s) => {
+        _ = super::stop::until_set(&mut stop) => {
             shared.gate.end();
             ctx.clock.now()
         }
@@ -111,7 +111,7 @@ async fn sleep_until(ctx: &Ctx, ns: u64) -> bool {
     let mut stop = ctx.stop.clone();
     tokio::select! {
         _ = tokio::time::sleep_until(ctx.clock.instant(ns).into()) => !ctx.stopped(),
-        _ = stop.wait_for(|s| *s) => false,
+        _ = super::stop::until_set(&mut stop) => false,
     }
 }
 
@@ -149,7 +149,7 @@ async fn user(s: Arc<Shared>, i: usize) {
             let mut stop = s.ctx.stop.clone();
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_nanos(think)) => {}
-                _ = stop.wait_for(|x| *x) => break,
+                _ = super::stop::until_set(&mut stop) => break,
             }
             if s.done() {
                 break;
@@ -157,16 +157,15 @@ async fn user(s: Arc<Shared>, i: usize) {
         }
         first = false;
         if r.session.is_some() {
-            // The first request is claimed; the conversation reserves the rest of its turns.
-            let budget = 1 + s.gate.reserve(unit.len() as u64 - 1);
+            // Its first request is claimed; the conversation claims each of the others as it
+            // goes, so a limit reached mid-conversation cancels the turn then due.
             let timing = Timing {
                 start_ns: 0,
                 planned_ns: 0,
                 open: false,
             };
             let running = Running::new(&s.gate);
-            let ctx = s.ctx.clone();
-            session::run(ctx, s.gate.clone(), unit, timing, None, budget, running).await;
+            session::run(s.ctx.clone(), s.gate.clone(), unit, timing, None, running).await;
             continue;
         }
         s.ctx.begin();

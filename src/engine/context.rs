@@ -76,7 +76,10 @@ impl Ctx {
         turn: Option<Turn>,
     ) -> Fired {
         // However this ends (a panic included), the request stops being outstanding.
-        let _counted = Outstanding(self);
+        let _counted = Outstanding {
+            ctx: self,
+            request: true,
+        };
         let sent = self.clock.now();
         let exchange = self
             .sender
@@ -109,9 +112,13 @@ impl Ctx {
         let fired = Fired {
             ok: row.status == Status::Ok,
             done_ns: row.done_ns,
+            // The answer's tokens: what goes back is its text, not the reasoning before it.
             reply: reply.map(|text| crate::prompt::Reply {
                 text,
-                tokens: row.output_tokens.unwrap_or(0),
+                tokens: row
+                    .output_tokens
+                    .unwrap_or(0)
+                    .saturating_sub(row.reasoning_tokens.unwrap_or(0)),
             }),
         };
         self.finish(row, chunks);
@@ -190,6 +197,15 @@ impl Ctx {
         }
     }
 
+    /// Keeps the run from finishing while held (a conversation between its turns).
+    pub fn hold(&self) -> Outstanding<'_> {
+        self.outstanding.fetch_add(1, Ordering::SeqCst);
+        Outstanding {
+            ctx: self,
+            request: false,
+        }
+    }
+
     /// Waits until no request is outstanding.
     pub async fn drain(&self) {
         loop {
@@ -210,13 +226,20 @@ pub struct Fired {
     pub reply: Option<crate::prompt::Reply>,
 }
 
-/// Marks a request no longer outstanding when dropped (on every way out of [`Ctx::fire`]).
-struct Outstanding<'a>(&'a Ctx);
+/// Marks a request (or a hold) no longer outstanding when dropped (on every way out of
+/// [`Ctx::fire`]).
+pub struct Outstanding<'a> {
+    ctx: &'a Ctx,
+    /// A request in flight, not only a hold on the run's end.
+    request: bool,
+}
 
 impl Drop for Outstanding<'_> {
     fn drop(&mut self) {
-        let ctx = self.0;
-        ctx.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let ctx = self.ctx;
+        if self.request {
+            ctx.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
         if ctx.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
             ctx.drained.notify_waiters();
         }

@@ -266,7 +266,7 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
             let mut stop = ctx.stop.clone();
             tokio::select! {
                 _ = tokio::time::sleep_until(ctx.clock.instant(next_start).into()) => {}
-                _ = stop.wait_for(|s| *s) => {}
+                _ = stop::until_set(&mut stop) => {}
             }
         }
     }

@@ -55,9 +55,15 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
         if r.session.is_some() {
             // A conversation: its driver sends turn 0 now and the rest as answers come.
             let (c, g, requests) = (ctx.clone(), gate.clone(), unit.to_vec());
-            let (running, budget) = (Running::new(&gate), requests.len() as u64);
-            let turns = session::run(c, g, requests, timing, Some(scheduled), budget, running);
-            handle.spawn(turns);
+            let running = Running::new(&gate);
+            handle.spawn(session::run(
+                c,
+                g,
+                requests,
+                timing,
+                Some(scheduled),
+                running,
+            ));
             continue;
         }
         if let Some(cap) = plan.max_in_flight {
@@ -82,7 +88,17 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
         return ctx.clock.now();
     };
     let end = start_ns + duration;
-    let reached = ctx.clock.wait_until(end, keep_going);
+    // With a `requests` limit, the phase's conversations (all planned) may end before its
+    // duration: it ends then, whichever comes first.
+    let limited = plan.max_requests.is_some()
+        && ctx
+            .schedule
+            .phase_requests(plan)
+            .iter()
+            .any(|r| r.session.is_some());
+    let reached = ctx
+        .clock
+        .wait_until(end, || keep_going() && !(limited && gate.idle()));
     gate.end();
     if reached {
         end

@@ -140,7 +140,7 @@ impl Sender {
             let exchange = self.exchange(r, &uuid, body, clock, &mut progress);
             tokio::select! {
                 o = tokio::time::timeout(self.timeout, exchange) => o.ok(),
-                _ = stop.wait_for(|s| *s) => Some(Err("cancelled".into())),
+                _ = super::stop::until_set(&mut stop) => Some(Err("cancelled".into())),
             }
         };
         let done_ns = progress.done_ns.unwrap_or_else(|| clock.now());

@@ -219,7 +219,7 @@ pub async fn run(
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
             // One last scrape at the end, so even a run shorter than a second has its state.
-            _ = stop.wait_for(|s| *s) => {}
+            _ = super::stop::until_set(&mut stop) => {}
         }
     }
 }

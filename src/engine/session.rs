@@ -2,9 +2,9 @@
 //! answers are all complete plus its think time (a replayed session's turn: at its recorded
 //! offset or then, whichever is later), never before. A turn's `fanout` branches go out
 //! together on the same context. A conversation ends at its last turn, at its first turn that
-//! did not succeed (the user gives up), or when its phase ends: a turn that was due when the
-//! phase's `requests` limit stopped it is recorded `cancelled`; a turn not yet due is not sent
-//! and not recorded.
+//! did not succeed (the user gives up), or when its phase ends: a turn that fell due when the
+//! phase's `requests` limit had none left is recorded `cancelled`; a turn not yet due when the
+//! phase ends is not sent and not recorded.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -57,35 +57,24 @@ impl Gate {
     /// Takes one request of the phase's `requests` limit; false (and the limit signalled) once
     /// it is used up.
     pub fn claim(&self) -> bool {
-        let got = self.reserve(1) == 1;
+        let Some(max) = self.limit else {
+            return true;
+        };
+        let got = self
+            .sent
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |sent| {
+                (sent < max).then_some(sent + 1)
+            })
+            .is_ok();
         if !got {
             self.limit_reached.notify_one();
         }
         got
     }
 
-    /// Takes up to `n` requests of the limit at once (a conversation reserves its turns when it
-    /// starts, so the limit cuts conversations that have not begun rather than ones under way);
-    /// returns how many it got.
-    pub fn reserve(&self, n: u64) -> u64 {
-        let Some(max) = self.limit else {
-            return n;
-        };
-        let mut got = 0;
-        let _ = self
-            .sent
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |sent| {
-                got = n.min(max.saturating_sub(sent));
-                Some(sent + got)
-            });
-        got
-    }
-
-    /// Gives back requests reserved and not sent (a conversation that ended early).
-    pub fn release(&self, n: u64) {
-        if self.limit.is_some() && n > 0 {
-            self.sent.fetch_sub(n, Ordering::SeqCst);
-        }
+    /// No conversation of the phase is running.
+    pub fn idle(&self) -> bool {
+        self.running.load(Ordering::SeqCst) == 0
     }
 
     /// Waits until no conversation of the phase is running.
@@ -135,19 +124,20 @@ impl Timing {
 }
 
 /// Runs one conversation: `requests` are its requests in plan order (turn by turn, branches in
-/// order). `first_at` is turn 0's send time on the run's clock (open loop). `budget` is how
-/// many of the phase's `requests` limit it holds (what it does not send goes back).
+/// order). `first_at` is turn 0's send time on the run's clock (open loop: the dispatcher has
+/// committed to it, so it goes out even if the phase ends meanwhile, like any arrival). A
+/// closed-loop caller has claimed turn 0's first request of the `requests` limit.
 pub async fn run(
     ctx: Arc<Ctx>,
     gate: Arc<Gate>,
     requests: Vec<PlannedRequest>,
     timing: Timing,
     first_at: Option<u64>,
-    budget: u64,
     running: Running,
 ) {
     let _running = running;
-    let mut budget = Budget(budget, gate.clone());
+    // The run does not finish while a conversation may still send.
+    let _held = ctx.hold();
     let Some(head) = requests.first().copied() else {
         return;
     };
@@ -169,6 +159,7 @@ pub async fn run(
             .map_or(requests.len(), |n| i + n);
         let branches = &requests[i..end];
         let first = branches[0];
+        let later = previous_done.is_some();
         // When the turn is due on the run's clock.
         let due = match previous_done {
             None => first_at.unwrap_or_else(|| ctx.clock.now()),
@@ -180,21 +171,30 @@ pub async fn run(
                 }
             }
         };
-        if previous_done.is_some() && !wait_until(&ctx, &gate, due).await {
+        if later && !wait_until(&ctx, &gate, due).await {
             return; // the phase ended (or the run stopped) before the turn was due
-        }
-        if gate.ended() || ctx.stopped() {
-            return;
         }
         let scheduled = match (first.at_ns, timing.open) {
             (Some(at), true) => Some(timing.at(at)),
             (None, true) => Some(due),
             _ => None,
         };
+        // The prompts first (a long conversation's take a while), then the last look at the
+        // phase, so that nothing goes out after it ended.
+        let prompts: Vec<(crate::prompt::Prompt, u32)> = (i..end)
+            .map(|k| {
+                let live = live.then_some((&replies[..], max_context));
+                crate::prompt::conversation(ctx.schedule.seed, &requests, k, live)
+            })
+            .collect();
+        if later && (gate.ended() || ctx.stopped()) {
+            return;
+        }
         let mut sends = Vec::with_capacity(branches.len());
         let mut lost = false;
-        for (b, r) in branches.iter().enumerate() {
-            if !budget.take() {
+        for (b, (r, (prompt, input_tokens))) in branches.iter().zip(prompts).enumerate() {
+            // Turn 0's first request was claimed by whoever started the conversation.
+            if (later || b > 0) && !gate.claim() {
                 for r in &branches[b..] {
                     ctx.cancel_turn(
                         r,
@@ -212,12 +212,6 @@ pub async fn run(
                     continue;
                 }
             }
-            let (prompt, input_tokens) = crate::prompt::conversation(
-                ctx.schedule.seed,
-                &requests,
-                i + b,
-                live.then_some((&replies[..], max_context)),
-            );
             let capture = live && r.session.is_some_and(|t| t.branch == 0);
             ctx.begin();
             let turn = Turn {
@@ -227,7 +221,7 @@ pub async fn run(
             };
             sends.push(ctx.fire(*r, scheduled, Some(turn)));
         }
-        if let (Some(at), true) = (scheduled, previous_done.is_none()) {
+        if let (Some(at), false) = (scheduled, later) {
             ctx.clock.spin_until(at);
         }
         let fired = futures_util::future::join_all(sends).await;
@@ -243,30 +237,13 @@ pub async fn run(
     }
 }
 
-/// The requests a conversation holds of its phase's limit; what is left goes back when it ends.
-struct Budget(u64, Arc<Gate>);
-
-impl Budget {
-    fn take(&mut self) -> bool {
-        let has = self.0 > 0;
-        self.0 = self.0.saturating_sub(1);
-        has
-    }
-}
-
-impl Drop for Budget {
-    fn drop(&mut self) {
-        self.1.release(self.0);
-    }
-}
-
 /// Sleeps until run time `ns`; false if the phase ended or the run stopped first.
 async fn wait_until(ctx: &Ctx, gate: &Gate, ns: u64) -> bool {
     let mut stop = ctx.stop.clone();
     let mut ended = gate.ended.subscribe();
     tokio::select! {
         _ = tokio::time::sleep_until(ctx.clock.instant(ns).into()) => !ctx.stopped() && !gate.ended(),
-        _ = stop.wait_for(|s| *s) => false,
-        _ = ended.wait_for(|e| *e) => false,
+        _ = super::stop::until_set(&mut stop) => false,
+        _ = super::stop::until_set(&mut ended) => false,
     }
 }

@@ -50,3 +50,9 @@ impl Stopper {
         self.reason.lock().ok().and_then(|r| r.clone())
     }
 }
+
+/// Resolves once `flag` is true (or its sender is gone). The watch guard is dropped inside, so
+/// a `select!` over it keeps the run's future `Send`.
+pub async fn until_set(flag: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = flag.wait_for(|set| *set).await;
+}

@@ -175,13 +175,11 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                     }
                 }
                 plan.requests = plan.requests.start..requests.len();
-                let limit_hit = phase
-                    .max_requests
-                    .is_some_and(|m| (plan.requests.len() as u64) >= m);
                 if sessions {
-                    // A conversation's later turns wait for answers: a phase that its duration
-                    // does not end lasts until its conversations have ended.
-                    if limit_hit || phase.duration_ns.is_none() {
+                    // A conversation's later turns wait for answers: a phase no duration ends
+                    // lasts until its conversations have ended (with a duration and a
+                    // `requests` limit, whichever comes first, decided at run time).
+                    if phase.duration_ns.is_none() {
                         plan.duration_ns = None;
                     }
                 } else if phase

@@ -217,14 +217,14 @@ fn conversation(head: &Head, session: &Session, rng: &mut Rng, out: &mut Vec<Pla
     }
 }
 
-/// The first earlier turn a context of `system` + history + `new` tokens keeps under `max`:
-/// the oldest turns go first, and the newest text always stays.
+/// The first earlier turn a context of `system` + history + `new` tokens keeps under `max`
+/// (and under the longest length, 2²⁰ tokens): the oldest turns go first, and the newest text
+/// always stays.
 pub fn kept_from(history: &[u32], system: u32, new: u32, max: Option<u32>) -> u32 {
     let turn = history.len();
     let mut first = 0usize;
-    let Some(max) = max else {
-        return first as u32;
-    };
+    // No prompt is longer than a length may be, `max_context` or not.
+    let max = max.unwrap_or(sample::MAX_LENGTH).min(sample::MAX_LENGTH);
     let mut total: u64 =
         system as u64 + new as u64 + history.iter().map(|&h| h as u64).sum::<u64>();
     while total > max as u64 && first < turn {

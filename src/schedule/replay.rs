@@ -70,8 +70,17 @@ pub fn requests(
         // Branch 0's user text + reply per earlier turn, for the history a turn carries.
         let mut history: Vec<u32> = Vec::new();
         let mut system = None;
-        let turns = unit.len() as u32;
-        for (turn, (offset, row)) in unit.into_iter().enumerate() {
+        // Rows that say the same turn (an llmw run's fanout branches) are one turn.
+        let turn_of: Vec<u32> = turn_numbers(&unit);
+        let turns = turn_of.last().map_or(0, |t| t + 1);
+        let mut branch = 0u32;
+        for (k, (offset, row)) in unit.into_iter().enumerate() {
+            let turn = turn_of[k];
+            branch = if k > 0 && turn_of[k - 1] == turn {
+                branch + 1
+            } else {
+                0
+            };
             let position = out.len() as u64;
             // Class, prefix and any lengths the phase sets come from the phase's shapes.
             let mut r = content::request(seed, plan, 0, position, Some(base_ns + offset));
@@ -98,7 +107,7 @@ pub fn requests(
             if !phase.own_lengths.1 {
                 r.output_tokens = row.output;
             }
-            if !row.blocks.is_empty() {
+            if !row.blocks.is_empty() && !in_session {
                 r.blocks = Some(blocks.len() as u32);
                 blocks.push(row.blocks);
                 r.prefix_group = None;
@@ -106,17 +115,20 @@ pub fn requests(
                 r.input_tokens = row.input;
             }
             if in_session {
-                let (first_turn, new_tokens) = fit(&history, r.prefix_tokens, r.input_tokens);
+                // The context is the turns before this one (a branch shares its turn's).
+                let before = &history[..(turn as usize).min(history.len())];
+                let (first_turn, new_tokens) = fit(before, r.prefix_tokens, r.input_tokens);
                 r.session = Some(SessionTurn {
                     id: request_id(plan.index, 0, head_position),
-                    turn: turn as u32,
-                    branch: 0,
+                    turn,
+                    branch,
                     turns,
                     new_tokens,
                     first_turn,
                 });
-                r.blocks = None;
-                history.push(new_tokens.saturating_add(r.output_tokens));
+                if branch == 0 {
+                    history.push(new_tokens.saturating_add(r.output_tokens));
+                }
             }
             out.push(r);
         }
@@ -160,11 +172,28 @@ fn conversations(rows: Vec<(u64, trace::Row)>, sessions: bool) -> Vec<Vec<(u64, 
     }
     for unit in &mut units {
         // Stable: rows of one turn number (or without one) keep their time order.
-        unit.sort_by_key(|(offset, row)| (row.turn.unwrap_or(0), *offset));
+        unit.sort_by_key(|(offset, row)| (row.turn.unwrap_or(0), row.branch.unwrap_or(0), *offset));
     }
     // A conversation starts at its first turn's time: the dispatcher sends heads in order.
     units.sort_by_key(|u| u[0].0);
     units
+}
+
+/// Each row's turn in its conversation (rows in turn order): consecutive, from 0; rows that
+/// say the same turn share it.
+fn turn_numbers(unit: &[(u64, trace::Row)]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(unit.len());
+    let mut turn = 0u32;
+    for (k, (_, row)) in unit.iter().enumerate() {
+        if k > 0 {
+            let same = row.turn.is_some() && row.turn == unit[k - 1].1.turn;
+            if !same {
+                turn += 1;
+            }
+        }
+        out.push(turn);
+    }
+    out
 }
 
 /// How a recorded prompt of `input` tokens (system prompt included) is made of the

@@ -147,12 +147,17 @@ fn length(raw: &str, line: u64, field: &str, allow_zero: bool) -> Result<u32, Ro
     Ok(v as u32)
 }
 
-/// A turn number: a whole number ≥ 0.
-fn turn_number(raw: &str, line: u64, field: &str) -> Result<u32, RowError> {
+/// A turn number: a whole number ≥ 0, or nothing (an empty cell, `null`: a row of no
+/// conversation, or one whose turns follow its times).
+fn turn_number(raw: &str, line: u64, field: &str) -> Result<Option<u32>, RowError> {
     let t = raw.trim();
+    if t.is_empty() || t == "null" {
+        return Ok(None);
+    }
     t.parse::<u32>()
+        .map(Some)
         .ok()
-        .filter(|n| *n < crate::limits::MAX_TURNS)
+        .filter(|n| n.is_none_or(|n| n < crate::limits::MAX_TURNS))
         .ok_or_else(|| {
             (
                 line,
@@ -317,7 +322,7 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
                         _ => None,
                     };
                     let turn = match (ti, &turn_col) {
-                        (Some(i), Some(name)) => Some(turn_number(get(i, name)?, line, name)?),
+                        (Some(i), Some(name)) => turn_number(get(i, name)?, line, name)?,
                         _ => None,
                     };
                     Ok((
@@ -330,6 +335,7 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
                             failed: output == 0,
                             session: None,
                             turn,
+                            branch: None,
                             line,
                         },
                         session,
@@ -414,7 +420,7 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
                 None => None,
             };
             let turn = match &turn_key {
-                Some(k) => Some(turn_number(&as_text(field(k)?), line, k)?),
+                Some(k) => turn_number(&as_text(field(k)?), line, k)?,
                 None => None,
             };
             Ok((
@@ -427,6 +433,7 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
                     failed: false,
                     session: None,
                     turn,
+                    branch: None,
                     line,
                 },
                 session,
@@ -519,6 +526,10 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
         let turn = turn
             .as_ref()
             .and_then(|c| c.as_any().downcast_ref::<Int32Array>());
+        let branch = opt_col(crate::rundir::tables::requests::BRANCH);
+        let branch = branch
+            .as_ref()
+            .and_then(|c| c.as_any().downcast_ref::<Int32Array>());
         let (Some(sched), Some(sent), Some(input), Some(output), Some(class)) = (
             sched.as_any().downcast_ref::<Int64Array>(),
             sent.as_any().downcast_ref::<Int64Array>(),
@@ -548,6 +559,9 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
                 turn: turn
                     .filter(|c| !c.is_null(i))
                     .map(|c| c.value(i).clamp(0, crate::limits::MAX_TURNS as i32 - 1) as u32),
+                branch: branch
+                    .filter(|c| !c.is_null(i))
+                    .map(|c| c.value(i).max(0) as u32),
                 line: *line,
             });
         }

@@ -35,6 +35,9 @@ pub struct Row {
     pub session: Option<u64>,
     /// The row's turn in its conversation, when the trace says (otherwise its time orders it).
     pub turn: Option<u32>,
+    /// `llmw` traces: the row's branch within its turn (`fanout`); rows of one turn and
+    /// conversation are sent together.
+    pub branch: Option<u32>,
     /// 1-based line of the row in its file.
     pub line: u64,
 }

@@ -44,6 +44,9 @@ pub struct Prepared {
     pub failed_skipped: u64,
 }
 
+/// Copies of a conversation (`scale` above 1) are numbered apart by this many bits.
+const SESSION_COPY_SHIFT: u64 = 40;
+
 pub fn transform(trace: &Trace, t: &Transform) -> Prepared {
     let mut out = Prepared::default();
     let mut rows: Vec<Row> = Vec::with_capacity(trace.rows.len());
@@ -90,13 +93,17 @@ pub fn transform(trace: &Trace, t: &Transform) -> Prepared {
         *rel = *rel - base - shift;
     }
     let mut rng = Rng::new(key(&[t.seed, 0x5CA1E]));
+    let copies_of = |k: f64, rng: &mut Rng| {
+        let whole = k.floor() as u64;
+        whole + u64::from(rng.f64() < k - k.floor())
+    };
     for (rel, row) in kept {
-        let copies = match t.scale {
-            None => 1,
-            Some(k) => {
-                let whole = k.floor() as u64;
-                whole + u64::from(rng.f64() < k - k.floor())
-            }
+        let copies = match (t.scale, row.session) {
+            (None, _) => 1,
+            // A conversation is kept or copied whole: the choice is its own, the same for
+            // every one of its rows.
+            (Some(k), Some(id)) => copies_of(k, &mut Rng::new(key(&[t.seed, 0x5CA1E, 1, id]))),
+            (Some(k), None) => copies_of(k, &mut rng),
         };
         let at = (rel as f64 / t.speed).round() as u64;
         for c in 0..copies {
@@ -104,6 +111,8 @@ pub fn transform(trace: &Trace, t: &Transform) -> Prepared {
                 at + c,
                 Row {
                     line: row.line,
+                    // A copy of a conversation is a conversation of its own.
+                    session: row.session.map(|id| id + (c << SESSION_COPY_SHIFT)),
                     ..row.clone()
                 },
             ));
@@ -134,6 +143,7 @@ mod tests {
                     failed: false,
                     session: None,
                     turn: None,
+                    branch: None,
                     line: i as u64 + 2,
                 })
                 .collect(),
