@@ -963,3 +963,122 @@ async fn replaying_a_run_replays_its_conversations_and_their_branches() {
     planned.sort_unstable();
     assert_eq!(sent, planned);
 }
+
+/// Plans a shipped example with `--set` overrides.
+fn example(name: &str, sets: &[&str]) -> Schedule {
+    let overrides = llmw::Overrides {
+        sets: sets.iter().map(|s| s.to_string()).collect(),
+        seed: None,
+    };
+    let path = PathBuf::from(format!("workloads/{name}.llmw"));
+    let (_, resolved) = llmw::load_file(&path, &overrides);
+    llmw::compile(&resolved.unwrap_or_else(|d| panic!("{name}: {d:?}"))).expect("compiles")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_examples_run_against_the_simulator() {
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "chat-sessions",
+            &["users_per_second=8/s", "reading=50ms", "total=60"],
+        ),
+        ("agent-loop", &["agents=4", "tool_time=5ms", "total=60"]),
+        ("burstgpt-sessions", &["speed=4000x", "rows=60"]),
+    ];
+    for (name, sets) in cases {
+        let schedule = std::sync::Arc::new(example(name, sets));
+        let server = common::runs::simulator(sim(costly_prefill(1.0, 20.0))).await;
+        // The options of a run; the schedule is the example's.
+        let stand_in = "workload \"x\" { requests { input = 1 output = 1 } phase \"p\" { concurrency = 1 requests = 1 } }";
+        let mut p = common::runs::prepare(stand_in, name, server.url(), Default::default());
+        p.schedule = schedule;
+        let dir = p.dir.clone();
+        let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
+        assert_eq!(
+            result.ending,
+            llmw::engine::Ending::Completed,
+            "{name}: {:?}",
+            result.error
+        );
+        let rows = requests(&dir);
+        assert!(
+            rows.iter().filter(|r| r.status == "ok").count() >= 50,
+            "{name}: {} rows",
+            rows.len()
+        );
+        let a = llmw::analyze(&llmw::load_run(&dir).expect("loads"), &Default::default());
+        let s = a.groups[0].sessions.as_ref().expect("a session view");
+        assert!(
+            s.started >= 5 && s.completed >= 1,
+            "{name}: {} started, {} completed",
+            s.started,
+            s.completed
+        );
+        assert!(s.by_turn.len() >= 2, "{name}");
+        let later = s.by_turn[1..]
+            .iter()
+            .filter_map(|t| t.cache_hit_share)
+            .fold(0.0, f64::max);
+        assert!(
+            later > 0.3,
+            "{name}: the cache never served a later turn ({later})"
+        );
+        let html = llmw::analysis::report::html(&[a]);
+        assert!(
+            html.contains("TTFT by turn") && html.contains("by turn"),
+            "{name}: no session charts"
+        );
+    }
+}
+
+#[test]
+fn the_plan_listing_shows_session_turn_and_branch_and_each_turns_messages() {
+    let s = example("agent-loop", &["total=40"]);
+    let mut out = Vec::new();
+    llmw::output::write_plan_with(
+        &mut out,
+        &s,
+        llmw::output::PlanFormat::Jsonl,
+        llmw::output::ClosedPreview::Auto,
+        true,
+    )
+    .expect("writes");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 40);
+    let mut fanned = false;
+    for (k, l) in lines.iter().enumerate() {
+        assert!(
+            l["session"].is_u64() && l["turn"].is_u64() && l["branch"].is_u64(),
+            "{l}"
+        );
+        let messages = l["prompt"].as_array().expect("messages");
+        assert_eq!(messages[0]["role"], "system");
+        fanned |= l["branch"] == 1;
+        if k > 0
+            && l["session"] == lines[k - 1]["session"]
+            && l["turn"].as_u64() == lines[k - 1]["turn"].as_u64().map(|t| t + 1)
+            && lines[k - 1]["branch"] == 0
+        {
+            // The previous turn's prompt whole, then its reply, then the new text.
+            let before = lines[k - 1]["prompt"].as_array().expect("messages");
+            assert_eq!(&messages[..before.len()], &before[..]);
+            assert_eq!(messages[before.len()]["role"], "assistant");
+        }
+    }
+    assert!(fanned, "no fanout branch in 40 requests");
+    // A plan without sessions lists no session fields.
+    let q = example("quickstart", &[]);
+    let mut out = Vec::new();
+    llmw::output::write_plan(
+        &mut out,
+        &q,
+        llmw::output::PlanFormat::Jsonl,
+        llmw::output::ClosedPreview::Count(3),
+    )
+    .expect("writes");
+    assert!(!String::from_utf8(out).expect("utf-8").contains("session"));
+}
