@@ -117,6 +117,13 @@ fn words(rng: &mut Rng, n: u32, out: &mut String) {
     }
 }
 
+/// The shared text of prefix group `group` of `tokens` words (a class's `prefix`, a session's
+/// `system`): the same for every request of the group.
+fn prefix_words(seed: u64, group: u32, tokens: u32, out: &mut String) {
+    let mut rng = Rng::new(key(&[seed, PROMPT_TEXT, 0, tokens as u64, group as u64]));
+    words(&mut rng, tokens, out);
+}
+
 /// `n` words of synthesized text for a calibration probe (the same for every run).
 pub fn probe_text(n: u32) -> String {
     let mut rng = Rng::new(key(&[0, PROMPT_TEXT, 4, n as u64]));
@@ -223,15 +230,8 @@ pub fn conversation(
     let mut messages = Vec::with_capacity(2 + 2 * earlier.len());
     let mut tokens = r.prefix_tokens as u64 + me.new_tokens as u64;
     if let Some(group) = r.prefix_group {
-        let mut rng = Rng::new(key(&[
-            seed,
-            PROMPT_TEXT,
-            0,
-            r.prefix_tokens as u64,
-            group as u64,
-        ]));
         let mut system = String::with_capacity(r.prefix_tokens as usize * 7);
-        words(&mut rng, r.prefix_tokens, &mut system);
+        prefix_words(seed, group, r.prefix_tokens, &mut system);
         messages.push(json!({"role": "system", "content": system.trim_start()}));
     }
     for (j, q) in earlier.iter().enumerate().skip(first) {
@@ -301,14 +301,7 @@ pub fn for_request(schedule: &crate::schedule::Schedule, r: &PlannedRequest) -> 
 pub fn prompt(seed: u64, r: &PlannedRequest) -> String {
     let mut out = String::with_capacity(r.input_tokens as usize * 7);
     if let Some(group) = r.prefix_group {
-        let mut rng = Rng::new(key(&[
-            seed,
-            PROMPT_TEXT,
-            0,
-            r.prefix_tokens as u64,
-            group as u64,
-        ]));
-        words(&mut rng, r.prefix_tokens, &mut out);
+        prefix_words(seed, group, r.prefix_tokens, &mut out);
     }
     let mut rng = Rng::new(key(&[seed, PROMPT_TEXT, 1, r.id]));
     words(

@@ -4,12 +4,12 @@
 //! [`Session`].
 
 use crate::diag::Diagnostic;
-use crate::syntax::{Entry, ExprKind};
+use crate::syntax::Entry;
 use crate::workload::{Class, Dist, History, Session, Shape};
 
 use super::dist::{dist, Of};
 use super::fields::fields;
-use super::shape::{length, missing, prefix, ClassDecl, PartialShape};
+use super::shape::{lengths_and_prefix, missing, ClassDecl, PartialShape};
 use super::value::Ctx;
 
 pub(crate) const SESSION_FIELDS: [&str; 8] = [
@@ -55,20 +55,8 @@ pub(crate) fn session_fields(
     what: &str,
 ) -> (PartialShape, PartialSession) {
     let f = fields(ctx, entries, what, &SESSION_FIELDS, &[]);
-    let mut shape = PartialShape::default();
+    let shape = lengths_and_prefix(ctx, &f, "system");
     let mut session = PartialSession::default();
-    if let Some(e) = f.get("input") {
-        shape.input = length(ctx, e, "input");
-    }
-    if let Some(e) = f.get("output") {
-        shape.output = length(ctx, e, "output");
-    }
-    if let Some(e) = f.get("system") {
-        shape.prefix = match ctx.resolve(e).map(|r| &r.kind) {
-            Some(ExprKind::Ident(n)) if n == "none" => Some(None),
-            _ => prefix(ctx, e).map(Some),
-        };
-    }
     if let Some(e) = f.get("turns") {
         session.turns = bounded(ctx, e, "turns", MAX_TURNS);
     }

@@ -128,19 +128,7 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
         });
     }
     let f = fields(ctx, &block.entries, &what, &SHAPE_FIELDS, &[]);
-    let mut shape = PartialShape::default();
-    if let Some(e) = f.get("input") {
-        shape.input = length(ctx, e, "input");
-    }
-    if let Some(e) = f.get("output") {
-        shape.output = length(ctx, e, "output");
-    }
-    if let Some(e) = f.get("prefix") {
-        shape.prefix = match ctx.resolve(e).map(|r| &r.kind) {
-            Some(ExprKind::Ident(n)) if n == "none" => Some(None),
-            _ => prefix(ctx, e).map(Some),
-        };
-    }
+    let mut shape = lengths_and_prefix(ctx, &f, "prefix");
     if let Some(e) = f.get("prompts") {
         shape.prompts = dataset(ctx, e);
     }
@@ -162,8 +150,31 @@ pub(crate) fn class_block(ctx: &mut Ctx, block: &Block) -> Option<ClassDecl> {
     })
 }
 
+/// `input`, `output` and the shared prefix (named `prefix_field`: a class's `prefix`, a
+/// session's `system`; `none` clears an inherited one) of a block's fields.
+pub(crate) fn lengths_and_prefix(
+    ctx: &mut Ctx,
+    f: &super::fields::Fields,
+    prefix_field: &str,
+) -> PartialShape {
+    let mut shape = PartialShape::default();
+    if let Some(e) = f.get("input") {
+        shape.input = length(ctx, e, "input");
+    }
+    if let Some(e) = f.get("output") {
+        shape.output = length(ctx, e, "output");
+    }
+    if let Some(e) = f.get(prefix_field) {
+        shape.prefix = match ctx.resolve(e).map(|r| &r.kind) {
+            Some(ExprKind::Ident(n)) if n == "none" => Some(None),
+            _ => prefix(ctx, e).map(Some),
+        };
+    }
+    shape
+}
+
 /// A token-length distribution that can yield a length ≥ 1.
-pub(crate) fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist> {
+fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> Option<Dist> {
     let d = dist(ctx, expr, Of::Tokens, what)?;
     let max = crate::limits::MAX_LENGTH;
     let typical = d.support().map(|(lo, _)| lo).into_iter().chain(d.mean());
@@ -187,7 +198,7 @@ pub(crate) fn length(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str) -> O
     Some(d)
 }
 
-pub(crate) fn prefix(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<Prefix> {
+fn prefix(ctx: &mut Ctx, expr: &crate::syntax::Expr) -> Option<Prefix> {
     let e = ctx.resolve(expr)?;
     let ExprKind::Call { name, args } = &e.kind else {
         ctx.mismatch(e, "prefix", "shared(tokens: N, groups: G) or none");

@@ -96,10 +96,20 @@ impl Reader<'_> {
         }
     }
 
-    /// The number of the conversation named `name` (new names get the next number).
-    fn session(&mut self, name: &str) -> u64 {
-        let next = self.sessions.len() as u64;
-        *self.sessions.entry(name.to_string()).or_insert(next)
+    /// Keeps a row of the conversation it names, numbering conversations in order of first
+    /// appearance; or handles its error.
+    fn push_in_session(
+        &mut self,
+        row: Result<(Row, Option<String>), RowError>,
+    ) -> Result<(), TraceError> {
+        let row = row.map(|(mut row, name)| {
+            row.session = name.map(|name| {
+                let next = self.sessions.len() as u64;
+                *self.sessions.entry(name).or_insert(next)
+            });
+            row
+        });
+        self.push(row)
     }
 
     /// A generic format's optional column for `role` (`session`, `turn`).
@@ -325,29 +335,16 @@ fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceError
                         (Some(i), Some(name)) => turn_number(get(i, name)?, line, name)?,
                         _ => None,
                     };
-                    Ok((
-                        Row {
-                            at_ns: at,
-                            input: input.max(1),
-                            output,
-                            blocks: Vec::new(),
-                            class: None,
-                            failed: output == 0,
-                            session: None,
-                            turn,
-                            branch: None,
-                            line,
-                        },
-                        session,
-                    ))
+                    let row = Row {
+                        failed: output == 0,
+                        turn,
+                        ..Row::new(at, input.max(1), output, line)
+                    };
+                    Ok((row, session))
                 })()
             }
         };
-        let row = row.map(|(mut row, session)| {
-            row.session = session.map(|s| r.session(&s));
-            row
-        });
-        r.push(row)?;
+        r.push_in_session(row)?;
     }
     Ok(())
 }
@@ -423,27 +420,14 @@ fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(), TraceErr
                 Some(k) => turn_number(&as_text(field(k)?), line, k)?,
                 None => None,
             };
-            Ok((
-                Row {
-                    at_ns: at,
-                    input,
-                    output,
-                    blocks,
-                    class: None,
-                    failed: false,
-                    session: None,
-                    turn,
-                    branch: None,
-                    line,
-                },
-                session,
-            ))
+            let row = Row {
+                blocks,
+                turn,
+                ..Row::new(at, input, output, line)
+            };
+            Ok((row, session))
         })();
-        let row = row.map(|(mut row, session)| {
-            row.session = session.map(|s| r.session(&s));
-            row
-        });
-        r.push(row)?;
+        r.push_in_session(row)?;
     }
     Ok(())
 }
@@ -547,12 +531,7 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
                 sched.value(i)
             };
             trace.rows.push(Row {
-                at_ns: at,
-                input: input.value(i).max(1) as u32,
-                output: output.value(i).max(1) as u32,
-                blocks: Vec::new(),
                 class: Some(class.value(i).to_string()),
-                failed: false,
                 session: session
                     .filter(|c| !c.is_null(i))
                     .map(|c| c.value(i).max(0) as u64),
@@ -562,7 +541,12 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
                 branch: branch
                     .filter(|c| !c.is_null(i))
                     .map(|c| c.value(i).max(0) as u32),
-                line: *line,
+                ..Row::new(
+                    at,
+                    input.value(i).max(1) as u32,
+                    output.value(i).max(1) as u32,
+                    *line,
+                )
             });
         }
     }

@@ -42,6 +42,24 @@ pub struct Row {
     pub line: u64,
 }
 
+impl Row {
+    /// A row of one request at `at_ns` with its lengths, of no conversation, class or blocks.
+    pub fn new(at_ns: i64, input: u32, output: u32, line: u64) -> Row {
+        Row {
+            at_ns,
+            input,
+            output,
+            blocks: Vec::new(),
+            class: None,
+            failed: false,
+            session: None,
+            turn: None,
+            branch: None,
+            line,
+        }
+    }
+}
+
 /// A trace as read, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct Trace {

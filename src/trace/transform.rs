@@ -134,18 +134,7 @@ mod tests {
             rows: times_s
                 .iter()
                 .enumerate()
-                .map(|(i, t)| Row {
-                    at_ns: t * 1_000_000_000,
-                    input: 10,
-                    output: 5,
-                    blocks: vec![],
-                    class: None,
-                    failed: false,
-                    session: None,
-                    turn: None,
-                    branch: None,
-                    line: i as u64 + 2,
-                })
+                .map(|(i, t)| Row::new(t * 1_000_000_000, 10, 5, i as u64 + 2))
                 .collect(),
             ..Trace::default()
         }
