@@ -41,7 +41,10 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// A trace file: the first byte picks the format (Azure, BurstGPT, Mooncake, CSV, JSONL, an
-/// llmw requests Parquet file), the rest is the file; then stats and a transformation.
+/// llmw requests Parquet file), whether generic formats map `session` and `turn` columns
+/// (0x40), and whether bad rows are skipped (0x80); the rest is the file. Then stats, a
+/// transformation (copies of rows and conversations), and a one-phase workload replaying it,
+/// planned: its conversations grouped, their turns ordered and their prompts' history fitted.
 pub fn trace(data: &[u8]) {
     use crate::trace::{Format, ReadOptions};
     let Some((&pick, rest)) = data.split_first() else {
@@ -61,11 +64,16 @@ pub fn trace(data: &[u8]) {
     }
     let opts = ReadOptions {
         columns: if matches!(format, Format::Csv | Format::Jsonl) {
-            vec![
+            let mut c = vec![
                 ("at".into(), "t".into()),
                 ("input".into(), "in".into()),
                 ("output".into(), "out".into()),
-            ]
+            ];
+            if pick & 0x40 != 0 {
+                c.push(("session".into(), "s".into()));
+                c.push(("turn".into(), "k".into()));
+            }
+            c
         } else {
             Vec::new()
         },
@@ -79,9 +87,38 @@ pub fn trace(data: &[u8]) {
             &crate::trace::Transform {
                 speed: 2.0,
                 limit: Some(1000),
+                scale: Some(1.5),
                 ..Default::default()
             },
         );
+        let columns = if pick & 0x40 != 0 {
+            r#", columns: { at: "t", input: "in", output: "out", session: "s", turn: "k" }"#
+        } else {
+            r#", columns: { at: "t", input: "in", output: "out" }"#
+        };
+        let columns = if matches!(format, Format::Csv | Format::Jsonl) {
+            columns
+        } else {
+            ""
+        };
+        let failed = if format == Format::Burstgpt {
+            ", failed: skip"
+        } else {
+            ""
+        };
+        let text = format!(
+            "workload \"f\" {{ phase \"r\" {{ arrival = trace({:?}, format: {}, limit: 1000, skip_bad_rows: {}{failed}{columns}) }} }}",
+            path.display().to_string(),
+            format.name(),
+            pick & 0x80 != 0,
+        );
+        if let (_, Ok(resolved)) = crate::load_text("fuzz.llmw", &text, &Default::default()) {
+            if let Ok(plan) = crate::compile(&resolved) {
+                for unit in crate::schedule::units(&plan.requests).take(50) {
+                    let _ = crate::prompt::conversation(plan.seed, unit, unit.len() - 1, None);
+                }
+            }
+        }
     }
     let _ = std::fs::remove_file(&path);
 }
