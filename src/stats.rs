@@ -1,5 +1,7 @@
 //! Distribution statistics: count, mean, p50/p90/p95/p99, max. Percentiles are exact — from all
-//! samples, with linear interpolation between closest ranks (the value at rank (n − 1)·q).
+//! samples, with linear interpolation between closest ranks (the value at rank (n − 1)·q) — and
+//! the p50 and p99 carry a distribution-free 95 % confidence interval: the order statistics
+//! whose ranks bracket n·q by 1.96 binomial standard deviations (docs/metrics.md).
 
 use serde::Serialize;
 
@@ -14,6 +16,30 @@ pub struct Stats {
     pub p95: Option<f64>,
     pub p99: Option<f64>,
     pub max: Option<f64>,
+    /// 95 % confidence intervals of the p50 and p99, `[lo, hi]`; null with too few samples for
+    /// one (the p50's needs 8 samples, the p99's about 400).
+    pub p50_ci95: Option<[f64; 2]>,
+    pub p99_ci95: Option<[f64; 2]>,
+}
+
+/// z for a two-sided 95 % interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// The 0-based ranks of the order statistics bracketing quantile `q` of `n` samples with 95 %
+/// confidence (normal approximation to the binomial count below the quantile), or `None` when
+/// they fall outside the sample.
+pub fn quantile_ci_ranks(n: usize, q: f64) -> Option<(usize, usize)> {
+    let nq = n as f64 * q;
+    let half = Z95 * (nq * (1.0 - q)).sqrt();
+    // 1-based order statistics ⌊nq − h⌋ and ⌈nq + h⌉: the true quantile lies between them when
+    // the count of samples below it, binomial(n, q), is in [l, u − 1] — ≥ 95 % by the
+    // normal approximation, a little more where the binomial is lumpy (a p99's).
+    let lo = (nq - half).floor();
+    let hi = (nq + half).ceil();
+    if lo < 1.0 || hi > n as f64 {
+        return None;
+    }
+    Some((lo as usize - 1, hi as usize - 1))
 }
 
 impl Stats {
@@ -26,6 +52,8 @@ impl Stats {
             p95: None,
             p99: None,
             max: None,
+            p50_ci95: None,
+            p99_ci95: None,
         }
     }
 
@@ -36,41 +64,52 @@ impl Stats {
         }
         let n = samples.len();
         let mean = samples.iter().sum::<f64>() / n as f64;
-        // Select ranks in increasing order: each selection partitions the slice, so later
+        // Every rank wanted — the percentiles' closest ranks and their intervals' ends, and
+        // the max — selected in increasing order: each selection partitions the slice, so later
         // ones work on what is left to the right.
         let qs = [0.5, 0.9, 0.95, 0.99];
-        let mut out = [0.0; 4];
+        let ci50 = quantile_ci_ranks(n, 0.5);
+        let ci99 = quantile_ci_ranks(n, 0.99);
+        let mut ranks: Vec<usize> = vec![n - 1];
+        for q in qs {
+            let lo = ((n - 1) as f64 * q).floor() as usize;
+            ranks.extend([lo, (lo + 1).min(n - 1)]);
+        }
+        for (a, b) in ci50.into_iter().chain(ci99) {
+            ranks.extend([a, b]);
+        }
+        ranks.sort_unstable();
+        ranks.dedup();
+        let mut value = Vec::with_capacity(ranks.len());
         let mut from = 0;
-        for (slot, q) in out.iter_mut().zip(qs) {
+        for &r in &ranks {
+            samples[from..].select_nth_unstable_by(r - from, f64::total_cmp);
+            value.push(samples[r]);
+            from = r;
+        }
+        let at = |r: usize| value[ranks.binary_search(&r).unwrap_or(0)];
+        let percentile = |q: f64| {
             let pos = (n - 1) as f64 * q;
             let lo = pos.floor() as usize;
             let frac = pos - lo as f64;
-            let rest = &mut samples[from..];
-            rest.select_nth_unstable_by(lo - from, f64::total_cmp);
-            let a = samples[lo];
-            let b = if frac > 0.0 && lo + 1 < n {
-                samples[lo + 1..]
-                    .iter()
-                    .copied()
-                    .fold(f64::INFINITY, f64::min)
+            let (a, b) = (at(lo), at((lo + 1).min(n - 1)));
+            if frac > 0.0 {
+                a + (b - a) * frac
             } else {
                 a
-            };
-            *slot = a + (b - a) * frac;
-            from = lo;
-        }
-        let max = samples[from..]
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max);
+            }
+        };
+        let interval = |r: Option<(usize, usize)>| r.map(|(a, b)| [at(a), at(b)]);
         Stats {
             count: n,
             mean: Some(mean),
-            p50: Some(out[0]),
-            p90: Some(out[1]),
-            p95: Some(out[2]),
-            p99: Some(out[3]),
-            max: Some(max),
+            p50: Some(percentile(qs[0])),
+            p90: Some(percentile(qs[1])),
+            p95: Some(percentile(qs[2])),
+            p99: Some(percentile(qs[3])),
+            max: Some(at(n - 1)),
+            p50_ci95: interval(ci50),
+            p99_ci95: interval(ci99),
         }
     }
 
@@ -85,6 +124,35 @@ impl Stats {
             Stat::Max => self.max,
         }
     }
+}
+
+/// Batches the rate of a run's events is estimated over (batch means).
+pub const BATCHES: usize = 10;
+
+/// Student's t for a two-sided 95 % interval with `BATCHES − 1` degrees of freedom.
+const T95_9: f64 = 2.262_157_162_740_992;
+
+/// A 95 % confidence interval of the rate (weight per unit time) of `events` — (time, weight)
+/// pairs — over `[start, end)`, by batch means: the span cut into [`BATCHES`] equal windows,
+/// each window's rate a sample, the interval their mean ± t₉·sd/√10. Windows, not single
+/// events, are the samples because a server's throughput is correlated from one moment to the
+/// next. `None` for an empty span or fewer than 2 events a window on average.
+pub fn rate_ci95(events: &[(f64, f64)], start: f64, end: f64) -> Option<[f64; 2]> {
+    let span = end - start;
+    if span.is_nan() || span <= 0.0 || events.len() < 2 * BATCHES {
+        return None;
+    }
+    let width = span / BATCHES as f64;
+    let mut sums = [0.0; BATCHES];
+    for (t, w) in events {
+        let i = (((t - start) / width).floor().max(0.0) as usize).min(BATCHES - 1);
+        sums[i] += w;
+    }
+    let rates: Vec<f64> = sums.iter().map(|s| s / width).collect();
+    let mean = rates.iter().sum::<f64>() / BATCHES as f64;
+    let var = rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (BATCHES - 1) as f64;
+    let half = T95_9 * (var / BATCHES as f64).sqrt();
+    Some([mean - half, mean + half])
 }
 
 #[cfg(test)]
@@ -102,6 +170,80 @@ mod tests {
         assert!((s.p95.unwrap_or(0.0) - 9.55).abs() < 1e-12);
         assert!((s.p99.unwrap_or(0.0) - 9.91).abs() < 1e-12);
         assert_eq!(s.max, Some(10.0));
+    }
+
+    #[test]
+    fn quantile_intervals_cover_the_true_quantile_about_95_percent_of_the_time() {
+        // Uniform(0, 1) samples: the true p50 is 0.5 and the true p99 is 0.99.
+        let mut x = 11u64;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let trials = 2000;
+        let (mut in50, mut in99) = (0, 0);
+        for _ in 0..trials {
+            let mut v: Vec<f64> = (0..1000).map(|_| next()).collect();
+            let s = Stats::of(&mut v);
+            let [a, b] = s.p50_ci95.expect("an interval");
+            in50 += usize::from(a <= 0.5 && 0.5 <= b);
+            let [a, b] = s.p99_ci95.expect("an interval");
+            in99 += usize::from(a <= 0.99 && 0.99 <= b);
+        }
+        // 95 % nominal; over 2000 trials the count's sd is ~10, so 92–98.5 % is generous.
+        for (name, k) in [("p50", in50), ("p99", in99)] {
+            let share = k as f64 / trials as f64;
+            assert!((0.92..=0.985).contains(&share), "{name} coverage {share}");
+        }
+    }
+
+    #[test]
+    fn rate_intervals_cover_a_poisson_rate_about_95_percent_of_the_time() {
+        // A Poisson process of rate 50/s over 20 s, each event of weight 1.
+        let mut x = 3u64;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 11) as f64 + 1.0) / ((1u64 << 53) as f64 + 1.0)
+        };
+        let trials = 2000;
+        let mut covered = 0;
+        for _ in 0..trials {
+            let mut t = 0.0;
+            let mut events = Vec::new();
+            loop {
+                t += -next().ln() / 50.0;
+                if t >= 20.0 {
+                    break;
+                }
+                events.push((t, 1.0));
+            }
+            let [a, b] = rate_ci95(&events, 0.0, 20.0).expect("an interval");
+            covered += usize::from(a <= 50.0 && 50.0 <= b);
+        }
+        let share = covered as f64 / trials as f64;
+        assert!((0.92..=0.98).contains(&share), "coverage {share}");
+        assert_eq!(rate_ci95(&[(0.5, 1.0)], 0.0, 1.0), None, "too few events");
+        assert_eq!(rate_ci95(&[(0.0, 1.0); 40], 1.0, 1.0), None, "no span");
+    }
+
+    #[test]
+    fn intervals_need_enough_samples() {
+        assert_eq!(quantile_ci_ranks(5, 0.5), None);
+        assert!(quantile_ci_ranks(20, 0.5).is_some());
+        assert_eq!(
+            quantile_ci_ranks(100, 0.99),
+            None,
+            "a p99 interval needs more than 100"
+        );
+        assert!(quantile_ci_ranks(1000, 0.99).is_some());
+        let mut v: Vec<f64> = (0..1000).map(f64::from).collect();
+        let s = Stats::of(&mut v);
+        let [a, b] = s.p50_ci95.expect("interval");
+        assert!(a < 499.5 && 499.5 < b && b - a < 80.0, "[{a}, {b}]");
     }
 
     #[test]

@@ -549,3 +549,47 @@ async fn a_phase_that_ends_while_users_think_ends_the_run_at_once() {
         "a completed run's parts are merged"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comparison_says_which_changes_are_beyond_the_noise() {
+    // One plan against a simulator whose steps take 5 ms, and against one whose take 15 ms:
+    // ITL triples, far outside its intervals. (Two runs against one server may differ by more
+    // than one run's sampling noise — the intervals say how sure one run is — so the "same"
+    // case is a run against itself.)
+    let text = "workload \"ci\" {\n  seed = 1\n  target { ignore_eos = true }\n  requests { input = 64  output = 12 }\n  phase \"p\" { concurrency = 4  requests = 200 }\n}\n";
+    let analyse = |dir: &std::path::Path| {
+        let run = llmw::load_run(dir).expect("loads");
+        llmw::analyze(&run, &Default::default())
+    };
+    let (a, _, _) = run(text, sim(flat(5.0), Faults::default()), None, "ci-fast").await;
+    let (c, _, _) = run(text, sim(flat(15.0), Faults::default()), None, "ci-slow").await;
+    let (a, c) = (analyse(&a), analyse(&c));
+    let g = &a.groups[0];
+    let [lo, hi] = g.ttft_ms.p50_ci95.expect("200 samples give a p50 interval");
+    assert!(lo <= g.ttft_ms.p50.unwrap_or(0.0) && g.ttft_ms.p50.unwrap_or(0.0) <= hi);
+    assert_eq!(
+        g.ttft_ms.p99_ci95, None,
+        "200 samples are too few for a p99 interval"
+    );
+    let [lo, hi] = g.tps_ci95.expect("a throughput interval");
+    assert!(lo < g.tps.unwrap_or(0.0) && g.tps.unwrap_or(0.0) < hi);
+    let verdict = |x: &llmw::Analysis, y: &llmw::Analysis, metric: &str| {
+        let cmp = llmw::analysis::compare(vec![x.clone(), y.clone()], false).expect("same plan");
+        cmp.deltas
+            .iter()
+            .find(|d| d.metric == metric)
+            .and_then(|d| d.beyond_noise)
+    };
+    assert_eq!(verdict(&a, &c, "itl_p50_ms"), Some(true));
+    assert_eq!(verdict(&a, &c, "tps"), Some(true));
+    assert_eq!(
+        verdict(&a, &a, "itl_p50_ms"),
+        Some(false),
+        "a run against itself"
+    );
+    assert_eq!(
+        verdict(&a, &c, "ttft_p99_ms"),
+        None,
+        "no p99 interval to judge by"
+    );
+}

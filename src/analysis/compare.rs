@@ -24,17 +24,23 @@ pub struct Delta {
     /// `value − baseline`, and that as a percentage of the baseline.
     pub change: Option<f64>,
     pub change_pct: Option<f64>,
+    /// Whether the change is larger than the noise: the two runs' 95 % intervals do not overlap
+    /// (null where a metric or a run has no interval).
+    pub beyond_noise: Option<bool>,
 }
 
+/// The 95 % interval of a compared metric, where it has one.
+type Interval = fn(&super::groups::Group) -> Option<[f64; 2]>;
+
 /// The metrics compared, by name, and how to read them from a group.
-pub const METRICS: [(&str, Read); 7] = [
-    ("ttft_p50_ms", |g| g.ttft_ms.p50),
-    ("ttft_p99_ms", |g| g.ttft_ms.p99),
-    ("itl_p50_ms", |g| g.itl_ms.p50),
-    ("itl_p99_ms", |g| g.itl_ms.p99),
-    ("e2e_p50_ms", |g| g.e2e_ms.p50),
-    ("tps", |g| g.tps),
-    ("error_rate", |g| g.error_rate),
+pub const METRICS: [(&str, Read, Interval); 7] = [
+    ("ttft_p50_ms", |g| g.ttft_ms.p50, |g| g.ttft_ms.p50_ci95),
+    ("ttft_p99_ms", |g| g.ttft_ms.p99, |g| g.ttft_ms.p99_ci95),
+    ("itl_p50_ms", |g| g.itl_ms.p50, |g| g.itl_ms.p50_ci95),
+    ("itl_p99_ms", |g| g.itl_ms.p99, |g| g.itl_ms.p99_ci95),
+    ("e2e_p50_ms", |g| g.e2e_ms.p50, |g| g.e2e_ms.p50_ci95),
+    ("tps", |g| g.tps, |g| g.tps_ci95),
+    ("error_rate", |g| g.error_rate, |_| None),
 ];
 
 pub fn compare(
@@ -62,8 +68,11 @@ pub fn compare(
             else {
                 continue;
             };
-            for (name, read) in METRICS {
+            for (name, read, interval) in METRICS {
                 let (bv, v) = (read(b), read(g));
+                let beyond_noise = interval(b)
+                    .zip(interval(g))
+                    .map(|([bl, bh], [l, h])| h < bl || l > bh);
                 let change = bv.zip(v).map(|(b, v)| v - b);
                 deltas.push(Delta {
                     run: other.run.clone(),
@@ -76,6 +85,7 @@ pub fn compare(
                     change_pct: change
                         .zip(bv)
                         .and_then(|(c, b)| (b != 0.0).then(|| 100.0 * c / b)),
+                    beyond_noise,
                 });
             }
         }

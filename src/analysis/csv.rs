@@ -44,6 +44,12 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
+/// An interval's two columns (empty without one).
+fn interval(row: &mut Vec<String>, ci: Option<[f64; 2]>) {
+    row.push(opt(ci.map(|c| c[0])));
+    row.push(opt(ci.map(|c| c[1])));
+}
+
 pub fn write(analyses: &[Analysis]) -> String {
     let mut header = vec![
         "run".to_string(),
@@ -58,10 +64,16 @@ pub fn write(analyses: &[Analysis]) -> String {
         for s in Stat::ALL {
             header.push(format!("{d}_{}", s.as_str()));
         }
+        for s in ["p50", "p99"] {
+            header.push(format!("{d}_{s}_ci95_lo"));
+            header.push(format!("{d}_{s}_ci95_hi"));
+        }
     }
     header.extend(
         [
             "tps",
+            "tps_ci95_lo",
+            "tps_ci95_hi",
             "rps",
             "error_rate",
             "timeout_rate",
@@ -109,18 +121,12 @@ pub fn write(analyses: &[Analysis]) -> String {
                 for stat in Stat::ALL {
                     row.push(opt(s.get(stat)));
                 }
+                interval(&mut row, s.p50_ci95);
+                interval(&mut row, s.p99_ci95);
             }
-            row.extend(
-                [
-                    g.tps,
-                    g.rps,
-                    g.error_rate,
-                    g.timeout_rate,
-                    g.drop_rate,
-                    g.goodput,
-                ]
-                .map(opt),
-            );
+            row.push(opt(g.tps));
+            interval(&mut row, g.tps_ci95);
+            row.extend([g.rps, g.error_rate, g.timeout_rate, g.drop_rate, g.goodput].map(opt));
             row.push(g.tokens.reasoning.to_string());
             row.push(g.tokens.answer.to_string());
             row.push(opt(g.prompt.cache_hit_share));

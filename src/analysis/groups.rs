@@ -65,6 +65,9 @@ pub struct Group {
     pub send_lag_ms: Stats,
     /// Output tokens per second over the group's span (null with no completed request).
     pub tps: Option<f64>,
+    /// Its 95 % confidence interval, by batch means over 10 windows of the span (null with
+    /// fewer than 20 completed requests).
+    pub tps_ci95: Option<[f64; 2]>,
     /// The span tps and rps are computed over: last response − first request, in seconds.
     pub span_s: Option<f64>,
     pub rps: Option<f64>,
@@ -287,6 +290,8 @@ struct Samples {
     send_lag: Vec<f64>,
     ttfo: Vec<f64>,
     tokens: i64,
+    /// Completed requests' (done, output tokens), for the throughput's interval.
+    finished: Vec<(f64, f64)>,
     split: Tokens,
     prompt: Prompt,
     connections: Connections,
@@ -336,6 +341,7 @@ pub(crate) fn compute(
         s.e2e.push(e2e / NS_PER_MS);
         let out = r.output_tokens[i].unwrap_or(0).max(0) as i64;
         s.tokens += out;
+        s.finished.push((r.done_ns[i] as f64 / 1e9, out as f64));
         let reasoning = r.reasoning_tokens[i].unwrap_or(0).clamp(0, out as i32) as i64;
         s.split.output += out;
         s.split.reasoning += reasoning;
@@ -412,6 +418,9 @@ pub(crate) fn compute(
                     tps: span_s
                         .filter(|_| s.counts.ok > 0)
                         .map(|t| s.tokens as f64 / t),
+                    tps_ci95: s.span.and_then(|(a, b)| {
+                        crate::stats::rate_ci95(&s.finished, a as f64 / 1e9, b as f64 / 1e9)
+                    }),
                     span_s,
                     rps: span_s
                         .filter(|_| s.counts.ok > 0)

@@ -125,6 +125,14 @@ fn summary_table(a: &Analysis) -> String {
     if let Some((header, rows)) = text::details_table(&a.groups) {
         h.push_str(&html_table(&header, &rows));
     }
+    if let Some((header, rows)) = text::intervals_table(&a.groups) {
+        h.push_str("<p>95 % confidence intervals (percentiles: order statistics; throughput: batch means over 10 windows):</p>");
+        h.push_str(&html_table(&header, &rows));
+    }
+    if let Some((header, rows)) = text::sessions_table(&a.groups) {
+        h.push_str("<p>Conversations:</p>");
+        h.push_str(&html_table(&header, &rows));
+    }
     if let Some((header, rows)) = text::server_table(&a.groups) {
         h.push_str("<p>The server's own metrics (scraped from its <code>/metrics</code> every second), per step:</p>");
         h.push_str(&html_table(&header, &rows));

@@ -172,6 +172,7 @@ mod tests {
             tps_user: crate::stats::Stats::empty(),
             send_lag_ms: crate::stats::Stats::empty(),
             tps: Some(tps),
+            tps_ci95: None,
             span_s: Some(1.0),
             rps: None,
             error_rate: Some(0.0),

@@ -355,8 +355,50 @@ pub fn turns_table(g: &Group) -> Option<Cells> {
     Some((header, rows))
 }
 
+/// 95 % confidence intervals of the headline statistics per group.
+pub fn intervals_table(g: &[Group]) -> Option<Cells> {
+    let any = g.iter().any(|g| {
+        g.ttft_ms.p50_ci95.is_some() || g.itl_ms.p50_ci95.is_some() || g.tps_ci95.is_some()
+    });
+    if !any {
+        return None;
+    }
+    let span = |ci: Option<[f64; 2]>, unit: fn(Option<f64>) -> String| match ci {
+        Some([a, b]) => format!("{}–{}", unit(Some(a)), unit(Some(b))),
+        None => "-".into(),
+    };
+    let rows = g
+        .iter()
+        .map(|g| {
+            vec![
+                g.phase.clone(),
+                g.step.to_string(),
+                span(g.ttft_ms.p50_ci95, ms),
+                span(g.ttft_ms.p99_ci95, ms),
+                span(g.itl_ms.p50_ci95, ms),
+                span(g.itl_ms.p99_ci95, ms),
+                span(g.tps_ci95, num),
+            ]
+        })
+        .collect();
+    let header = vec![
+        "phase",
+        "step",
+        "TTFT p50 95% CI",
+        "TTFT p99",
+        "ITL p50",
+        "ITL p99",
+        "tok/s",
+    ];
+    Some((header, rows))
+}
+
 fn details(a: &Analysis, out: &mut String) {
     if let Some((header, rows)) = details_table(&a.groups) {
+        out.push_str(&table(&header, &rows, 2));
+        out.push('\n');
+    }
+    if let Some((header, rows)) = intervals_table(&a.groups) {
         out.push_str(&table(&header, &rows, 2));
         out.push('\n');
     }
@@ -400,12 +442,24 @@ pub fn comparison(c: &Comparison) -> String {
                 d.change_pct
                     .map(|p| format!("{p:+.1}%"))
                     .unwrap_or_else(|| "-".into()),
+                match d.beyond_noise {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                    None => "-".into(),
+                },
             ]
         })
         .collect();
     out.push_str(&table(
         &[
-            "run", "phase", "step", "metric", "baseline", "value", "change",
+            "run",
+            "phase",
+            "step",
+            "metric",
+            "baseline",
+            "value",
+            "change",
+            "beyond noise (95%)",
         ],
         &rows,
         4,
