@@ -299,6 +299,18 @@ fn session_mistakes_are_diagnosed_at_their_spans() {
         e.contains("a class and a session are both named 'x'"),
         "{e}"
     );
+    let e = common::errors(
+        "workload \"s\" {\n  session \"x\" { turns = 2 input = 1 output = 1 }\n  phase \"p\" { concurrency = 1  duration = 1s  class \"x\" { input = 5 } }\n}\n",
+    );
+    assert!(
+        e.contains("this class 'x' would override the workload's session of that name"),
+        "{e}"
+    );
+    // A phase's session block overrides the workload's same-named session, field by field.
+    let s = common::plan(
+        "workload \"s\" {\n  session \"x\" { turns = 2 input = 1 output = 1 }\n  phase \"p\" { concurrency = 1  duration = 1s  session \"x\" { turns = 5 } }\n}\n",
+    );
+    assert_eq!(s.closed_unit(0, 0, 0).len(), 5);
 }
 
 // ---------------------------------------------------------------------------------------------

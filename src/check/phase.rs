@@ -113,6 +113,32 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
     let mut own = Vec::new();
     for b in &f.blocks {
         if let Some(decl) = class_block(ctx, b) {
+            // A phase's block overrides the workload's of its name: a class cannot override a
+            // session, nor a session a class.
+            let other = classes
+                .iter()
+                .find(|c| c.name == decl.name && c.session.is_some() != decl.session.is_some());
+            if let Some(other) = other {
+                let (this, that) = if decl.session.is_some() {
+                    ("session", "class")
+                } else {
+                    ("class", "session")
+                };
+                ctx.error(
+                    Diagnostic::error(
+                        b.kind.span,
+                        format!(
+                            "this {this} '{}' would override the workload's {that} of that name",
+                            decl.name
+                        ),
+                    )
+                    .also(other.span, format!("the {that}"))
+                    .help(format!(
+                        "use a {that} block to override it, or another name"
+                    )),
+                );
+                continue;
+            }
             own.push(decl);
         }
     }
