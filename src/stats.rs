@@ -159,6 +159,18 @@ pub fn rate_ci95(events: &[(f64, f64)], start: f64, end: f64) -> Option<[f64; 2]
 mod tests {
     use super::*;
 
+    /// Uniform draws in (0, 1) from a small LCG (any spread of values will do; never 0, so
+    /// `ln` is finite).
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut x = seed;
+        move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        }
+    }
+
     #[test]
     fn percentiles_interpolate_between_closest_ranks() {
         let mut v: Vec<f64> = (1..=10).rev().map(f64::from).collect();
@@ -175,13 +187,7 @@ mod tests {
     #[test]
     fn quantile_intervals_cover_the_true_quantile_about_95_percent_of_the_time() {
         // Uniform(0, 1) samples: the true p50 is 0.5 and the true p99 is 0.99.
-        let mut x = 11u64;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(11);
         let trials = 2000;
         let (mut in50, mut in99) = (0, 0);
         for _ in 0..trials {
@@ -202,13 +208,7 @@ mod tests {
     #[test]
     fn rate_intervals_cover_a_poisson_rate_about_95_percent_of_the_time() {
         // A Poisson process of rate 50/s over 20 s, each event of weight 1.
-        let mut x = 3u64;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((x >> 11) as f64 + 1.0) / ((1u64 << 53) as f64 + 1.0)
-        };
+        let mut next = uniform(3);
         let trials = 2000;
         let mut covered = 0;
         for _ in 0..trials {
@@ -254,16 +254,8 @@ mod tests {
 
     #[test]
     fn matches_a_full_sort_on_random_data() {
-        // A small LCG: any spread of values will do.
-        let mut x = 5u64;
-        let mut v: Vec<f64> = (0..10_001)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (x >> 11) as f64 / (1u64 << 53) as f64 * 1000.0
-            })
-            .collect();
+        let mut next = uniform(5);
+        let mut v: Vec<f64> = (0..10_001).map(|_| next() * 1000.0).collect();
         let mut sorted = v.clone();
         sorted.sort_by(f64::total_cmp);
         let s = Stats::of(&mut v);

@@ -127,19 +127,26 @@ impl Ctx {
 
     /// A turn of a conversation that was due when its phase's `requests` limit stopped it.
     pub fn cancel_turn(&self, r: &PlannedRequest, scheduled_ns: Option<u64>, why: &str) {
-        let now = self.clock.now();
-        let mut row = unsent(r, Status::Cancelled, why.to_string());
-        row.scheduled_ns = scheduled_ns;
-        row.sent_ns = now;
-        row.done_ns = now;
-        self.finish(row, Vec::new());
+        self.record_unsent(r, Status::Cancelled, why.to_string(), scheduled_ns);
     }
 
     /// An arrival that found `max_in_flight` requests outstanding.
     pub fn drop_arrival(&self, r: &PlannedRequest, scheduled_ns: u64, cap: u64) {
+        let why = format!("max_in_flight ({cap}) reached");
+        self.record_unsent(r, Status::Dropped, why, Some(scheduled_ns));
+    }
+
+    /// The row of a request that never went out, recorded now.
+    fn record_unsent(
+        &self,
+        r: &PlannedRequest,
+        status: Status,
+        why: String,
+        scheduled_ns: Option<u64>,
+    ) {
         let now = self.clock.now();
-        let mut row = unsent(r, Status::Dropped, format!("max_in_flight ({cap}) reached"));
-        row.scheduled_ns = Some(scheduled_ns);
+        let mut row = unsent(r, status, why);
+        row.scheduled_ns = scheduled_ns;
         row.sent_ns = now;
         row.done_ns = now;
         self.finish(row, Vec::new());

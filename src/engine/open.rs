@@ -51,9 +51,9 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
             gate.end();
             return ctx.clock.now();
         }
-        last_hand_off = scheduled;
         if r.session.is_some() {
             // A conversation: its driver sends turn 0 now and the rest as answers come.
+            last_hand_off = scheduled;
             let (c, g, requests) = (ctx.clone(), gate.clone(), unit.to_vec());
             let running = Running::new(&gate);
             handle.spawn(session::run(
@@ -72,6 +72,7 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
                 continue;
             }
         }
+        last_hand_off = scheduled;
         ctx.begin();
         let task_ctx = ctx.clone();
         let r = *r;
