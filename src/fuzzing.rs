@@ -139,8 +139,9 @@ pub fn run_json(data: &[u8]) {
     });
     let Some(dir) = dir else { return };
     if std::fs::write(dir.join("run.json"), data).is_ok() {
-        if let Ok(run) = crate::analysis::load(dir) {
-            let a = crate::analysis::analyze(&run, &Default::default());
+        if let Ok(a) = crate::analysis::load(dir)
+            .and_then(|run| crate::analysis::analyze(&run, &Default::default()))
+        {
             let _ = crate::analysis::text::analysis(&a);
             let _ = crate::analysis::report::html(&[a]);
         }

@@ -19,6 +19,7 @@ pub mod rundir;
 pub mod schedule;
 pub mod sim;
 pub mod source;
+pub mod ranks;
 pub mod stats;
 pub mod suggest;
 pub mod syntax;

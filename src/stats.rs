@@ -42,6 +42,32 @@ pub fn quantile_ci_ranks(n: usize, q: f64) -> Option<(usize, usize)> {
     Some((lo as usize - 1, hi as usize - 1))
 }
 
+/// The percentiles every distribution reports.
+const QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
+
+/// The 0-based ranks (in increasing order, each once) whose values make the statistics of `n`
+/// samples: each percentile's two closest ranks, the ends of the p50 and p99 intervals, and the
+/// maximum.
+pub fn wanted_ranks(n: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut ranks: Vec<usize> = vec![n - 1];
+    for q in QUANTILES {
+        let lo = ((n - 1) as f64 * q).floor() as usize;
+        ranks.extend([lo, (lo + 1).min(n - 1)]);
+    }
+    for (a, b) in quantile_ci_ranks(n, 0.5)
+        .into_iter()
+        .chain(quantile_ci_ranks(n, 0.99))
+    {
+        ranks.extend([a, b]);
+    }
+    ranks.sort_unstable();
+    ranks.dedup();
+    ranks
+}
+
 impl Stats {
     pub fn empty() -> Stats {
         Stats {
@@ -64,30 +90,26 @@ impl Stats {
         }
         let n = samples.len();
         let mean = samples.iter().sum::<f64>() / n as f64;
-        // Every rank wanted — the percentiles' closest ranks and their intervals' ends, and
-        // the max — selected in increasing order: each selection partitions the slice, so later
-        // ones work on what is left to the right.
-        let qs = [0.5, 0.9, 0.95, 0.99];
-        let ci50 = quantile_ci_ranks(n, 0.5);
-        let ci99 = quantile_ci_ranks(n, 0.99);
-        let mut ranks: Vec<usize> = vec![n - 1];
-        for q in qs {
-            let lo = ((n - 1) as f64 * q).floor() as usize;
-            ranks.extend([lo, (lo + 1).min(n - 1)]);
-        }
-        for (a, b) in ci50.into_iter().chain(ci99) {
-            ranks.extend([a, b]);
-        }
-        ranks.sort_unstable();
-        ranks.dedup();
-        let mut value = Vec::with_capacity(ranks.len());
+        // Each wanted rank selected in increasing order: each selection partitions the slice,
+        // so later ones work on what is left to the right.
+        let ranks = wanted_ranks(n);
+        let mut values = Vec::with_capacity(ranks.len());
         let mut from = 0;
         for &r in &ranks {
             samples[from..].select_nth_unstable_by(r - from, f64::total_cmp);
-            value.push(samples[r]);
+            values.push(samples[r]);
             from = r;
         }
-        let at = |r: usize| value[ranks.binary_search(&r).unwrap_or(0)];
+        Stats::from_ranks(n, mean, &ranks, &values)
+    }
+
+    /// Statistics of `n` samples from their mean and the values at [`wanted_ranks`]`(n)` (in
+    /// that order), however those were found (a sort, or passes over data too large to hold).
+    pub fn from_ranks(n: usize, mean: f64, ranks: &[usize], values: &[f64]) -> Stats {
+        if n == 0 {
+            return Stats::empty();
+        }
+        let at = |r: usize| values[ranks.binary_search(&r).unwrap_or(0)];
         let percentile = |q: f64| {
             let pos = (n - 1) as f64 * q;
             let lo = pos.floor() as usize;
@@ -103,13 +125,13 @@ impl Stats {
         Stats {
             count: n,
             mean: Some(mean),
-            p50: Some(percentile(qs[0])),
-            p90: Some(percentile(qs[1])),
-            p95: Some(percentile(qs[2])),
-            p99: Some(percentile(qs[3])),
+            p50: Some(percentile(QUANTILES[0])),
+            p90: Some(percentile(QUANTILES[1])),
+            p95: Some(percentile(QUANTILES[2])),
+            p99: Some(percentile(QUANTILES[3])),
             max: Some(at(n - 1)),
-            p50_ci95: interval(ci50),
-            p99_ci95: interval(ci99),
+            p50_ci95: interval(quantile_ci_ranks(n, 0.5)),
+            p99_ci95: interval(quantile_ci_ranks(n, 0.99)),
         }
     }
 

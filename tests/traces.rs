@@ -176,6 +176,7 @@ async fn run_in_simulator(schedule: std::sync::Arc<llmw::Schedule>, name: &str) 
         provenance: Default::default(),
         metrics: Default::default(),
         stopper: llmw::engine::Stopper::new(),
+        start_at: None,
     };
     llmw::engine::run(schedule, opts).await.expect("runs");
     dir

@@ -304,6 +304,7 @@ pub(crate) fn compute(
     defs: &[GroupDef],
     m: &Membership,
     objectives: &[PerRequest],
+    scan: Option<&super::chunks::Scan>,
 ) -> Vec<Group> {
     let r = &run.requests;
     // A whole (non-streamed) response arrives at once: it has a TTFT, no inter-token latency.
@@ -384,9 +385,11 @@ pub(crate) fn compute(
             s.good += 1;
         }
     }
-    let gaps = super::series::chunk_gaps(run, &m.of_row, defs.len());
+    // The chunk gaps come from the passes over the chunk table (none for the pooled group).
+    let gaps = (0..defs.len()).map(|g| scan.map_or_else(Stats::empty, |s| s.gaps[g].clone()));
     let server = super::server::per_window(&run.server, &m.windows);
-    let diagnostics = super::series::diagnostics(run, &m.of_row, defs.len());
+    let positions = scan.map(|s| s.positions.as_slice());
+    let diagnostics = super::series::diagnostics(run, &m.of_row, defs.len(), positions);
     let sessions = super::sessions::per_group(run, &m.of_row, defs.len());
     defs.iter()
         .zip(samples)
@@ -396,7 +399,7 @@ pub(crate) fn compute(
         .zip(sessions)
         .enumerate()
         .map(
-            |(g, (((((d, mut s), mut gaps), diagnostics), server), sessions))| {
+            |(g, (((((d, mut s), gaps), diagnostics), server), sessions))| {
                 let span_s = s
                     .span
                     .map(|(a, b)| (b - a) as f64 / 1e9)
@@ -411,7 +414,7 @@ pub(crate) fn compute(
                     ttft_sched_ms: Stats::of(&mut s.ttft_sched),
                     itl_ms: Stats::of(&mut s.itl),
                     itl_llmperf_ms: Stats::of(&mut s.itl_llmperf),
-                    chunk_gap_ms: Stats::of(&mut gaps),
+                    chunk_gap_ms: gaps,
                     e2e_ms: Stats::of(&mut s.e2e),
                     tps_user: Stats::of(&mut s.tps_user),
                     send_lag_ms: Stats::of(&mut s.send_lag),

@@ -3,17 +3,19 @@
 //! anything the engine kept in memory. Columns added after the first release (`first_content_ns`,
 //! `cached_tokens`, …) are optional, so older run directories still load.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::rundir::manifest::Manifest;
-use crate::rundir::tables::{chunks as ch, requests as rq, server_metrics as sm};
+use crate::rundir::tables::{requests as rq, server_metrics as sm};
 use arrow_array::{
     Array, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
+use super::chunks::{ChunkFiles, ChunkPart};
 use super::AnalysisError;
 pub use crate::rundir::record::Status;
 
@@ -55,16 +57,6 @@ impl Requests {
     }
 }
 
-/// Chunk rows, in file order (a request's chunks are contiguous and in `seq` order, so a
-/// chunk's position in its stream is its index within its run of rows).
-#[derive(Debug, Default, Clone)]
-pub struct Chunks {
-    /// The request's row in [`Requests`] (`u32::MAX` for a chunk of no known request).
-    pub row: Vec<u32>,
-    pub at_ns: Vec<i64>,
-    pub tokens: Vec<i32>,
-}
-
 /// Samples of the server's Prometheus metrics, in scrape order (empty without the file).
 #[derive(Debug, Default, Clone)]
 pub struct ServerMetrics {
@@ -79,8 +71,14 @@ pub struct Run {
     pub dir: PathBuf,
     pub meta: Manifest,
     pub requests: Requests,
-    pub chunks: Chunks,
+    /// The chunk table, read by passes (`chunks.rs`), never held.
+    pub chunks: ChunkFiles,
+    /// Each request id's row in [`Requests`].
+    pub rows_of: HashMap<i64, u32>,
     pub server: ServerMetrics,
+    /// The shards of the plan this run holds, when it is one or several parts of a plan run
+    /// with `--shard` (`shards.rs`).
+    pub shards: Option<super::shards::Shards>,
 }
 
 /// The columns of `path` (from its schema), to tell optional columns that are absent.
@@ -138,7 +136,7 @@ fn open_table(
 }
 
 /// The file's rows (from its metadata) and its batches of the given columns, read lazily.
-fn open(
+pub(super) fn open(
     path: &Path,
     columns: &[&str],
 ) -> Result<
@@ -181,7 +179,7 @@ fn open(
     ))
 }
 
-fn column<'a, T: 'static>(
+pub(super) fn column<'a, T: 'static>(
     b: &'a RecordBatch,
     name: &str,
     path: &Path,
@@ -201,15 +199,23 @@ fn opt64(a: &Int64Array, i: usize) -> Option<i64> {
 /// Reads the run directory `dir`. A damaged file is an error naming it, even where the Parquet
 /// reader would panic (`rundir::layout::guard`).
 pub fn load(dir: &Path) -> Result<Run, AnalysisError> {
+    guarded(dir, || read_run(dir))
+}
+
+/// Runs `read` of files under `dir` with the Parquet reader's panics turned into errors.
+pub(super) fn guarded<T>(
+    dir: &Path,
+    read: impl FnOnce() -> Result<T, AnalysisError>,
+) -> Result<T, AnalysisError> {
     let mut typed = None;
-    let read = crate::rundir::layout::guard(|| {
-        read_run(dir).map_err(|e| {
+    let outcome = crate::rundir::layout::guard(|| {
+        read().map_err(|e| {
             let text = e.to_string();
             typed = Some(e);
             text
         })
     });
-    read.map_err(|reason| {
+    outcome.map_err(|reason| {
         typed.unwrap_or(AnalysisError::Unreadable {
             path: dir.to_path_buf(),
             reason,
@@ -299,40 +305,19 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         }
     }
 
-    let cpath = dir.join(crate::rundir::layout::CHUNKS);
-    let rows_of: std::collections::HashMap<i64, u32> = r
+    let rows_of: HashMap<i64, u32> = r
         .request_id
         .iter()
         .enumerate()
         .map(|(i, id)| (*id, i as u32))
         .collect();
-    let (n, batches) = open_table(
-        dir,
-        crate::rundir::layout::CHUNKS,
-        &[ch::REQUEST_ID, ch::AT_NS, ch::TOKENS],
-    )?;
-    let mut c = Chunks {
-        row: Vec::with_capacity(n),
-        at_ns: Vec::with_capacity(n),
-        tokens: Vec::with_capacity(n),
-    };
-    for b in batches {
-        let b = b?;
-        let ids = column::<Int64Array>(&b, ch::REQUEST_ID, &cpath)?.values();
-        // Consecutive chunks share a request: look the id up only when it changes.
-        let mut last: Option<(i64, u32)> = None;
-        for id in ids.iter() {
-            let row = match last {
-                Some((l, row)) if l == *id => row,
-                _ => rows_of.get(id).copied().unwrap_or(u32::MAX),
-            };
-            last = Some((*id, row));
-            c.row.push(row);
-        }
-        c.at_ns
-            .extend_from_slice(column::<Int64Array>(&b, ch::AT_NS, &cpath)?.values());
-        c.tokens
-            .extend_from_slice(column::<Int32Array>(&b, ch::TOKENS, &cpath)?.values());
+    // The chunk files are opened here, so a missing or damaged one is an error now; their
+    // rows are read by the analysis' passes.
+    let mut chunks = ChunkFiles::default();
+    for path in table_files(dir, crate::rundir::layout::CHUNKS)? {
+        let (rows, _) = open(&path, &[])?;
+        chunks.rows += rows as u64;
+        chunks.parts.push(ChunkPart { path, offset_ns: 0 });
     }
     let server = if crate::rundir::layout::exists(dir, crate::rundir::layout::SERVER_METRICS) {
         server_metrics(dir)?
@@ -341,9 +326,11 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
     };
     Ok(Run {
         dir: dir.to_path_buf(),
+        shards: super::shards::alone(&meta),
         meta,
         requests: r,
-        chunks: c,
+        chunks,
+        rows_of,
         server,
     })
 }

@@ -5,6 +5,7 @@
 //! (`stats` for the distributions), `series` the diagnostics and time series, `saturation` the
 //! saturation point, `slo` the objectives, `compare` the A/B of several runs; `text`/`csv` print.
 
+pub mod chunks;
 mod compare;
 pub mod csv;
 pub mod groups;
@@ -14,6 +15,7 @@ pub mod saturation;
 pub mod series;
 pub mod server;
 pub mod sessions;
+pub mod shards;
 pub mod slo;
 mod svg;
 pub mod text;
@@ -36,6 +38,9 @@ pub enum AnalysisError {
     /// `run.json` is missing, not a manifest, or of a newer llmw.
     #[error("{0}")]
     Manifest(String),
+    /// The shard directories given do not make a whole plan.
+    #[error("{0}")]
+    Shards(String),
     #[error("the runs have different plans ({a} has {ha:.12}…, {b} has {hb:.12}…); pass --allow-different-plans to compare them anyway")]
     DifferentPlans {
         a: String,
@@ -50,6 +55,8 @@ pub enum AnalysisError {
 pub struct Options {
     pub warmup_ns: i64,
     pub cooldown_ns: i64,
+    /// Analyse the shards of a plan given even when some are missing (marked partial).
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,6 +65,10 @@ pub struct Analysis {
     pub workload: String,
     pub plan_hash: String,
     pub status: String,
+    /// Set when the run is one or several shards of a plan (`--shard`): which, and which are
+    /// missing (then the numbers are those of a part of the load).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<shards::Shards>,
     pub warmup_s: f64,
     pub cooldown_s: f64,
     pub groups: Vec<Group>,
@@ -73,12 +84,17 @@ impl Analysis {
     }
 }
 
-/// Analyses one run.
-pub fn analyze(run: &Run, opts: &Options) -> Analysis {
+/// Analyses one run. The chunk table is read here, in passes (`chunks.rs`); a damaged chunk
+/// file is an error naming it.
+pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
     let defs = groups::definitions(&run.meta);
     let membership = groups::membership(run, &defs, opts);
     let objectives = groups::per_request_objectives(&run.meta.slo);
-    let groups = groups::compute(run, &defs, &membership, &objectives);
+    let frame = series::frame(run);
+    let scan = load::guarded(&run.dir, || {
+        chunks::scan(run, &membership.of_row, defs.len(), frame)
+    })?;
+    let groups = groups::compute(run, &defs, &membership, &objectives, Some(&scan));
 
     // The SLO is judged over every measured request: pool the groups into one.
     let pooled_def = vec![groups::GroupDef {
@@ -99,7 +115,7 @@ pub fn analyze(run: &Run, opts: &Options) -> Analysis {
             end_s: 0.0,
         }],
     };
-    let pooled = groups::compute(run, &pooled_def, &pooled_membership, &objectives).pop();
+    let pooled = groups::compute(run, &pooled_def, &pooled_membership, &objectives, None).pop();
     let slo = slo::evaluate(&run.meta.slo, |metric, stat| {
         let p = pooled.as_ref()?;
         let dist = match metric.canonical() {
@@ -126,26 +142,29 @@ pub fn analyze(run: &Run, opts: &Options) -> Analysis {
         let scale = if metric == Metric::TpsUser { 1.0 } else { 1e-3 };
         dist.get(stat.unwrap_or(Stat::Max)).map(|v| v * scale)
     });
-    Analysis {
+    Ok(Analysis {
         run: run.dir.display().to_string(),
         workload: run.meta.workload.clone(),
         plan_hash: run.meta.plan_hash.clone(),
         status: run.meta.status.as_str().to_string(),
+        shards: run.shards.clone(),
         warmup_s: opts.warmup_ns as f64 / 1e9,
         cooldown_s: opts.cooldown_ns as f64 / 1e9,
         saturation: saturation::find(&groups),
         groups,
         slo,
-        timeseries: series::timeseries(run),
-    }
+        timeseries: series::timeseries(run, frame, &scan.tokens),
+    })
 }
 
-/// Loads and analyses each run directory.
+/// Loads and analyses the runs in `dirs`: the shards of one plan as one run
+/// ([`shards::fleets`]), every other directory alone.
 pub fn analyze_dirs(
     dirs: &[impl AsRef<Path>],
     opts: &Options,
 ) -> Result<Vec<Analysis>, AnalysisError> {
-    dirs.iter()
-        .map(|d| load(d.as_ref()).map(|run| analyze(&run, opts)))
+    shards::fleets(dirs, opts.partial)?
+        .iter()
+        .map(|run| analyze(run, opts))
         .collect()
 }

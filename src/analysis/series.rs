@@ -3,42 +3,10 @@
 
 use serde::Serialize;
 
+use super::chunks::{Frame, Positions};
 use super::groups::Window;
 use super::load::{Run, Status};
 use crate::stats::Stats;
-
-/// Every gap between consecutive chunks of a request, in ms, per group.
-pub(crate) fn chunk_gaps(run: &Run, of_row: &[Option<usize>], groups: usize) -> Vec<Vec<f64>> {
-    let mut out = vec![Vec::new(); groups];
-    each_gap(run, of_row, |g, _seq, gap_ns| {
-        out[g].push(gap_ns as f64 / 1e6);
-    });
-    out
-}
-
-/// Calls `f(group, position of the later chunk in its stream, gap in ns)` for every gap of a
-/// counted, ok request.
-fn each_gap(run: &Run, of_row: &[Option<usize>], mut f: impl FnMut(usize, i32, i64)) {
-    let c = &run.chunks;
-    let mut current: Option<usize> = None;
-    let mut position = 0i32;
-    for i in 0..c.row.len() {
-        if i == 0 || c.row[i] != c.row[i - 1] {
-            let row = c.row[i] as usize;
-            current = of_row
-                .get(row)
-                .copied()
-                .flatten()
-                .filter(|_| run.requests.status[row] == Status::Ok);
-            position = 0;
-            continue;
-        }
-        position += 1;
-        if let Some(g) = current {
-            f(g, position, c.at_ns[i] - c.at_ns[i - 1]);
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Diagnostics {
@@ -121,7 +89,14 @@ fn fit(xs: &[f64], ys: &[f64]) -> Option<Fit> {
     })
 }
 
-pub(crate) fn diagnostics(run: &Run, of_row: &[Option<usize>], groups: usize) -> Vec<Diagnostics> {
+/// The diagnostics of each group; `positions` are its chunk gaps by output position (from the
+/// passes over the chunks; none for the pooled group).
+pub(crate) fn diagnostics(
+    run: &Run,
+    of_row: &[Option<usize>],
+    groups: usize,
+    positions: Option<&[Positions]>,
+) -> Vec<Diagnostics> {
     let r = &run.requests;
     let streamed = run.meta.streamed();
     let mut xs = vec![Vec::new(); groups];
@@ -137,16 +112,11 @@ pub(crate) fn diagnostics(run: &Run, of_row: &[Option<usize>], groups: usize) ->
             }
         }
     }
-    // Position buckets [1,2), [2,4), [4,8), … by the later chunk's seq.
-    let mut sums = vec![[(0.0f64, 0usize); 24]; groups];
-    each_gap(run, of_row, |g, seq, gap| {
-        let b = (32 - (seq.max(1) as u32).leading_zeros() - 1).min(23) as usize;
-        sums[g][b].0 += gap as f64 / 1e6;
-        sums[g][b].1 += 1;
-    });
+    let none = [(0.0f64, 0usize); 24];
     (0..groups)
         .map(|g| {
-            let buckets: Vec<PositionBucket> = sums[g]
+            let buckets: Vec<PositionBucket> = positions
+                .map_or(&none, |p| &p[g])
                 .iter()
                 .enumerate()
                 .filter(|(_, (_, n))| *n > 0)
@@ -234,22 +204,32 @@ pub struct Bucket {
 /// At most this many one-second buckets (a longer run is summarised in coarser ones).
 const MAX_BUCKETS: i64 = 20_000;
 
-pub(crate) fn timeseries(run: &Run) -> Vec<Bucket> {
-    let r = &run.requests;
-    let end = r
-        .done_ns
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .max(run.chunks.at_ns.iter().copied().max().unwrap_or(0));
-    if r.is_empty() || end <= 0 {
-        return Vec::new();
+/// The time series' buckets: one second each, or coarser for a run of more than
+/// [`MAX_BUCKETS`] seconds; `None` for a run without requests.
+pub(crate) fn frame(run: &Run) -> Option<Frame> {
+    let end = run.requests.done_ns.iter().copied().max().unwrap_or(0);
+    if run.requests.is_empty() || end <= 0 {
+        return None;
     }
-    let width = (1_000_000_000i64).max((end / MAX_BUCKETS) + 1);
-    let n = (end / width + 1) as usize;
+    let width_ns = (1_000_000_000i64).max((end / MAX_BUCKETS) + 1);
+    Some(Frame {
+        width_ns,
+        buckets: (end / width_ns + 1) as usize,
+    })
+}
+
+/// The time series over `frame`; `tokens` are the output tokens received in each bucket (the
+/// passes over the chunks count them, a chunk after the last response in the last bucket).
+pub(crate) fn timeseries(run: &Run, frame: Option<Frame>, tokens: &[f64]) -> Vec<Bucket> {
+    let r = &run.requests;
+    let Some(Frame {
+        width_ns: width,
+        buckets: n,
+    }) = frame
+    else {
+        return Vec::new();
+    };
     let mut busy = vec![0f64; n];
-    let mut tokens = vec![0f64; n];
     let mut ttft: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut completed = vec![0usize; n];
     for i in 0..r.len() {
@@ -267,19 +247,17 @@ pub(crate) fn timeseries(run: &Run) -> Vec<Bucket> {
         if r.status[i] == Status::Ok {
             completed[(b / width) as usize] += 1;
             if let Some(f) = r.first_token_ns[i] {
-                ttft[(f.max(0) / width) as usize].push((f - r.sent_ns[i]) as f64 / 1e6);
+                let k = ((f.max(0) / width) as usize).min(n - 1);
+                ttft[k].push((f - r.sent_ns[i]) as f64 / 1e6);
             }
         }
-    }
-    for (at, tk) in run.chunks.at_ns.iter().zip(&run.chunks.tokens) {
-        tokens[(at.max(&0) / width) as usize] += *tk as f64;
     }
     let secs = width as f64 / 1e9;
     (0..n)
         .map(|k| Bucket {
             t: k as f64 * secs,
             in_flight: busy[k] / width as f64,
-            tps: tokens[k] / secs,
+            tps: tokens.get(k).copied().unwrap_or(0.0) / secs,
             ttft_p50_ms: Stats::of(&mut ttft[k]).p50,
             completed: completed[k],
         })

@@ -18,7 +18,8 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run directories (several: a side-by-side comparison against the first).
+    /// Run directories: several are compared side by side against the first, except the
+    /// shards of one plan (`run --shard`), which are analysed as one run.
     #[arg(required = true)]
     runs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -39,6 +40,9 @@ pub struct Exclusion {
     /// Drop, within each group, the requests finished in its last D.
     #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0s")]
     cooldown: i64,
+    /// Analyse the shards of a plan given even when some are missing (the analysis says so).
+    #[arg(long)]
+    partial: bool,
 }
 
 impl Exclusion {
@@ -46,6 +50,7 @@ impl Exclusion {
         Options {
             warmup_ns: self.warmup,
             cooldown_ns: self.cooldown,
+            partial: self.partial,
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct Args {
     /// limit, or 10 per virtual user).
     #[arg(long, value_name = "N")]
     closed_preview: Option<u64>,
+    /// Print part I of N of the plan (I from 0), as `llmw run --shard I/N` runs it.
+    #[arg(long, value_name = "I/N", value_parser = llmw::schedule::Shard::parse)]
+    shard: Option<llmw::schedule::Shard>,
     /// With --format jsonl: include each request's prompt (text, or a dataset's messages).
     #[arg(long)]
     with_prompts: bool,
@@ -39,7 +42,10 @@ pub fn run(args: Args) -> ExitCode {
         seed: args.seed,
     };
     let schedule = match super::load_schedule(&args.file, &overrides) {
-        Ok((_, s)) => s,
+        Ok((_, s)) => match args.shard {
+            Some(shard) => s.shard(shard),
+            None => s,
+        },
         Err(code) => return code,
     };
     let preview = args

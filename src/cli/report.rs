@@ -29,16 +29,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> ExitCode {
     let opts = args.exclusion.options();
-    let mut runs = Vec::new();
-    for dir in &args.runs {
-        match analysis::load(dir) {
-            Ok(run) => runs.push(analysis::analyze(&run, &opts)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(super::EXIT_FAILED);
-            }
+    let runs = match analysis::analyze_dirs(&args.runs, &opts) {
+        Ok(runs) => runs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_FAILED);
         }
-    }
+    };
     if !args.allow_different_plans {
         if let Some(other) = runs.iter().find(|a| a.plan_hash != runs[0].plan_hash) {
             eprintln!(

@@ -52,6 +52,31 @@ pub struct Common {
     /// Do not scrape the server's Prometheus metrics.
     #[arg(long)]
     no_metrics: bool,
+    /// Run part I of N of the plan (I from 0): requests, users, sessions and trace rows dealt
+    /// out round robin; the N parts together are exactly the plan.
+    #[arg(long, value_name = "I/N", value_parser = llmw::schedule::Shard::parse)]
+    pub shard: Option<llmw::schedule::Shard>,
+    /// Time 0 of the run is this wall-clock instant: RFC 3339 (2026-12-01T10:00:00Z) or +D
+    /// from now (+90s). A run started after it sends late, and its send lag shows it.
+    #[arg(long, value_name = "TIME", value_parser = parse_start)]
+    start_at: Option<std::time::SystemTime>,
+}
+
+/// `--start-at`: RFC 3339 with a zone (`Z` or `+01:00`), or `+D` from now.
+fn parse_start(s: &str) -> Result<std::time::SystemTime, String> {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let s = s.trim();
+    if let Some(d) = s.strip_prefix('+') {
+        let ns = super::analyze::parse_duration(d)?;
+        return Ok(SystemTime::now() + Duration::from_nanos(ns.max(0) as u64));
+    }
+    let zoned = s.ends_with('Z') || s.ends_with('z') || s[s.len().saturating_sub(6)..].starts_with(['+', '-']);
+    match llmw::trace::datetime_ns(s) {
+        Some(ns) if zoned && ns >= 0 => Ok(UNIX_EPOCH + Duration::from_nanos(ns as u64)),
+        _ => Err(format!(
+            "expected an RFC 3339 time with its zone (2026-12-01T10:00:00Z) or +D from now (+90s), found '{s}'"
+        )),
+    }
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -78,7 +103,10 @@ pub fn execute(
     sets: Vec<String>,
     common: &Common,
 ) -> ExitCode {
-    let schedule = Arc::new(schedule);
+    let schedule = Arc::new(match common.shard {
+        Some(shard) => schedule.shard(shard),
+        None => schedule,
+    });
     if let Err(e) = engine::check_fd_limit(&schedule) {
         eprintln!("error: {e}");
         return ExitCode::from(super::EXIT_INVALID);
@@ -122,6 +150,7 @@ pub fn execute(
             (None, false) => Metrics::Default,
         },
         stopper: Stopper::new(),
+        start_at: common.start_at,
     };
     // On the runtime's workers, so it keeps listening while the analysis prints.
     let _signals = runtime.spawn(super::signals::watch(options.stopper.clone()));
@@ -134,7 +163,7 @@ pub fn execute(
     };
     // The full analysis, read back from the files just written (the same as `llmw analyze`).
     let analysis = llmw::analysis::load(&result.dir)
-        .map(|run| llmw::analysis::analyze(&run, &Default::default()));
+        .and_then(|run| llmw::analysis::analyze(&run, &Default::default()));
     match &analysis {
         Ok(a) => say!("{}", llmw::analysis::text::analysis(a).trim_end()),
         Err(e) => eprintln!("warning: cannot analyse the run: {e}"),

@@ -21,6 +21,21 @@ impl Clock {
         }
     }
 
+    /// A clock whose time 0 is the wall-clock instant `at` (`--start-at`), and how long ago
+    /// that was (zero if it is still ahead). Requests planned before now are already late.
+    pub fn starting_at(at: SystemTime) -> (Clock, Duration) {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (start, wall_start, late) = match wall.duration_since(at) {
+            Ok(late) => match now.checked_sub(late) {
+                Some(start) => (start, at, late),
+                // Further back than this host's monotonic clock reaches: time 0 is now.
+                None => (now, wall, late),
+            },
+            Err(ahead) => (now + ahead.duration(), at, Duration::ZERO),
+        };
+        (Clock { start, wall_start }, late)
+    }
+
     /// Nanoseconds since the run's start.
     pub fn now(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::context::Ctx;
+use crate::schedule::Cursor;
 use super::session::{self, Gate, Running, Timing};
 
 struct Shared {
@@ -21,8 +22,9 @@ struct Shared {
     step: AtomicU32,
     /// Whether the phase has ended, and its `requests` limit.
     gate: Arc<Gate>,
-    /// Next position in each step's request sequence (a conversation takes one per request).
-    positions: Vec<Mutex<u64>>,
+    /// Where each step's request sequence stands (a conversation takes one position per
+    /// request; a shard skips the other parts' units).
+    positions: Vec<Mutex<Cursor>>,
     alive: Vec<AtomicBool>,
     /// Users running now; `gone` is signalled when the last one leaves.
     running: AtomicUsize,
@@ -59,7 +61,7 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
         target: AtomicU32::new(0),
         step: AtomicU32::new(0),
         gate: Arc::new(Gate::new(None, plan.max_requests)),
-        positions: plan.steps.iter().map(|_| Mutex::new(0)).collect(),
+        positions: plan.steps.iter().map(|_| Mutex::new(Cursor::default())).collect(),
         alive: (0..peak).map(|_| AtomicBool::new(false)).collect(),
         running: AtomicUsize::new(0),
         gone: Notify::new(),
@@ -137,12 +139,10 @@ async fn user(s: Arc<Shared>, i: usize) {
             break;
         }
         let unit = {
-            let Ok(mut position) = s.positions[step as usize].lock() else {
+            let Ok(mut cursor) = s.positions[step as usize].lock() else {
                 break;
             };
-            let unit = s.ctx.schedule.closed_unit(s.index, step, *position);
-            *position += unit.len() as u64;
-            unit
+            s.ctx.schedule.next_closed_unit(s.index, step, &mut cursor)
         };
         let r = unit[0];
         if let (Some(think), false) = (r.think_ns, first) {

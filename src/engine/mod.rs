@@ -11,6 +11,7 @@ mod calibrate;
 mod clock;
 mod closed;
 mod context;
+mod host_clock;
 mod http;
 mod open;
 mod progress;
@@ -56,6 +57,8 @@ pub struct RunOptions {
     pub metrics: Metrics,
     /// Stops the run early when told (the CLI wires signals to it; tests may too).
     pub stopper: Arc<Stopper>,
+    /// `--start-at`: time 0 is this wall-clock instant (the run waits for it, or starts late).
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 pub struct RunResult {
@@ -149,10 +152,28 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
         prompt_calibration,
         connections: None,
         server_metrics: None,
+        start_at: None,
+        host_clock: None,
     };
     http.prewarm(expected_concurrency(&schedule), 64).await;
 
-    let clock = clock::Clock::start();
+    let (clock, start) = match opts.start_at {
+        Some(at) => {
+            wait_for(at, &opts.stopper).await;
+            let (clock, late) = clock::Clock::starting_at(at);
+            if late > Duration::from_secs(1) && !opts.stopper.stopped() {
+                eprintln!("warning: started {:.1} s after --start-at; the first requests go out that late, and their send lag shows it", late.as_secs_f64());
+            }
+            let start = manifest::StartAt {
+                requested: rfc3339(clock.wall_start),
+                late_ms: late.as_secs_f64() * 1e3,
+            };
+            (clock, Some(start))
+        }
+        None => (clock::Clock::start(), None),
+    };
+    findings.start_at = start;
+    findings.host_clock = Some(host_clock::read());
     let dir = run_dir::choose(opts.out.as_deref(), &schedule.workload, clock.wall_start);
     run_dir::create(&dir)?;
     let wall_start = clock.wall_start;
@@ -329,6 +350,21 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
     };
     run_dir::write(&dir, &meta, &schedule, &end)?;
     Ok(RunResult { dir, ending, error })
+}
+
+/// Waits until the wall clock reads `at` (re-reading it each second, so a clock stepped by its
+/// daemon meanwhile is followed), or the run is stopped.
+async fn wait_for(at: std::time::SystemTime, stopper: &Stopper) {
+    let mut stop = stopper.subscribe();
+    while let Ok(left) = at.duration_since(std::time::SystemTime::now()) {
+        if stopper.stopped() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(left.min(Duration::from_secs(1))) => {}
+            _ = stop::until_set(&mut stop) => return,
+        }
+    }
 }
 
 /// A task that is aborted when its handle is dropped (on every way out of `run`).

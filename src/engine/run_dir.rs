@@ -90,6 +90,8 @@ pub struct Findings {
     pub prompt_calibration: manifest::PromptCalibration,
     pub connections: Option<manifest::Connections>,
     pub server_metrics: Option<manifest::ServerMetrics>,
+    pub start_at: Option<manifest::StartAt>,
+    pub host_clock: Option<manifest::HostClock>,
 }
 
 /// Where the run stands, for `run.json`.
@@ -151,6 +153,17 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
         connections: state.findings.connections.clone(),
         server_metrics: state.findings.server_metrics.clone(),
         started_at: rfc3339(state.wall_start),
+        started_unix_ns: state
+            .wall_start
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_nanos()).ok()),
+        start_at: state.findings.start_at.clone(),
+        shard: schedule.shard.map(|s| manifest::Shard {
+            index: s.index,
+            count: s.count,
+        }),
+        host_clock: state.findings.host_clock.clone(),
         phases: schedule
             .phases
             .iter()

@@ -50,6 +50,7 @@ pub fn write(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -> io::
         "workload": s.workload,
         "seed": s.seed,
         "hash": s.hash,
+        "shard": s.shard,
         "classes": s.classes,
         "phases": phases,
     });

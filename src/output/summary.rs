@@ -12,6 +12,12 @@ pub fn write(out: &mut impl Write, s: &Schedule) -> io::Result<()> {
     writeln!(out, "workload  {}", s.workload)?;
     writeln!(out, "seed      {}", s.seed)?;
     writeln!(out, "plan hash {}", s.hash)?;
+    if let Some(shard) = s.shard {
+        writeln!(
+            out,
+            "shard     {shard}: this part's requests and users below (the plan hash is the whole plan's)"
+        )?;
+    }
     writeln!(out)?;
     let header = [
         "phase",

@@ -53,8 +53,24 @@ pub struct Manifest {
     /// Known at the end of the run.
     #[serde(default)]
     pub server_metrics: Option<ServerMetrics>,
-    /// RFC 3339, UTC.
+    /// The wall-clock time of the run's time 0: RFC 3339, UTC.
     pub started_at: String,
+    /// The same instant in ns since the Unix epoch (absent in runs from before shards), so the
+    /// shards of one plan line up on one time axis.
+    #[serde(default)]
+    pub started_unix_ns: Option<i64>,
+    /// `--start-at`: the instant asked for (time 0 is that instant) and how late this process
+    /// reached it.
+    #[serde(default)]
+    pub start_at: Option<StartAt>,
+    /// This run is part `index` of `count` of the plan (`--shard`); `plan_hash` is the whole
+    /// plan's.
+    #[serde(default)]
+    pub shard: Option<Shard>,
+    /// The host clock's synchronisation as the kernel reported it at time 0, to judge the
+    /// offset between the clocks of a run's machines.
+    #[serde(default)]
+    pub host_clock: Option<HostClock>,
     pub phases: Vec<Phase>,
     #[serde(default)]
     pub slo: Vec<Objective>,
@@ -64,6 +80,38 @@ pub struct Manifest {
     /// Rows written so far (while running) or in all (at the end); `None` when the writer failed.
     #[serde(default)]
     pub counts: Option<Counts>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartAt {
+    /// RFC 3339, UTC: the same as `started_at`.
+    pub requested: String,
+    /// How long after that instant the process began its run (0 when it waited for it); the
+    /// first requests of a late shard go out that late, and their send lag shows it.
+    pub late_ms: f64,
+}
+
+/// The kernel's view of the wall clock (Linux `adjtimex`), or why there is none.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HostClock {
+    /// Whether the kernel considers the clock synchronised (NTP/PTP daemon disciplining it).
+    #[serde(default)]
+    pub synchronized: Option<bool>,
+    /// The kernel's estimated error of the wall clock, ms.
+    #[serde(default)]
+    pub estimated_error_ms: Option<f64>,
+    /// The kernel's maximum error bound, ms.
+    #[serde(default)]
+    pub maximum_error_ms: Option<f64>,
+    /// Why the clock state is unknown.
+    #[serde(default)]
+    pub unavailable: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

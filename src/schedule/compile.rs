@@ -257,6 +257,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
         blocks,
         block_tokens,
         prompts,
+        shard: None,
     };
     schedule.hash = hash::plan_hash(&schedule);
     Ok(schedule)

@@ -16,8 +16,10 @@ mod hash;
 mod rate;
 mod replay;
 pub mod sample;
+mod shard;
 
 pub use compile::{compile, CompileError};
+pub use shard::{Cursor, Shard, MAX_SHARDS};
 
 use std::ops::Range;
 
@@ -52,6 +54,9 @@ pub struct Schedule {
     pub block_tokens: u32,
     /// Real prompts of `dataset(...)` classes: a string, or a `messages` array.
     pub prompts: Vec<serde_json::Value>,
+    /// Set when this is one part of the plan ([`Schedule::shard`]); `hash` stays the whole
+    /// plan's.
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -204,19 +209,12 @@ impl Schedule {
     }
 
     /// The first `n` requests of the sequence of `step` in closed-loop phase `phase` (whole
-    /// conversations; the last may be cut), as users take them.
+    /// conversations; the last may be cut), as users take them (this part's, when sharded).
     pub fn closed_sequence(&self, phase: u32, step: u32, n: u64) -> Vec<PlannedRequest> {
         let mut out = Vec::new();
+        let mut cursor = Cursor::default();
         while (out.len() as u64) < n {
-            let before = out.len();
-            content::unit(
-                self.seed,
-                &self.phases[phase as usize],
-                step,
-                before as u64,
-                None,
-                &mut out,
-            );
+            out.extend(self.next_closed_unit(phase, step, &mut cursor));
         }
         out.truncate(n as usize);
         out

@@ -10,7 +10,7 @@ mod transform;
 
 pub use formats::{column_values, read, Format, ReadOptions};
 pub use stats::{stats, TraceStats};
-pub use time::TimeUnit;
+pub use time::{datetime_ns, TimeUnit};
 pub use transform::{transform, Transform};
 
 use std::path::PathBuf;

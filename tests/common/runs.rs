@@ -199,6 +199,7 @@ pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Me
         },
         metrics,
         stopper: llmw::engine::Stopper::new(),
+        start_at: None,
     };
     Prepared {
         schedule,
