@@ -166,7 +166,7 @@ fn metrics_of_a_hand_built_run_are_exact() {
     let dir = common::runs::temp_dir("fixture");
     fixture(&dir, json!([]));
     let run = analysis::load(&dir).expect("loads");
-    let a = analysis::analyze(&run, &Options::default());
+    let a = analysis::analyze(&run, &Options::default()).expect("analyses");
     assert_eq!(a.groups.len(), 2, "the unmeasured phase is excluded");
     let g = &a.groups[0];
     assert_eq!(
@@ -226,8 +226,10 @@ fn warmup_and_cooldown_drop_requests_inside_each_group() {
         &Options {
             warmup_ns: 55 * MS as i64,
             cooldown_ns: 150 * MS as i64,
+            partial: false,
         },
-    );
+    )
+    .expect("analyses");
     let g = &a.groups[0];
     // Sent before 55 ms: requests 1 and 2. Done after 1000 − 150 = 850 ms: request 6.
     assert_eq!((g.excluded.warmup, g.excluded.cooldown), (2, 1));
@@ -244,7 +246,7 @@ fn slo_objectives_pass_and_fail_with_goodput() {
         {"metric": "e2e", "stat": "max", "op": "<", "threshold": 0.5, "text": "e2e.max < 500ms"}
     ]);
     fixture(&dir, slo);
-    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default());
+    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default()).expect("analyses");
     let slo = a.slo.as_ref().expect("objectives");
     // Pooled over both steps: TTFT 100, 100, 200, 200 → p50 150 ms: not < 150 ms.
     assert!(!slo[0].pass);
@@ -349,7 +351,7 @@ fn the_session_view_of_a_hand_built_run_is_exact() {
                     "steps": [{"step": 0, "start_ns": 0, "end_ns": 1_000_000_000u64, "level": 2.0}]}]
     }));
     std::fs::write(dir.join("run.json"), meta.to_string()).expect("run.json");
-    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default());
+    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default()).expect("analyses");
     let s = a.groups[0].sessions.as_ref().expect("a session view");
     assert_eq!((s.started, s.completed), (2, 1));
     assert_eq!(s.turns.count, 2);
@@ -385,6 +387,6 @@ fn the_session_view_of_a_hand_built_run_is_exact() {
     // A run without conversations has no session view.
     let plain = common::runs::temp_dir("fixture-no-sessions");
     fixture(&plain, json!([]));
-    let b = analysis::analyze(&analysis::load(&plain).expect("loads"), &Options::default());
+    let b = analysis::analyze(&analysis::load(&plain).expect("loads"), &Options::default()).expect("analyses");
     assert!(b.groups.iter().all(|g| g.sessions.is_none()));
 }

@@ -385,7 +385,7 @@ async fn cached_prompt_tokens_and_server_metrics_are_recorded() {
     let server = g.server.as_ref().expect("server side");
     // The report lines the server's view up with the step too.
     let run = llmw::analysis::load(&ran.dir).expect("loads");
-    let a = llmw::analysis::analyze(&run, &Default::default());
+    let a = llmw::analysis::analyze(&run, &Default::default()).expect("analyses");
     let html = llmw::analysis::report::html(&[a]);
     assert!(html.contains("<th>running</th>") && html.contains("<th>KV mean</th>"));
     assert!(server.scrapes >= 2);
@@ -431,7 +431,7 @@ async fn a_server_without_metrics_is_noted_not_an_error() {
 /// The analysis of a one-group run.
 fn analysed(ran: &Ran) -> llmw::analysis::Group {
     let run = llmw::analysis::load(&ran.dir).expect("loads");
-    let a = llmw::analysis::analyze(&run, &Default::default());
+    let a = llmw::analysis::analyze(&run, &Default::default()).expect("analyses");
     assert_eq!(a.groups.len(), 1);
     a.groups[0].clone()
 }

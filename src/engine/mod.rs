@@ -355,13 +355,19 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
 /// Waits until the wall clock reads `at` (re-reading it each second, so a clock stepped by its
 /// daemon meanwhile is followed), or the run is stopped.
 async fn wait_for(at: std::time::SystemTime, stopper: &Stopper) {
+    // The last stretch is spun (yielding), so time 0 is reached within microseconds.
+    const SPIN: Duration = Duration::from_millis(2);
     let mut stop = stopper.subscribe();
     while let Ok(left) = at.duration_since(std::time::SystemTime::now()) {
         if stopper.stopped() {
             return;
         }
+        if left <= SPIN {
+            tokio::task::yield_now().await;
+            continue;
+        }
         tokio::select! {
-            _ = tokio::time::sleep(left.min(Duration::from_secs(1))) => {}
+            _ = tokio::time::sleep((left - SPIN).min(Duration::from_secs(1))) => {}
             _ = stop::until_set(&mut stop) => return,
         }
     }
