@@ -248,7 +248,10 @@ mod tests {
     fn check(values: &[u64], cap: usize) -> usize {
         let mut r = Ranks::with_cap(cap);
         values.iter().for_each(|v| r.count(*v));
-        let ranks: Vec<u64> = (0..values.len() as u64).step_by(7).chain([values.len() as u64 - 1]).collect();
+        let ranks: Vec<u64> = (0..values.len() as u64)
+            .step_by(7)
+            .chain([values.len() as u64 - 1])
+            .collect();
         r.want(&ranks);
         let mut passes = 1;
         while r.needs_pass() {
@@ -287,7 +290,9 @@ mod tests {
         let wide: Vec<u64> = (0..20_000).map(|_| next() >> (next() % 50)).collect();
         let narrow: Vec<u64> = (0..20_000).map(|_| 10_000_000 + next() % 5_000).collect();
         let equal = vec![12_345_678u64; 5_000];
-        let extremes: Vec<u64> = (0..3000).map(|i| if i % 2 == 0 { 0 } else { u64::MAX - i % 3 }).collect();
+        let extremes: Vec<u64> = (0..3000)
+            .map(|i| if i % 2 == 0 { 0 } else { u64::MAX - i % 3 })
+            .collect();
         for values in [&wide, &narrow, &equal, &extremes] {
             assert_eq!(check(values, DEFAULT_CAP), 2, "collects in one pass");
             // A tiny cap forces refinement; it must still be exact.

@@ -246,7 +246,8 @@ fn slo_objectives_pass_and_fail_with_goodput() {
         {"metric": "e2e", "stat": "max", "op": "<", "threshold": 0.5, "text": "e2e.max < 500ms"}
     ]);
     fixture(&dir, slo);
-    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default()).expect("analyses");
+    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default())
+        .expect("analyses");
     let slo = a.slo.as_ref().expect("objectives");
     // Pooled over both steps: TTFT 100, 100, 200, 200 → p50 150 ms: not < 150 ms.
     assert!(!slo[0].pass);
@@ -351,7 +352,8 @@ fn the_session_view_of_a_hand_built_run_is_exact() {
                     "steps": [{"step": 0, "start_ns": 0, "end_ns": 1_000_000_000u64, "level": 2.0}]}]
     }));
     std::fs::write(dir.join("run.json"), meta.to_string()).expect("run.json");
-    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default()).expect("analyses");
+    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default())
+        .expect("analyses");
     let s = a.groups[0].sessions.as_ref().expect("a session view");
     assert_eq!((s.started, s.completed), (2, 1));
     assert_eq!(s.turns.count, 2);
@@ -387,6 +389,7 @@ fn the_session_view_of_a_hand_built_run_is_exact() {
     // A run without conversations has no session view.
     let plain = common::runs::temp_dir("fixture-no-sessions");
     fixture(&plain, json!([]));
-    let b = analysis::analyze(&analysis::load(&plain).expect("loads"), &Options::default()).expect("analyses");
+    let b = analysis::analyze(&analysis::load(&plain).expect("loads"), &Options::default())
+        .expect("analyses");
     assert!(b.groups.iter().all(|g| g.sessions.is_none()));
 }

@@ -519,7 +519,8 @@ async fn the_prefix_cache_serves_earlier_turns_so_ttft_by_turn_shows_it() {
             );
         }
     }
-    let a = llmw::analyze(&llmw::load_run(&dir).expect("loads"), &Default::default()).expect("analyses");
+    let a = llmw::analyze(&llmw::load_run(&dir).expect("loads"), &Default::default())
+        .expect("analyses");
     let s = a.groups[0].sessions.as_ref().expect("a session view");
     // One user runs five 8-turn conversations in 40 requests.
     assert_eq!((s.started, s.completed), (5, 5));
@@ -804,7 +805,8 @@ async fn the_session_view_matches_an_independent_count_and_its_schema() {
   phase "p" { concurrency = 3  requests = 80 }
 }"#;
     let (dir, _, rows) = run_with(text, sim(costly_prefill(1.0, 0.0)), "sessions-view").await;
-    let a = llmw::analyze(&llmw::load_run(&dir).expect("loads"), &Default::default()).expect("analyses");
+    let a = llmw::analyze(&llmw::load_run(&dir).expect("loads"), &Default::default())
+        .expect("analyses");
     let s = a.groups[0].sessions.as_ref().expect("a session view");
     let convs = by_session(&rows);
     let started = convs.values().filter(|c| c[0].turn == Some(0)).count();
@@ -1018,7 +1020,8 @@ async fn the_session_examples_run_against_the_simulator() {
             "{name}: {} rows",
             rows.len()
         );
-        let a = llmw::analyze(&llmw::load_run(&dir).expect("loads"), &Default::default()).expect("analyses");
+        let a = llmw::analyze(&llmw::load_run(&dir).expect("loads"), &Default::default())
+            .expect("analyses");
         let s = a.groups[0].sessions.as_ref().expect("a session view");
         assert!(
             s.started >= 5 && s.completed >= 1,

@@ -153,7 +153,12 @@ pub fn scan(
         })
         .collect();
     while ranks.iter().any(Ranks::needs_pass) {
-        pass(run, of_row, |g, _, gap| ranks[g].feed(gap.max(0) as u64), |_, _| {})?;
+        pass(
+            run,
+            of_row,
+            |g, _, gap| ranks[g].feed(gap.max(0) as u64),
+            |_, _| {},
+        )?;
         ranks.iter_mut().for_each(Ranks::settle);
     }
     let gaps = ranks

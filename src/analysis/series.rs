@@ -23,7 +23,8 @@ pub struct Diagnostics {
     pub ttft_cdf: Vec<[f64; 2]>,
     /// The same for each request's ITL (ms), over requests with at least 2 output tokens.
     pub itl_cdf: Vec<[f64; 2]>,
-    /// (prompt tokens, TTFT ms) of the group's first 1500 ok requests, for a scatter plot.
+    /// (prompt tokens, TTFT ms) of the group's first 1500 ok requests by send time, for a
+    /// scatter plot.
     pub ttft_by_prompt: Vec<[f64; 2]>,
 }
 
@@ -102,8 +103,12 @@ pub(crate) fn diagnostics(
     let mut xs = vec![Vec::new(); groups];
     let mut ys = vec![Vec::new(); groups];
     let mut itl = vec![Vec::new(); groups];
+    // The scatter's requests by send time (then id), whatever the order of the rows (a merged
+    // run's come shard by shard).
+    let mut order: Vec<Vec<(i64, i64, usize)>> = vec![Vec::new(); groups];
     for (i, group) in of_row.iter().enumerate() {
         if let (Some(g), Some(first), Status::Ok) = (*group, r.first_token_ns[i], r.status[i]) {
+            order[g].push((r.sent_ns[i], r.request_id[i], xs[g].len()));
             xs[g].push(r.input_tokens[i] as f64);
             ys[g].push((first - r.sent_ns[i]) as f64 / 1e6);
             let out = r.output_tokens[i].unwrap_or(0);
@@ -138,12 +143,14 @@ pub(crate) fn diagnostics(
                 ttft_vs_prompt: fit(&xs[g], &ys[g]),
                 itl_by_position: buckets,
                 itl_trend: trend,
-                ttft_by_prompt: xs[g]
-                    .iter()
-                    .zip(&ys[g])
-                    .take(SCATTER)
-                    .map(|(x, y)| [*x, *y])
-                    .collect(),
+                ttft_by_prompt: {
+                    order[g].sort_unstable();
+                    order[g]
+                        .iter()
+                        .take(SCATTER)
+                        .map(|(_, _, k)| [xs[g][*k], ys[g][*k]])
+                        .collect()
+                },
                 // Last, so the group's TTFTs are sorted in place rather than copied.
                 ttft_cdf: cdf(std::mem::take(&mut ys[g])),
                 itl_cdf: cdf(std::mem::take(&mut itl[g])),

@@ -49,14 +49,14 @@ pub fn alone(meta: &Manifest) -> Option<Shards> {
 /// directories; a missing one is an error naming it unless `partial`.
 pub fn fleets(dirs: &[impl AsRef<Path>], partial: bool) -> Result<Vec<Run>, AnalysisError> {
     enum Slot {
-        Alone(Run),
+        Alone(Box<Run>),
         Fleet(Vec<Run>),
     }
     let mut slots: Vec<Slot> = Vec::new();
     for dir in dirs {
         let run = load(dir.as_ref())?;
         let Some(shard) = run.meta.shard else {
-            slots.push(Slot::Alone(run));
+            slots.push(Slot::Alone(Box::new(run)));
             continue;
         };
         let same = slots.iter_mut().find_map(|s| match s {
@@ -90,7 +90,7 @@ pub fn fleets(dirs: &[impl AsRef<Path>], partial: bool) -> Result<Vec<Run>, Anal
     slots
         .into_iter()
         .map(|slot| match slot {
-            Slot::Alone(run) => Ok(run),
+            Slot::Alone(run) => Ok(*run),
             Slot::Fleet(runs) => merge(runs, partial),
         })
         .collect()
@@ -211,7 +211,10 @@ fn merged_manifest(runs: &[Run], offsets: &[i64]) -> Manifest {
             })
         };
         phase.start_ns = at(|x| x.start_ns).min();
-        phase.end_ns = if runs.iter().all(|r| r.meta.phases.get(p).is_some_and(|x| x.end_ns.is_some())) {
+        phase.end_ns = if runs
+            .iter()
+            .all(|r| r.meta.phases.get(p).is_some_and(|x| x.end_ns.is_some()))
+        {
             at(|x| x.end_ns).max()
         } else {
             None

@@ -11,8 +11,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::context::Ctx;
-use crate::schedule::Cursor;
 use super::session::{self, Gate, Running, Timing};
+use crate::schedule::Cursor;
 
 struct Shared {
     ctx: Arc<Ctx>,
@@ -61,7 +61,11 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
         target: AtomicU32::new(0),
         step: AtomicU32::new(0),
         gate: Arc::new(Gate::new(None, plan.max_requests)),
-        positions: plan.steps.iter().map(|_| Mutex::new(Cursor::default())).collect(),
+        positions: plan
+            .steps
+            .iter()
+            .map(|_| Mutex::new(Cursor::default()))
+            .collect(),
         alive: (0..peak).map(|_| AtomicBool::new(false)).collect(),
         running: AtomicUsize::new(0),
         gone: Notify::new(),

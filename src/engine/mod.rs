@@ -367,7 +367,7 @@ async fn wait_for(at: std::time::SystemTime, stopper: &Stopper) {
             continue;
         }
         tokio::select! {
-            _ = tokio::time::sleep((left - SPIN).min(Duration::from_secs(1))) => {}
+            _ = tokio::time::sleep(left.saturating_sub(SPIN).min(Duration::from_secs(1))) => {}
             _ = stop::until_set(&mut stop) => return,
         }
     }

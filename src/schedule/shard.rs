@@ -96,7 +96,12 @@ impl Schedule {
 
     /// The next unit of this part of the sequence of `step` in closed-loop phase `phase` (one
     /// request, or a conversation's requests), advancing `cursor` past it.
-    pub fn next_closed_unit(&self, phase: u32, step: u32, cursor: &mut Cursor) -> Vec<PlannedRequest> {
+    pub fn next_closed_unit(
+        &self,
+        phase: u32,
+        step: u32,
+        cursor: &mut Cursor,
+    ) -> Vec<PlannedRequest> {
         let Some(shard) = self.shard else {
             let unit = self.closed_unit(phase, step, cursor.position);
             cursor.position += unit.len() as u64;
@@ -136,10 +141,7 @@ mod tests {
 
     #[test]
     fn parses_and_refuses() {
-        assert_eq!(
-            Shard::parse("2/3"),
-            Ok(Shard { index: 2, count: 3 })
-        );
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 2, count: 3 }));
         for bad in ["3/3", "1", "-1/3", "0/0", "a/b", "1/2/3"] {
             assert!(Shard::parse(bad).is_err(), "{bad}");
         }
@@ -150,11 +152,16 @@ mod tests {
     fn shares_add_up() {
         for n in 1..9u32 {
             for total in 0..40u64 {
-                let sum: u64 = (0..n).map(|i| Shard { index: i, count: n }.share(total)).sum();
+                let sum: u64 = (0..n)
+                    .map(|i| Shard { index: i, count: n }.share(total))
+                    .sum();
                 assert_eq!(sum, total);
                 for i in 0..n {
                     let s = Shard { index: i, count: n };
-                    assert_eq!(s.share(total), (0..total).filter(|k| s.owns(*k)).count() as u64);
+                    assert_eq!(
+                        s.share(total),
+                        (0..total).filter(|k| s.owns(*k)).count() as u64
+                    );
                 }
             }
         }
