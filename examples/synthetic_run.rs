@@ -2,7 +2,10 @@
 //! CHUNKS_PER chunks each (default 100,000 × 100 = 10,000,000 chunk rows), in 10 closed-loop
 //! steps, with plausible timings.
 //!
-//! `cargo run --release --example synthetic_run -- /tmp/big-run [REQUESTS] [CHUNKS_PER]`
+//! `cargo run --release --example synthetic_run -- /tmp/big-run [REQUESTS] [CHUNKS_PER] [I/N]`
+//!
+//! With `I/N`, only shard I of N is written (requests with id ≡ I mod N, and `shard` in
+//! `run.json`): N such directories together are the same run, for the merged-shard benchmark.
 
 use llmw::engine::writer::{Msg, TraceWriter};
 use llmw::rng::Rng;
@@ -24,6 +27,14 @@ fn main() -> Result<(), String> {
         .map(|a| a.parse().map_err(|_| "CHUNKS_PER must be a number"))
         .transpose()?
         .unwrap_or(100);
+    let shard: Option<(u64, u64)> = match args.next() {
+        Some(a) => {
+            let (i, n) = a.split_once('/').ok_or("the shard is I/N")?;
+            let parse = |x: &str| x.parse::<u64>().map_err(|_| "the shard is I/N");
+            Some((parse(i)?, parse(n)?))
+        }
+        None => None,
+    };
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let writer = TraceWriter::create(&dir, vec!["sweep".into()], vec!["default".into()])?;
     let steps = 10u64;
@@ -76,6 +87,10 @@ fn main() -> Result<(), String> {
             branch: None,
             session_turns: None,
         };
+        // Every row is drawn, so the shards' rows are the whole run's.
+        if shard.is_some_and(|(i, n)| id % n != i) {
+            continue;
+        }
         writer
             .tx
             .send(Msg::Request(row, chunks))
@@ -87,6 +102,7 @@ fn main() -> Result<(), String> {
         .collect();
     let meta = serde_json::json!({
         "tool": "llmw", "workload": "synthetic", "plan_hash": "synthetic", "status": "completed", "slo": [],
+        "shard": shard.map(|(i, n)| serde_json::json!({"index": i, "count": n})),
         "phases": [{"name": "sweep", "measure": true, "loop": "closed", "start_ns": 0, "end_ns": steps * step_ns, "steps": steps_json}]
     });
     std::fs::write(dir.join("run.json"), meta.to_string()).map_err(|e| e.to_string())?;

@@ -44,17 +44,42 @@ pub fn alone(meta: &Manifest) -> Option<Shards> {
     })
 }
 
-/// The runs in `dirs`: the shards of one plan merged into one run (in the order of their first
-/// directory), every other directory alone. A duplicated shard is an error naming both
-/// directories; a missing one is an error naming it unless `partial`.
+/// `dirs` with each directory that is not a run but holds runs (a fleet's directory of shard
+/// directories, as the Kubernetes example writes them) replaced by those runs, in name order.
+pub fn expand(dirs: &[impl AsRef<Path>]) -> Vec<PathBuf> {
+    let is_run = |d: &Path| d.join(crate::rundir::manifest::FILE).exists();
+    let mut out = Vec::new();
+    for dir in dirs {
+        let dir = dir.as_ref();
+        let mut inner: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) if !is_run(dir) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_run(p))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if inner.is_empty() {
+            // A run, or not one at all: loading it says what is wrong.
+            out.push(dir.to_path_buf());
+        } else {
+            inner.sort();
+            out.extend(inner);
+        }
+    }
+    out
+}
+
+/// The runs in `dirs` (see [`expand`]): the shards of one plan merged into one run (in the
+/// order of their first directory), every other directory alone. A duplicated shard is an
+/// error naming both directories; a missing one is an error naming it unless `partial`.
 pub fn fleets(dirs: &[impl AsRef<Path>], partial: bool) -> Result<Vec<Run>, AnalysisError> {
     enum Slot {
         Alone(Box<Run>),
         Fleet(Vec<Run>),
     }
     let mut slots: Vec<Slot> = Vec::new();
-    for dir in dirs {
-        let run = load(dir.as_ref())?;
+    for dir in expand(dirs) {
+        let run = load(&dir)?;
         let Some(shard) = run.meta.shard else {
             slots.push(Slot::Alone(Box::new(run)));
             continue;

@@ -171,7 +171,13 @@ pub fn execute(
         Err(e) => eprintln!("warning: cannot analyse the run: {e}"),
     }
     eprintln!("run recorded in {}", result.dir.display());
-    let missed = analysis.as_ref().is_ok_and(llmw::Analysis::slo_missed);
+    // A shard's SLO verdict is that of part of the load: the fleet's comes from analysing
+    // every shard together.
+    let sharded = schedule.shard.is_some();
+    if sharded {
+        eprintln!("this is one shard of the plan: its SLO verdict is the fleet's, from `llmw analyze` of every shard's directory together");
+    }
+    let missed = !sharded && analysis.as_ref().is_ok_and(llmw::Analysis::slo_missed);
     match result.ending {
         Ending::Completed if missed => {
             eprintln!("an SLO objective was missed");
