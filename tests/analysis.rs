@@ -21,36 +21,16 @@ fn row(
     out: Option<u32>,
 ) -> RequestRow {
     let (sent, first, last, done) = t;
+    let ms = |t: u64| t * MS;
     RequestRow {
-        request_id: id,
-        phase: 0,
-        step,
-        class: 0,
-        scheduled_ns: None,
-        sent_ns: sent * MS,
-        first_token_ns: first.map(|f| f * MS),
-        last_token_ns: last.map(|l| l * MS),
-        done_ns: done * MS,
         input_tokens: 100 + id as u32 * 10,
-        output_tokens_requested: 8,
-        prompt_tokens: None,
-        output_tokens: out,
-        chunks: 0,
-        status,
-        http_status: None,
-        error: None,
-        prefix_group: None,
-        request_uuid: None,
-        conn_reused: Some(false),
-        resent: false,
-        finish_reason: None,
-        cached_tokens: None,
-        first_content_ns: None,
-        reasoning_tokens: None,
-        session: None,
-        turn: None,
-        branch: None,
-        session_turns: None,
+        ..common::runs::request_row(
+            id,
+            step,
+            status,
+            (ms(sent), first.map(ms), last.map(ms), ms(done)),
+            out,
+        )
     }
 }
 

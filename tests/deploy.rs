@@ -36,7 +36,11 @@ fn the_indexed_job_runs_every_shard_at_once_with_the_count_it_is_told() {
     assert_eq!(field(&job, "completionMode"), "Indexed");
     assert_eq!(field(&job, "completions"), shards);
     assert_eq!(field(&job, "parallelism"), shards);
-    assert_eq!(field(&job, "backoffLimit"), "0", "a shard is never re-run late");
+    assert_eq!(
+        field(&job, "backoffLimit"),
+        "0",
+        "a shard is never re-run late"
+    );
     for arg in [
         "- --shard=$(SHARD_INDEX)/$(SHARDS)",
         "- --start-at=$(START_AT)",
@@ -59,7 +63,11 @@ fn the_example_workload_plans_in_shards_and_the_start_time_parses() {
             .arg(format!("--shard={i}/{shards}"))
             .output()
             .expect("runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         total += out.stdout.iter().filter(|b| **b == b'\n').count() as u64;
     }
     let whole = Command::new(llmw)
@@ -74,11 +82,19 @@ fn the_example_workload_plans_in_shards_and_the_start_time_parses() {
     // would fail before sending anything: `--help`-level parsing is enough to see).
     let start = literal(&kustomization, "START_AT");
     let out = Command::new(llmw)
-        .args(["run", "deploy/k8s/workload.llmw", "--target", "http://127.0.0.1:9"])
+        .args([
+            "run",
+            "deploy/k8s/workload.llmw",
+            "--target",
+            "http://127.0.0.1:9",
+        ])
         .arg(format!("--start-at={start}"))
         .arg("--shard=9/4")
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--shard") && !err.contains("--start-at"), "{err}");
+    assert!(
+        err.contains("--shard") && !err.contains("--start-at"),
+        "{err}"
+    );
 }

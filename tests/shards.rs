@@ -14,16 +14,6 @@ use llmw::sim::{Profile, ProfileName, SimConfig};
 use llmw::Schedule;
 use serde_json::{json, Value};
 
-fn examples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir("workloads")
-        .expect("workloads/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "llmw"))
-        .collect();
-    files.sort();
-    files
-}
-
 fn plan_file(path: &Path) -> Schedule {
     let (_, resolved) = llmw::load_file(path, &llmw::Overrides::default());
     let resolved = resolved.unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
@@ -38,7 +28,7 @@ fn units(requests: &[PlannedRequest]) -> Vec<Vec<PlannedRequest>> {
 /// k mod N in order, and carry an equal share of every stretch of the plan.
 #[test]
 fn the_shards_of_every_example_partition_its_plan() {
-    let files = examples();
+    let files = common::examples();
     assert!(files.len() >= 6);
     for path in &files {
         let whole = plan_file(path);
@@ -312,35 +302,19 @@ fn rows(n: u64) -> Vec<(RequestRow, Vec<ChunkRow>)> {
                 Status::Ok
             };
             let row = RequestRow {
-                request_id: id,
-                phase: 0,
-                step,
-                class: 0,
                 scheduled_ns: Some(sent),
-                sent_ns: sent,
-                first_token_ns: Some(first),
-                last_token_ns: Some(last),
-                done_ns: last + MS,
                 input_tokens: 50,
                 output_tokens_requested: k,
                 prompt_tokens: Some(50),
-                output_tokens: Some(k),
                 chunks: k,
-                status,
                 http_status: Some(200),
-                error: None,
-                prefix_group: None,
-                request_uuid: None,
-                conn_reused: Some(true),
-                resent: false,
-                finish_reason: None,
-                cached_tokens: None,
-                first_content_ns: None,
-                reasoning_tokens: None,
-                session: None,
-                turn: None,
-                branch: None,
-                session_turns: None,
+                ..common::runs::request_row(
+                    id,
+                    step,
+                    status,
+                    (sent, Some(first), Some(last), last + MS),
+                    Some(k),
+                )
             };
             (row, chunks)
         })

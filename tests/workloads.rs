@@ -2,20 +2,12 @@
 //! plan hash) is snapshotted: a change to any example's meaning, or to how plans are made, shows
 //! up here.
 
+mod common;
+
 use std::path::PathBuf;
 
 use llmw::output::{write_plan, ClosedPreview, PlanFormat};
 use llmw::{compile, load_file, Overrides};
-
-fn examples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir("workloads")
-        .expect("workloads/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "llmw"))
-        .collect();
-    files.sort();
-    files
-}
 
 fn summary(path: &std::path::Path) -> String {
     let (sources, result) = load_file(path, &Overrides::default());
@@ -40,7 +32,7 @@ fn summary(path: &std::path::Path) -> String {
 
 #[test]
 fn every_example_checks_plans_and_keeps_its_summary() {
-    let files = examples();
+    let files = common::examples();
     assert!(files.len() >= 6, "only {} examples", files.len());
     for path in &files {
         let name = path

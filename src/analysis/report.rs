@@ -336,6 +336,9 @@ pub fn html(runs: &[Analysis]) -> String {
             a.warmup_s,
             a.cooldown_s
         );
+        if let Some(note) = text::shards_note(a) {
+            let _ = write!(out, "<p class=meta><b>{}</b></p>", esc(&note));
+        }
     }
     for a in &analyses {
         let _ = write!(out, "<h2>Summary — {}</h2>", esc(&a.run));

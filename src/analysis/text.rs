@@ -115,6 +115,26 @@ pub fn analysis_rows(groups: &[Group]) -> Vec<Vec<String>> {
     groups.iter().map(group_row).collect()
 }
 
+/// What a run of shards is: all of them as one, or a partial set (then said first).
+pub fn shards_note(a: &Analysis) -> Option<String> {
+    let sh = a.shards.as_ref()?;
+    let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    Some(if sh.partial() {
+        format!(
+            "PARTIAL: shards {} of {} (missing {}): the numbers are those of part of the load, not the plan's",
+            list(&sh.present),
+            sh.count,
+            list(&sh.missing)
+        )
+    } else {
+        let skew = sh.offsets_ms.iter().copied().fold(0.0, f64::max);
+        format!(
+            "all {} shards of the plan, analysed as one run (time 0 up to {skew:.3} ms apart)",
+            sh.count
+        )
+    })
+}
+
 pub fn analysis(a: &Analysis) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -131,24 +151,8 @@ pub fn analysis(a: &Analysis) -> String {
         "failed" => out.push_str("failed: the run ended on an error (run.json says which); its rows up to then are all here\n"),
         _ => {}
     }
-    if let Some(sh) = &a.shards {
-        let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-        if sh.partial() {
-            let _ = writeln!(
-                out,
-                "PARTIAL: shards {} of {} (missing {}): the numbers are those of part of the load, not the plan's",
-                list(&sh.present),
-                sh.count,
-                list(&sh.missing)
-            );
-        } else {
-            let skew = sh.offsets_ms.iter().copied().fold(0.0, f64::max);
-            let _ = writeln!(
-                out,
-                "all {} shards of the plan, analysed as one run (time 0 up to {skew:.3} ms apart)",
-                sh.count
-            );
-        }
+    if let Some(note) = shards_note(a) {
+        let _ = writeln!(out, "{note}");
     }
     out.push('\n');
     let rows: Vec<Vec<String>> = a.groups.iter().map(group_row).collect();

@@ -7,6 +7,17 @@ pub mod schema;
 
 use llmw::{check_text, compile, Overrides, Schedule, Workload};
 
+/// The shipped example workloads, `workloads/*.llmw`, in name order.
+pub fn examples() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir("workloads")
+        .expect("workloads/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "llmw"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Checks `text`, panicking with the rendered diagnostics if it is invalid.
 pub fn workload(text: &str) -> Workload {
     workload_with(text, &Overrides::default())
