@@ -17,3 +17,6 @@ pub const MAX_COUNT: u64 = 9_000_000_000_000_000;
 pub const MAX_TURNS: u32 = 10_000;
 /// Parallel requests at one turn of a conversation (`fanout`), at most.
 pub const MAX_FANOUT: u32 = 256;
+
+/// The most parts a plan is dealt into (`--shard I/N`), and that a run's manifest may say.
+pub const MAX_SHARDS: u32 = 100_000;

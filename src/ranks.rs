@@ -47,6 +47,8 @@ struct Range {
     hi: u128,
     /// Values below `lo`.
     below: u64,
+    /// Values in the range, as the pass that found it counted them.
+    count: u64,
     /// The wanted ranks in it.
     ranks: Vec<u64>,
     work: Work,
@@ -153,6 +155,7 @@ impl Ranks {
             lo,
             hi,
             below,
+            count,
             ranks,
             work,
         });
@@ -177,18 +180,26 @@ impl Ranks {
         }
     }
 
-    /// After a later pass: answers what it can, refines the rest.
-    pub fn settle(&mut self) {
+    /// After a later pass: answers what it can, refines the rest. An error when the pass fed
+    /// other values than the first (the data changed under the reader): its ranks would be
+    /// wrong.
+    pub fn settle(&mut self) -> Result<(), String> {
         for r in std::mem::take(&mut self.open) {
+            let fed = match &r.work {
+                Work::Collect(values) => values.len() as u64,
+                Work::Count { counts, .. } => counts.iter().sum(),
+            };
+            if fed != r.count {
+                return Err(format!(
+                    "{fed} values fell in [{}, {}) on a later pass, {} on the first: the data changed while it was read",
+                    r.lo, r.hi, r.count
+                ));
+            }
             match r.work {
                 Work::Collect(mut values) => {
                     values.sort_unstable();
                     for rank in r.ranks {
-                        let i = (rank - r.below) as usize;
-                        // The same values each pass, so the range holds exactly `count`.
-                        if let Some(v) = values.get(i) {
-                            self.found.push((rank, *v));
-                        }
+                        self.found.push((rank, values[(rank - r.below) as usize]));
                     }
                 }
                 Work::Count { width, counts } => {
@@ -210,23 +221,12 @@ impl Ranks {
                 }
             }
         }
+        Ok(())
     }
 
     /// The value at `rank`, once found.
     pub fn value(&self, rank: u64) -> Option<u64> {
         self.found.iter().find(|(r, _)| *r == rank).map(|(_, v)| *v)
-    }
-
-    /// Values a later pass may hold at once (collected values and counters), for the caller's
-    /// memory bound.
-    pub fn held(&self) -> usize {
-        self.open
-            .iter()
-            .map(|r| match &r.work {
-                Work::Collect(v) => v.capacity(),
-                Work::Count { counts, .. } => counts.len(),
-            })
-            .sum()
     }
 }
 
@@ -256,7 +256,7 @@ mod tests {
         let mut passes = 1;
         while r.needs_pass() {
             values.iter().for_each(|v| r.feed(*v));
-            r.settle();
+            r.settle().expect("the same values");
             passes += 1;
             assert!(passes < 12, "does not converge");
         }
@@ -268,6 +268,18 @@ mod tests {
         let sum: u128 = values.iter().map(|v| u128::from(*v)).sum();
         assert_eq!(r.mean(), Some(sum as f64 / values.len() as f64));
         passes
+    }
+
+    #[test]
+    fn values_that_change_between_passes_are_an_error() {
+        let mut r = Ranks::with_cap(4);
+        (0..100u64).for_each(|v| r.count(1000 + v));
+        r.want(&[50]);
+        // The value at rank 50 is missing from the second pass.
+        (0..100u64)
+            .filter(|v| *v != 50)
+            .for_each(|v| r.feed(1000 + v));
+        assert!(r.settle().expect_err("one value short").contains("changed"));
     }
 
     #[test]

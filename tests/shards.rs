@@ -56,15 +56,19 @@ fn the_shards_of_every_example_partition_its_plan() {
                             assert_eq!(&part[k / n as usize], unit, "{name}: unit {k}");
                         }
                         // Any 10·N consecutive units: each shard holds 10 (± 1 at the edges).
-                        for window in (0..all.len()).step_by(7) {
-                            let end = (window + 10 * n as usize).min(all.len());
-                            if end - window < 10 * n as usize {
-                                break;
-                            }
-                            for i in 0..n as usize {
-                                let held = (window..end).filter(|k| k % n as usize == i).count();
-                                assert!((9..=11).contains(&held), "{name}: {held} in a window");
-                            }
+                        let owner: std::collections::HashMap<u64, usize> = shares
+                            .iter()
+                            .enumerate()
+                            .flat_map(|(i, units)| units.iter().map(move |u| (u[0].id, i)))
+                            .collect();
+                        let width = 10 * n as usize;
+                        for window in all.windows(width).step_by(7) {
+                            let mut held = vec![0; n as usize];
+                            window.iter().for_each(|u| held[owner[&u[0].id]] += 1);
+                            assert!(
+                                held.iter().all(|h| (9..=11).contains(h)),
+                                "{name}: {held:?} in a window"
+                            );
                         }
                     }
                     LoopKind::Closed => {
@@ -78,17 +82,37 @@ fn the_shards_of_every_example_partition_its_plan() {
                             assert_eq!(sum, m, "{name}: requests limit");
                         }
                         for step in &phase.steps {
+                            // Unit k is user (k mod U)'s, and user u runs in part u mod N.
+                            let peak = phase
+                                .users
+                                .iter()
+                                .filter(|u| u.step == step.index)
+                                .map(|u| u.users)
+                                .max()
+                                .unwrap_or(0);
                             let all = units(&whole.closed_sequence(p as u32, step.index, 400));
                             let all = &all[..all.len() - 1]; // the last may be cut
-                            let shares: Vec<Vec<Vec<PlannedRequest>>> = parts
-                                .iter()
-                                .map(|s| units(&s.closed_sequence(p as u32, step.index, 400)))
-                                .collect();
-                            for (k, unit) in all.iter().enumerate() {
-                                if let Some(got) = shares[k % n as usize].get(k / n as usize) {
-                                    if k / (n as usize) + 1 < shares[k % n as usize].len() {
-                                        assert_eq!(got, unit, "{name}: closed unit {k}");
-                                    }
+                            for (i, part) in parts.iter().enumerate() {
+                                let expect: Vec<&Vec<PlannedRequest>> = all
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(k, _)| {
+                                        (*k as u64 % u64::from(peak.max(1))) % u64::from(n)
+                                            == i as u64
+                                    })
+                                    .map(|(_, u)| u)
+                                    .collect();
+                                let got = units(&part.closed_sequence(p as u32, step.index, 400));
+                                let users = u64::from(peak) / u64::from(n)
+                                    + u64::from(u64::from(peak) % u64::from(n) > i as u64);
+                                if users == 0 {
+                                    assert!(got.is_empty(), "{name}: part {i} has no users");
+                                    continue;
+                                }
+                                let common = expect.len().min(got.len().saturating_sub(1));
+                                assert!(common > 0 || expect.is_empty(), "{name}: part {i}");
+                                for k in 0..common {
+                                    assert_eq!(&got[k], expect[k], "{name}: part {i} unit {k}");
                                 }
                             }
                         }
@@ -128,8 +152,10 @@ const FLEET: &str = r#"workload "fleet" {
   seed = 5
   target { ignore_eos = true  timeout = 20s }
   requests { input = uniform(20, 60)  output = uniform(4, 12) }
+  # No duration: the phase lasts until its conversations end, so every planned turn is sent
+  # however fast the server answers.
   phase "open" {
-    duration = 3s
+    requests = 90
     arrival = poisson(rate: 30/s)
     session "chat" weight 0.3 { turns = 3  input = 20  output = 6  think = 20ms }
   }
@@ -181,6 +207,10 @@ async fn three_shards_at_one_start_time_analyse_as_the_unsharded_run() {
         let m = common::runs::run_json(d);
         assert_eq!(m["shard"], json!({"index": i, "count": 3}));
         assert_eq!(m["plan_hash"], json!(whole.hash));
+        assert_eq!(
+            m["start_at"]["requested"],
+            json!(llmw::engine::rfc3339(start))
+        );
         assert_eq!(m["start_at"]["requested"], m["started_at"]);
         assert!(m["start_at"]["late_ms"]
             .as_f64()
@@ -435,4 +465,47 @@ fn merged_shards_give_exactly_the_analysis_of_their_rows_together() {
         text.contains("all 3 shards") && text.contains("40.000 ms apart"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_with_none_of_a_phases_users_ends_it_at_once() {
+    // 2 users in 3 parts: part 2 has none, and the phase has no duration to wait out.
+    let text = "workload \"few\" {\n  seed = 1\n  target { ignore_eos = true }\n  requests { input = 10  output = 3 }\n  phase \"p\" { concurrency = 2  requests = 10 }\n}\n";
+    let server = common::runs::simulator(flat(2.0)).await;
+    let whole = common::plan(text);
+    let base = common::runs::temp_dir("few-users");
+    let mut rows = 0;
+    for i in 0..3u32 {
+        let part = std::sync::Arc::new(whole.clone().shard(Shard { index: i, count: 3 }));
+        let dir = base.join(format!("s{i}"));
+        let run = llmw::engine::run(part, options(&dir, &server.url(), None));
+        let done = tokio::time::timeout(std::time::Duration::from_secs(30), run)
+            .await
+            .expect("ends")
+            .expect("runs");
+        assert_eq!(done.ending, llmw::engine::Ending::Completed);
+        let n = common::runs::requests(&dir).len();
+        assert_eq!(n, [5, 5, 0][i as usize], "part {i}");
+        rows += n;
+    }
+    assert_eq!(rows, 10);
+}
+
+#[test]
+fn start_times_and_shards_are_checked_on_the_command_line() {
+    let llmw = env!("CARGO_BIN_EXE_llmw");
+    for (flag, bad) in [
+        ("--start-at", "€€a"),
+        ("--start-at", "2026-12-01T10:00:00"),
+        ("--start-at", "tomorrow"),
+        ("--shard", "4/4"),
+    ] {
+        let out = std::process::Command::new(llmw)
+            .args(["run", "workloads/quickstart.llmw", flag, bad])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{flag} {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag) && !err.contains("panicked"), "{err}");
+    }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use arrow_array::{Int32Array, Int64Array};
 
-use super::load::{column, open, Run, Status};
+use super::load::{column, guarded, open, Run, Status};
 use super::AnalysisError;
 use crate::ranks::Ranks;
 use crate::rundir::tables::chunks as ch;
@@ -40,26 +40,37 @@ impl ChunkFiles {
         mut f: impl FnMut(u32, i64, i32),
     ) -> Result<(), AnalysisError> {
         for part in &self.parts {
-            let (_, batches) = open(&part.path, &[ch::REQUEST_ID, ch::AT_NS, ch::TOKENS])?;
-            let mut last: Option<(i64, u32)> = None;
-            for b in batches {
-                let b = b?;
-                let ids = column::<Int64Array>(&b, ch::REQUEST_ID, &part.path)?.values();
-                let at = column::<Int64Array>(&b, ch::AT_NS, &part.path)?.values();
-                let tokens = column::<Int32Array>(&b, ch::TOKENS, &part.path)?.values();
-                for ((id, at), tk) in ids.iter().zip(at.iter()).zip(tokens.iter()) {
-                    // Consecutive chunks share a request: look the id up only when it changes.
-                    let row = match last {
-                        Some((l, row)) if l == *id => row,
-                        _ => rows_of.get(id).copied().unwrap_or(u32::MAX),
-                    };
-                    last = Some((*id, row));
-                    f(row, at + part.offset_ns, *tk);
-                }
-            }
+            // A damaged file can make the Parquet reader panic: an error naming the file.
+            guarded(&part.path, || read(part, rows_of, &mut f))?;
         }
         Ok(())
     }
+}
+
+/// One file's chunks, for [`ChunkFiles::for_each`].
+fn read(
+    part: &ChunkPart,
+    rows_of: &HashMap<i64, u32>,
+    f: &mut impl FnMut(u32, i64, i32),
+) -> Result<(), AnalysisError> {
+    let (_, batches) = open(&part.path, &[ch::REQUEST_ID, ch::AT_NS, ch::TOKENS])?;
+    let mut last: Option<(i64, u32)> = None;
+    for b in batches {
+        let b = b?;
+        let ids = column::<Int64Array>(&b, ch::REQUEST_ID, &part.path)?.values();
+        let at = column::<Int64Array>(&b, ch::AT_NS, &part.path)?.values();
+        let tokens = column::<Int32Array>(&b, ch::TOKENS, &part.path)?.values();
+        for ((id, at), tk) in ids.iter().zip(at.iter()).zip(tokens.iter()) {
+            // Consecutive chunks share a request: look the id up only when it changes.
+            let row = match last {
+                Some((l, row)) if l == *id => row,
+                _ => rows_of.get(id).copied().unwrap_or(u32::MAX),
+            };
+            last = Some((*id, row));
+            f(row, at + part.offset_ns, *tk);
+        }
+    }
+    Ok(())
 }
 
 /// Position buckets of chunk gaps: [1,2), [2,4), [4,8), … by the later chunk's seq, as
@@ -132,7 +143,8 @@ pub fn scan(
         run,
         of_row,
         |g, seq, gap| {
-            ranks[g].count(gap.max(0) as u64);
+            let gap = gap.max(0);
+            ranks[g].count(gap as u64);
             let b = (32 - (seq.max(1) as u32).leading_zeros() - 1).min(23) as usize;
             positions[g][b].0 += gap as f64 / 1e6;
             positions[g][b].1 += 1;
@@ -152,6 +164,10 @@ pub fn scan(
             w
         })
         .collect();
+    let changed = |reason: String| AnalysisError::Unreadable {
+        path: run.dir.join(crate::rundir::layout::CHUNKS),
+        reason,
+    };
     while ranks.iter().any(Ranks::needs_pass) {
         pass(
             run,
@@ -159,22 +175,27 @@ pub fn scan(
             |g, _, gap| ranks[g].feed(gap.max(0) as u64),
             |_, _| {},
         )?;
-        ranks.iter_mut().for_each(Ranks::settle);
+        for r in &mut ranks {
+            r.settle().map_err(changed)?;
+        }
     }
     let gaps = ranks
         .iter()
         .zip(&wanted)
         .map(|(r, w)| {
-            let values: Vec<f64> = w
+            let Some(mean) = r.mean() else {
+                return Ok(Stats::empty());
+            };
+            // Every wanted rank is found once the passes have settled.
+            let values: Option<Vec<f64>> = w
                 .iter()
-                .map(|k| r.value(*k as u64).unwrap_or(0) as f64 / 1e6)
+                .map(|k| r.value(*k as u64).map(|v| v as f64 / 1e6))
                 .collect();
-            match r.mean() {
-                Some(mean) => Stats::from_ranks(r.len() as usize, mean / 1e6, w, &values),
-                None => Stats::empty(),
-            }
+            let values =
+                values.ok_or_else(|| changed("a chunk gap's rank was not found".into()))?;
+            Ok(Stats::from_ranks(r.len() as usize, mean / 1e6, w, &values))
         })
-        .collect();
+        .collect::<Result<_, AnalysisError>>()?;
     Ok(Scan {
         gaps,
         positions,

@@ -91,9 +91,7 @@ pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
     let membership = groups::membership(run, &defs, opts);
     let objectives = groups::per_request_objectives(&run.meta.slo);
     let frame = series::frame(run);
-    let scan = load::guarded(&run.dir, || {
-        chunks::scan(run, &membership.of_row, defs.len(), frame)
-    })?;
+    let scan = chunks::scan(run, &membership.of_row, defs.len(), frame)?;
     let groups = groups::compute(run, &defs, &membership, &objectives, Some(&scan));
 
     // The SLO is judged over every measured request: pool the groups into one.

@@ -85,12 +85,7 @@ pub fn fleets(dirs: &[impl AsRef<Path>], partial: bool) -> Result<Vec<Run>, Anal
             continue;
         };
         let same = slots.iter_mut().find_map(|s| match s {
-            Slot::Fleet(runs)
-                if runs[0].meta.plan_hash == run.meta.plan_hash
-                    && runs[0].meta.shard.map(|x| x.count) == Some(shard.count) =>
-            {
-                Some(runs)
-            }
+            Slot::Fleet(runs) if fleet(&runs[0].meta) == fleet(&run.meta) => Some(runs),
             _ => None,
         });
         match same {
@@ -119,6 +114,16 @@ pub fn fleets(dirs: &[impl AsRef<Path>], partial: bool) -> Result<Vec<Run>, Anal
             Slot::Fleet(runs) => merge(runs, partial),
         })
         .collect()
+}
+
+/// What the shards of one execution share: the plan, the shard count and the `--start-at`
+/// instant (so two fleets of one plan started at different times are two runs to compare).
+fn fleet(m: &Manifest) -> (&str, Option<u32>, Option<&str>) {
+    (
+        &m.plan_hash,
+        m.shard.map(|s| s.count),
+        m.start_at.as_ref().map(|s| s.requested.as_str()),
+    )
 }
 
 /// Index of a shard run.
@@ -225,6 +230,16 @@ fn append(to: &mut Requests, from: Requests, offset: i64) {
 fn merged_manifest(runs: &[Run], offsets: &[i64]) -> Manifest {
     let mut meta = runs[0].meta.clone();
     meta.shard = None;
+    // Time 0 of the merged run is the earliest shard's.
+    if let Some((first, _)) = runs
+        .iter()
+        .zip(offsets)
+        .filter(|(r, _)| r.meta.started_unix_ns.is_some())
+        .min_by_key(|(_, o)| **o)
+    {
+        meta.started_at = first.meta.started_at.clone();
+        meta.started_unix_ns = first.meta.started_unix_ns;
+    }
     for (p, phase) in meta.phases.iter_mut().enumerate() {
         let at = |f: fn(&crate::rundir::manifest::Phase) -> Option<u64>| {
             runs.iter().zip(offsets).filter_map(move |(r, o)| {

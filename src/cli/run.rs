@@ -70,9 +70,9 @@ fn parse_start(s: &str) -> Result<std::time::SystemTime, String> {
         let ns = super::analyze::parse_duration(d)?;
         return Ok(SystemTime::now() + Duration::from_nanos(ns.max(0) as u64));
     }
-    let zoned = s.ends_with('Z')
-        || s.ends_with('z')
-        || s[s.len().saturating_sub(6)..].starts_with(['+', '-']);
+    // A zone is part of the time: `Z`, or an offset after the clock (`+01:00`, `-0500`).
+    let clock = s.split_once(['T', 't', ' ']).map_or("", |(_, c)| c);
+    let zoned = clock.ends_with(['Z', 'z']) || clock.contains(['+', '-']);
     match llmw::trace::datetime_ns(s) {
         Some(ns) if zoned && ns >= 0 => Ok(UNIX_EPOCH + Duration::from_nanos(ns as u64)),
         _ => Err(format!(

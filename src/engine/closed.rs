@@ -71,6 +71,11 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
         gone: Notify::new(),
     });
     let end = plan.duration_ns.map(|d| start_ns + d);
+    if peak == 0 && end.is_none() {
+        // A shard with none of the phase's users (`concurrency = 2` dealt into 3 parts) has
+        // nothing to send, and no duration to wait out.
+        return start_ns;
+    }
     let controller = async {
         for change in &plan.users {
             if !sleep_until(&ctx, start_ns + change.at_ns).await {
@@ -148,7 +153,11 @@ async fn user(s: Arc<Shared>, i: usize) {
             };
             s.ctx.schedule.next_closed_unit(s.index, step, &mut cursor)
         };
-        let r = unit[0];
+        // Empty for a shard with none of this step's users (read as the step changed).
+        let Some(&r) = unit.first() else {
+            tokio::task::yield_now().await;
+            continue;
+        };
         if let (Some(think), false) = (r.think_ns, first) {
             let mut stop = s.ctx.stop.clone();
             tokio::select! {

@@ -157,6 +157,15 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
     };
     http.prewarm(expected_concurrency(&schedule), 64).await;
 
+    // The directory is made before any wait for `--start-at`, so a bad one fails now; its
+    // default name carries time 0 (and the shard, so shards on one volume never collide).
+    let dir = run_dir::choose(
+        opts.out.as_deref(),
+        &schedule.workload,
+        opts.start_at.unwrap_or_else(std::time::SystemTime::now),
+        schedule.shard,
+    );
+    run_dir::create(&dir)?;
     let (clock, start) = match opts.start_at {
         Some(at) => {
             wait_for(at, &opts.stopper).await;
@@ -165,7 +174,7 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
                 eprintln!("warning: started {:.1} s after --start-at; the first requests go out that late, and their send lag shows it", late.as_secs_f64());
             }
             let start = manifest::StartAt {
-                requested: rfc3339(clock.wall_start),
+                requested: rfc3339(at),
                 late_ms: late.as_secs_f64() * 1e3,
             };
             (clock, Some(start))
@@ -174,8 +183,6 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
     };
     findings.start_at = start;
     findings.host_clock = Some(host_clock::read());
-    let dir = run_dir::choose(opts.out.as_deref(), &schedule.workload, clock.wall_start);
-    run_dir::create(&dir)?;
     let wall_start = clock.wall_start;
     let running = run_dir::State {
         findings: &findings,

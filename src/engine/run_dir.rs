@@ -35,8 +35,14 @@ pub struct PhaseSpan {
     pub end_ns: Option<u64>,
 }
 
-/// `runs/<workload>-<UTC time>` unless `--out` names the directory.
-pub fn choose(out: Option<&Path>, workload: &str, started: std::time::SystemTime) -> PathBuf {
+/// `runs/<workload>-<UTC time>` (`…-shard-I-of-N` for a shard) unless `--out` names the
+/// directory.
+pub fn choose(
+    out: Option<&Path>,
+    workload: &str,
+    started: std::time::SystemTime,
+    shard: Option<crate::schedule::Shard>,
+) -> PathBuf {
     match out {
         Some(p) => p.to_path_buf(),
         None => {
@@ -55,7 +61,10 @@ pub fn choose(out: Option<&Path>, workload: &str, started: std::time::SystemTime
                     }
                 })
                 .collect();
-            PathBuf::from("runs").join(format!("{safe}-{stamp}Z"))
+            let part = shard.map_or(String::new(), |s| {
+                format!("-shard-{}-of-{}", s.index, s.count)
+            });
+            PathBuf::from("runs").join(format!("{safe}-{stamp}Z{part}"))
         }
     }
 }

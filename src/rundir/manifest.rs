@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::MAX_SHARDS;
 use crate::metric::{CmpOp, Metric, Stat};
 
 /// The manifest's layout version. Raise it when a key changes meaning or a required key is added;
@@ -400,6 +401,15 @@ impl Manifest {
             // From the text, so a wrong value is reported with its line and column.
             _ => serde_json::from_str(text).map_err(|e| invalid(e.to_string())),
         }
+        .and_then(|m: Manifest| match m.shard {
+            Some(s) if s.count == 0 || s.count > MAX_SHARDS || s.index >= s.count => {
+                Err(invalid(format!(
+                    "shard {}/{} is not a part of a plan (0 <= index < count <= {MAX_SHARDS})",
+                    s.index, s.count
+                )))
+            }
+            _ => Ok(m),
+        })
     }
 
     /// Writes `dir/run.json` atomically (a temporary file renamed over it).
@@ -495,6 +505,24 @@ mod tests {
         old.as_object_mut().expect("object").remove("plan_hash");
         let e = Manifest::parse(&old.to_string(), "run.json").expect_err("refused");
         assert!(e.to_string().contains("missing field `plan_hash`"), "{e}");
+    }
+
+    #[test]
+    fn a_shard_outside_its_plan_is_refused() {
+        for (shard, ok) in [
+            (serde_json::json!({"index": 2, "count": 3}), true),
+            (serde_json::json!({"index": 3, "count": 3}), false),
+            (serde_json::json!({"index": 0, "count": 0}), false),
+            (
+                serde_json::json!({"index": 0, "count": 4_294_967_295u64}),
+                false,
+            ),
+        ] {
+            let mut v = minimal();
+            v["shard"] = shard.clone();
+            let read = Manifest::parse(&v.to_string(), "run.json");
+            assert_eq!(read.is_ok(), ok, "{shard}: {read:?}");
+        }
     }
 
     #[test]

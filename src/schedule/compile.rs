@@ -258,6 +258,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
         block_tokens,
         prompts,
         shard: None,
+        shard_users: Vec::new(),
     };
     schedule.hash = hash::plan_hash(&schedule);
     Ok(schedule)

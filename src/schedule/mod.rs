@@ -57,6 +57,9 @@ pub struct Schedule {
     /// Set when this is one part of the plan ([`Schedule::shard`]); `hash` stays the whole
     /// plan's.
     pub shard: Option<Shard>,
+    /// With `shard`: per phase and step, the whole plan's peak users of a closed-loop step, by
+    /// which its units are dealt (empty otherwise).
+    pub shard_users: Vec<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -214,7 +217,11 @@ impl Schedule {
         let mut out = Vec::new();
         let mut cursor = Cursor::default();
         while (out.len() as u64) < n {
-            out.extend(self.next_closed_unit(phase, step, &mut cursor));
+            let unit = self.next_closed_unit(phase, step, &mut cursor);
+            if unit.is_empty() {
+                break; // a shard with none of the step's users
+            }
+            out.extend(unit);
         }
         out.truncate(n as usize);
         out

@@ -2,12 +2,14 @@
 //!
 //! The plan is a deterministic list, so it is dealt out exactly, unit by unit (a single request,
 //! or a whole conversation — never split), round robin: unit k of a phase (in plan order) goes
-//! to part k mod N. Open-loop and replayed trace phases deal their planned units; closed-loop
-//! phases deal their virtual users (user u runs in part u mod N) and the units of each step's
-//! sequence (part i takes units i, i + N, …), and split a `requests` limit the same way. Each
-//! part so carries 1/N of the load at every moment, and the N parts together are exactly the
-//! unsharded plan: the same ids, times, lengths, classes and prompts. The plan hash stays the
-//! whole plan's, so the parts of one plan say so.
+//! to part k mod N. Open-loop and replayed trace phases deal their planned units. Closed-loop
+//! phases deal their virtual users — of a step's U users, user u runs in part u mod N — and the
+//! units of each step's sequence as if each user took one in turn: unit k is user (k mod U)'s,
+//! so it goes to part (k mod U) mod N, and a part with no users owns no units. A `requests = M`
+//! limit is split the same way (part i gets the units below M it owns). Each part so carries
+//! its share of the load at every moment, and the N parts together are exactly the unsharded
+//! plan: the same ids, times, lengths, classes and prompts. The plan hash stays the whole
+//! plan's, so the parts of one plan say so.
 
 use super::{LoopKind, PlannedRequest, Schedule};
 
@@ -18,8 +20,7 @@ pub struct Shard {
     pub count: u32,
 }
 
-/// The most parts a plan is dealt into.
-pub const MAX_SHARDS: u32 = 100_000;
+pub use crate::limits::MAX_SHARDS;
 
 impl Shard {
     /// `I/N`, with 0 ≤ I < N ≤ [`MAX_SHARDS`].
@@ -45,7 +46,19 @@ impl Shard {
     /// How many of `0..total` are this part's.
     pub fn share(self, total: u64) -> u64 {
         let (i, n) = (u64::from(self.index), u64::from(self.count));
-        (total + n - 1 - i) / n
+        total / n + u64::from(total % n > i)
+    }
+
+    /// Whether unit `k` of a closed-loop sequence run by `users` users is this part's: user
+    /// (k mod users)'s, dealt round robin.
+    pub fn owns_closed(self, k: u64, users: u32) -> bool {
+        self.owns(k % u64::from(users.max(1)))
+    }
+
+    /// How many of the units `0..total` of a sequence run by `users` users are this part's.
+    pub fn share_closed(self, total: u64, users: u32) -> u64 {
+        let u = u64::from(users.max(1));
+        total / u * self.share(u) + self.share(total % u)
     }
 }
 
@@ -68,7 +81,24 @@ impl Schedule {
     /// ⌈m / N⌉ per part, so no part drops what the whole would have sent.
     pub fn shard(mut self, shard: Shard) -> Schedule {
         let mut requests = Vec::with_capacity(self.requests.len() / shard.count as usize + 1);
-        for phase in &mut self.phases {
+        self.shard_users = self
+            .phases
+            .iter()
+            .map(|p| {
+                p.steps
+                    .iter()
+                    .map(|st| {
+                        p.users
+                            .iter()
+                            .filter(|u| u.step == st.index)
+                            .map(|u| u.users)
+                            .max()
+                            .unwrap_or(0)
+                    })
+                    .collect()
+            })
+            .collect();
+        for (p, phase) in self.phases.iter_mut().enumerate() {
             let start = requests.len();
             if phase.kind == LoopKind::Open {
                 let all = &self.requests[phase.requests.clone()];
@@ -83,7 +113,10 @@ impl Schedule {
                 .max_in_flight
                 .map(|m| m.div_ceil(u64::from(shard.count)));
             if phase.kind == LoopKind::Closed {
-                phase.max_requests = phase.max_requests.map(|m| shard.share(m));
+                // Exact for a phase of one step; with several, which steps' units a limit
+                // takes is decided at run time, sharded or not.
+                let first = self.shard_users[p].first().copied().unwrap_or(0);
+                phase.max_requests = phase.max_requests.map(|m| shard.share_closed(m, first));
                 for at in &mut phase.users {
                     at.users = shard.share(u64::from(at.users)) as u32;
                 }
@@ -108,24 +141,36 @@ impl Schedule {
             cursor.unit += 1;
             return unit;
         };
+        let users = self
+            .shard_users
+            .get(phase as usize)
+            .and_then(|p| p.get(step as usize))
+            .copied()
+            .unwrap_or(0);
+        if shard.share(u64::from(users)) == 0 {
+            // No users of this step here: nothing of its sequence is this part's.
+            return Vec::new();
+        }
         let singles = self.phases[phase as usize]
             .classes
             .iter()
             .all(|c| c.session.is_none());
         if singles {
-            // Every unit is one request: unit k is at position k, so skip straight to ours.
-            let n = u64::from(shard.count);
-            let ours = cursor.unit + (u64::from(shard.index) + n - cursor.unit % n) % n;
-            let unit = self.closed_unit(phase, step, ours);
+            // Every unit is one request, so unit k is at position k: skip to ours (within
+            // 2N, as each run of `users` units holds ours every N).
+            let mut k = cursor.unit;
+            while !shard.owns_closed(k, users) {
+                k += 1;
+            }
             *cursor = Cursor {
-                position: ours + 1,
-                unit: ours + 1,
+                position: k + 1,
+                unit: k + 1,
             };
-            return unit;
+            return self.closed_unit(phase, step, k);
         }
         loop {
             let unit = self.closed_unit(phase, step, cursor.position);
-            let owned = shard.owns(cursor.unit);
+            let owned = shard.owns_closed(cursor.unit, users);
             cursor.position += unit.len() as u64;
             cursor.unit += 1;
             if owned {
