@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The analysis at any size (docs/benchmarks.md): `llmw analyze` of synthetic runs of 10^8 and
-# 10^9 chunk rows and of one 10^9-row run written as 3 shards, time and peak memory, beside
-# DuckDB computing the same per-step numbers from the same files — and a check that the two
-# agree (counts equal, percentiles and tps to 1e-9). Needs ~16 GB of disk under OUT (default
-# /tmp/llmw-analysis-bench) and python3 with duckdb (VENV, default ~/.cache/llmw-venv).
-# SIZES="100000 1000000" are the requests of the runs, 1,000 chunks each.
+# The analysis at any size (docs/benchmarks.md): `llmw analyze` of synthetic runs — 10^8 chunk
+# rows, 10^9 rows over the same 100,000 requests, 10^9 rows over 1,000,000 requests, and that
+# last run written as 3 shards — time and peak memory, beside DuckDB computing the same per-step
+# numbers from the same files, and a check that the two agree (counts equal, percentiles and
+# tps to 1e-9). Needs ~14 GB of disk under OUT (default /tmp/llmw-analysis-bench) and python3
+# with duckdb (VENV, default ~/.cache/llmw-venv). SIZES lists REQUESTSxCHUNKS_PER runs; the
+# last is also written as 3 shards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llmw-target}"
@@ -14,21 +15,26 @@ gen="$CARGO_TARGET_DIR/release/examples/synthetic_run"
 py="${VENV:-$HOME/.cache/llmw-venv}/bin/python"
 out=${OUT:-/tmp/llmw-analysis-bench}
 mkdir -p "$out"
-sizes=${SIZES:-100000 1000000}
+sizes=${SIZES:-100000x1000 100000x10000 1000000x1000}
 last=""
-for n in $sizes; do
-  [ -e "$out/run-$n/run.json" ] || "$gen" "$out/run-$n" "$n" 1000
-  last=$n
+for size in $sizes; do
+  [ -e "$out/run-$size/run.json" ] || "$gen" "$out/run-$size" "${size%x*}" "${size#*x}"
+  last=$size
 done
 for i in 0 1 2; do
-  [ -e "$out/shard-$last-$i/run.json" ] || "$gen" "$out/shard-$last-$i" "$last" 1000 "$i/3"
+  [ -e "$out/shard-$last-$i/run.json" ] || "$gen" "$out/shard-$last-$i" "${last%x*}" "${last#*x}" "$i/3"
 done
 
 compare() { # NAME DIRS...
   local name=$1; shift
-  echo "== $name: $(du -sh --total "$@" | tail -1 | cut -f1) of Parquet"
+  echo "== $name: $(du -shL --total "$@" | tail -1 | cut -f1) of Parquet"
   /usr/bin/time -f "  llmw analyze: %e s, peak RSS %M KB" "$llmw" analyze --format json "$@" > "$out/$name.llmw.json"
-  /usr/bin/time -f "  duckdb:       %e s, peak RSS %M KB" "$py" benches/analysis_duckdb.py "$@" > "$out/$name.duck.json"
+  if ! /usr/bin/time -f "  duckdb:       %e s, peak RSS %M KB" "$py" benches/analysis_duckdb.py "$@" > "$out/$name.duck.json" 2> "$out/$name.duck.err"; then
+    grep -E "Error|Exception" "$out/$name.duck.err" | head -2 | sed 's/^/  duckdb failed: /'
+    tail -1 "$out/$name.duck.err"
+    return 0
+  fi
+  tail -1 "$out/$name.duck.err"
   "$py" - "$out/$name.llmw.json" "$out/$name.duck.json" <<'PY'
 import json, sys
 a = json.load(open(sys.argv[1])); d = json.load(open(sys.argv[2]))
@@ -48,5 +54,5 @@ print(f"  agree on {len(d['groups'])} steps: ok, TTFT p50/p99, chunk gaps (count
       f"(step 0: {g['gaps']} gaps, p50 {g['gap_p50']:.3f} ms, p99 {g['gap_p99']:.3f} ms)")
 PY
 }
-for n in $sizes; do compare "run-$n" "$out/run-$n"; done
+for size in ${ONLY:-$sizes}; do compare "run-$size" "$out/run-$size"; done
 compare "shards-$last" "$out/shard-$last-0" "$out/shard-$last-1" "$out/shard-$last-2"

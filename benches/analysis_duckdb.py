@@ -8,6 +8,7 @@ tps = output tokens / (last done - first sent). Percentiles are quantile_cont: l
 interpolation between closest ranks, llmw's definition. Every request is kept (no warm-up).
 """
 import json
+import os
 import sys
 import time
 
@@ -27,6 +28,11 @@ def files(pattern_list):
 
 req, chk = files(req), files(chk)
 con = duckdb.connect()
+# DuckDB's own advice for large windows: no insertion order to keep, a memory limit past which
+# it spills to its temporary directory (set MEMORY to change it).
+con.execute(f"SET memory_limit = '{os.environ.get('MEMORY', '12GB')}'")
+con.execute("SET preserve_insertion_order = false")
+con.execute(f"SET temp_directory = '{os.environ.get('TMPDIR', '/tmp')}/duckdb-spill'")
 t0 = time.time()
 steps = con.execute(f"""
   SELECT phase, step, count(*) FILTER (WHERE status = 'ok') AS ok,
