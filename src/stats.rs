@@ -160,6 +160,52 @@ const T95_9: f64 = 2.262_157_162_740_992;
 /// events, are the samples because a server's throughput is correlated from one moment to the
 /// next. `None` for an empty span or fewer than 2 events a window on average.
 pub fn rate_ci95(events: &[(f64, f64)], start: f64, end: f64) -> Option<[f64; 2]> {
+    let rates = batch_rates(events, start, end)?;
+    let mean = rates.iter().sum::<f64>() / BATCHES as f64;
+    let var = rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (BATCHES - 1) as f64;
+    let half = T95_9 * (var / BATCHES as f64).sqrt();
+    Some([mean - half, mean + half])
+}
+
+/// Student's t for a two-sided 95 % test with `BATCHES − 2` degrees of freedom.
+const T95_8: f64 = 2.306_004_135_204_166;
+
+/// Whether the rate of `events` drifts across `[start, end)`: the least-squares trend of the
+/// [`BATCHES`] window rates, as the change it makes from the first window to the last relative
+/// to the mean rate, and its t statistic. `Some` only for a trend that is significant (|t| >
+/// t₈ at 95 %) and larger than `min_change` (a fraction); `None` for a steady rate or too few
+/// events.
+pub fn rate_drift(
+    events: &[(f64, f64)],
+    start: f64,
+    end: f64,
+    min_change: f64,
+) -> Option<(f64, f64)> {
+    let rates = batch_rates(events, start, end)?;
+    let n = BATCHES as f64;
+    let mean = rates.iter().sum::<f64>() / n;
+    let mx = (n - 1.0) / 2.0;
+    let sxx: f64 = (0..BATCHES).map(|j| (j as f64 - mx).powi(2)).sum();
+    let slope = (0..BATCHES)
+        .map(|j| (j as f64 - mx) * (rates[j] - mean))
+        .sum::<f64>()
+        / sxx;
+    let residual: f64 = (0..BATCHES)
+        .map(|j| (rates[j] - mean - slope * (j as f64 - mx)).powi(2))
+        .sum();
+    let se = (residual / (n - 2.0) / sxx).sqrt();
+    let change = slope * (n - 1.0) / mean;
+    let t = if se > 0.0 {
+        slope / se
+    } else {
+        f64::INFINITY.copysign(slope)
+    };
+    (mean > 0.0 && t.abs() > T95_8 && change.abs() > min_change).then_some((change, t))
+}
+
+/// The rates of `events` in [`BATCHES`] equal windows of `[start, end)`, or `None` for an empty
+/// span or fewer than 2 events a window on average.
+fn batch_rates(events: &[(f64, f64)], start: f64, end: f64) -> Option<[f64; BATCHES]> {
     let span = end - start;
     if span.is_nan() || span <= 0.0 || events.len() < 2 * BATCHES {
         return None;
@@ -170,11 +216,7 @@ pub fn rate_ci95(events: &[(f64, f64)], start: f64, end: f64) -> Option<[f64; 2]
         let i = (((t - start) / width).floor().max(0.0) as usize).min(BATCHES - 1);
         sums[i] += w;
     }
-    let rates: Vec<f64> = sums.iter().map(|s| s / width).collect();
-    let mean = rates.iter().sum::<f64>() / BATCHES as f64;
-    let var = rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (BATCHES - 1) as f64;
-    let half = T95_9 * (var / BATCHES as f64).sqrt();
-    Some([mean - half, mean + half])
+    Some(sums.map(|s| s / width))
 }
 
 #[cfg(test)]
@@ -250,6 +292,22 @@ mod tests {
         assert!((0.92..=0.98).contains(&share), "coverage {share}");
         assert_eq!(rate_ci95(&[(0.5, 1.0)], 0.0, 1.0), None, "too few events");
         assert_eq!(rate_ci95(&[(0.0, 1.0); 40], 1.0, 1.0), None, "no span");
+    }
+
+    #[test]
+    fn a_drifting_rate_is_told_from_a_steady_one() {
+        // 4,000 events over 100 s: at a steady rate, and at a rate rising linearly 2× across
+        // the span (density ∝ 1 + t/100: inverse-CDF sampling of uniforms).
+        let mut u = uniform(11);
+        let steady: Vec<(f64, f64)> = (0..4000).map(|_| (u() * 100.0, 1.0)).collect();
+        let rising: Vec<(f64, f64)> = (0..4000)
+            .map(|_| ((-1.0 + (1.0 + 3.0 * u()).sqrt()) * 100.0, 1.0))
+            .collect();
+        assert_eq!(rate_drift(&steady, 0.0, 100.0, 0.1), None);
+        let (change, t) = rate_drift(&rising, 0.0, 100.0, 0.1).expect("drifts");
+        // From 1 to 2 over the span, relative to the mean 1.5: about +0.6 (windows' centres
+        // run from 5 to 95 s, so a little less).
+        assert!((0.45..0.7).contains(&change) && t > 5.0, "{change} {t}");
     }
 
     #[test]

@@ -373,3 +373,107 @@ fn the_session_view_of_a_hand_built_run_is_exact() {
         .expect("analyses");
     assert!(b.groups.iter().all(|g| g.sessions.is_none()));
 }
+
+/// 1,000 ok requests with TTFTs of 1, 2, …, 1000 ms: the p50 is 500.5 ms and its 95 % interval
+/// (order statistics 469 and 532) about 469–532 ms.
+#[test]
+fn an_slo_verdict_inside_its_interval_is_marked_uncertain() {
+    let dir = common::runs::temp_dir("slo-uncertain");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let w = TraceWriter::create(&dir, vec!["p".into()], vec!["default".into()]).expect("writer");
+    for id in 0..1000u64 {
+        let sent = id * 10;
+        let first = sent + id + 1;
+        let r = RequestRow {
+            chunks: 1,
+            ..row(
+                id,
+                0,
+                Status::Ok,
+                (sent, Some(first), Some(first), first + 1),
+                Some(1),
+            )
+        };
+        w.tx.send(Msg::Request(r, chunks(id, &[first], &[1])))
+            .expect("send");
+    }
+    w.finish(true).expect("closed");
+    let meta = common::runs::manifest(json!({
+        "slo": [
+            {"metric": "ttft", "stat": "p50", "op": "<", "threshold": 0.5, "text": "ttft.p50 < 500ms"},
+            {"metric": "ttft", "stat": "p50", "op": "<", "threshold": 0.6, "text": "ttft.p50 < 600ms"},
+            {"metric": "ttft", "stat": "p90", "op": "<", "threshold": 0.9, "text": "ttft.p90 < 900ms"}
+        ],
+        "phases": [{"name": "p", "measure": true, "loop": "open", "start_ns": 0, "end_ns": 20_000_000_000u64,
+                    "steps": [{"step": 0, "start_ns": 0, "end_ns": 20_000_000_000u64, "level": 1.0}]}]
+    }));
+    std::fs::write(dir.join("run.json"), meta.to_string()).expect("run.json");
+    let a = analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default())
+        .expect("analyses");
+    let slo = a.slo.as_ref().expect("objectives");
+    close(slo[0].measured, 0.5005);
+    let [lo, hi] = slo[0].ci95.expect("a p50 interval");
+    assert!(
+        (0.46..0.48).contains(&lo) && (0.52..0.54).contains(&hi),
+        "{lo} {hi}"
+    );
+    assert!(
+        !slo[0].pass && slo[0].uncertain,
+        "500.5 ms misses 500 ms, inside its interval"
+    );
+    assert!(
+        slo[1].pass && !slo[1].uncertain,
+        "600 ms is beyond the interval"
+    );
+    assert!(
+        slo[2].ci95.is_none() && !slo[2].uncertain,
+        "a p90 has no interval"
+    );
+    let text = analysis::text::analysis(&a);
+    assert!(text.contains("UNCERTAIN: its 95 % interval"), "{text}");
+}
+
+/// A step whose answers come ever faster (every request done at √ of a uniform grid: the
+/// completion rate rises linearly) has no steady state; the same requests evenly spread do.
+#[test]
+fn a_group_whose_throughput_still_drifts_has_no_steady_state() {
+    let analyse = |name: &str, at: &dyn Fn(u64) -> u64| {
+        let dir = common::runs::temp_dir(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let w =
+            TraceWriter::create(&dir, vec!["p".into()], vec!["default".into()]).expect("writer");
+        for id in 0..600u64 {
+            let done = at(id);
+            let r = RequestRow {
+                chunks: 1,
+                ..row(
+                    id,
+                    0,
+                    Status::Ok,
+                    (done - 5, Some(done - 1), Some(done - 1), done),
+                    Some(1),
+                )
+            };
+            w.tx.send(Msg::Request(r, chunks(id, &[done - 1], &[1])))
+                .expect("send");
+        }
+        w.finish(true).expect("closed");
+        let meta = common::runs::manifest(json!({
+            "phases": [{"name": "p", "measure": true, "loop": "closed", "start_ns": 0, "end_ns": 70_000_000_000u64,
+                        "steps": [{"step": 0, "start_ns": 0, "end_ns": 70_000_000_000u64, "level": 4.0}]}]
+        }));
+        std::fs::write(dir.join("run.json"), meta.to_string()).expect("run.json");
+        analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default())
+            .expect("analyses")
+    };
+    // Times in ms over 60 s: evenly, and with the k-th answer at 60 s · √(k/600).
+    let even = analyse("steady", &|k| 10 + k * 100);
+    let rising = analyse("drifting", &|k| {
+        10 + (60_000.0 * (k as f64 / 600.0).sqrt()) as u64
+    });
+    assert_eq!(even.groups[0].no_steady_state, None);
+    let why = rising.groups[0].no_steady_state.as_deref().expect("drifts");
+    assert!(why.starts_with("throughput rose"), "{why}");
+    assert_eq!(rising.groups[0].steady_state, None);
+    assert!(analysis::text::analysis(&rising).contains("NO STEADY STATE"));
+}

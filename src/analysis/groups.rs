@@ -80,7 +80,12 @@ pub struct Group {
     pub window: Window,
     pub measured: Window,
     pub excluded: Excluded,
+    /// From the moment the in-flight level first reaches 90 % of its median to the last (null
+    /// with too few requests, or with `no_steady_state`).
     pub steady_state: Option<Window>,
+    /// Why the group never settled, when its throughput still drifts: the trend of its ten
+    /// batch-window rates is significant and over 10 % (`docs/metrics.md`).
+    pub no_steady_state: Option<String>,
     pub diagnostics: super::series::Diagnostics,
     /// Time to the first answer token (reasoning models think first), over requests that got one.
     pub ttfo_ms: Stats,
@@ -299,6 +304,9 @@ struct Samples {
     span: Option<(i64, i64)>,
 }
 
+/// A throughput trend below this share of the mean across a group counts as steady.
+const DRIFT: f64 = 0.10;
+
 pub(crate) fn compute(
     run: &Run,
     defs: &[GroupDef],
@@ -405,6 +413,19 @@ pub(crate) fn compute(
                     .map(|(a, b)| (b - a) as f64 / 1e9)
                     .filter(|x| *x > 0.0);
                 let finished = s.counts.ok + s.counts.error + s.counts.timeout;
+                let drift = s.span.and_then(|(a, b)| {
+                    let (change, t) = crate::stats::rate_drift(
+                        &s.finished,
+                        a as f64 / 1e9,
+                        b as f64 / 1e9,
+                        DRIFT,
+                    )?;
+                    Some(format!(
+                        "throughput {} {:.0} % across the group (trend t = {t:.1}): exclude a warm-up or cool-down, or hold the step longer",
+                        if change > 0.0 { "rose" } else { "fell" },
+                        change.abs() * 100.0
+                    ))
+                });
                 let share = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
                 Group {
                     phase: d.phase.clone(),
@@ -437,7 +458,11 @@ pub(crate) fn compute(
                     window: m.windows[g],
                     measured: m.measured[g],
                     excluded: m.excluded[g].clone(),
-                    steady_state: super::series::steady_window(run, &m.of_row, g),
+                    steady_state: drift
+                        .is_none()
+                        .then(|| super::series::steady_window(run, &m.of_row, g))
+                        .flatten(),
+                    no_steady_state: drift,
                     diagnostics,
                     requests: s.counts,
                     ttfo_ms: Stats::of(&mut s.ttfo),

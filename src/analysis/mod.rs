@@ -116,29 +116,39 @@ pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
     let pooled = groups::compute(run, &pooled_def, &pooled_membership, &objectives, None).pop();
     let slo = slo::evaluate(&run.meta.slo, |metric, stat| {
         let p = pooled.as_ref()?;
+        let rate = |v: Option<f64>| v.map(|v| (v, None));
         let dist = match metric.canonical() {
             Metric::Ttft => &p.ttft_ms,
             Metric::Itl | Metric::Tpot => &p.itl_ms,
             Metric::E2e => &p.e2e_ms,
             Metric::TpsUser => &p.tps_user,
             Metric::Tps => {
-                return slo::pooled_rate(&groups, |g| Some((g.tps? * g.span_s?, g.span_s?)))
+                return rate(slo::pooled_rate(&groups, |g| {
+                    Some((g.tps? * g.span_s?, g.span_s?))
+                }))
             }
             Metric::Errors => {
-                return slo::pooled_rate(&groups, |g| {
+                return rate(slo::pooled_rate(&groups, |g| {
                     let finished = (g.requests.ok + g.requests.error + g.requests.timeout) as f64;
                     Some(((g.requests.error + g.requests.timeout) as f64, finished))
-                })
+                }))
             }
             Metric::Dropped => {
-                return slo::pooled_rate(&groups, |g| {
+                return rate(slo::pooled_rate(&groups, |g| {
                     Some((g.requests.dropped as f64, g.requests.total as f64))
-                })
+                }))
             }
         };
         // Times are in ms in the statistics and in seconds in objectives.
         let scale = if metric == Metric::TpsUser { 1.0 } else { 1e-3 };
-        dist.get(stat.unwrap_or(Stat::Max)).map(|v| v * scale)
+        let stat = stat.unwrap_or(Stat::Max);
+        let ci = match stat {
+            Stat::P50 => dist.p50_ci95,
+            Stat::P99 => dist.p99_ci95,
+            _ => None,
+        };
+        dist.get(stat)
+            .map(|v| (v * scale, ci.map(|[a, b]| [a * scale, b * scale])))
     });
     Ok(Analysis {
         run: run.dir.display().to_string(),

@@ -351,6 +351,9 @@ pub fn html(runs: &[Analysis]) -> String {
                     esc(&s.phase), s.step, esc(&text::load(s.load)), s.tps, esc(&s.reason),
                     s.operating_range.tps[0], s.operating_range.tps[1], s.operating_range.load[0], s.operating_range.load[1]
                 );
+                if let Some(why) = &s.uncertain {
+                    let _ = write!(out, "<p class=fail>Uncertain: {}.</p>", esc(why));
+                }
             }
             None => out.push_str("<p class=note>No saturation point in this run: no step where throughput stopped growing while TTFT jumped or errors appeared.</p>"),
         }
@@ -361,10 +364,17 @@ pub fn html(runs: &[Analysis]) -> String {
                     .measured
                     .map(|v| format!("{v:.4}"))
                     .unwrap_or_else(|| "no data".into());
-                let (class, word) = if o.pass {
-                    ("pass", "pass")
-                } else {
-                    ("fail", "FAIL")
+                let (class, word) = match (o.pass, o.uncertain) {
+                    (true, false) => ("pass", "pass"),
+                    (true, true) => (
+                        "note",
+                        "pass (uncertain: the 95 % interval spans the threshold)",
+                    ),
+                    (false, false) => ("fail", "FAIL"),
+                    (false, true) => (
+                        "fail",
+                        "FAIL (uncertain: the 95 % interval spans the threshold)",
+                    ),
                 };
                 let _ = write!(
                     out,

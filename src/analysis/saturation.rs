@@ -25,6 +25,10 @@ pub struct Saturation {
     pub tps: f64,
     pub reason: String,
     pub operating_range: OperatingRange,
+    /// Set when the 95 % intervals of the two steps compared do not support the verdict: the
+    /// throughput intervals allow a gain of `MIN_GAIN` or more, or the TTFT intervals a rise
+    /// of `TTFT_JUMP` or less (hold the steps longer to settle it).
+    pub uncertain: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +82,7 @@ fn in_phase(steps: &[&Group]) -> Option<Saturation> {
         // Errors mark saturation by themselves, even a step where nothing succeeded (no
         // throughput to compare).
         let errors = cur.error_rate.unwrap_or(0.0);
+        let mut uncertain = None;
         let reason = if errors > MAX_ERRORS {
             format!(
                 "error rate {:.1} % above {:.0} %",
@@ -98,6 +103,7 @@ fn in_phase(steps: &[&Group]) -> Option<Saturation> {
                 _ => 1.0,
             };
             if gain < MIN_GAIN && ttft_jump > TTFT_JUMP {
+                uncertain = unsupported(prev, cur);
                 format!(
                     "throughput gain {:+.1} % under {:.0} % while TTFT p50 rose {:.1}×",
                     gain * 100.0,
@@ -124,9 +130,41 @@ fn in_phase(steps: &[&Group]) -> Option<Saturation> {
                 load: [at(0.5 * best), at(0.7 * best)],
                 tps: [0.5 * best, 0.7 * best],
             },
+            uncertain,
         });
     }
     None
+}
+
+/// Why the intervals of `prev` and `cur` do not support "throughput stopped growing while TTFT
+/// jumped", if they do not: the largest gain they allow (`cur`'s high end over `prev`'s low
+/// end) reaches `MIN_GAIN`, or the smallest TTFT rise they allow is at most `TTFT_JUMP`.
+fn unsupported(prev: &Group, cur: &Group) -> Option<String> {
+    let mut why = Vec::new();
+    if let (Some([pl, _]), Some([_, ch])) = (prev.tps_ci95, cur.tps_ci95) {
+        let most = if pl > 0.0 {
+            ch / pl - 1.0
+        } else {
+            f64::INFINITY
+        };
+        if most >= MIN_GAIN {
+            why.push(format!(
+                "the throughput intervals ({pl:.0}–{:.0} and {:.0}–{ch:.0} tok/s) allow a gain of up to {:+.0} %",
+                prev.tps_ci95.map_or(0.0, |c| c[1]),
+                cur.tps_ci95.map_or(0.0, |c| c[0]),
+                most * 100.0
+            ));
+        }
+    }
+    if let (Some([_, ph]), Some([cl, _])) = (prev.ttft_ms.p50_ci95, cur.ttft_ms.p50_ci95) {
+        let least = if ph > 0.0 { cl / ph } else { f64::INFINITY };
+        if least <= TTFT_JUMP {
+            why.push(format!(
+                "the TTFT p50 intervals allow a rise of only {least:.2}×"
+            ));
+        }
+    }
+    (!why.is_empty()).then(|| format!("{}: hold the steps longer", why.join("; ")))
 }
 
 /// The load at which the (load, tps) curve first reaches `tps`, interpolating linearly (from
@@ -183,6 +221,7 @@ mod tests {
             measured: window,
             excluded: Default::default(),
             steady_state: None,
+            no_steady_state: None,
             diagnostics: Default::default(),
             ttfo_ms: crate::stats::Stats::empty(),
             tokens: Default::default(),
@@ -191,6 +230,59 @@ mod tests {
             server: None,
             sessions: None,
         }
+    }
+
+    #[test]
+    fn a_verdict_the_intervals_do_not_support_is_marked_uncertain() {
+        let with = |mut g: Group, tps: [f64; 2], ttft: [f64; 2]| {
+            g.tps_ci95 = Some(tps);
+            g.ttft_ms.p50_ci95 = Some(ttft);
+            g
+        };
+        // Tight intervals: 1,000 → 1,040 tok/s (+4 %), TTFT 30 → 200 ms: supported.
+        let tight = [
+            with(
+                group("c16", 16.0, 1000.0, 30.0),
+                [990.0, 1010.0],
+                [29.0, 31.0],
+            ),
+            with(
+                group("c32", 32.0, 1040.0, 200.0),
+                [1030.0, 1050.0],
+                [190.0, 210.0],
+            ),
+        ];
+        assert_eq!(find(&tight).expect("saturation").uncertain, None);
+        // Wide throughput intervals: the gain could be +40 %.
+        let wide = [
+            with(
+                group("c16", 16.0, 1000.0, 30.0),
+                [800.0, 1200.0],
+                [29.0, 31.0],
+            ),
+            with(
+                group("c32", 32.0, 1040.0, 200.0),
+                [900.0, 1120.0],
+                [190.0, 210.0],
+            ),
+        ];
+        let why = find(&wide).expect("saturation").uncertain.expect("flagged");
+        assert!(why.contains("gain of up to +40 %"), "{why}");
+        // Wide TTFT intervals: the rise could be as small as 1.2×.
+        let ttft = [
+            with(
+                group("c16", 16.0, 1000.0, 30.0),
+                [990.0, 1010.0],
+                [20.0, 100.0],
+            ),
+            with(
+                group("c32", 32.0, 1040.0, 200.0),
+                [1030.0, 1050.0],
+                [120.0, 300.0],
+            ),
+        ];
+        let why = find(&ttft).expect("saturation").uncertain.expect("flagged");
+        assert!(why.contains("rise of only 1.20×"), "{why}");
     }
 
     #[test]

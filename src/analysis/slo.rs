@@ -14,13 +14,22 @@ pub struct Objective {
     /// In the objective's unit: seconds for times, a fraction for percentages, per second for rates.
     pub measured: Option<f64>,
     pub pass: bool,
+    /// The measured value's 95 % interval, in the objective's unit, where it has one (the p50
+    /// and p99 of a latency).
+    pub ci95: Option<[f64; 2]>,
+    /// The interval spans the threshold: the verdict could go either way on another run of
+    /// the same length (measure longer to settle it).
+    pub uncertain: bool,
 }
+
+/// A measured value and its 95 % interval, if it has one.
+pub type Measured = (f64, Option<[f64; 2]>);
 
 /// Pooled values: statistics over all measured requests need the samples, so the caller passes
 /// a lookup (metric, stat) → value.
 pub fn evaluate(
     objectives: &[manifest::Objective],
-    value: impl Fn(Metric, Option<Stat>) -> Option<f64>,
+    value: impl Fn(Metric, Option<Stat>) -> Option<Measured>,
 ) -> Option<Vec<Objective>> {
     if objectives.is_empty() {
         return None;
@@ -29,12 +38,18 @@ pub fn evaluate(
         objectives
             .iter()
             .map(|o| {
-                let measured = value(o.metric, o.stat);
+                let found = value(o.metric, o.stat);
+                let measured = found.map(|(m, _)| m);
+                let ci95 = found.and_then(|(_, ci)| ci);
                 Objective {
                     objective: o.text.clone(),
                     metric: o.metric,
                     measured,
                     pass: measured.is_some_and(|m| o.op.holds(m, o.threshold)),
+                    ci95,
+                    uncertain: ci95.is_some_and(|[lo, hi]| {
+                        o.op.holds(lo, o.threshold) != o.op.holds(hi, o.threshold)
+                    }),
                 }
             })
             .collect(),

@@ -175,6 +175,9 @@ pub fn analysis(a: &Analysis) -> String {
                 "operating range (50–70 % of saturation): {:.0}–{:.0} tok/s at {:.1}–{:.1} {unit}",
                 s.operating_range.tps[0], s.operating_range.tps[1], s.operating_range.load[0], s.operating_range.load[1]
             );
+            if let Some(why) = &s.uncertain {
+                let _ = writeln!(out, "  UNCERTAIN: {why}");
+            }
         }
         None => out.push_str("saturation: not reached (no step where throughput stopped growing while TTFT jumped or errors appeared)\n"),
     }
@@ -190,7 +193,21 @@ pub fn analysis(a: &Analysis) -> String {
                     Unit::Seconds => format!("{:.1} ms", v * 1000.0),
                 },
             };
-            let _ = writeln!(out, "  {verdict}  {:<24} measured {measured}", o.objective);
+            let doubt = match (o.uncertain, o.ci95) {
+                (true, Some([lo, hi])) => format!(
+                    "  UNCERTAIN: its 95 % interval {} spans the threshold; measure longer",
+                    match o.metric.unit() {
+                        Unit::Seconds => format!("{:.1}–{:.1} ms", lo * 1000.0, hi * 1000.0),
+                        _ => format!("{lo:.3}–{hi:.3}"),
+                    }
+                ),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  {verdict}  {:<24} measured {measured}{doubt}",
+                o.objective
+            );
         }
     }
     out.push_str("\ndiagnostics:\n");
@@ -216,6 +233,9 @@ pub fn analysis(a: &Analysis) -> String {
         }
         if let Some(w) = g.steady_state {
             parts.push(format!("steady {:.1}–{:.1} s", w.start_s, w.end_s));
+        }
+        if let Some(why) = &g.no_steady_state {
+            parts.push(format!("NO STEADY STATE: {why}"));
         }
         if !parts.is_empty() {
             let _ = writeln!(out, "  {} step {}: {}", g.phase, g.step, parts.join("; "));
