@@ -86,6 +86,9 @@ pub struct Group {
     /// Why the group never settled, when its throughput still drifts: the trend of its ten
     /// batch-window rates is significant and over 10 % (`docs/metrics.md`).
     pub no_steady_state: Option<String>,
+    /// How busy the client was during the group (its self-watch), and whether that may have
+    /// distorted the latencies; null for runs from before the self-watch.
+    pub client: Option<super::client::ClientLoad>,
     pub diagnostics: super::series::Diagnostics,
     /// Time to the first answer token (reasoning models think first), over requests that got one.
     pub ttfo_ms: Stats,
@@ -463,6 +466,7 @@ pub(crate) fn compute(
                         .then(|| super::series::steady_window(run, &m.of_row, g))
                         .flatten(),
                     no_steady_state: drift,
+                    client: super::client::during(run.meta.client.as_ref(), m.windows[g]),
                     diagnostics,
                     requests: s.counts,
                     ttfo_ms: Stats::of(&mut s.ttfo),

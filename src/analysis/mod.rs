@@ -6,6 +6,7 @@
 //! saturation point, `slo` the objectives, `compare` the A/B of several runs; `text`/`csv` print.
 
 pub mod chunks;
+pub mod client;
 mod compare;
 pub mod csv;
 pub mod groups;

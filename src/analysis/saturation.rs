@@ -222,6 +222,7 @@ mod tests {
             excluded: Default::default(),
             steady_state: None,
             no_steady_state: None,
+            client: None,
             diagnostics: Default::default(),
             ttfo_ms: crate::stats::Stats::empty(),
             tokens: Default::default(),

@@ -206,6 +206,10 @@ pub struct Bucket {
     /// Median TTFT of the requests whose first token arrived during the second.
     pub ttft_p50_ms: Option<f64>,
     pub completed: usize,
+    /// The client's self-watch: CPU in cores (mean over its seconds here) and the largest
+    /// per-second p99 of its event loop's lateness, ms (null without a self-watch).
+    pub client_cpu_cores: Option<f64>,
+    pub client_lag_p99_ms: Option<f64>,
 }
 
 /// At most this many one-second buckets (a longer run is summarised in coarser ones).
@@ -260,8 +264,21 @@ pub(crate) fn timeseries(run: &Run, frame: Option<Frame>, tokens: &[f64]) -> Vec
         }
     }
     let secs = width as f64 / 1e9;
+    let mut cpu = vec![(0.0f64, 0usize); n];
+    let mut lag: Vec<Option<f64>> = vec![None; n];
+    for c in run.meta.client.iter().flat_map(|w| &w.samples) {
+        // A sample covers the second before its time.
+        let k = ((((c.t_s - 0.5).max(0.0)) / secs) as usize).min(n - 1);
+        if let Some(v) = c.cpu_cores {
+            cpu[k].0 += v;
+            cpu[k].1 += 1;
+        }
+        lag[k] = Some(lag[k].map_or(c.lag_p99_ms, |l| l.max(c.lag_p99_ms)));
+    }
     (0..n)
         .map(|k| Bucket {
+            client_cpu_cores: (cpu[k].1 > 0).then(|| cpu[k].0 / cpu[k].1 as f64),
+            client_lag_p99_ms: lag[k],
             t: k as f64 * secs,
             in_flight: busy[k] / width as f64,
             tps: tokens.get(k).copied().unwrap_or(0.0) / secs,

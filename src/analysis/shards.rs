@@ -281,6 +281,31 @@ fn merged_manifest(runs: &[Run], offsets: &[i64]) -> Manifest {
         })
         .collect();
     meta.error = (!errors.is_empty()).then(|| errors.join("; "));
+    // Every machine's self-watch, on the merged time axis: a busy shard is a busy client.
+    let watches: Vec<_> = runs
+        .iter()
+        .zip(offsets)
+        .filter_map(|(r, o)| r.meta.client.as_ref().map(|c| (c, *o)))
+        .collect();
+    meta.client = (!watches.is_empty()).then(|| {
+        let mut samples: Vec<_> = watches
+            .iter()
+            .flat_map(|(c, o)| {
+                c.samples
+                    .iter()
+                    .map(move |s| crate::rundir::manifest::ClientSample {
+                        t_s: s.t_s + *o as f64 / 1e9,
+                        ..s.clone()
+                    })
+            })
+            .collect();
+        samples.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+        crate::rundir::manifest::ClientWatch {
+            cores: watches.iter().map(|(c, _)| c.cores).min().unwrap_or(1),
+            cpu_source: watches[0].0.cpu_source.clone(),
+            samples,
+        }
+    });
     meta.counts = runs.iter().try_fold(
         Counts {
             requests: 0,

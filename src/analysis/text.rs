@@ -154,6 +154,11 @@ pub fn analysis(a: &Analysis) -> String {
     if let Some(note) = shards_note(a) {
         let _ = writeln!(out, "{note}");
     }
+    for g in &a.groups {
+        if let Some(why) = g.client.as_ref().and_then(|c| c.busy.as_ref()) {
+            let _ = writeln!(out, "CLIENT BUSY in {} step {}: {why}", g.phase, g.step);
+        }
+    }
     out.push('\n');
     let rows: Vec<Vec<String>> = a.groups.iter().map(group_row).collect();
     out.push_str(&table(&HEADER, &rows, 3));

@@ -22,6 +22,7 @@ mod session;
 pub mod sse;
 mod stats;
 mod stop;
+mod watch;
 pub mod writer;
 
 pub use clock::rfc3339;
@@ -154,6 +155,7 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
         server_metrics: None,
         start_at: None,
         host_clock: None,
+        client: None,
     };
     http.prewarm(expected_concurrency(&schedule), 64).await;
 
@@ -217,6 +219,8 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
         prompt_overhead,
     };
     let scraper = start_scrape(&opts.metrics, &url, &sender.http, clock, &writer, scrape_rx)?;
+    let (watch, watcher) = watch::spawn(clock);
+    let watcher = AbortOnDrop(watcher);
     let ctx = Arc::new(Ctx::new(
         schedule.clone(),
         sender,
@@ -324,6 +328,8 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
     }
     heartbeat.0.abort();
     let _ = (&mut heartbeat.0).await;
+    drop(watcher);
+    findings.client = Some(watch.to_manifest());
     let (mut ending, mut error) = match stopper.outcome() {
         Some((e, why)) => (e, Some(why)),
         None => (Ending::Completed, None),

@@ -101,6 +101,7 @@ pub struct Findings {
     pub server_metrics: Option<manifest::ServerMetrics>,
     pub start_at: Option<manifest::StartAt>,
     pub host_clock: Option<manifest::HostClock>,
+    pub client: Option<manifest::ClientWatch>,
 }
 
 /// Where the run stands, for `run.json`.
@@ -173,6 +174,7 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
             count: s.count,
         }),
         host_clock: state.findings.host_clock.clone(),
+        client: state.findings.client.clone(),
         phases: schedule
             .phases
             .iter()

@@ -72,6 +72,9 @@ pub struct Manifest {
     /// offset between the clocks of a run's machines.
     #[serde(default)]
     pub host_clock: Option<HostClock>,
+    /// How busy the client was, second by second (known at the end of the run).
+    #[serde(default)]
+    pub client: Option<ClientWatch>,
     pub phases: Vec<Phase>,
     #[serde(default)]
     pub slo: Vec<Objective>,
@@ -96,6 +99,31 @@ pub struct StartAt {
     /// How long after that instant the process began its run (0 when it waited for it); the
     /// first requests of a late shard go out that late, and their send lag shows it.
     pub late_ms: f64,
+}
+
+/// The client watching itself (`engine/watch.rs`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClientWatch {
+    /// Cores this process may use.
+    pub cores: u32,
+    /// Where the CPU time was read (`None`: not on this system).
+    #[serde(default)]
+    pub cpu_source: Option<String>,
+    pub samples: Vec<ClientSample>,
+}
+
+/// One second of the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientSample {
+    /// The end of the second, since time 0.
+    pub t_s: f64,
+    /// CPU the llmw process used in the second, in cores (1.0 = one core busy).
+    #[serde(default)]
+    pub cpu_cores: Option<f64>,
+    /// How long a task that yielded waited to run again (sampled every 10 ms): the second's
+    /// p99 and max, ms.
+    pub lag_p99_ms: f64,
+    pub lag_max_ms: f64,
 }
 
 /// The kernel's view of the wall clock (Linux `adjtimex`), or why there is none.
