@@ -52,8 +52,17 @@ pub fn during(watch: Option<&ClientWatch>, window: Window) -> Option<ClientLoad>
         .count();
     let mut why = Vec::new();
     if late > 0 {
+        // Late with little CPU of its own: something else held the cores (often the server,
+        // on the same machine).
+        let own = match cpu_cores_max {
+            Some(c) if c < 0.5 * cores => format!(
+                " while llmw itself used at most {c:.2} of its {} cores, so other processes held them",
+                w.cores
+            ),
+            _ => String::new(),
+        };
         why.push(format!(
-            "its event loop was late by over {LAG_P99_MS} ms (p99) in {late} of {} s, by up to {lag_max_ms:.0} ms",
+            "its event loop was late by over {LAG_P99_MS} ms (p99) in {late} of {} s, by up to {lag_max_ms:.0} ms{own}",
             inside.len()
         ));
     }
