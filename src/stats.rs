@@ -167,40 +167,45 @@ pub fn rate_ci95(events: &[(f64, f64)], start: f64, end: f64) -> Option<[f64; 2]
     Some([mean - half, mean + half])
 }
 
-/// Student's t for a two-sided 95 % test with `BATCHES − 2` degrees of freedom.
-const T95_8: f64 = 2.306_004_135_204_166;
+/// Student's t for a two-sided 95 % test with 1, 2, … 30 degrees of freedom.
+const T95: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
 
-/// Whether the rate of `events` drifts across `[start, end)`: the least-squares trend of the
-/// [`BATCHES`] window rates, as the change it makes from the first window to the last relative
-/// to the mean rate, and its t statistic. `Some` only for a trend that is significant (|t| >
-/// t₈ at 95 %) and larger than `min_change` (a fraction); `None` for a steady rate or too few
-/// events.
-pub fn rate_drift(
-    events: &[(f64, f64)],
-    start: f64,
-    end: f64,
-    min_change: f64,
-) -> Option<(f64, f64)> {
-    let rates = batch_rates(events, start, end)?;
-    let n = BATCHES as f64;
-    let mean = rates.iter().sum::<f64>() / n;
-    let mx = (n - 1.0) / 2.0;
-    let sxx: f64 = (0..BATCHES).map(|j| (j as f64 - mx).powi(2)).sum();
-    let slope = (0..BATCHES)
-        .map(|j| (j as f64 - mx) * (rates[j] - mean))
-        .sum::<f64>()
-        / sxx;
-    let residual: f64 = (0..BATCHES)
-        .map(|j| (rates[j] - mean - slope * (j as f64 - mx)).powi(2))
+/// Whether `points` (time, rate) trend: the least-squares line's change from the first time to
+/// the last relative to the mean rate, and its t statistic. `Some` only for a trend that is
+/// significant (|t| above Student's t at 95 %, n − 2 degrees of freedom) and larger than
+/// `min_change` (a fraction); `None` for a steady rate, a zero mean or fewer than 6 points.
+pub fn trend(points: &[(f64, f64)], min_change: f64) -> Option<(f64, f64)> {
+    let n = points.len();
+    if n < 6 {
+        return None;
+    }
+    let nf = n as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / nf;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / nf;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx <= 0.0 || my <= 0.0 {
+        return None;
+    }
+    let slope = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx;
+    let residual: f64 = points
+        .iter()
+        .map(|p| (p.1 - my - slope * (p.0 - mx)).powi(2))
         .sum();
-    let se = (residual / (n - 2.0) / sxx).sqrt();
-    let change = slope * (n - 1.0) / mean;
+    let se = (residual / (nf - 2.0) / sxx).sqrt();
+    let span = points.iter().map(|p| p.0).fold(f64::MIN, f64::max)
+        - points.iter().map(|p| p.0).fold(f64::MAX, f64::min);
+    let change = slope * span / my;
     let t = if se > 0.0 {
         slope / se
     } else {
         f64::INFINITY.copysign(slope)
     };
-    (mean > 0.0 && t.abs() > T95_8 && change.abs() > min_change).then_some((change, t))
+    let critical = T95.get(n - 3).copied().unwrap_or(1.96);
+    (t.abs() > critical && change.abs() > min_change).then_some((change, t))
 }
 
 /// The rates of `events` in [`BATCHES`] equal windows of `[start, end)`, or `None` for an empty
@@ -295,19 +300,22 @@ mod tests {
     }
 
     #[test]
-    fn a_drifting_rate_is_told_from_a_steady_one() {
-        // 4,000 events over 100 s: at a steady rate, and at a rate rising linearly 2× across
-        // the span (density ∝ 1 + t/100: inverse-CDF sampling of uniforms).
+    fn a_trending_rate_is_told_from_a_steady_one() {
+        // 30 one-second rates around 100: flat with noise, and rising 100 → 130 with the same
+        // noise.
         let mut u = uniform(11);
-        let steady: Vec<(f64, f64)> = (0..4000).map(|_| (u() * 100.0, 1.0)).collect();
-        let rising: Vec<(f64, f64)> = (0..4000)
-            .map(|_| ((-1.0 + (1.0 + 3.0 * u()).sqrt()) * 100.0, 1.0))
+        let noise: Vec<f64> = (0..30).map(|_| (u() - 0.5) * 10.0).collect();
+        let flat: Vec<(f64, f64)> = (0..30).map(|k| (k as f64, 100.0 + noise[k])).collect();
+        let rising: Vec<(f64, f64)> = (0..30)
+            .map(|k| (k as f64, 100.0 + k as f64 + noise[k]))
             .collect();
-        assert_eq!(rate_drift(&steady, 0.0, 100.0, 0.1), None);
-        let (change, t) = rate_drift(&rising, 0.0, 100.0, 0.1).expect("drifts");
-        // From 1 to 2 over the span, relative to the mean 1.5: about +0.6 (windows' centres
-        // run from 5 to 95 s, so a little less).
-        assert!((0.45..0.7).contains(&change) && t > 5.0, "{change} {t}");
+        assert_eq!(trend(&flat, 0.1), None);
+        let (change, t) = trend(&rising, 0.1).expect("trends");
+        // 29 over a mean of ~114.5.
+        assert!((0.22..0.29).contains(&change) && t > 10.0, "{change} {t}");
+        // A significant trend under the size that counts is no drift.
+        assert_eq!(trend(&rising, 0.5), None);
+        assert_eq!(trend(&rising[..5], 0.1), None, "too few points");
     }
 
     #[test]

@@ -434,7 +434,8 @@ fn an_slo_verdict_inside_its_interval_is_marked_uncertain() {
 }
 
 /// A step whose answers come ever faster (every request done at √ of a uniform grid: the
-/// completion rate rises linearly) has no steady state; the same requests evenly spread do.
+/// token rate rises linearly to the end) has no steady state; the same requests evenly spread
+/// do.
 #[test]
 fn a_group_whose_throughput_still_drifts_has_no_steady_state() {
     let analyse = |name: &str, at: &dyn Fn(u64) -> u64| {
@@ -459,8 +460,8 @@ fn a_group_whose_throughput_still_drifts_has_no_steady_state() {
         }
         w.finish(true).expect("closed");
         let meta = common::runs::manifest(json!({
-            "phases": [{"name": "p", "measure": true, "loop": "closed", "start_ns": 0, "end_ns": 70_000_000_000u64,
-                        "steps": [{"step": 0, "start_ns": 0, "end_ns": 70_000_000_000u64, "level": 4.0}]}]
+            "phases": [{"name": "p", "measure": true, "loop": "closed", "start_ns": 0, "end_ns": 60_000_000_000u64,
+                        "steps": [{"step": 0, "start_ns": 0, "end_ns": 60_000_000_000u64, "level": 4.0}]}]
         }));
         std::fs::write(dir.join("run.json"), meta.to_string()).expect("run.json");
         analysis::analyze(&analysis::load(&dir).expect("loads"), &Options::default())

@@ -85,6 +85,7 @@ pub struct Scan {
     pub positions: Vec<Positions>,
     /// Output tokens received in each bucket of the time series' frame.
     pub tokens: Vec<f64>,
+    pub frame: Option<Frame>,
 }
 
 /// The time series' frame: bucket width (ns) and count.
@@ -200,5 +201,6 @@ pub fn scan(
         gaps,
         positions,
         tokens,
+        frame,
     })
 }

@@ -307,8 +307,30 @@ struct Samples {
     span: Option<(i64, i64)>,
 }
 
-/// A throughput trend below this share of the mean across a group counts as steady.
+/// A throughput trend below this share of the mean counts as steady.
 const DRIFT: f64 = 0.10;
+
+/// Whether the server's output throughput (every token received, whichever group sent it) still
+/// drifts in the second half of the group's window: a step's ramp-up belongs to its first half;
+/// "no steady state" is a trend to the end (`stats::trend` over the time series' buckets).
+fn drift(scan: &super::chunks::Scan, window: Window) -> Option<String> {
+    let frame = scan.frame?;
+    let width = frame.width_ns as f64 / 1e9;
+    let mid = (window.start_s + window.end_s) / 2.0;
+    let points: Vec<(f64, f64)> = scan
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(k, tk)| ((k as f64 + 0.5) * width, tk / width))
+        .filter(|(t, _)| *t >= mid && *t <= window.end_s)
+        .collect();
+    let (change, t) = crate::stats::trend(&points, DRIFT)?;
+    Some(format!(
+        "throughput {} {:.0} % over the second half of the group (trend t = {t:.1}): hold the step longer, or exclude a cool-down",
+        if change > 0.0 { "rose" } else { "fell" },
+        change.abs() * 100.0
+    ))
+}
 
 pub(crate) fn compute(
     run: &Run,
@@ -416,19 +438,7 @@ pub(crate) fn compute(
                     .map(|(a, b)| (b - a) as f64 / 1e9)
                     .filter(|x| *x > 0.0);
                 let finished = s.counts.ok + s.counts.error + s.counts.timeout;
-                let drift = s.span.and_then(|(a, b)| {
-                    let (change, t) = crate::stats::rate_drift(
-                        &s.finished,
-                        a as f64 / 1e9,
-                        b as f64 / 1e9,
-                        DRIFT,
-                    )?;
-                    Some(format!(
-                        "throughput {} {:.0} % across the group (trend t = {t:.1}): exclude a warm-up or cool-down, or hold the step longer",
-                        if change > 0.0 { "rose" } else { "fell" },
-                        change.abs() * 100.0
-                    ))
-                });
+                let drift = scan.and_then(|sc| drift(sc, m.windows[g]));
                 let share = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
                 Group {
                     phase: d.phase.clone(),

@@ -148,11 +148,15 @@ fn unsupported(prev: &Group, cur: &Group) -> Option<String> {
             f64::INFINITY
         };
         if most >= MIN_GAIN {
+            let gain = if most.is_finite() {
+                format!("a gain of up to {:+.0} %", most * 100.0)
+            } else {
+                "any gain".to_string()
+            };
             why.push(format!(
-                "the throughput intervals ({pl:.0}–{:.0} and {:.0}–{ch:.0} tok/s) allow a gain of up to {:+.0} %",
+                "the throughput intervals ({pl:.0}–{:.0} and {:.0}–{ch:.0} tok/s) allow {gain}",
                 prev.tps_ci95.map_or(0.0, |c| c[1]),
                 cur.tps_ci95.map_or(0.0, |c| c[0]),
-                most * 100.0
             ));
         }
     }

@@ -268,7 +268,10 @@ pub(crate) fn timeseries(run: &Run, frame: Option<Frame>, tokens: &[f64]) -> Vec
     let mut lag: Vec<Option<f64>> = vec![None; n];
     for c in run.meta.client.iter().flat_map(|w| &w.samples) {
         // A sample covers the second before its time.
-        let k = ((((c.t_s - 0.5).max(0.0)) / secs) as usize).min(n - 1);
+        let k = ((c.t_s - 0.5).max(0.0) / secs) as usize;
+        if k >= n {
+            continue; // after the last response (the drain, the scrape's end)
+        }
         if let Some(v) = c.cpu_cores {
             cpu[k].0 += v;
             cpu[k].1 += 1;

@@ -73,6 +73,7 @@ pub fn spawn(clock: Clock) -> (Watch, tokio::task::JoinHandle<()>) {
                 cpu_cores: used,
                 lag_p99_ms: p99,
                 lag_max_ms: lags.last().copied().unwrap_or(0.0),
+                machine: None,
             };
             if let Ok(mut s) = samples.lock() {
                 s.push(sample);

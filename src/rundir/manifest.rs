@@ -124,6 +124,10 @@ pub struct ClientSample {
     /// p99 and max, ms.
     pub lag_p99_ms: f64,
     pub lag_max_ms: f64,
+    /// In a merged run of shards (never in a run's own file): which shard's machine, and its
+    /// cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<(u32, u32)>,
 }
 
 /// The kernel's view of the wall clock (Linux `adjtimex`), or why there is none.
