@@ -18,10 +18,13 @@ start_sim() {
   sim_pid=$!
   sleep 1
 }
-run() { # name workload
-  /usr/bin/time -f "  $1: %e s wall, %U s user, %S s sys, peak RSS %M KB" \
-    "$llmw" run "$2" --target "http://127.0.0.1:$port" --out "$out/$1" --quiet >/dev/null 2>"$out/$1.time" || true
-  grep "peak RSS" "$out/$1.time"
+run() { # name workload [command prefix, e.g. taskset -c 1]
+  local name=$1 workload=$2; shift 2
+  /usr/bin/time -f "  $name: %e s wall, %U s user, %S s sys, peak RSS %M KB" -o "$out/$name.time" \
+    "$@" "$llmw" run "$workload" --target "http://127.0.0.1:$port" --out "$out/$name" --quiet >/dev/null 2>&1 || true
+  grep "peak RSS" "$out/$name.time"
+  # llmw's CPU seconds, for the per-chunk cost stats.py prints.
+  awk '/peak RSS/ { for (i = 1; i <= NF; i++) if ($(i+1) == "s" && ($(i+2) ~ /^user/ || $(i+2) ~ /^sys/)) cpu += $i } END { print cpu }' "$out/$name.time" > "$out/$name/cpu"
 }
 
 echo "== send precision: Poisson 2000/s for 10 s"
@@ -37,8 +40,26 @@ echo "== memory: 2000 concurrent streams"
 run memory benches/engine/streams-2000.llmw
 python3 benches/engine/stats.py "$out/memory"
 
-echo "== client overhead: 512 streams, simulator steps of 10 ms, its own timings recorded"
-start_sim --step-base-us 10000 --record-timings
-run overhead benches/engine/overhead-512.llmw
-curl -s "http://127.0.0.1:$port/llmw/timings" > "$out/timings.json"
-python3 benches/engine/stats.py "$out/overhead" "$out/timings.json"
+# The overhead cases: the simulator's steps take 10 ms and it records each request's own TTFT
+# and decode time, joined with llmw's by request id. Unpinned, llmw and the simulator share both
+# cores; pinned, the simulator has core 0 and llmw core 1 (taskset).
+overhead() { # name workload pin
+  if [ "$3" = pinned ]; then
+    sim_prefix=(taskset -c 0); run_prefix=(taskset -c 1)
+  else
+    sim_prefix=(); run_prefix=()
+  fi
+  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && sleep 0.5
+  "${sim_prefix[@]}" "$llmw" sim --port "$port" --profile fast --step-base-us 10000 --record-timings >/dev/null 2>&1 &
+  sim_pid=$!
+  sleep 1
+  run "$1" "$2" "${run_prefix[@]}"
+  curl -s "http://127.0.0.1:$port/llmw/timings" > "$out/$1.timings.json"
+  python3 benches/engine/stats.py "$out/$1" "$out/$1.timings.json"
+}
+for streams in 512 2048; do
+  for pin in unpinned pinned; do
+    echo "== client overhead: $streams streams, simulator steps of 10 ms, $pin"
+    overhead "overhead-$streams-$pin" "benches/engine/overhead-$streams.llmw" "$pin"
+  done
+done

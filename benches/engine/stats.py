@@ -20,6 +20,18 @@ if len(lag):
 chunks = pq.read_table(f"{run}/chunks.parquet", columns=["at_ns"]).column("at_ns").to_numpy()
 span = (chunks.max() - chunks.min()) / 1e9 if len(chunks) else 0
 print(f"  chunks {len(chunks)} in {span:.1f} s: {len(chunks) / span:,.0f} chunks/s written" if span else "  no chunks")
+try:
+    cpu = float(open(f"{run}/cpu").read())
+    if len(chunks):
+        print(f"  llmw CPU {cpu:.2f} s (user + sys): {cpu / len(chunks) * 1e6:.1f} us per chunk")
+except (OSError, ValueError):
+    pass
+client = meta.get("client") or {}
+if client.get("samples"):
+    s = client["samples"]
+    print(f"  self-watch: {client['cores']} cores, llmw CPU max {max(x['cpu_cores'] or 0 for x in s):.2f} cores, "
+          f"event-loop lateness p99 worst second {max(x['lag_p99_ms'] for x in s):.2f} ms, "
+          f"seconds over 5 ms: {sum(x['lag_p99_ms'] > 5 for x in s)} of {len(s)}")
 if len(sys.argv) > 2:
     # `request_id` is the plan id the simulator read from llmw's UUID header (null without one).
     server = {int(t["request_id"]): t for t in json.load(open(sys.argv[2])) if t["request_id"] is not None}
