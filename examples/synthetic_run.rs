@@ -56,36 +56,20 @@ fn main() -> Result<(), String> {
             })
             .collect();
         let last = chunks.last().map(|c| c.at_ns);
+        let done = last.unwrap_or(sent) + 100_000;
         let row = RequestRow {
-            request_id: id,
-            phase: 0,
-            step: step as u32,
-            class: 0,
-            scheduled_ns: None,
-            sent_ns: sent,
-            first_token_ns: Some(sent + ttft),
-            last_token_ns: last,
-            done_ns: last.unwrap_or(sent) + 100_000,
             input_tokens: 200 + rng.below(2000) as u32,
             output_tokens_requested: per,
-            prompt_tokens: None,
             output_tokens: Some(per),
             chunks: per,
-            status: Status::Ok,
             http_status: Some(200),
-            error: None,
-            prefix_group: None,
-            request_uuid: None,
             conn_reused: Some(false),
-            resent: false,
-            finish_reason: None,
-            cached_tokens: None,
-            first_content_ns: None,
-            reasoning_tokens: None,
-            session: None,
-            turn: None,
-            branch: None,
-            session_turns: None,
+            ..RequestRow::bare(
+                id,
+                step as u32,
+                Status::Ok,
+                (sent, Some(sent + ttft), last, done),
+            )
         };
         // Every row is drawn, so the shards' rows are the whole run's.
         if shard.is_some_and(|(i, n)| id % n != i) {

@@ -78,6 +78,50 @@ pub struct RequestRow {
     pub session_turns: Option<u32>,
 }
 
+impl RequestRow {
+    /// A row of phase 0 and class 0 with the given id, step, status and times (ns: sent, first
+    /// token, last token, done), every length 0 and every optional field empty: the base of
+    /// hand-built runs (tests, the synthetic benchmark run), which set the rest with `..`.
+    pub fn bare(
+        request_id: u64,
+        step: u32,
+        status: Status,
+        (sent, first, last, done): (u64, Option<u64>, Option<u64>, u64),
+    ) -> RequestRow {
+        RequestRow {
+            request_id,
+            phase: 0,
+            step,
+            class: 0,
+            scheduled_ns: None,
+            sent_ns: sent,
+            first_token_ns: first,
+            last_token_ns: last,
+            done_ns: done,
+            input_tokens: 0,
+            output_tokens_requested: 0,
+            prompt_tokens: None,
+            output_tokens: None,
+            chunks: 0,
+            status,
+            http_status: None,
+            error: None,
+            prefix_group: None,
+            request_uuid: None,
+            conn_reused: None,
+            resent: false,
+            finish_reason: None,
+            cached_tokens: None,
+            first_content_ns: None,
+            reasoning_tokens: None,
+            session: None,
+            turn: None,
+            branch: None,
+            session_turns: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkRow {
     pub request_id: u64,

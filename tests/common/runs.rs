@@ -8,8 +8,8 @@ use std::path::Path;
 use arrow_array::{Array, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-/// A request row for hand-built runs: phase 0, class 0, the given times (ns), every optional
-/// field empty; a test sets the rest with `..`.
+/// A request row for hand-built runs: phase 0, class 0, the given times (ns), 100 prompt tokens,
+/// 8 asked for, every optional field empty; a test sets the rest with `..`.
 pub fn request_row(
     id: u64,
     step: u32,
@@ -17,37 +17,12 @@ pub fn request_row(
     times: (u64, Option<u64>, Option<u64>, u64),
     output_tokens: Option<u32>,
 ) -> llmw::rundir::record::RequestRow {
-    let (sent, first, last, done) = times;
     llmw::rundir::record::RequestRow {
-        request_id: id,
-        phase: 0,
-        step,
-        class: 0,
-        scheduled_ns: None,
-        sent_ns: sent,
-        first_token_ns: first,
-        last_token_ns: last,
-        done_ns: done,
         input_tokens: 100,
         output_tokens_requested: 8,
-        prompt_tokens: None,
         output_tokens,
-        chunks: 0,
-        status,
-        http_status: None,
-        error: None,
-        prefix_group: None,
-        request_uuid: None,
         conn_reused: Some(false),
-        resent: false,
-        finish_reason: None,
-        cached_tokens: None,
-        first_content_ns: None,
-        reasoning_tokens: None,
-        session: None,
-        turn: None,
-        branch: None,
-        session_turns: None,
+        ..llmw::rundir::record::RequestRow::bare(id, step, status, times)
     }
 }
 
