@@ -256,34 +256,16 @@ impl Drop for Outstanding<'_> {
 /// A row for a request that never reached the server (`Dropped`), with its plan fields.
 fn unsent(r: &PlannedRequest, status: Status, error: String) -> RequestRow {
     RequestRow {
-        request_id: r.id,
         phase: r.phase,
-        step: r.step,
         class: r.class,
-        scheduled_ns: None,
-        sent_ns: 0,
-        first_token_ns: None,
-        last_token_ns: None,
-        done_ns: 0,
         input_tokens: r.input_tokens,
         output_tokens_requested: r.output_tokens,
-        prompt_tokens: None,
-        output_tokens: None,
-        chunks: 0,
-        status,
-        http_status: None,
         error: Some(error),
         prefix_group: r.prefix_group,
-        request_uuid: None,
-        conn_reused: None,
-        resent: false,
-        finish_reason: None,
-        cached_tokens: None,
-        first_content_ns: None,
-        reasoning_tokens: None,
         session: r.session.map(|t| t.id),
         turn: r.session.map(|t| t.turn),
         branch: r.session.map(|t| t.branch),
         session_turns: r.session.map(|t| t.turns),
+        ..RequestRow::bare(r.id, r.step, status, (0, None, None, 0))
     }
 }

@@ -81,7 +81,8 @@ pub struct RequestRow {
 impl RequestRow {
     /// A row of phase 0 and class 0 with the given id, step, status and times (ns: sent, first
     /// token, last token, done), every length 0 and every optional field empty: the base of
-    /// hand-built runs (tests, the synthetic benchmark run), which set the rest with `..`.
+    /// rows built by hand (a request that was never sent, tests, the synthetic benchmark run),
+    /// which set the rest with `..`.
     pub fn bare(
         request_id: u64,
         step: u32,
