@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod rng;
 pub mod rundir;
 pub mod schedule;
+pub mod search;
 pub mod sim;
 pub mod source;
 pub mod stats;

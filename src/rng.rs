@@ -27,6 +27,9 @@ pub fn key(parts: &[u64]) -> u64 {
 pub mod purpose {
     pub const ARRIVALS: u64 = 1;
     pub const CONTENT: u64 = 2;
+    /// A search probe's arrivals and requests, keyed by its level.
+    pub const PROBE_ARRIVALS: u64 = 3;
+    pub const PROBE_CONTENT: u64 = 4;
 }
 
 /// xoshiro256** (Blackman & Vigna), seeded from one 64-bit key through SplitMix64.

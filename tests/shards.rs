@@ -178,6 +178,8 @@ fn options(
         metrics: llmw::engine::Metrics::Off,
         stopper: llmw::engine::Stopper::new(),
         start_at,
+        judge: None,
+        levels: None,
     }
 }
 

@@ -177,6 +177,8 @@ async fn run_in_simulator(schedule: std::sync::Arc<llmw::Schedule>, name: &str) 
         metrics: Default::default(),
         stopper: llmw::engine::Stopper::new(),
         start_at: None,
+        judge: None,
+        levels: None,
     };
     llmw::engine::run(schedule, opts).await.expect("runs");
     dir

@@ -141,6 +141,8 @@ pub(crate) struct GroupDef {
     pub step: u32,
     pub load: Load,
     pub window_ns: (i64, Option<i64>),
+    /// A search's probe: its own warm-up (the analysis' `--warmup` applies when longer).
+    pub warmup_ns: i64,
 }
 
 /// The groups of a run, in phase and step order, from `run.json`.
@@ -162,6 +164,7 @@ pub(crate) fn definitions(meta: &Manifest) -> Vec<GroupDef> {
                     start + step.start_ns as i64,
                     step.end_ns.map(|e| start + e as i64).or(end),
                 ),
+                warmup_ns: step.warmup_ns.unwrap_or(0) as i64,
             });
         }
     }
@@ -217,7 +220,7 @@ pub(crate) fn membership(run: &Run, defs: &[GroupDef], opts: &Options) -> Member
         .map(|(i, g)| {
             let g = (*g)?;
             let (start, end) = windows[g];
-            if r.sent_ns[i] < start + opts.warmup_ns {
+            if r.sent_ns[i] < start + opts.warmup_ns.max(defs[g].warmup_ns) {
                 excluded[g].warmup += 1;
                 return None;
             }
@@ -234,8 +237,9 @@ pub(crate) fn membership(run: &Run, defs: &[GroupDef], opts: &Options) -> Member
         excluded,
         measured: windows
             .iter()
-            .map(|(a, b)| Window {
-                start_s: s(a + opts.warmup_ns),
+            .zip(defs)
+            .map(|((a, b), d)| Window {
+                start_s: s(a + opts.warmup_ns.max(d.warmup_ns)),
                 end_s: s(b - opts.cooldown_ns),
             })
             .collect(),

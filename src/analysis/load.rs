@@ -48,6 +48,43 @@ pub struct Requests {
 }
 
 impl Requests {
+    /// The columns of request rows held in memory (a search's probe, measured while the run
+    /// goes: the same rows the engine writes to `requests.parquet`).
+    pub fn from_rows(meta: &Manifest, rows: &[crate::rundir::record::RequestRow]) -> Requests {
+        let mut r = Requests::default();
+        let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let small = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+        for row in rows {
+            r.request_id.push(int(row.request_id));
+            r.phase.push(
+                meta.phases
+                    .get(row.phase as usize)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+            );
+            r.step.push(small(row.step));
+            r.scheduled_ns.push(row.scheduled_ns.map(int));
+            r.sent_ns.push(int(row.sent_ns));
+            r.first_token_ns.push(row.first_token_ns.map(int));
+            r.last_token_ns.push(row.last_token_ns.map(int));
+            r.done_ns.push(int(row.done_ns));
+            r.input_tokens.push(small(row.input_tokens));
+            r.output_tokens.push(row.output_tokens.map(small));
+            r.status.push(row.status);
+            r.prompt_tokens.push(row.prompt_tokens.map(small));
+            r.cached_tokens.push(row.cached_tokens.map(small));
+            r.first_content_ns.push(row.first_content_ns.map(int));
+            r.reasoning_tokens.push(row.reasoning_tokens.map(small));
+            r.conn_reused.push(row.conn_reused);
+            r.resent.push(row.resent);
+            r.session.push(row.session.map(int));
+            r.turn.push(row.turn.map(small));
+            r.branch.push(row.branch.map(small));
+            r.session_turns.push(row.session_turns.map(small));
+        }
+        r
+    }
+
     pub fn len(&self) -> usize {
         self.request_id.len()
     }

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod load;
 pub mod report;
 pub mod saturation;
+pub mod search;
 pub mod series;
 pub mod server;
 pub mod sessions;
@@ -75,6 +76,9 @@ pub struct Analysis {
     pub groups: Vec<Group>,
     pub saturation: Option<saturation::Saturation>,
     pub slo: Option<Vec<slo::Objective>>,
+    /// Searched phases (`search(...)`): their probes, what they found, the verification holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<search::SearchReport>,
     pub timeseries: Vec<series::Bucket>,
 }
 
@@ -101,6 +105,7 @@ pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
         step: 0,
         load: groups::Load::Rate(0.0),
         window_ns: (0, None),
+        warmup_ns: 0,
     }];
     let pooled_membership = groups::Membership {
         of_row: membership.of_row.iter().map(|g| g.map(|_| 0)).collect(),
@@ -115,8 +120,42 @@ pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
         }],
     };
     let pooled = groups::compute(run, &pooled_def, &pooled_membership, &objectives, None).pop();
-    let slo = slo::evaluate(&run.meta.slo, |metric, stat| {
-        let p = pooled.as_ref()?;
+    let slo = judge_slo(&run.meta.slo, pooled.as_ref(), &groups);
+    let search = search::reports(run, &groups);
+    // A searched phase's probes run in the order the search chose, not of load: its saturation
+    // point is the search's.
+    let stepped: Vec<Group> = groups
+        .iter()
+        .filter(|g| !search.iter().any(|s| s.phase == g.phase))
+        .cloned()
+        .collect();
+    let saturation =
+        saturation::find(&stepped).or_else(|| search.iter().find_map(saturation::from_search));
+    Ok(Analysis {
+        run: run.dir.display().to_string(),
+        workload: run.meta.workload.clone(),
+        plan_hash: run.meta.plan_hash.clone(),
+        status: run.meta.status.as_str().to_string(),
+        shards: run.shards.clone(),
+        warmup_s: opts.warmup_ns as f64 / 1e9,
+        cooldown_s: opts.cooldown_ns as f64 / 1e9,
+        saturation,
+        groups,
+        slo,
+        search,
+        timeseries: series::timeseries(run, frame, &scan.tokens),
+    })
+}
+
+/// The objectives judged over `pooled` (every request they cover as one group), with the
+/// pooled rates (throughput, errors, drops) over `groups`.
+pub(crate) fn judge_slo(
+    objectives: &[crate::rundir::manifest::Objective],
+    pooled: Option<&Group>,
+    groups: &[Group],
+) -> Option<Vec<slo::Objective>> {
+    slo::evaluate(objectives, |metric, stat| {
+        let p = pooled?;
         let rate = |v: Option<f64>| v.map(|v| (v, None));
         let dist = match metric.canonical() {
             Metric::Ttft => &p.ttft_ms,
@@ -124,18 +163,18 @@ pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
             Metric::E2e => &p.e2e_ms,
             Metric::TpsUser => &p.tps_user,
             Metric::Tps => {
-                return rate(slo::pooled_rate(&groups, |g| {
+                return rate(slo::pooled_rate(groups, |g| {
                     Some((g.tps? * g.span_s?, g.span_s?))
                 }))
             }
             Metric::Errors => {
-                return rate(slo::pooled_rate(&groups, |g| {
+                return rate(slo::pooled_rate(groups, |g| {
                     let finished = (g.requests.ok + g.requests.error + g.requests.timeout) as f64;
                     Some(((g.requests.error + g.requests.timeout) as f64, finished))
                 }))
             }
             Metric::Dropped => {
-                return rate(slo::pooled_rate(&groups, |g| {
+                return rate(slo::pooled_rate(groups, |g| {
                     Some((g.requests.dropped as f64, g.requests.total as f64))
                 }))
             }
@@ -150,19 +189,6 @@ pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
         };
         dist.get(stat)
             .map(|v| (v * scale, ci.map(|[a, b]| [a * scale, b * scale])))
-    });
-    Ok(Analysis {
-        run: run.dir.display().to_string(),
-        workload: run.meta.workload.clone(),
-        plan_hash: run.meta.plan_hash.clone(),
-        status: run.meta.status.as_str().to_string(),
-        shards: run.shards.clone(),
-        warmup_s: opts.warmup_ns as f64 / 1e9,
-        cooldown_s: opts.cooldown_ns as f64 / 1e9,
-        saturation: saturation::find(&groups),
-        groups,
-        slo,
-        timeseries: series::timeseries(run, frame, &scan.tokens),
     })
 }
 

@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::groups::{Group, Load};
+use crate::search::load_for;
 
 /// A step counts as no longer growing below this relative throughput gain.
 pub const MIN_GAIN: f64 = 0.10;
@@ -171,22 +172,56 @@ fn unsupported(prev: &Group, cur: &Group) -> Option<String> {
     (!why.is_empty()).then(|| format!("{}: hold the steps longer", why.join("; ")))
 }
 
-/// The load at which the (load, tps) curve first reaches `tps`, interpolating linearly (from
-/// zero load at zero throughput below the first step).
-fn load_for(curve: &[(f64, f64)], tps: f64) -> f64 {
-    let mut prev = (0.0, 0.0);
-    for &(load, t) in curve {
-        if t >= tps {
-            let (l0, t0) = prev;
-            return if t > t0 {
-                l0 + (load - l0) * (tps - t0) / (t - t0)
-            } else {
-                load
-            };
-        }
-        prev = (load, t);
-    }
-    prev.0
+/// The saturation point a search found: the lowest level whose throughput reached the plateau
+/// (or that erred), the best throughput once it stopped growing, and the operating range read
+/// off the probes below it.
+pub fn from_search(r: &super::search::SearchReport) -> Option<Saturation> {
+    let point = r.saturation.as_ref()?;
+    let level = point.level?;
+    let tps = point.tps?;
+    let probe = r.probes.iter().find(|p| p.level == level)?;
+    let mut curve: Vec<(f64, f64)> = r
+        .probes
+        .iter()
+        .filter(|p| p.level <= level && p.verdict != "errors")
+        .filter_map(|p| Some((p.level, p.tps?)))
+        .collect();
+    curve.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let at = |target: f64| load_for(&curve, target);
+    let bracket = match point.bracket {
+        [Some(lo), Some(hi)] => format!("between {} and {}", crate::fmt::trim(lo, 2), crate::fmt::trim(hi, 2)),
+        [None, Some(hi)] => format!("at or below {}", crate::fmt::trim(hi, 2)),
+        _ => String::new(),
+    };
+    let reason = if probe.verdict == "errors" {
+        format!("the search's errors begin {bracket}")
+    } else {
+        format!(
+            "the search's lowest load reaching {:.0} % of the best throughput lies {bracket}",
+            crate::search::PLATEAU * 100.0
+        )
+    };
+    Some(Saturation {
+        phase: r.phase.clone(),
+        step: probe.step,
+        load: if r.of == "concurrency" {
+            Load::Concurrency(level)
+        } else {
+            Load::Rate(level)
+        },
+        tps,
+        reason,
+        operating_range: OperatingRange {
+            load: [at(0.5 * tps), at(0.7 * tps)],
+            tps: [0.5 * tps, 0.7 * tps],
+        },
+        uncertain: (!point.within_tolerance).then(|| {
+            format!(
+                "the search's bracket is wider than its tolerance ({:.0} %): widen the range, or give it more probes",
+                r.tolerance * 100.0
+            )
+        }),
+    })
 }
 
 #[cfg(test)]

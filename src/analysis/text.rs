@@ -186,6 +186,9 @@ pub fn analysis(a: &Analysis) -> String {
         }
         None => out.push_str("saturation: not reached (no step where throughput stopped growing while TTFT jumped or errors appeared)\n"),
     }
+    for s in &a.search {
+        search(s, &mut out);
+    }
     if let Some(slo) = &a.slo {
         out.push_str("\nSLO:\n");
         for o in slo {
@@ -513,4 +516,102 @@ pub fn comparison(c: &Comparison) -> String {
         4,
     ));
     out
+}
+
+/// A searched phase: its probes in the order run, what they found, the verification holds.
+fn search(s: &super::search::SearchReport, out: &mut String) {
+    let unit = if s.of == "concurrency" { "users" } else { "req/s" };
+    let how = match &s.levels_from {
+        Some(from) => format!("the levels of {from}, replayed"),
+        None => format!(
+            "{}–{} {unit}, tolerance {:.0} %",
+            crate::fmt::trim(s.range[0], 3),
+            crate::fmt::trim(s.range[1], 3),
+            s.tolerance * 100.0
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "\nsearch of '{}' ({how}): {} probes{}",
+        s.phase,
+        s.probes.len(),
+        s.ended.as_ref().map(|e| format!("; ended: {e}")).unwrap_or_default()
+    );
+    let rows: Vec<Vec<String>> = s
+        .probes
+        .iter()
+        .map(|p| {
+            vec![
+                p.step.to_string(),
+                crate::fmt::trim(p.level, 3),
+                num(p.tps),
+                num(p.ttft_ms),
+                num(p.ttft_p99_ms),
+                p.error_rate
+                    .map(|e| format!("{:.1}", e * 100.0))
+                    .unwrap_or_else(|| "-".into()),
+                match p.slo {
+                    Some(true) => "pass".into(),
+                    Some(false) => "FAIL".into(),
+                    None => "-".into(),
+                },
+                p.verdict.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "probe", unit, "tok/s", "TTFT p50", "TTFT p99", "err %", "SLO", "verdict",
+    ];
+    out.push_str(&table(&header, &rows, 2));
+    let found = |what: &str, p: &Option<super::search::Point>, none: &str| match p {
+        Some(p) => {
+            let [lo, hi] = p.bracket.map(|v| v.map_or("-".into(), |v| crate::fmt::trim(v, 3)));
+            let narrow = if p.within_tolerance {
+                ""
+            } else {
+                " (wider than the tolerance)"
+            };
+            format!("{what}: {hi} {unit}, bracket [{lo}, {hi}]{narrow}, {} tok/s\n", num(p.tps))
+        }
+        None => format!("{what}: {none}\n"),
+    };
+    out.push_str(&found(
+        "  saturation point",
+        &s.saturation,
+        "not found in the range",
+    ));
+    if s.slo_limit.is_some() {
+        out.push_str(&found("  SLO limit", &s.slo_limit, "-"));
+    }
+    if let Some(why) = &s.verify_skipped {
+        let _ = writeln!(out, "  verification skipped: {why}");
+    }
+    for v in &s.verify {
+        let slo = match &v.slo {
+            Some(o) if o.iter().all(|o| o.pass) => ", SLO pass".to_string(),
+            Some(o) => format!(
+                ", SLO FAIL ({})",
+                o.iter()
+                    .filter(|o| !o.pass)
+                    .map(|o| o.objective.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  verify {:.0} %: {} {unit}, {} tok/s, TTFT p50/p99 {}/{} ms, ITL p50/p99 {}/{} ms{}{slo}",
+            v.share * 100.0,
+            crate::fmt::trim(v.load, 3),
+            num(v.tps),
+            num(v.ttft_ms.p50),
+            num(v.ttft_ms.p99),
+            num(v.itl_ms.p50),
+            num(v.itl_ms.p99),
+            v.goodput
+                .map(|g| format!(", goodput {g:.2} req/s"))
+                .unwrap_or_default(),
+        );
+    }
 }

@@ -3,7 +3,8 @@
 
 use crate::diag::Diagnostic;
 use crate::syntax::{Expr, ExprKind};
-use crate::workload::Level;
+use crate::search::{DEFAULT_PROBES, DEFAULT_TOLERANCE, MAX_PROBES};
+use crate::workload::{Level, SearchLevel};
 
 use super::args::Args;
 use super::value::Ctx;
@@ -204,13 +205,109 @@ pub(crate) fn level(ctx: &mut Ctx, expr: &Expr, of: LevelOf, what: &str) -> Opti
                 period_ns,
             })
         }
+        "search" => search(ctx, e, args, of, what).map(Level::Search),
         _ => {
             let expected = match of {
-                LevelOf::Rate => "a rate like 8/s, steps(...), ramp(...) or sine(...)",
-                LevelOf::Users => "a user count, steps(...), ramp(...) or sine(...)",
+                LevelOf::Rate => "a rate like 8/s, steps(...), ramp(...), sine(...) or search(...)",
+                LevelOf::Users => "a user count, steps(...), ramp(...), sine(...) or search(...)",
             };
             ctx.mismatch(e, what, expected);
             None
         }
     }
+}
+
+/// `search(lo..hi, hold: 20s, warmup: 5s, tolerance: 10%, probes: 16)`.
+fn search(
+    ctx: &mut Ctx,
+    e: &Expr,
+    args: &[crate::syntax::Arg],
+    of: LevelOf,
+    what: &str,
+) -> Option<SearchLevel> {
+    let ex = match of {
+        LevelOf::Users => "search(1..512, hold: 20s)",
+        LevelOf::Rate => "search(1/s..200/s, hold: 20s)",
+    };
+    let a = Args::bind(
+        ctx,
+        "search",
+        e.span,
+        args,
+        &["range", "hold", "warmup", "tolerance", "probes"],
+    );
+    let range = a
+        .require(ctx, "range", ex)
+        .and_then(|r| ctx.range(r, "search range", |c, x| positive(c, x, of, what)));
+    let hold = a
+        .require(ctx, "hold", ex)
+        .and_then(|h| ctx.duration_ns(h, "hold"));
+    let warmup = a.get("warmup").map(|w| (ctx.duration_ns(w, "warmup"), w.span));
+    let tolerance = a.get("tolerance").map(|t| (ctx.percent(t, "tolerance"), t.span));
+    let probes = a.get("probes").map(|p| (ctx.count(p, "probes"), p.span));
+    let ((lo, hi), hold_ns) = (range?, hold?);
+    let mut ok = true;
+    let mut fail = |ctx: &mut Ctx, d: Diagnostic| {
+        ctx.error(d);
+        ok = false;
+    };
+    if hi <= lo {
+        fail(
+            ctx,
+            Diagnostic::error(e.span, "search(...) needs a range from low to high")
+                .help(format!("for example {ex}")),
+        );
+    }
+    if hold_ns == 0 {
+        fail(ctx, Diagnostic::error(e.span, "search(...) needs a hold above 0s"));
+    }
+    let warmup_ns = match warmup {
+        None => hold_ns / 4,
+        Some((w, span)) => {
+            let w = w?;
+            if w >= hold_ns {
+                fail(
+                    ctx,
+                    Diagnostic::error(span, "the warm-up must be shorter than the hold")
+                        .help("each probe measures what follows its warm-up"),
+                );
+            }
+            w
+        }
+    };
+    let tolerance = match tolerance {
+        None => DEFAULT_TOLERANCE,
+        Some((t, span)) => {
+            let t = t?;
+            if t <= 0.0 || t >= 1.0 {
+                fail(
+                    ctx,
+                    Diagnostic::error(span, "tolerance must be above 0% and below 100%")
+                        .help("tolerance: 10% stops when the bracket's ends are within 10 %"),
+                );
+            }
+            t
+        }
+    };
+    let probes = match probes {
+        None => DEFAULT_PROBES,
+        Some((p, span)) => {
+            let p = p?;
+            if !(2..=MAX_PROBES as u64).contains(&p) {
+                fail(
+                    ctx,
+                    Diagnostic::error(span, format!("probes must be from 2 to {MAX_PROBES}")),
+                );
+            }
+            p.min(MAX_PROBES as u64) as u32
+        }
+    };
+    ok.then_some(SearchLevel {
+        lo,
+        hi,
+        hold_ns,
+        warmup_ns,
+        tolerance,
+        probes,
+    })
 }

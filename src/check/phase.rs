@@ -12,7 +12,7 @@ use super::level::{level, LevelOf};
 use super::shape::{class_block, overlay, resolve_classes, ClassDecl};
 use super::value::Ctx;
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "duration",
     "requests",
     "arrival",
@@ -21,6 +21,7 @@ const KEYS: [&str; 8] = [
     "max_in_flight",
     "measure",
     "pause",
+    "verify",
 ];
 
 pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -> Option<Phase> {
@@ -109,6 +110,7 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
         .get("pause")
         .and_then(|e| ctx.duration_ns(e, "pause"))
         .unwrap_or(0);
+    let verify = f.get("verify").and_then(|e| ctx.boolean(e, "verify"));
 
     let mut own = Vec::new();
     for b in &f.blocks {
@@ -176,6 +178,28 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
         Load::Open(Arrival::Trace(_)) => None,
     };
     let is_trace = matches!(load, Load::Open(Arrival::Trace(_)));
+    let searched = matches!(
+        &load,
+        Load::Closed(Level::Search(_)) | Load::Open(Arrival::Process { rate: Level::Search(_), .. })
+    );
+    if searched {
+        // The search decides how long the phase lasts: probe by probe.
+        for key in ["duration", "requests"] {
+            if let Some(k) = f.name(key) {
+                ctx.error(
+                    Diagnostic::error(k.span, format!("{what} searches its load, so it takes no {key}"))
+                        .help("the search holds each probe for its hold and stops when the bracket is narrow (tolerance) or its probes are spent"),
+                );
+                return None;
+            }
+        }
+    } else if let (Some(k), Some(true)) = (f.name("verify"), verify) {
+        ctx.error(
+            Diagnostic::error(k.span, "verify = true needs a searched load")
+                .help("concurrency = search(1..512, hold: 20s) or arrival = poisson(rate: search(1/s..200/s, hold: 20s))"),
+        );
+        return None;
+    }
     let duration_ns = match (duration, fixed) {
         (Some((Some(d), span)), Some(f)) if d != f => {
             ctx.error(
@@ -214,7 +238,12 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
             return None;
         }
     }
-    if duration_ns.is_none() && max_requests.is_none() && !is_trace && !has_broken_line {
+    if duration_ns.is_none()
+        && max_requests.is_none()
+        && !is_trace
+        && !searched
+        && !has_broken_line
+    {
         ctx.error(
             Diagnostic::error(label.span, format!("{what} has no way to end"))
                 .label("no duration, requests limit or steps")
@@ -240,6 +269,7 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
         max_in_flight,
         measure,
         pause_ns,
+        verify: verify.unwrap_or(false),
         classes,
         own_lengths,
     })

@@ -60,6 +60,29 @@ pub struct Common {
     /// from now (+90s). A run started after it sends late, and its send lag shows it.
     #[arg(long, value_name = "TIME", value_parser = parse_start)]
     start_at: Option<std::time::SystemTime>,
+    /// Run the searched phases at the levels an earlier run of the same plan probed (its
+    /// probes, then its verification holds), without searching: an A/B of two servers on the
+    /// same probes.
+    #[arg(long, value_name = "RUN_DIR")]
+    levels_from: Option<PathBuf>,
+}
+
+/// `--levels-from`: the levels of an earlier run of the same plan.
+fn levels_from(dir: &std::path::Path, schedule: &llmw::Schedule) -> Result<engine::Levels, String> {
+    let meta = llmw::rundir::manifest::Manifest::read(dir).map_err(|e| e.to_string())?;
+    if meta.plan_hash != schedule.hash {
+        return Err(format!(
+            "--levels-from {}: that run has another plan ({:.12}…, this one {:.12}…); replay its levels with the workload and --set values it ran",
+            dir.display(),
+            meta.plan_hash,
+            schedule.hash
+        ));
+    }
+    let levels = engine::Levels::of(dir.display().to_string(), &meta);
+    if levels.phases.iter().all(|(_, l)| l.is_empty()) {
+        return Err(format!("--levels-from {}: that run probed no searched phase", dir.display()));
+    }
+    Ok(levels)
 }
 
 /// `--start-at`: RFC 3339 with a zone (`Z` or `+01:00`), or `+D` from now.
@@ -113,6 +136,21 @@ pub fn execute(
         eprintln!("error: {e}");
         return ExitCode::from(super::EXIT_INVALID);
     }
+    let searched = schedule.phases.iter().find(|p| p.search.is_some());
+    if let (Some(p), Some(_)) = (searched, common.shard) {
+        eprintln!("error: phase '{}' searches its load, and each shard would search on its own; run the search on one machine (--levels-from replays its levels)", p.name);
+        return ExitCode::from(super::EXIT_INVALID);
+    }
+    let levels = match &common.levels_from {
+        Some(dir) => match levels_from(dir, &schedule) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(super::EXIT_INVALID);
+            }
+        },
+        None => None,
+    };
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
@@ -153,6 +191,8 @@ pub fn execute(
         },
         stopper: Stopper::new(),
         start_at: common.start_at,
+        judge: Some(Arc::new(llmw::analysis::search::ProbeJudge)),
+        levels,
     };
     // On the runtime's workers, so it keeps listening while the analysis prints.
     let _signals = runtime.spawn(super::signals::watch(options.stopper.clone()));

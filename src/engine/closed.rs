@@ -12,11 +12,15 @@ use tokio::sync::Notify;
 
 use super::context::Ctx;
 use super::session::{self, Gate, Running, Timing};
-use crate::schedule::Cursor;
+use crate::schedule::{Cursor, PhasePlan};
 
 struct Shared {
     ctx: Arc<Ctx>,
-    index: u32,
+    plan: Arc<PhasePlan>,
+    /// The first step's index (a probe's plan has one step, numbered as the probe).
+    first_step: u32,
+    /// Per step: the whole plan's users, by which a shard's units are dealt.
+    whole_users: Vec<u32>,
     /// Users allowed to run now, and the metric step they send in.
     target: AtomicU32,
     step: AtomicU32,
@@ -53,11 +57,25 @@ impl Shared {
 
 /// Runs phase `index`, which really started at `start_ns`; returns when it ends.
 pub async fn run(ctx: Arc<Ctx>, index: usize, start_ns: u64) -> u64 {
-    let plan = &ctx.schedule.phases[index];
+    let plan = Arc::new(ctx.schedule.phases[index].clone());
+    let whole = ctx.schedule.shard_users.get(index).cloned();
+    run_plan(ctx, plan, whole, start_ns).await
+}
+
+/// Runs the closed-loop phase `plan` (one of the schedule's, or a search's probe) from
+/// `start_ns`; `whole_users` per step when the schedule is a shard. Returns when it ends.
+pub async fn run_plan(
+    ctx: Arc<Ctx>,
+    plan: Arc<PhasePlan>,
+    whole_users: Option<Vec<u32>>,
+    start_ns: u64,
+) -> u64 {
     let peak = plan.users.iter().map(|u| u.users).max().unwrap_or(0) as usize;
     let shared = Arc::new(Shared {
         ctx: ctx.clone(),
-        index: index as u32,
+        plan: plan.clone(),
+        first_step: plan.steps.first().map_or(0, |s| s.index),
+        whole_users: whole_users.unwrap_or_default(),
         target: AtomicU32::new(0),
         step: AtomicU32::new(0),
         gate: Arc::new(Gate::new(None, plan.max_requests)),
@@ -148,10 +166,14 @@ async fn user(s: Arc<Shared>, i: usize) {
             break;
         }
         let unit = {
-            let Ok(mut cursor) = s.positions[step as usize].lock() else {
+            let k = step.saturating_sub(s.first_step) as usize;
+            let Some(Ok(mut cursor)) = s.positions.get(k).map(|p| p.lock()) else {
                 break;
             };
-            s.ctx.schedule.next_closed_unit(s.index, step, &mut cursor)
+            let users = s.whole_users.get(k).copied().unwrap_or(0);
+            s.ctx
+                .schedule
+                .next_unit_of(&s.plan, step, users, &mut cursor)
         };
         // Empty for a shard with none of this step's users (read as the step changed).
         let Some(&r) = unit.first() else {

@@ -1,8 +1,8 @@
 //! What every request task shares: the plan, the sender, the clock, the counters, the trace
 //! writer, the stop signal and the tracker of outstanding requests.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::FutureExt;
@@ -31,6 +31,9 @@ pub struct Ctx {
     stalled: std::sync::atomic::AtomicBool,
     outstanding: AtomicU64,
     drained: Notify,
+    /// While a search's probe runs, a copy of every request row it records (for its judge).
+    collecting: AtomicBool,
+    probe_rows: Mutex<Vec<RequestRow>>,
 }
 
 impl Ctx {
@@ -53,6 +56,8 @@ impl Ctx {
             stalled: std::sync::atomic::AtomicBool::new(false),
             outstanding: AtomicU64::new(0),
             drained: Notify::new(),
+            collecting: AtomicBool::new(false),
+            probe_rows: Mutex::new(Vec::new()),
         }
     }
 
@@ -152,8 +157,35 @@ impl Ctx {
         self.finish(row, Vec::new());
     }
 
+    /// From now on, keep a copy of every request row recorded (a probe begins).
+    pub fn collect_rows(&self) {
+        if let Ok(mut rows) = self.probe_rows.lock() {
+            rows.clear();
+        }
+        self.collecting.store(true, Ordering::SeqCst);
+    }
+
+    /// The rows kept since [`Ctx::collect_rows`]; stops keeping them.
+    pub fn take_rows(&self) -> Vec<RequestRow> {
+        self.collecting.store(false, Ordering::SeqCst);
+        self.probe_rows
+            .lock()
+            .map(|mut rows| std::mem::take(&mut *rows))
+            .unwrap_or_default()
+    }
+
+    /// Waits until nothing is outstanding, or `limit` has passed; false on the limit.
+    pub async fn drain_within(&self, limit: std::time::Duration) -> bool {
+        tokio::time::timeout(limit, self.drain()).await.is_ok()
+    }
+
     fn finish(&self, row: RequestRow, chunks: Vec<crate::rundir::record::ChunkRow>) {
         self.live.record(&row);
+        if self.collecting.load(Ordering::Relaxed) {
+            if let Ok(mut rows) = self.probe_rows.lock() {
+                rows.push(row.clone());
+            }
+        }
         match self.writer.try_send(Msg::Request(row, chunks)) {
             Ok(()) => {}
             Err(mpsc::TrySendError::Disconnected(_)) => self.stopper.stop(

@@ -18,6 +18,7 @@ mod progress;
 mod request;
 mod run_dir;
 pub mod scrape;
+mod search;
 mod session;
 pub mod sse;
 mod stats;
@@ -29,6 +30,7 @@ pub use clock::rfc3339;
 pub use request::replay_stream;
 pub use run_dir::{Ending, Provenance};
 pub use scrape::Metrics;
+pub use search::Levels;
 pub use stop::Stopper;
 
 use std::path::PathBuf;
@@ -60,6 +62,10 @@ pub struct RunOptions {
     pub stopper: Arc<Stopper>,
     /// `--start-at`: time 0 is this wall-clock instant (the run waits for it, or starts late).
     pub start_at: Option<std::time::SystemTime>,
+    /// Measures a searched phase's probes while the run goes (the CLI passes the analysis').
+    pub judge: Option<Arc<dyn crate::rundir::probe::Judge>>,
+    /// `--levels-from`: run the searched phases at an earlier run's levels, without searching.
+    pub levels: Option<Levels>,
 }
 
 pub struct RunResult {
@@ -128,6 +134,14 @@ async fn discover_model(http: &http::HttpClient, key: Option<&str>) -> Result<St
 
 /// Executes `schedule`, recording the run in its directory.
 pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult, String> {
+    if let Some(p) = schedule.phases.iter().find(|p| p.search.is_some()) {
+        if opts.judge.is_none() && opts.levels.is_none() {
+            return Err(format!("phase '{}' searches its load, which needs a judge of its probes (RunOptions::judge) or the levels to replay", p.name));
+        }
+        if schedule.shard.is_some() {
+            return Err(format!("phase '{}' searches its load, and each shard would search on its own: run the search on one machine", p.name));
+        }
+    }
     let url = base_url(&opts.target);
     let http = http::HttpClient::new(&url)?;
     let model = match &schedule.target.model {
@@ -266,11 +280,38 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
             spans.push(PhaseSpan {
                 start_ns: start,
                 end_ns: None,
+                search: None,
             });
         }
         let steps_task =
             (plan.steps.len() > 1).then(|| track_steps(at.clone(), ctx.clone(), index, start));
+        let manifest_now = |spans: &[PhaseSpan]| {
+            run_dir::manifest(
+                &meta,
+                &schedule,
+                &run_dir::State {
+                    findings: &findings,
+                    wall_start,
+                    phases: spans,
+                    ending: Ending::Running,
+                    error: None,
+                    counts: None,
+                },
+            )
+        };
         let end = match plan.kind {
+            _ if plan.search.is_some() => {
+                search::run(search::Driver {
+                    ctx: ctx.clone(),
+                    index,
+                    start_ns: start,
+                    spans: spans.clone(),
+                    judge: opts.judge.clone(),
+                    levels: opts.levels.as_ref(),
+                    manifest: &manifest_now,
+                })
+                .await
+            }
             LoopKind::Open => {
                 let (c, h) = (ctx.clone(), tokio::runtime::Handle::current());
                 match tokio::task::spawn_blocking(move || open::run(c, h, index, start)).await {

@@ -10,6 +10,7 @@ use tokio::runtime::Handle;
 
 use super::context::Ctx;
 use super::session::{self, Gate, Running, Timing};
+use crate::schedule::{PhasePlan, PlannedRequest};
 
 /// How long before its send time a request is handed to the async runtime.
 const HAND_OFF_EARLY_NS: u64 = 400_000;
@@ -18,7 +19,20 @@ const QUIET_NS: u64 = 2_000_000;
 
 /// Runs phase `index`, which really started at `start_ns`, until its end; returns the end.
 pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
-    let plan = &ctx.schedule.phases[index];
+    let schedule = ctx.schedule.clone();
+    let plan = &schedule.phases[index];
+    run_plan(ctx.clone(), handle, plan, schedule.phase_requests(plan), start_ns)
+}
+
+/// Runs the open-loop phase `plan` (one of the schedule's, or a search's probe) sending
+/// `requests`, from `start_ns` until its end; returns the end.
+pub fn run_plan(
+    ctx: Arc<Ctx>,
+    handle: Handle,
+    plan: &PhasePlan,
+    requests: &[PlannedRequest],
+    start_ns: u64,
+) -> u64 {
     let planned_start = plan.start_ns.unwrap_or(0);
     let keep_going = || !ctx.stopped();
     let mut last_hand_off = 0u64;
@@ -28,7 +42,7 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
         planned_ns: planned_start,
         open: true,
     };
-    for unit in crate::schedule::units(ctx.schedule.phase_requests(plan)) {
+    for unit in crate::schedule::units(requests) {
         let r = &unit[0];
         let offset = r
             .at_ns
@@ -91,12 +105,7 @@ pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
     let end = start_ns + duration;
     // With a `requests` limit, the phase's conversations (all planned) may end before its
     // duration: it ends then, whichever comes first.
-    let limited = plan.max_requests.is_some()
-        && ctx
-            .schedule
-            .phase_requests(plan)
-            .iter()
-            .any(|r| r.session.is_some());
+    let limited = plan.max_requests.is_some() && requests.iter().any(|r| r.session.is_some());
     let reached = ctx
         .clock
         .wait_until(end, || keep_going() && !(limited && gate.idle()));

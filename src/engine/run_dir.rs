@@ -33,6 +33,26 @@ pub struct RunMeta {
 pub struct PhaseSpan {
     pub start_ns: u64,
     pub end_ns: Option<u64>,
+    /// A searched phase: its probes so far (as steps) and the search's record.
+    pub search: Option<(manifest::Search, Vec<manifest::Step>)>,
+}
+
+/// A searched phase's record before it has probed anything.
+pub fn search_record(plan: &crate::schedule::PhasePlan) -> Option<manifest::Search> {
+    let s = plan.search?;
+    Some(manifest::Search {
+        range: [s.level.lo, s.level.hi],
+        hold_ns: s.level.hold_ns,
+        warmup_ns: s.level.warmup_ns,
+        tolerance: s.level.tolerance,
+        probes: s.level.probes,
+        verify: s.verify,
+        levels_from: None,
+        ended: None,
+        saturation: None,
+        slo_limit: None,
+        verify_skipped: None,
+    })
 }
 
 /// `runs/<workload>-<UTC time>` (`…-shard-I-of-N` for a shard) unless `--out` names the
@@ -189,16 +209,25 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
                 planned_start_ns: p.start_ns,
                 start_ns: span.map(|s| s.start_ns),
                 end_ns: span.and_then(|s| s.end_ns),
-                steps: p
-                    .steps
-                    .iter()
-                    .map(|s| manifest::Step {
-                        step: s.index,
-                        start_ns: s.start_ns,
-                        end_ns: s.end_ns,
-                        level: s.level,
-                    })
-                    .collect(),
+                steps: match span.and_then(|s| s.search.as_ref()) {
+                    Some((_, probes)) => probes.clone(),
+                    None => p
+                        .steps
+                        .iter()
+                        .map(|s| manifest::Step {
+                            step: s.index,
+                            start_ns: s.start_ns,
+                            end_ns: s.end_ns,
+                            level: s.level,
+                            warmup_ns: None,
+                            probe: None,
+                        })
+                        .collect(),
+                },
+                search: span
+                    .and_then(|s| s.search.as_ref())
+                    .map(|(record, _)| record.clone())
+                    .or_else(|| search_record(p)),
             })
             .collect(),
         slo: schedule

@@ -290,6 +290,76 @@ pub struct Phase {
     #[serde(default)]
     pub end_ns: Option<u64>,
     pub steps: Vec<Step>,
+    /// A searched load (`search(...)`): what was searched and what the probes found; its
+    /// steps are the probes, then the verification holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<Search>,
+}
+
+/// A searched phase's settings and outcome (`crate::search`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    /// `[lo, hi]`: users (closed loop) or requests per second (open loop).
+    pub range: [f64; 2],
+    pub hold_ns: u64,
+    pub warmup_ns: u64,
+    pub tolerance: f64,
+    /// The search's probes at most.
+    pub probes: u32,
+    pub verify: bool,
+    /// Set when the levels were replayed from this run directory (`--levels-from`) rather
+    /// than searched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels_from: Option<String>,
+    /// Why the search ended (`None` while it runs).
+    #[serde(default)]
+    pub ended: Option<String>,
+    /// The saturation point's and the SLO limit's brackets as the run found them.
+    #[serde(default)]
+    pub saturation: Option<crate::search::Bracket>,
+    #[serde(default)]
+    pub slo_limit: Option<crate::search::Bracket>,
+    /// Set when `verify = true` held no levels, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_skipped: Option<String>,
+}
+
+/// What a search's probe (or verification hold) was, and what the run measured of it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    /// A verification hold at this share of the saturation throughput (`None`: a probe).
+    #[serde(default)]
+    pub verify: Option<f64>,
+    /// What the run measured when it chose the next level (`None` when it could not).
+    #[serde(default)]
+    pub measured: Option<ProbeMeasure>,
+    #[serde(default)]
+    pub saturated: Option<bool>,
+}
+
+/// A probe's figures, measured by the analysis' own rules over the probe's requests after
+/// its warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProbeMeasure {
+    pub tps: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub ttft_p50_ms: Option<f64>,
+    /// Every objective met over the probe's requests (`None` without objectives).
+    pub slo: Option<bool>,
+    /// Requests still running one hold after the probe ended.
+    pub overrun: bool,
+}
+
+impl ProbeMeasure {
+    pub fn to_search(&self, level: f64) -> crate::search::Measured {
+        crate::search::Measured {
+            level,
+            tps: self.tps,
+            error_rate: self.error_rate,
+            slo: self.slo,
+            overrun: self.overrun,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,6 +371,11 @@ pub struct Step {
     pub end_ns: Option<u64>,
     /// Requests per second (open loop) or users (closed loop).
     pub level: f64,
+    /// A search's probe: the first this long of it is not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_ns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeRecord>,
 }
 
 /// An SLO objective, its threshold in base units (seconds, a fraction, per second).

@@ -6,3 +6,4 @@ pub mod layout;
 pub mod manifest;
 pub mod record;
 pub mod tables;
+pub mod probe;

@@ -4,7 +4,7 @@ use thiserror::Error;
 
 use super::rate::RateFn;
 use super::{arrivals, closed, content, files, hash};
-use super::{ClassPlan, LoopKind, PhasePlan, Schedule, StepPlan};
+use super::{ClassPlan, LoopKind, PhasePlan, Schedule, SearchPlan, StepPlan};
 use crate::resolve::Resolved;
 use crate::rng::{cumulative, key, purpose, Rng};
 use crate::workload::{Arrival, Level, Load, Phase};
@@ -114,8 +114,30 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
             class_cumulative,
             requests: requests.len()..requests.len(),
             users: Vec::new(),
+            search: None,
+            probe_key: None,
         };
         match &phase.load {
+            Load::Open(Arrival::Process {
+                process,
+                rate: Level::Search(level),
+            }) => {
+                plan.search = Some(SearchPlan {
+                    level: *level,
+                    verify: phase.verify,
+                    process: Some(*process),
+                });
+                plan.duration_ns = None;
+            }
+            Load::Closed(Level::Search(level)) => {
+                plan.kind = LoopKind::Closed;
+                plan.search = Some(SearchPlan {
+                    level: *level,
+                    verify: phase.verify,
+                    process: None,
+                });
+                plan.duration_ns = None;
+            }
             Load::Open(Arrival::Process { process, rate }) => {
                 check_steps(phase, rate)?;
                 let f =

@@ -1,5 +1,6 @@
 //! What each request asks for: its class, prompt and output lengths, prefix group and (closed
-//! loop) think time — a pure function of (seed, phase, step, position in the step). A `session`
+//! loop) think time — a pure function of (seed, phase, step, position in the step), or for a
+//! search's probe of (seed, phase, level, position). A `session`
 //! class's unit is a whole conversation: every turn's lengths, fanout and think time are drawn
 //! at its position, and its requests take the positions after it.
 
@@ -18,13 +19,12 @@ pub fn request_id(phase: u32, step: u32, position: u64) -> u64 {
 }
 
 fn rng_at(seed: u64, phase: &PhasePlan, step: u32, position: u64) -> Rng {
-    Rng::new(key(&[
-        seed,
-        purpose::CONTENT,
-        phase.index as u64,
-        step as u64,
-        position,
-    ]))
+    // A probe's requests depend on its level, not on when the search chose it.
+    let (purpose, step) = match phase.probe_key {
+        Some(k) => (purpose::PROBE_CONTENT, k),
+        None => (purpose::CONTENT, step as u64),
+    };
+    Rng::new(key(&[seed, purpose, phase.index as u64, step, position]))
 }
 
 fn pick_class<'p>(phase: &'p PhasePlan, rng: &mut Rng) -> &'p ClassPlan {

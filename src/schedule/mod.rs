@@ -16,9 +16,11 @@ mod hash;
 mod rate;
 mod replay;
 pub mod sample;
+mod probe;
 mod shard;
 
 pub use compile::{compile, CompileError};
+pub use probe::Probe;
 pub use shard::{Cursor, Shard, MAX_SHARDS};
 
 use std::ops::Range;
@@ -26,7 +28,7 @@ use std::ops::Range;
 /// What the engine needs of the workload beyond the plan comes with the schedule, so the engine
 /// never sees a `Workload`.
 pub use crate::workload::{AbortRule, Api, History, Objective, ParamValue, PromptTokens, Target};
-use crate::workload::{Dist, Session, Shape};
+use crate::workload::{Dist, Process, SearchLevel, Session, Shape};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
@@ -95,6 +97,38 @@ pub struct PhasePlan {
     pub requests: Range<usize>,
     /// Closed loop: the number of virtual users over time (phase-relative), in order.
     pub users: Vec<UsersAt>,
+    /// A searched load (`search(...)`): the phase has no steps, users or requests of its own;
+    /// the engine runs it probe by probe ([`Schedule::probe`]). (Left out of the hash encoding
+    /// when `None`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchPlan>,
+    /// A probe's plan: its requests are drawn from this key (its level) instead of the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_key: Option<u64>,
+}
+
+/// What a searched phase searches, and how.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SearchPlan {
+    pub level: SearchLevel,
+    /// Hold 50, 60 and 70 % of the saturation throughput after the search.
+    pub verify: bool,
+    /// Open loop: the arrival process the probes' rates drive.
+    pub process: Option<Process>,
+}
+
+impl SearchPlan {
+    /// The search's settings for [`crate::search`]; `slo` when the workload has objectives.
+    pub fn spec(&self, kind: LoopKind, slo: bool) -> crate::search::Spec {
+        crate::search::Spec {
+            lo: self.level.lo,
+            hi: self.level.hi,
+            whole: kind == LoopKind::Closed,
+            tolerance: self.level.tolerance,
+            probes: self.level.probes,
+            slo,
+        }
+    }
 }
 
 /// A metric group of a phase: one value of `steps(...)`, or the whole phase.

@@ -86,6 +86,9 @@ impl RateFn {
                 amplitude: *amplitude,
                 period: *period_ns as f64 / 1e9,
             },
+            // A searched phase is planned probe by probe, each at a fixed rate
+            // (`Schedule::probe`); its first probe's is the range's low end.
+            Level::Search(s) => RateFn::Fixed(s.lo),
         }
     }
 

@@ -11,7 +11,7 @@
 //! plan: the same ids, times, lengths, classes and prompts. The plan hash stays the whole
 //! plan's, so the parts of one plan say so.
 
-use super::{LoopKind, PlannedRequest, Schedule};
+use super::{LoopKind, PhasePlan, PlannedRequest, Schedule};
 
 /// The `index`-th of `count` parts (`index` from 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -135,26 +135,40 @@ impl Schedule {
         step: u32,
         cursor: &mut Cursor,
     ) -> Vec<PlannedRequest> {
-        let Some(shard) = self.shard else {
-            let unit = self.closed_unit(phase, step, cursor.position);
-            cursor.position += unit.len() as u64;
-            cursor.unit += 1;
-            return unit;
-        };
         let users = self
             .shard_users
             .get(phase as usize)
             .and_then(|p| p.get(step as usize))
             .copied()
             .unwrap_or(0);
+        self.next_unit_of(&self.phases[phase as usize], step, users, cursor)
+    }
+
+    /// [`Schedule::next_closed_unit`] of a phase plan given (a search's probe), whose step has
+    /// `users` users in the whole plan.
+    pub fn next_unit_of(
+        &self,
+        plan: &PhasePlan,
+        step: u32,
+        users: u32,
+        cursor: &mut Cursor,
+    ) -> Vec<PlannedRequest> {
+        let unit_at = |position: u64| {
+            let mut out = Vec::new();
+            super::content::unit(self.seed, plan, step, position, None, &mut out);
+            out
+        };
+        let Some(shard) = self.shard else {
+            let unit = unit_at(cursor.position);
+            cursor.position += unit.len() as u64;
+            cursor.unit += 1;
+            return unit;
+        };
         if shard.share(u64::from(users)) == 0 {
             // No users of this step here: nothing of its sequence is this part's.
             return Vec::new();
         }
-        let singles = self.phases[phase as usize]
-            .classes
-            .iter()
-            .all(|c| c.session.is_none());
+        let singles = plan.classes.iter().all(|c| c.session.is_none());
         if singles {
             // Every unit is one request, so unit k is at position k: skip to ours (within
             // 2N, as each run of `users` units holds ours every N).
@@ -166,10 +180,10 @@ impl Schedule {
                 position: k + 1,
                 unit: k + 1,
             };
-            return self.closed_unit(phase, step, k);
+            return unit_at(k);
         }
         loop {
-            let unit = self.closed_unit(phase, step, cursor.position);
+            let unit = unit_at(cursor.position);
             let owned = shard.owns_closed(cursor.unit, users);
             cursor.position += unit.len() as u64;
             cursor.unit += 1;

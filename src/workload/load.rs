@@ -16,7 +16,7 @@ pub enum Arrival {
 }
 
 /// The shape of the gaps between arrivals, at unit rate.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub enum Process {
     Constant,
     Poisson,
@@ -52,6 +52,20 @@ pub enum Level {
         amplitude: f64,
         period_ns: u64,
     },
+    /// `search(lo..hi, hold: 20s, ...)`: the levels are chosen while the run goes, each probe
+    /// held for `hold_ns` (its first `warmup_ns` not measured).
+    Search(SearchLevel),
+}
+
+/// A searched level's range and budget (`crate::search` steers it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SearchLevel {
+    pub lo: f64,
+    pub hi: f64,
+    pub hold_ns: u64,
+    pub warmup_ns: u64,
+    pub tolerance: f64,
+    pub probes: u32,
 }
 
 impl Level {
@@ -77,6 +91,7 @@ impl Level {
             Level::Sine {
                 mean, amplitude, ..
             } => mean + amplitude.abs(),
+            Level::Search(s) => s.hi,
         }
     }
 }
@@ -156,6 +171,7 @@ impl Level {
             Level::Sine {
                 mean, amplitude, ..
             } => format!("sine {}±{}{unit}", num(*mean), num(*amplitude)),
+            Level::Search(s) => format!("search {}..{}{unit}", num(s.lo), num(s.hi)),
         }
     }
 }

@@ -8,7 +8,7 @@ mod dist;
 mod load;
 
 pub use dist::Dist;
-pub use load::{Arrival, Level, Load, Process, TraceRef};
+pub use load::{Arrival, Level, Load, Process, SearchLevel, TraceRef};
 
 use std::path::PathBuf;
 
@@ -213,6 +213,9 @@ pub struct Phase {
     pub max_in_flight: Option<u64>,
     pub measure: bool,
     pub pause_ns: u64,
+    /// `verify = true` (searched phases only): after the search, hold the load at 50, 60 and
+    /// 70 % of the saturation throughput.
+    pub verify: bool,
     /// The classes in force during this phase (workload classes with phase overrides applied).
     pub classes: Vec<Class>,
     /// Trace phases: whether the phase's own blocks set `input` / `output` (then they override

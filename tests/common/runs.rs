@@ -218,6 +218,8 @@ pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Me
         metrics,
         stopper: llmw::engine::Stopper::new(),
         start_at: None,
+        judge: Some(std::sync::Arc::new(llmw::analysis::search::ProbeJudge)),
+        levels: None,
     };
     Prepared {
         schedule,

@@ -1,0 +1,283 @@
+//! Searched phases (`search(...)`): each probe's figures and verdict, the saturation point and
+//! the SLO limit with their brackets, and the verification holds — from the groups the probes
+//! make, by the rule of [`crate::search`], so the analysis and the run that steered the search
+//! agree. [`ProbeJudge`] is the same measure applied while the run goes, to one probe's rows.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::groups::{self, Group};
+use super::load::{Requests, Run};
+use super::{judge_slo, slo, Options};
+use crate::rundir::manifest::{self, Loop, Manifest, ProbeMeasure};
+use crate::rundir::record::{RequestRow, Status};
+use crate::search::{self, Bracket, Measured};
+use crate::stats::Stats;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchReport {
+    pub phase: String,
+    /// `concurrency` (users) or `rate` (requests per second).
+    pub of: &'static str,
+    pub range: [f64; 2],
+    pub tolerance: f64,
+    /// The levels were replayed from this run, not searched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub levels_from: Option<String>,
+    /// Why the search ended, as the run recorded it.
+    pub ended: Option<String>,
+    pub probes: Vec<ProbeView>,
+    pub saturation: Option<Point>,
+    pub slo_limit: Option<Point>,
+    pub verify: Vec<VerifyView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeView {
+    pub step: u32,
+    pub level: f64,
+    /// The throughput while the level was held ([`hold_tps`]).
+    pub tps: Option<f64>,
+    pub tps_ci95: Option<[f64; 2]>,
+    /// TTFT p50 and p99.
+    pub ttft_ms: Option<f64>,
+    pub ttft_p99_ms: Option<f64>,
+    pub error_rate: Option<f64>,
+    /// Every objective met over the probe's requests (`None` without objectives).
+    pub slo: Option<bool>,
+    /// `below` (not saturated), `saturated`, `errors` (error rate or overrun), `no data`.
+    pub verdict: &'static str,
+}
+
+/// A found level: the bracket's high end (the lowest level that saturated, or missed the SLO),
+/// the bracket `[lo, hi]` (`null` for an open end), and whether it is within the tolerance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    pub level: Option<f64>,
+    pub bracket: [Option<f64>; 2],
+    pub within_tolerance: bool,
+    /// The saturation throughput (the best measured once it stopped growing); the SLO limit's
+    /// throughput at its low end.
+    pub tps: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyView {
+    pub step: u32,
+    /// The share of the saturation throughput held.
+    pub share: f64,
+    pub load: f64,
+    pub tps: Option<f64>,
+    pub ttft_ms: Stats,
+    pub itl_ms: Stats,
+    pub goodput: Option<f64>,
+    pub slo: Option<Vec<slo::Objective>>,
+}
+
+/// A probe's throughput: the output tokens its requests received within its hold after the
+/// warm-up, per second of that stretch — the server's rate while the load was held, without
+/// the probe's ramp-up or its drain (its last requests finishing at a lower concurrency). A
+/// request's tokens after its first are spread evenly between its first and last token (a
+/// decode's pace), so one that straddles an end counts in part. `None` when the stretch is
+/// empty or no token fell in it.
+fn hold_tps(run: &Run, def: &groups::GroupDef) -> Option<f64> {
+    let r = &run.requests;
+    let from = (def.window_ns.0 + def.warmup_ns) as f64;
+    let to = def.window_ns.1? as f64;
+    if to <= from {
+        return None;
+    }
+    let mut tokens = 0.0;
+    for i in 0..r.len() {
+        if r.step[i] as u32 != def.step || r.phase[i] != def.phase || r.status[i] != Status::Ok {
+            continue;
+        }
+        let (Some(first), Some(last)) = (r.first_token_ns[i], r.last_token_ns[i]) else {
+            continue;
+        };
+        let (first, last) = (first as f64, last as f64);
+        let out = f64::from(r.output_tokens[i].unwrap_or(0).max(0));
+        if out < 1.0 {
+            continue;
+        }
+        if (from..=to).contains(&first) {
+            tokens += 1.0;
+        }
+        if out > 1.0 && last > first {
+            let overlap = (last.min(to) - first.max(from)).max(0.0);
+            tokens += (out - 1.0) * overlap / (last - first);
+        }
+    }
+    (tokens > 0.0).then(|| tokens / ((to - from) / 1e9))
+}
+
+/// Whether `g` met every objective, over its own requests.
+fn slo_pass(objectives: &[manifest::Objective], g: &Group) -> Option<bool> {
+    judge_slo(objectives, Some(g), std::slice::from_ref(g)).map(|o| o.iter().all(|o| o.pass))
+}
+
+/// The search reports of every searched phase of `run`.
+pub fn reports(run: &Run, groups: &[Group]) -> Vec<SearchReport> {
+    let meta = &run.meta;
+    meta.phases
+        .iter()
+        .filter_map(|p| Some((p, p.search.as_ref()?)))
+        .map(|(p, s)| report(run, p, s, groups))
+        .collect()
+}
+
+fn report(
+    run: &Run,
+    phase: &manifest::Phase,
+    s: &manifest::Search,
+    groups: &[Group],
+) -> SearchReport {
+    let meta = &run.meta;
+    let defs = groups::definitions(meta);
+    let def = |step: u32| defs.iter().find(|d| d.phase == phase.name && d.step == step);
+    let spec = search::Spec {
+        lo: s.range[0],
+        hi: s.range[1],
+        whole: phase.kind == Loop::Closed,
+        tolerance: s.tolerance,
+        probes: s.probes,
+        slo: !meta.slo.is_empty(),
+    };
+    let start_s = phase.start_ns.unwrap_or(0) as f64 / 1e9;
+    let group = |step: u32| groups.iter().find(|g| g.phase == phase.name && g.step == step);
+    let mut probes: Vec<(&manifest::Step, Option<&Group>)> = Vec::new();
+    let mut verify = Vec::new();
+    for st in &phase.steps {
+        match st.probe.and_then(|r| r.verify) {
+            None => probes.push((st, group(st.step))),
+            Some(share) => {
+                let Some(g) = group(st.step) else { continue };
+                verify.push(VerifyView {
+                    step: st.step,
+                    share,
+                    load: st.level,
+                    tps: def(st.step).and_then(|d| hold_tps(run, d)),
+                    ttft_ms: g.ttft_ms.clone(),
+                    itl_ms: g.itl_ms.clone(),
+                    goodput: g.goodput,
+                    slo: judge_slo(&meta.slo, Some(g), std::slice::from_ref(g)),
+                });
+            }
+        }
+    }
+    let measured: Vec<Measured> = probes
+        .iter()
+        .map(|(st, g)| {
+            let end_s = start_s + st.end_ns.unwrap_or(st.start_ns) as f64 / 1e9;
+            Measured {
+                level: st.level,
+                tps: def(st.step).and_then(|d| hold_tps(run, d)),
+                error_rate: g.and_then(|g| g.error_rate),
+                slo: g.and_then(|g| slo_pass(&meta.slo, g)),
+                overrun: g.is_some_and(|g| g.window.end_s > end_s + s.hold_ns as f64 / 1e9),
+            }
+        })
+        .collect();
+    let found = search::found(&measured);
+    let views = probes
+        .iter()
+        .zip(&measured)
+        .zip(&found.verdicts.saturated)
+        .map(|(((st, g), m), sat)| ProbeView {
+            step: st.step,
+            level: st.level,
+            tps: m.tps,
+            tps_ci95: g.and_then(|g| g.tps_ci95),
+            ttft_ms: g.and_then(|g| g.ttft_ms.p50),
+            ttft_p99_ms: g.and_then(|g| g.ttft_ms.p99),
+            error_rate: m.error_rate,
+            slo: m.slo,
+            verdict: match sat {
+                None => "no data",
+                Some(false) => "below",
+                Some(true) if m.overrun || m.error_rate.is_some_and(|e| e > search::MAX_ERRORS) => {
+                    "errors"
+                }
+                Some(true) => "saturated",
+            },
+        })
+        .collect::<Vec<_>>();
+    let tps_at = |level: Option<f64>| {
+        level.and_then(|l| measured.iter().find(|m| m.level == l).and_then(|m| m.tps))
+    };
+    let point = |b: Bracket, tps: Option<f64>| Point {
+        level: b.hi,
+        bracket: [b.lo, b.hi],
+        within_tolerance: b.lo.is_some() && b.hi.is_some() && b.settled(&spec),
+        tps,
+    };
+    SearchReport {
+        phase: phase.name.clone(),
+        of: match phase.kind {
+            Loop::Closed => "concurrency",
+            Loop::Open => "rate",
+        },
+        range: s.range,
+        tolerance: s.tolerance,
+        levels_from: s.levels_from.clone(),
+        ended: s.ended.clone(),
+        probes: views,
+        saturation: found
+            .saturation
+            .filter(|b| b.hi.is_some())
+            .map(|b| point(b, found.verdicts.plateau.or(tps_at(b.hi)))),
+        slo_limit: found
+            .slo_limit
+            .filter(|_| spec.slo)
+            .map(|b| point(b, tps_at(b.lo))),
+        verify,
+        verify_skipped: s.verify_skipped.clone(),
+    }
+}
+
+/// Measures a probe from its rows while the run goes, by the analysis' own rules (its group's
+/// throughput, error rate, TTFT and objectives, after the probe's warm-up).
+pub struct ProbeJudge;
+
+impl crate::rundir::probe::Judge for ProbeJudge {
+    fn measure(
+        &self,
+        manifest: &Manifest,
+        rows: &[RequestRow],
+        phase: &str,
+        step: u32,
+    ) -> Result<ProbeMeasure, String> {
+        let run = Run {
+            dir: PathBuf::new(),
+            meta: manifest.clone(),
+            requests: Requests::from_rows(manifest, rows),
+            chunks: Default::default(),
+            rows_of: HashMap::new(),
+            server: Default::default(),
+            shards: None,
+        };
+        let defs: Vec<_> = groups::definitions(&run.meta)
+            .into_iter()
+            .filter(|d| d.phase == phase && d.step == step)
+            .collect();
+        if defs.is_empty() {
+            return Err(format!("no step {step} of phase '{phase}' in the manifest"));
+        }
+        let m = groups::membership(&run, &defs, &Options::default());
+        let objectives = groups::per_request_objectives(&run.meta.slo);
+        let g = groups::compute(&run, &defs, &m, &objectives, None)
+            .pop()
+            .ok_or("the probe has no group")?;
+        Ok(ProbeMeasure {
+            tps: hold_tps(&run, &defs[0]),
+            error_rate: g.error_rate,
+            ttft_p50_ms: g.ttft_ms.p50,
+            slo: slo_pass(&run.meta.slo, &g),
+            overrun: false,
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! A searched phase, probe by probe: each probe is the schedule's plan for its level
+//! ([`Schedule::probe`](crate::schedule::Schedule::probe)), run like a phase of its own for the
+//! search's hold; then the engine waits (up to one more hold) for its requests to finish, has
+//! the caller's [`Judge`] measure it, and asks [`crate::search::next`] for the next level. With
+//! `verify`, the loads holding 50, 60 and 70 % of the saturation throughput follow. Replayed
+//! levels (`--levels-from`) are run in their order, with no search.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::context::Ctx;
+use super::run_dir::PhaseSpan;
+use super::{closed, open};
+use crate::rundir::manifest::{self, Manifest, ProbeMeasure, ProbeRecord};
+use crate::rundir::probe::Judge;
+use crate::schedule::LoopKind;
+use crate::search::{self, Measured, Next};
+
+/// The levels of an earlier run's searched phases, to run again without searching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Levels {
+    /// The run directory they come from (recorded in `run.json`).
+    pub from: String,
+    /// Per searched phase (by name): each probe's level, and its share for a verification hold.
+    pub phases: Vec<(String, Vec<(f64, Option<f64>)>)>,
+}
+
+impl Levels {
+    /// Reads them from an earlier run's manifest.
+    pub fn of(from: String, meta: &Manifest) -> Levels {
+        let phases = meta
+            .phases
+            .iter()
+            .filter(|p| p.search.is_some())
+            .map(|p| {
+                let levels = p
+                    .steps
+                    .iter()
+                    .map(|s| (s.level, s.probe.and_then(|r| r.verify)))
+                    .collect();
+                (p.name.clone(), levels)
+            })
+            .collect();
+        Levels { from, phases }
+    }
+}
+
+pub(crate) struct Driver<'a> {
+    pub ctx: Arc<Ctx>,
+    pub index: usize,
+    pub start_ns: u64,
+    pub spans: Arc<Mutex<Vec<PhaseSpan>>>,
+    pub judge: Option<Arc<dyn Judge>>,
+    pub levels: Option<&'a Levels>,
+    /// The run's manifest for the spans given (the judge reads the probe's window from it).
+    pub manifest: &'a (dyn Fn(&[PhaseSpan]) -> Manifest + Sync),
+}
+
+/// Runs the searched phase; returns its end.
+pub(crate) async fn run(d: Driver<'_>) -> u64 {
+    let ctx = d.ctx.clone();
+    let plan = &ctx.schedule.phases[d.index];
+    let Some(plan_search) = plan.search else {
+        return d.start_ns;
+    };
+    let Some(mut record) = super::run_dir::search_record(plan) else {
+        return d.start_ns;
+    };
+    let spec = plan_search.spec(plan.kind, !ctx.schedule.slo.is_empty());
+    let replay: Option<Vec<(f64, Option<f64>)>> = d.levels.map(|l| {
+        record.levels_from = Some(l.from.clone());
+        l.phases
+            .iter()
+            .find(|(name, _)| *name == plan.name)
+            .map(|(_, levels)| levels.clone())
+            .unwrap_or_default()
+    });
+    let mut measured: Vec<Measured> = Vec::new();
+    let mut steps: Vec<manifest::Step> = Vec::new();
+    let mut end = d.start_ns;
+    let mut queue: Vec<(f64, Option<f64>)> = replay.clone().unwrap_or_default();
+    queue.reverse();
+    let mut verifying = false;
+    loop {
+        if ctx.stopped() {
+            record.ended = Some("the run was stopped".into());
+            break;
+        }
+        let (level, share) = match &replay {
+            Some(_) => match queue.pop() {
+                Some(next) => next,
+                None => {
+                    record.ended = Some("every replayed level was run".into());
+                    break;
+                }
+            },
+            None if verifying => match queue.pop() {
+                Some(next) => next,
+                None => break,
+            },
+            None => match search::next(&spec, &measured) {
+                Next::Probe(level) => (level, None),
+                Next::Done(why) => {
+                    record.ended = Some(why);
+                    if plan_search.verify {
+                        match search::verify_levels(&spec, &measured) {
+                            Some(levels) if !levels.is_empty() => {
+                                queue = levels.into_iter().map(|(s, l)| (l, Some(s))).collect();
+                                queue.reverse();
+                                verifying = true;
+                                continue;
+                            }
+                            _ => {
+                                record.verify_skipped =
+                                    Some("the search found no saturation point".into())
+                            }
+                        }
+                    }
+                    break;
+                }
+            },
+        };
+        let step = steps.len() as u32;
+        let (probe_end, measure) = probe(&d, &mut steps, &record, step, level, share).await;
+        end = probe_end;
+        if share.is_none() && replay.is_none() {
+            let Some(m) = measure else {
+                if !ctx.stopped() {
+                    record.ended = Some(format!("probe {step} could not be measured"));
+                }
+                break;
+            };
+            measured.push(m.to_search(level));
+            let found = search::found(&measured);
+            record.saturation = found.saturation;
+            record.slo_limit = found.slo_limit.filter(|_| spec.slo);
+            // Each probe's verdict as the probes so far give it.
+            let mut k = 0;
+            for s in steps.iter_mut() {
+                if let Some(p) = s.probe.as_mut().filter(|p| p.verify.is_none()) {
+                    if p.measured.is_some() {
+                        p.saturated = found.verdicts.saturated.get(k).copied().flatten();
+                        k += 1;
+                    }
+                }
+            }
+        }
+        publish(&d, &record, &steps);
+    }
+    publish(&d, &record, &steps);
+    end
+}
+
+/// Runs one probe (or verification hold) as step `step`; returns its end and its measure.
+async fn probe(
+    d: &Driver<'_>,
+    steps: &mut Vec<manifest::Step>,
+    record: &manifest::Search,
+    step: u32,
+    level: f64,
+    share: Option<f64>,
+) -> (u64, Option<ProbeMeasure>) {
+    let ctx = &d.ctx;
+    let Some(p) = ctx.schedule.probe(d.index as u32, step, level) else {
+        return (ctx.clock.now(), None);
+    };
+    ctx.collect_rows();
+    let start = ctx.clock.now().max(d.start_ns);
+    steps.push(manifest::Step {
+        step,
+        start_ns: start - d.start_ns,
+        end_ns: None,
+        level: p.plan.steps[0].level,
+        warmup_ns: Some(record.warmup_ns),
+        probe: Some(ProbeRecord {
+            verify: share,
+            measured: None,
+            saturated: None,
+        }),
+    });
+    publish(d, record, steps);
+    let end = match p.plan.kind {
+        LoopKind::Open => {
+            let (c, h) = (ctx.clone(), tokio::runtime::Handle::current());
+            let (plan, requests) = (p.plan, p.requests);
+            tokio::task::spawn_blocking(move || open::run_plan(c, h, &plan, &requests, start))
+                .await
+                .unwrap_or_else(|_| ctx.clock.now())
+        }
+        LoopKind::Closed => closed::run_plan(ctx.clone(), Arc::new(p.plan), None, start).await,
+    };
+    if let Some(s) = steps.last_mut() {
+        s.end_ns = Some(end.saturating_sub(d.start_ns));
+    }
+    // The next probe starts on an idle server: wait for this one's requests, up to a hold.
+    let hold = Duration::from_nanos(record.hold_ns);
+    let overrun = !ctx.drain_within(hold).await;
+    let rows = ctx.take_rows();
+    let name = &ctx.schedule.phases[d.index].name;
+    let measure = match &d.judge {
+        Some(judge) if !ctx.stopped() => {
+            let spans = d.spans.lock().map(|s| s.clone()).unwrap_or_default();
+            let mut spans = spans;
+            if let Some(last) = spans.last_mut() {
+                last.search = Some((record.clone(), steps.clone()));
+            }
+            match judge.measure(&(d.manifest)(&spans), &rows, name, step) {
+                Ok(m) => Some(ProbeMeasure { overrun, ..m }),
+                Err(e) => {
+                    eprintln!("warning: could not measure probe {step} of '{name}': {e}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    if let Some(r) = steps.last_mut().and_then(|s| s.probe.as_mut()) {
+        r.measured = measure;
+    }
+    (end, measure)
+}
+
+/// Puts the search's record and probes where `run.json` is written from.
+fn publish(d: &Driver<'_>, record: &manifest::Search, steps: &[manifest::Step]) {
+    if let Some(span) = d.spans.lock().ok().as_mut().and_then(|s| s.last_mut()) {
+        span.search = Some((record.clone(), steps.to_vec()));
+    }
+}
