@@ -59,11 +59,13 @@ fn by_load(
     };
     for (r, a) in runs.iter().enumerate() {
         for (i, (name, read)) in picks.iter().enumerate() {
-            let points = a
+            // In order of load: a search's probes run in the order it chose them.
+            let mut points: Vec<(f64, f64)> = a
                 .groups
                 .iter()
                 .filter_map(|g| Some((g.load.value(), read(g)?)))
                 .collect();
+            points.sort_by(|p, q| p.0.total_cmp(&q.0));
             let who = if runs.len() > 1 {
                 format!("run {} {name}", r + 1)
             } else {
@@ -262,6 +264,116 @@ fn run_section(out: &mut String, a: &Analysis) {
 }
 
 /// With conversations: TTFT and the prefix-cache share by turn index, one line per group.
+/// A searched phase: its probes on the throughput–load and latency–load planes, by verdict,
+/// with the brackets found and the verification holds.
+fn search_charts(out: &mut String, s: &super::search::SearchReport) {
+    let x_label = if s.of == "concurrency" {
+        "load (concurrent users)"
+    } else {
+        "load (requests/s)"
+    };
+    let _ = write!(
+        out,
+        "<h2>Search of {} ({} probes{})</h2><div class=grid2>",
+        esc(&s.phase),
+        s.probes.len(),
+        s.ended
+            .as_ref()
+            .map(|e| format!("; {}", esc(e)))
+            .unwrap_or_default()
+    );
+    let log_x = s.range[1] / s.range[0].max(f64::MIN_POSITIVE) > 20.0;
+    let mut tps = Chart {
+        title: "Probes: throughput against load".into(),
+        x_label: x_label.into(),
+        y_label: "output tokens/s while held".into(),
+        log_x,
+        ..Chart::default()
+    };
+    for verdict in ["below", "saturated", "errors", "overrun"] {
+        let points: Vec<(f64, f64)> = s
+            .probes
+            .iter()
+            .filter(|p| p.verdict == verdict)
+            .filter_map(|p| Some((p.level, p.tps?)))
+            .collect();
+        if !points.is_empty() {
+            tps.series.push(Series {
+                name: format!("probe: {verdict}"),
+                points,
+                lines: false,
+                dashed: false,
+            });
+        }
+    }
+    if !s.verify.is_empty() {
+        tps.series.push(Series {
+            name: "verification holds".into(),
+            points: s
+                .verify
+                .iter()
+                .filter_map(|v| Some((v.load, v.tps?)))
+                .collect(),
+            lines: false,
+            dashed: false,
+        });
+    }
+    let bracket = |p: &Option<super::search::Point>, what: &str| {
+        let p = p.as_ref()?;
+        let [Some(lo), Some(hi)] = p.bracket else {
+            return None;
+        };
+        Some((lo, hi, format!("{what} bracket")))
+    };
+    if let Some(p) = &s.saturation {
+        tps.marker = p
+            .level
+            .map(|l| (l, format!("saturation: {}", crate::fmt::trim(l, 3))));
+    }
+    tps.band = bracket(&s.saturation, "saturation");
+    out.push_str(&tps.render());
+    let mut ttft = Chart {
+        title: "Probes: TTFT against load".into(),
+        x_label: x_label.into(),
+        y_label: "TTFT (ms)".into(),
+        log_x,
+        ..Chart::default()
+    };
+    for (name, read) in [
+        (
+            "TTFT p50",
+            (|p| p.ttft_ms) as fn(&super::search::ProbeView) -> Option<f64>,
+        ),
+        ("TTFT p99", |p| p.ttft_p99_ms),
+    ] {
+        let mut points: Vec<(f64, f64)> = s
+            .probes
+            .iter()
+            .filter_map(|p| Some((p.level, read(p)?)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        ttft.series.push(Series {
+            name: name.into(),
+            points,
+            lines: true,
+            dashed: name.ends_with("p99"),
+        });
+    }
+    if let Some(p) = &s.slo_limit {
+        ttft.marker =
+            p.bracket[0].map(|l| (l, format!("SLO met up to {}", crate::fmt::trim(l, 3))));
+    }
+    ttft.band = bracket(&s.slo_limit, "SLO limit");
+    out.push_str(&ttft.render());
+    out.push_str("</div>");
+    let (header, rows) = text::search_table(s);
+    out.push_str(&html_table(&header, &rows));
+    if let Some((header, rows)) = text::verify_table(s) {
+        out.push_str("<p>Verification holds (shares of the saturation throughput):</p>");
+        out.push_str(&html_table(&header, &rows));
+    }
+}
+
 fn session_charts(out: &mut String, a: &Analysis, names: &[String]) {
     if !a.groups.iter().any(|g| g.sessions.is_some()) {
         return;
@@ -457,6 +569,11 @@ pub fn html(runs: &[Analysis]) -> String {
     }
     out.push_str(&lt.render());
     out.push_str("</div>");
+    for a in &analyses {
+        for s in &a.search {
+            search_charts(&mut out, s);
+        }
+    }
     for a in analyses {
         run_section(&mut out, a);
     }

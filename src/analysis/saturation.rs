@@ -183,18 +183,29 @@ pub fn from_search(r: &super::search::SearchReport) -> Option<Saturation> {
     let mut curve: Vec<(f64, f64)> = r
         .probes
         .iter()
-        .filter(|p| p.level <= level && p.verdict != "errors")
-        .filter_map(|p| Some((p.level, p.tps?)))
+        .filter(|p| p.level <= level && !matches!(p.verdict, "errors" | "overrun"))
+        .filter_map(|p| Some((p.load, p.tps?)))
         .collect();
     curve.sort_by(|a, b| a.0.total_cmp(&b.0));
     let at = |target: f64| load_for(&curve, target);
     let bracket = match point.bracket {
-        [Some(lo), Some(hi)] => format!("between {} and {}", crate::fmt::trim(lo, 2), crate::fmt::trim(hi, 2)),
+        [Some(lo), Some(hi)] => format!(
+            "between {} and {}",
+            crate::fmt::trim(lo, 2),
+            crate::fmt::trim(hi, 2)
+        ),
         [None, Some(hi)] => format!("at or below {}", crate::fmt::trim(hi, 2)),
         _ => String::new(),
     };
-    let reason = if probe.verdict == "errors" {
-        format!("the search's errors begin {bracket}")
+    let reason = if matches!(probe.verdict, "errors" | "overrun") {
+        format!(
+            "the search's {} begin {bracket}",
+            if probe.verdict == "errors" {
+                "errors"
+            } else {
+                "overruns (requests still running a hold after their probe)"
+            }
+        )
     } else {
         format!(
             "the search's lowest load reaching {:.0} % of the best throughput lies {bracket}",

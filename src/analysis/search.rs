@@ -40,6 +40,8 @@ pub struct SearchReport {
 pub struct ProbeView {
     pub step: u32,
     pub level: f64,
+    /// The load it really applied (open loop: requests sent per second while measured).
+    pub load: f64,
     /// The throughput while the level was held ([`hold_tps`]).
     pub tps: Option<f64>,
     pub tps_ci95: Option<[f64; 2]>,
@@ -49,7 +51,10 @@ pub struct ProbeView {
     pub error_rate: Option<f64>,
     /// Every objective met over the probe's requests (`None` without objectives).
     pub slo: Option<bool>,
-    /// `below` (not saturated), `saturated`, `errors` (error rate or overrun), `no data`.
+    /// Its requests were still running a hold after it ended (then cut, `cancelled`).
+    pub overrun: bool,
+    /// `below` (not saturated), `saturated`, `errors` (error rate above 1 %), `overrun`,
+    /// `no data`.
     pub verdict: &'static str,
 }
 
@@ -84,6 +89,22 @@ pub struct VerifyView {
 /// request's tokens after its first are spread evenly between its first and last token (a
 /// decode's pace), so one that straddles an end counts in part. `None` when the stretch is
 /// empty or no token fell in it.
+/// The load a probe really applied: its users (closed loop), or the requests it sent per second
+/// of its measured stretch (open loop).
+fn applied_load(run: &Run, def: &groups::GroupDef) -> Option<f64> {
+    let groups::Load::Rate(_) = def.load else {
+        return Some(def.load.value());
+    };
+    let r = &run.requests;
+    let from = def.window_ns.0 + def.warmup_ns;
+    let to = def.window_ns.1?;
+    let sent = (0..r.len())
+        .filter(|&i| r.step[i] as u32 == def.step && r.phase[i] == def.phase)
+        .filter(|&i| r.status[i] != Status::Dropped && (from..to).contains(&r.sent_ns[i]))
+        .count();
+    (to > from).then(|| sent as f64 / ((to - from) as f64 / 1e9))
+}
+
 fn hold_tps(run: &Run, def: &groups::GroupDef) -> Option<f64> {
     let r = &run.requests;
     let from = (def.window_ns.0 + def.warmup_ns) as f64;
@@ -138,7 +159,10 @@ fn report(
 ) -> SearchReport {
     let meta = &run.meta;
     let defs = groups::definitions(meta);
-    let def = |step: u32| defs.iter().find(|d| d.phase == phase.name && d.step == step);
+    let def = |step: u32| {
+        defs.iter()
+            .find(|d| d.phase == phase.name && d.step == step)
+    };
     let spec = search::Spec {
         lo: s.range[0],
         hi: s.range[1],
@@ -148,7 +172,11 @@ fn report(
         slo: !meta.slo.is_empty(),
     };
     let start_s = phase.start_ns.unwrap_or(0) as f64 / 1e9;
-    let group = |step: u32| groups.iter().find(|g| g.phase == phase.name && g.step == step);
+    let group = |step: u32| {
+        groups
+            .iter()
+            .find(|g| g.phase == phase.name && g.step == step)
+    };
     let mut probes: Vec<(&manifest::Step, Option<&Group>)> = Vec::new();
     let mut verify = Vec::new();
     for st in &phase.steps {
@@ -175,6 +203,9 @@ fn report(
             let end_s = start_s + st.end_ns.unwrap_or(st.start_ns) as f64 / 1e9;
             Measured {
                 level: st.level,
+                load: def(st.step)
+                    .and_then(|d| applied_load(run, d))
+                    .unwrap_or(st.level),
                 tps: def(st.step).and_then(|d| hold_tps(run, d)),
                 error_rate: g.and_then(|g| g.error_rate),
                 slo: g.and_then(|g| slo_pass(&meta.slo, g)),
@@ -190,18 +221,19 @@ fn report(
         .map(|(((st, g), m), sat)| ProbeView {
             step: st.step,
             level: st.level,
+            load: m.load,
             tps: m.tps,
             tps_ci95: g.and_then(|g| g.tps_ci95),
             ttft_ms: g.and_then(|g| g.ttft_ms.p50),
             ttft_p99_ms: g.and_then(|g| g.ttft_ms.p99),
             error_rate: m.error_rate,
             slo: m.slo,
+            overrun: m.overrun,
             verdict: match sat {
                 None => "no data",
                 Some(false) => "below",
-                Some(true) if m.overrun || m.error_rate.is_some_and(|e| e > search::MAX_ERRORS) => {
-                    "errors"
-                }
+                Some(true) if m.error_rate.is_some_and(|e| e > search::MAX_ERRORS) => "errors",
+                Some(true) if m.overrun => "overrun",
                 Some(true) => "saturated",
             },
         })
@@ -273,6 +305,7 @@ impl crate::rundir::probe::Judge for ProbeJudge {
             .pop()
             .ok_or("the probe has no group")?;
         Ok(ProbeMeasure {
+            load: applied_load(&run, &defs[0]),
             tps: hold_tps(&run, &defs[0]),
             error_rate: g.error_rate,
             ttft_p50_ms: g.ttft_ms.p50,

@@ -518,9 +518,112 @@ pub fn comparison(c: &Comparison) -> String {
     out
 }
 
+/// A searched phase's probes, in the order run: its table's header and rows.
+pub fn search_table(s: &super::search::SearchReport) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let unit = if s.of == "concurrency" {
+        "users"
+    } else {
+        "req/s"
+    };
+    let rows = s
+        .probes
+        .iter()
+        .map(|p| {
+            let mut row = vec![p.step.to_string(), crate::fmt::trim(p.level, 3)];
+            if s.of == "rate" {
+                row.push(crate::fmt::trim(p.load, 2));
+            }
+            row.extend([
+                num(p.tps),
+                num(p.ttft_ms),
+                num(p.ttft_p99_ms),
+                p.error_rate
+                    .map(|e| format!("{:.1}", e * 100.0))
+                    .unwrap_or_else(|| "-".into()),
+                verdict(p.slo),
+                p.verdict.to_string(),
+            ]);
+            row
+        })
+        .collect();
+    let mut header = vec!["probe", unit];
+    if s.of == "rate" {
+        header.push("sent/s");
+    }
+    header.extend(["tok/s", "TTFT p50", "TTFT p99", "err %", "SLO", "verdict"]);
+    (header, rows)
+}
+
+/// A search's verification holds: its table's header and rows (`None` without any).
+pub fn verify_table(
+    s: &super::search::SearchReport,
+) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    if s.verify.is_empty() {
+        return None;
+    }
+    let unit = if s.of == "concurrency" {
+        "users"
+    } else {
+        "req/s"
+    };
+    let rows = s
+        .verify
+        .iter()
+        .map(|v| {
+            let missed: Vec<&str> = v
+                .slo
+                .iter()
+                .flatten()
+                .filter(|o| !o.pass)
+                .map(|o| o.objective.as_str())
+                .collect();
+            let slo = match &v.slo {
+                None => "-".to_string(),
+                Some(_) if missed.is_empty() => "pass".into(),
+                Some(_) => format!("FAIL {}", missed.join(", ")),
+            };
+            vec![
+                format!("{:.0} %", v.share * 100.0),
+                crate::fmt::trim(v.load, 3),
+                num(v.tps),
+                num(v.ttft_ms.p50),
+                num(v.ttft_ms.p99),
+                num(v.itl_ms.p50),
+                num(v.itl_ms.p99),
+                num(v.goodput),
+                slo,
+            ]
+        })
+        .collect();
+    let header = vec![
+        "verify",
+        unit,
+        "tok/s",
+        "TTFT p50",
+        "TTFT p99",
+        "ITL p50",
+        "ITL p99",
+        "goodput/s",
+        "SLO",
+    ];
+    Some((header, rows))
+}
+
+fn verdict(slo: Option<bool>) -> String {
+    match slo {
+        Some(true) => "pass".into(),
+        Some(false) => "FAIL".into(),
+        None => "-".into(),
+    }
+}
+
 /// A searched phase: its probes in the order run, what they found, the verification holds.
 fn search(s: &super::search::SearchReport, out: &mut String) {
-    let unit = if s.of == "concurrency" { "users" } else { "req/s" };
+    let unit = if s.of == "concurrency" {
+        "users"
+    } else {
+        "req/s"
+    };
     let how = match &s.levels_from {
         Some(from) => format!("the levels of {from}, replayed"),
         None => format!(
@@ -535,43 +638,27 @@ fn search(s: &super::search::SearchReport, out: &mut String) {
         "\nsearch of '{}' ({how}): {} probes{}",
         s.phase,
         s.probes.len(),
-        s.ended.as_ref().map(|e| format!("; ended: {e}")).unwrap_or_default()
+        s.ended
+            .as_ref()
+            .map(|e| format!("; ended: {e}"))
+            .unwrap_or_default()
     );
-    let rows: Vec<Vec<String>> = s
-        .probes
-        .iter()
-        .map(|p| {
-            vec![
-                p.step.to_string(),
-                crate::fmt::trim(p.level, 3),
-                num(p.tps),
-                num(p.ttft_ms),
-                num(p.ttft_p99_ms),
-                p.error_rate
-                    .map(|e| format!("{:.1}", e * 100.0))
-                    .unwrap_or_else(|| "-".into()),
-                match p.slo {
-                    Some(true) => "pass".into(),
-                    Some(false) => "FAIL".into(),
-                    None => "-".into(),
-                },
-                p.verdict.to_string(),
-            ]
-        })
-        .collect();
-    let header = [
-        "probe", unit, "tok/s", "TTFT p50", "TTFT p99", "err %", "SLO", "verdict",
-    ];
+    let (header, rows) = search_table(s);
     out.push_str(&table(&header, &rows, 2));
     let found = |what: &str, p: &Option<super::search::Point>, none: &str| match p {
         Some(p) => {
-            let [lo, hi] = p.bracket.map(|v| v.map_or("-".into(), |v| crate::fmt::trim(v, 3)));
+            let [lo, hi] = p
+                .bracket
+                .map(|v| v.map_or("-".into(), |v| crate::fmt::trim(v, 3)));
             let narrow = if p.within_tolerance {
                 ""
             } else {
                 " (wider than the tolerance)"
             };
-            format!("{what}: {hi} {unit}, bracket [{lo}, {hi}]{narrow}, {} tok/s\n", num(p.tps))
+            format!(
+                "{what}: {hi} {unit}, bracket [{lo}, {hi}]{narrow}, {} tok/s\n",
+                num(p.tps)
+            )
         }
         None => format!("{what}: {none}\n"),
     };
@@ -586,32 +673,7 @@ fn search(s: &super::search::SearchReport, out: &mut String) {
     if let Some(why) = &s.verify_skipped {
         let _ = writeln!(out, "  verification skipped: {why}");
     }
-    for v in &s.verify {
-        let slo = match &v.slo {
-            Some(o) if o.iter().all(|o| o.pass) => ", SLO pass".to_string(),
-            Some(o) => format!(
-                ", SLO FAIL ({})",
-                o.iter()
-                    .filter(|o| !o.pass)
-                    .map(|o| o.objective.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            None => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "  verify {:.0} %: {} {unit}, {} tok/s, TTFT p50/p99 {}/{} ms, ITL p50/p99 {}/{} ms{}{slo}",
-            v.share * 100.0,
-            crate::fmt::trim(v.load, 3),
-            num(v.tps),
-            num(v.ttft_ms.p50),
-            num(v.ttft_ms.p99),
-            num(v.itl_ms.p50),
-            num(v.itl_ms.p99),
-            v.goodput
-                .map(|g| format!(", goodput {g:.2} req/s"))
-                .unwrap_or_default(),
-        );
+    if let Some((header, rows)) = verify_table(s) {
+        out.push_str(&table(&header, &rows, 1));
     }
 }

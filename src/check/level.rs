@@ -2,8 +2,8 @@
 //! (`steps(...)`, `ramp(...)`, `sine(...)`).
 
 use crate::diag::Diagnostic;
-use crate::syntax::{Expr, ExprKind};
 use crate::search::{DEFAULT_PROBES, DEFAULT_TOLERANCE, MAX_PROBES};
+use crate::syntax::{Expr, ExprKind};
 use crate::workload::{Level, SearchLevel};
 
 use super::args::Args;
@@ -242,8 +242,12 @@ fn search(
     let hold = a
         .require(ctx, "hold", ex)
         .and_then(|h| ctx.duration_ns(h, "hold"));
-    let warmup = a.get("warmup").map(|w| (ctx.duration_ns(w, "warmup"), w.span));
-    let tolerance = a.get("tolerance").map(|t| (ctx.percent(t, "tolerance"), t.span));
+    let warmup = a
+        .get("warmup")
+        .map(|w| (ctx.duration_ns(w, "warmup"), w.span));
+    let tolerance = a
+        .get("tolerance")
+        .map(|t| (ctx.percent(t, "tolerance"), t.span));
     let probes = a.get("probes").map(|p| (ctx.count(p, "probes"), p.span));
     let ((lo, hi), hold_ns) = (range?, hold?);
     let mut ok = true;
@@ -259,7 +263,10 @@ fn search(
         );
     }
     if hold_ns == 0 {
-        fail(ctx, Diagnostic::error(e.span, "search(...) needs a hold above 0s"));
+        fail(
+            ctx,
+            Diagnostic::error(e.span, "search(...) needs a hold above 0s"),
+        );
     }
     let warmup_ns = match warmup {
         None => hold_ns / 4,

@@ -180,7 +180,11 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
     let is_trace = matches!(load, Load::Open(Arrival::Trace(_)));
     let searched = matches!(
         &load,
-        Load::Closed(Level::Search(_)) | Load::Open(Arrival::Process { rate: Level::Search(_), .. })
+        Load::Closed(Level::Search(_))
+            | Load::Open(Arrival::Process {
+                rate: Level::Search(_),
+                ..
+            })
     );
     if searched {
         // The search decides how long the phase lasts: probe by probe.
@@ -238,11 +242,7 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
             return None;
         }
     }
-    if duration_ns.is_none()
-        && max_requests.is_none()
-        && !is_trace
-        && !searched
-        && !has_broken_line
+    if duration_ns.is_none() && max_requests.is_none() && !is_trace && !searched && !has_broken_line
     {
         ctx.error(
             Diagnostic::error(label.span, format!("{what} has no way to end"))

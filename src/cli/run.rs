@@ -80,7 +80,10 @@ fn levels_from(dir: &std::path::Path, schedule: &llmw::Schedule) -> Result<engin
     }
     let levels = engine::Levels::of(dir.display().to_string(), &meta);
     if levels.phases.iter().all(|(_, l)| l.is_empty()) {
-        return Err(format!("--levels-from {}: that run probed no searched phase", dir.display()));
+        return Err(format!(
+            "--levels-from {}: that run probed no searched phase",
+            dir.display()
+        ));
     }
     Ok(levels)
 }

@@ -34,6 +34,8 @@ pub struct Ctx {
     /// While a search's probe runs, a copy of every request row it records (for its judge).
     collecting: AtomicBool,
     probe_rows: Mutex<Vec<RequestRow>>,
+    /// Set to cut the requests in flight (a search's overrun probe); a new one per probe.
+    cut: Mutex<(watch::Sender<bool>, watch::Receiver<bool>)>,
 }
 
 impl Ctx {
@@ -58,6 +60,7 @@ impl Ctx {
             drained: Notify::new(),
             collecting: AtomicBool::new(false),
             probe_rows: Mutex::new(Vec::new()),
+            cut: Mutex::new(watch::channel(false)),
         }
     }
 
@@ -86,9 +89,13 @@ impl Ctx {
             request: true,
         };
         let sent = self.clock.now();
-        let exchange = self
-            .sender
-            .execute(&r, scheduled_ns, &self.clock, self.stop.clone(), turn);
+        let cut = match self.cut.lock() {
+            Ok(c) => c.1.clone(),
+            Err(_) => self.stop.clone(),
+        };
+        let exchange =
+            self.sender
+                .execute(&r, scheduled_ns, &self.clock, self.stop.clone(), cut, turn);
         // A panic here is a bug in llmw; it must still leave a row and end the run, never hang it.
         let (row, chunks, reply) = match std::panic::AssertUnwindSafe(exchange).catch_unwind().await
         {
@@ -174,9 +181,19 @@ impl Ctx {
             .unwrap_or_default()
     }
 
-    /// Waits until nothing is outstanding, or `limit` has passed; false on the limit.
+    /// Waits until nothing is outstanding, or `limit` has passed; then cuts what is still in
+    /// flight (recorded `cancelled`) and waits for it to end. False when something was cut.
     pub async fn drain_within(&self, limit: std::time::Duration) -> bool {
-        tokio::time::timeout(limit, self.drain()).await.is_ok()
+        if tokio::time::timeout(limit, self.drain()).await.is_ok() {
+            return true;
+        }
+        if let Ok(mut cut) = self.cut.lock() {
+            let _ = cut.0.send(true);
+            // Requests sent from now on are not cut.
+            *cut = watch::channel(false);
+        }
+        self.drain().await;
+        false
     }
 
     fn finish(&self, row: RequestRow, chunks: Vec<crate::rundir::record::ChunkRow>) {

@@ -21,7 +21,13 @@ const QUIET_NS: u64 = 2_000_000;
 pub fn run(ctx: Arc<Ctx>, handle: Handle, index: usize, start_ns: u64) -> u64 {
     let schedule = ctx.schedule.clone();
     let plan = &schedule.phases[index];
-    run_plan(ctx.clone(), handle, plan, schedule.phase_requests(plan), start_ns)
+    run_plan(
+        ctx.clone(),
+        handle,
+        plan,
+        schedule.phase_requests(plan),
+        start_ns,
+    )
 }
 
 /// Runs the open-loop phase `plan` (one of the schedule's, or a search's probe) sending

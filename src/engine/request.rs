@@ -117,13 +117,15 @@ impl Sender {
         body
     }
 
-    /// Sends `r` now and waits for its response, the timeout, or `stop`.
+    /// Sends `r` now and waits for its response, the timeout, `stop`, or `cut` (a search cuts
+    /// the requests of a probe still running a hold after it ended).
     pub async fn execute(
         &self,
         r: &PlannedRequest,
         scheduled_ns: Option<u64>,
         clock: &Clock,
         mut stop: watch::Receiver<bool>,
+        mut cut: watch::Receiver<bool>,
         turn: Option<Turn>,
     ) -> (RequestRow, Vec<ChunkRow>, Option<String>) {
         let input_tokens = turn.as_ref().map_or(r.input_tokens, |t| t.input_tokens);
@@ -141,10 +143,12 @@ impl Sender {
             tokio::select! {
                 o = tokio::time::timeout(self.timeout, exchange) => o.ok(),
                 _ = super::stop::until_set(&mut stop) => Some(Err("cancelled".into())),
+                _ = super::stop::until_set(&mut cut) => Some(Err("cut".into())),
             }
         };
         let done_ns = progress.done_ns.unwrap_or_else(|| clock.now());
         let cancelled = *stop.borrow();
+        let was_cut = *cut.borrow();
         // An answer whose finish_reason arrived is complete, even if a stop or the timeout came
         // while llmw waited for `[DONE]` or the body's end after it.
         let complete = progress.finished && progress.failure_free;
@@ -154,6 +158,10 @@ impl Sender {
             Some(Err(_)) if cancelled => (
                 Status::Cancelled,
                 Some("the run was interrupted".to_string()),
+            ),
+            Some(Err(_)) if was_cut => (
+                Status::Cancelled,
+                Some("its search probe ended a hold ago; cancelled so the next probe starts on an idle server".to_string()),
             ),
             Some(Err(e)) => (Status::Error, Some(e)),
             None => (

@@ -22,8 +22,11 @@ pub struct Levels {
     /// The run directory they come from (recorded in `run.json`).
     pub from: String,
     /// Per searched phase (by name): each probe's level, and its share for a verification hold.
-    pub phases: Vec<(String, Vec<(f64, Option<f64>)>)>,
+    pub phases: Vec<(String, Vec<Level>)>,
 }
+
+/// A level to run, and its share of the saturation throughput for a verification hold.
+pub type Level = (f64, Option<f64>);
 
 impl Levels {
     /// Reads them from an earlier run's manifest.
@@ -67,7 +70,7 @@ pub(crate) async fn run(d: Driver<'_>) -> u64 {
         return d.start_ns;
     };
     let spec = plan_search.spec(plan.kind, !ctx.schedule.slo.is_empty());
-    let replay: Option<Vec<(f64, Option<f64>)>> = d.levels.map(|l| {
+    let replay: Option<Vec<Level>> = d.levels.map(|l| {
         record.levels_from = Some(l.from.clone());
         l.phases
             .iter()
@@ -78,7 +81,7 @@ pub(crate) async fn run(d: Driver<'_>) -> u64 {
     let mut measured: Vec<Measured> = Vec::new();
     let mut steps: Vec<manifest::Step> = Vec::new();
     let mut end = d.start_ns;
-    let mut queue: Vec<(f64, Option<f64>)> = replay.clone().unwrap_or_default();
+    let mut queue: Vec<Level> = replay.clone().unwrap_or_default();
     queue.reverse();
     let mut verifying = false;
     loop {
@@ -112,7 +115,7 @@ pub(crate) async fn run(d: Driver<'_>) -> u64 {
                             }
                             _ => {
                                 record.verify_skipped =
-                                    Some("the search found no saturation point".into())
+                                    Some("the search found no saturation point".into());
                             }
                         }
                     }

@@ -341,6 +341,8 @@ pub struct ProbeRecord {
 /// its warm-up.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ProbeMeasure {
+    /// The load really applied: users, or requests sent per second of the measured stretch.
+    pub load: Option<f64>,
     pub tps: Option<f64>,
     pub error_rate: Option<f64>,
     pub ttft_p50_ms: Option<f64>,
@@ -354,6 +356,7 @@ impl ProbeMeasure {
     pub fn to_search(&self, level: f64) -> crate::search::Measured {
         crate::search::Measured {
             level,
+            load: self.load.unwrap_or(level),
             tps: self.tps,
             error_rate: self.error_rate,
             slo: self.slo,

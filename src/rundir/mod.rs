@@ -4,6 +4,6 @@
 
 pub mod layout;
 pub mod manifest;
+pub mod probe;
 pub mod record;
 pub mod tables;
-pub mod probe;

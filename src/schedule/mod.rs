@@ -13,10 +13,10 @@ mod compile;
 pub mod content;
 mod files;
 mod hash;
+mod probe;
 mod rate;
 mod replay;
 pub mod sample;
-mod probe;
 mod shard;
 
 pub use compile::{compile, CompileError};

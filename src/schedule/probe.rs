@@ -63,57 +63,18 @@ impl Schedule {
                 let mut position = 0u64;
                 for offset in offsets {
                     let before = requests.len();
-                    content::unit(self.seed, &plan, step, position, Some(offset), &mut requests);
+                    content::unit(
+                        self.seed,
+                        &plan,
+                        step,
+                        position,
+                        Some(offset),
+                        &mut requests,
+                    );
                     position += (requests.len() - before) as u64;
                 }
             }
         }
         Some(Probe { plan, requests })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn schedule(load: &str) -> Schedule {
-        let text = format!(
-            "workload \"w\" {{ seed = 7\n requests {{ input = uniform(10, 90)\n output = 20 }}\n phase \"p\" {{ {load} }} }}"
-        );
-        let (_, resolved) = crate::load_text("w.llmw", &text, &Default::default());
-        crate::compile(&resolved.unwrap()).unwrap()
-    }
-
-    #[test]
-    fn a_probe_depends_on_its_level_not_its_order() {
-        let s = schedule("arrival = poisson(rate: search(1/s..100/s, hold: 10s))");
-        let a = s.probe(0, 2, 16.0).unwrap();
-        let b = s.probe(0, 7, 16.0).unwrap();
-        let strip = |p: &Probe| -> Vec<(Option<u64>, u32, u32)> {
-            p.requests
-                .iter()
-                .map(|r| (r.at_ns, r.input_tokens, r.output_tokens))
-                .collect()
-        };
-        assert_eq!(strip(&a), strip(&b));
-        assert_eq!(a.requests[3].id, content::request_id(0, 2, 3));
-        assert_eq!(b.requests[3].step, 7);
-        // About 160 arrivals in 10 s at 16/s.
-        assert!((110..=210).contains(&a.requests.len()), "{}", a.requests.len());
-        assert!(a.requests.iter().all(|r| r.at_ns.unwrap() < 10_000_000_000));
-        let c = s.probe(0, 2, 17.0).unwrap();
-        assert_ne!(strip(&a)[..5], strip(&c)[..5]);
-        assert!(s.phases[0].steps.is_empty() && s.requests.is_empty());
-    }
-
-    #[test]
-    fn closed_probes_run_their_users() {
-        let s = schedule("concurrency = search(1..64, hold: 5s)");
-        let p = s.probe(0, 3, 12.0).unwrap();
-        assert_eq!(p.plan.users, vec![UsersAt { at_ns: 0, users: 12, step: 3 }]);
-        assert_eq!(p.plan.duration_ns, Some(5_000_000_000));
-        let one = content::request(s.seed, &p.plan, 3, 0, None);
-        let again = content::request(s.seed, &s.probe(0, 9, 12.0).unwrap().plan, 9, 0, None);
-        assert_eq!(one.input_tokens, again.input_tokens);
     }
 }
