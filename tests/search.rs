@@ -235,7 +235,8 @@ async fn a_closed_loop_search_finds_the_batch_limit_verifies_and_replays() {
     );
     let meta = llmw::rundir::manifest::Manifest::read(&dir).expect("run.json");
     let mut options = again.options;
-    options.levels = Some(llmw::engine::Levels::of(dir.display().to_string(), &meta));
+    options.levels =
+        Some(llmw::engine::Levels::of(dir.display().to_string(), &meta).expect("levels"));
     options.judge = None;
     llmw::engine::run(again.schedule.clone(), options)
         .await

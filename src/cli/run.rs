@@ -78,7 +78,8 @@ fn levels_from(dir: &std::path::Path, schedule: &llmw::Schedule) -> Result<engin
             schedule.hash
         ));
     }
-    let levels = engine::Levels::of(dir.display().to_string(), &meta);
+    let levels = engine::Levels::of(dir.display().to_string(), &meta)
+        .map_err(|e| format!("--levels-from {}: {e}", dir.display()))?;
     if levels.phases.iter().all(|(_, l)| l.is_empty()) {
         return Err(format!(
             "--levels-from {}: that run probed no searched phase",

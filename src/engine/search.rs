@@ -29,22 +29,35 @@ pub struct Levels {
 pub type Level = (f64, Option<f64>);
 
 impl Levels {
-    /// Reads them from an earlier run's manifest.
-    pub fn of(from: String, meta: &Manifest) -> Levels {
-        let phases = meta
-            .phases
-            .iter()
-            .filter(|p| p.search.is_some())
-            .map(|p| {
-                let levels = p
-                    .steps
-                    .iter()
-                    .map(|s| (s.level, s.probe.and_then(|r| r.verify)))
-                    .collect();
-                (p.name.clone(), levels)
-            })
-            .collect();
-        Levels { from, phases }
+    /// Reads them from an earlier run's manifest; refuses a level that is not a positive
+    /// number, or more probes than a search runs.
+    pub fn of(from: String, meta: &Manifest) -> Result<Levels, String> {
+        let most = (search::MAX_PROBES as usize) + search::VERIFY_SHARES.len();
+        let mut phases = Vec::new();
+        for p in meta.phases.iter().filter(|p| p.search.is_some()) {
+            if p.steps.len() > most {
+                return Err(format!(
+                    "phase '{}' has {} probes; a search runs at most {most}",
+                    p.name,
+                    p.steps.len()
+                ));
+            }
+            let mut levels = Vec::new();
+            for s in &p.steps {
+                let share = s.probe.and_then(|r| r.verify);
+                if !(s.level.is_finite() && s.level > 0.0)
+                    || share.is_some_and(|v| !(v.is_finite() && v > 0.0))
+                {
+                    return Err(format!(
+                        "phase '{}' step {} has the level {}, not a positive number",
+                        p.name, s.step, s.level
+                    ));
+                }
+                levels.push((s.level, share));
+            }
+            phases.push((p.name.clone(), levels));
+        }
+        Ok(Levels { from, phases })
     }
 }
 
@@ -126,8 +139,12 @@ pub(crate) async fn run(d: Driver<'_>) -> u64 {
         let step = steps.len() as u32;
         let (probe_end, measure) = probe(&d, &mut steps, &record, step, level, share).await;
         end = probe_end;
-        if share.is_none() && replay.is_none() {
+        if share.is_none() {
             let Some(m) = measure else {
+                if replay.is_some() {
+                    publish(&d, &record, &steps);
+                    continue;
+                }
                 if !ctx.stopped() {
                     record.ended = Some(format!("probe {step} could not be measured"));
                 }
