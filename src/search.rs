@@ -17,6 +17,8 @@
 pub const GROWTH: f64 = 2.0;
 /// Under this share of the proportional throughput gain, the throughput has stopped growing.
 pub const MIN_GAIN: f64 = 0.10;
+/// The plateau test compares probes at least this far apart in load.
+pub const PAIR_RATIO: f64 = 1.5;
 /// A probe reaching this share of the best throughput measured is saturated (once it plateaued).
 pub const PLATEAU: f64 = 0.95;
 /// An error rate above this saturates a probe by itself.
@@ -63,7 +65,8 @@ pub struct Measured {
 }
 
 impl Measured {
-    fn errs(&self) -> bool {
+    /// Its error rate is above `MAX_ERRORS`, or it overran.
+    pub fn errs(&self) -> bool {
         self.overrun || self.error_rate.is_some_and(|e| e > MAX_ERRORS)
     }
 }
@@ -84,9 +87,12 @@ pub fn verdicts(probes: &[Measured]) -> Verdicts {
         .filter_map(|m| Some((m.load, m.tps?)))
         .collect();
     clean.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let stopped = clean.windows(2).any(|w| {
-        let ((a, ta), (b, tb)) = (w[0], w[1]);
-        b > a && ta > 0.0 && tb / ta - 1.0 < MIN_GAIN * (b / a - 1.0)
+    // Any two probes at least `PAIR_RATIO` apart in load: closer ones differ by less than the
+    // noise of a throughput, and a probe added between two cannot undo their verdict.
+    let stopped = clean.iter().enumerate().any(|(i, &(a, ta))| {
+        clean[i + 1..].iter().any(|&(b, tb)| {
+            b >= a * PAIR_RATIO && ta > 0.0 && tb / ta - 1.0 < MIN_GAIN * (b / a - 1.0)
+        })
     });
     let plateau = stopped.then(|| clean.iter().map(|c| c.1).fold(0.0, f64::max));
     let saturated = probes
@@ -218,6 +224,10 @@ pub fn next(spec: &Spec, probes: &[Measured]) -> Next {
     if mid <= lo || mid >= hi {
         return Next::Done("bracketed within the tolerance".into());
     }
+    if probes.iter().any(|m| m.level == mid) {
+        // Probed already, and it gave no verdict: probing it again would give none either.
+        return Next::Done(format!("the probe at {mid} measured nothing"));
+    }
     Next::Probe(mid)
 }
 
@@ -248,24 +258,38 @@ pub fn load_for(curve: &[(f64, f64)], tps: f64) -> f64 {
     prev.0
 }
 
-/// The loads that hold `share` of the saturation throughput (`VERIFY_SHARES`), read off the
-/// probes below the saturation point; `None` without a saturation point.
-pub fn verify_levels(spec: &Spec, probes: &[Measured]) -> Option<Vec<(f64, f64)>> {
-    let f = found(probes);
-    let sat = f.saturation?.hi?;
-    let best = f.verdicts.plateau.or_else(|| {
+/// The saturation throughput: the plateau, or without one (errors found the saturation point)
+/// the best throughput of the probes at or below it that did not err.
+pub fn saturation_tps(probes: &[Measured], found: &Found) -> Option<f64> {
+    let sat = found.saturation?.hi?;
+    found.verdicts.plateau.or_else(|| {
         probes
             .iter()
-            .filter(|m| m.level <= sat)
+            .filter(|m| m.level <= sat && !m.errs())
             .filter_map(|m| m.tps)
             .reduce(f64::max)
-    })?;
+    })
+}
+
+/// The (applied load, throughput) curve of the probes at or below `sat` that did not err, in
+/// order of load: what the loads for a share of the saturation throughput are read off.
+pub fn curve(probes: &[Measured], sat: f64) -> Vec<(f64, f64)> {
     let mut curve: Vec<(f64, f64)> = probes
         .iter()
         .filter(|m| m.level <= sat && !m.errs())
         .filter_map(|m| Some((m.load, m.tps?)))
         .collect();
     curve.sort_by(|a, b| a.0.total_cmp(&b.0));
+    curve
+}
+
+/// The loads that hold `share` of the saturation throughput (`VERIFY_SHARES`), read off the
+/// probes at or below the saturation point; `None` without a saturation point.
+pub fn verify_levels(spec: &Spec, probes: &[Measured]) -> Option<Vec<(f64, f64)>> {
+    let f = found(probes);
+    let sat = f.saturation?.hi?;
+    let best = saturation_tps(probes, &f)?;
+    let curve = curve(probes, sat);
     Some(
         VERIFY_SHARES
             .iter()

@@ -112,6 +112,14 @@ fn bad_searches_are_diagnosed() {
             "arrival = onoff(rate: search(1/s..9/s, hold: 5s), on: 1s, off: 1s)",
             "fixed rate",
         ),
+        (
+            "concurrency = search(1..64, hold: 5s)\n measure = false",
+            "so it is measured",
+        ),
+        (
+            "arrival = poisson(rate: search(1/s..100000/s, hold: 10m))",
+            "more than 20000000 requests",
+        ),
     ] {
         let e = common::errors(&phase(body));
         assert!(e.contains(expect), "{body}: {e}");

@@ -290,7 +290,13 @@ fn search_charts(out: &mut String, s: &super::search::SearchReport) {
         log_x,
         ..Chart::default()
     };
-    for verdict in ["below", "saturated", "errors", "overrun"] {
+    use super::search::Verdict;
+    for verdict in [
+        Verdict::Below,
+        Verdict::Saturated,
+        Verdict::Errors,
+        Verdict::Overrun,
+    ] {
         let points: Vec<(f64, f64)> = s
             .probes
             .iter()
@@ -299,7 +305,7 @@ fn search_charts(out: &mut String, s: &super::search::SearchReport) {
             .collect();
         if !points.is_empty() {
             tps.series.push(Series {
-                name: format!("probe: {verdict}"),
+                name: format!("probe: {}", verdict.as_str()),
                 points,
                 lines: false,
                 dashed: false,

@@ -12,11 +12,11 @@ use super::groups::{Group, Load};
 use crate::search::load_for;
 
 /// A step counts as no longer growing below this relative throughput gain.
-pub const MIN_GAIN: f64 = 0.10;
+pub use crate::search::MIN_GAIN;
 /// TTFT p50 rising by more than this factor is "sharp".
 pub const TTFT_JUMP: f64 = 1.5;
 /// An error rate above this marks saturation by itself.
-pub const MAX_ERRORS: f64 = 0.01;
+pub use crate::search::MAX_ERRORS;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Saturation {
@@ -180,14 +180,7 @@ pub fn from_search(r: &super::search::SearchReport) -> Option<Saturation> {
     let level = point.level?;
     let tps = point.tps?;
     let probe = r.probes.iter().find(|p| p.level == level)?;
-    let mut curve: Vec<(f64, f64)> = r
-        .probes
-        .iter()
-        .filter(|p| p.level <= level && !matches!(p.verdict, "errors" | "overrun"))
-        .filter_map(|p| Some((p.load, p.tps?)))
-        .collect();
-    curve.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let at = |target: f64| load_for(&curve, target);
+    let at = |target: f64| load_for(&r.curve, target);
     let bracket = match point.bracket {
         [Some(lo), Some(hi)] => format!(
             "between {} and {}",
@@ -197,15 +190,13 @@ pub fn from_search(r: &super::search::SearchReport) -> Option<Saturation> {
         [None, Some(hi)] => format!("at or below {}", crate::fmt::trim(hi, 2)),
         _ => String::new(),
     };
-    let reason = if matches!(probe.verdict, "errors" | "overrun") {
-        format!(
-            "the search's {} begin {bracket}",
-            if probe.verdict == "errors" {
-                "errors"
-            } else {
-                "overruns (requests still running a hold after their probe)"
-            }
-        )
+    let reason = if probe.verdict.erred() {
+        let what = if probe.verdict == super::search::Verdict::Errors {
+            "errors"
+        } else {
+            "overruns (requests still running a hold after their probe)"
+        };
+        format!("the search's {what} begin {bracket}")
     } else {
         format!(
             "the search's lowest load reaching {:.0} % of the best throughput lies {bracket}",

@@ -34,6 +34,10 @@ pub struct SearchReport {
     pub verify: Vec<VerifyView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_skipped: Option<String>,
+    /// The (applied load, throughput) curve at or below the saturation point, for the
+    /// operating range.
+    #[serde(skip)]
+    pub curve: Vec<(f64, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,20 +57,53 @@ pub struct ProbeView {
     pub slo: Option<bool>,
     /// Its requests were still running a hold after it ended (then cut, `cancelled`).
     pub overrun: bool,
-    /// `below` (not saturated), `saturated`, `errors` (error rate above 1 %), `overrun`,
-    /// `no data`.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
 }
 
-/// A found level: the bracket's high end (the lowest level that saturated, or missed the SLO),
-/// the bracket `[lo, hi]` (`null` for an open end), and whether it is within the tolerance.
+/// A probe's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Not saturated.
+    Below,
+    /// At the throughput plateau.
+    Saturated,
+    /// Error rate above 1 %.
+    Errors,
+    /// Requests still running a hold after the probe ended.
+    Overrun,
+    /// No request finished.
+    #[serde(rename = "no data")]
+    NoData,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Below => "below",
+            Verdict::Saturated => "saturated",
+            Verdict::Errors => "errors",
+            Verdict::Overrun => "overrun",
+            Verdict::NoData => "no data",
+        }
+    }
+
+    /// Saturated by errors or an overrun, not by its throughput.
+    pub fn erred(self) -> bool {
+        matches!(self, Verdict::Errors | Verdict::Overrun)
+    }
+}
+
+/// A found level — the saturation point: the bracket's high end, the lowest level that
+/// saturated; the SLO limit: its low end, the highest level that met every objective — the
+/// bracket `[lo, hi]` (`null` for an open end), and whether it is within the tolerance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Point {
     pub level: Option<f64>,
     pub bracket: [Option<f64>; 2],
     pub within_tolerance: bool,
-    /// The saturation throughput (the best measured once it stopped growing); the SLO limit's
-    /// throughput at its low end.
+    /// The saturation throughput (`crate::search::saturation_tps`: the plateau, or without one
+    /// the best of the probes at or below it that did not err); the SLO limit's throughput.
     pub tps: Option<f64>,
 }
 
@@ -96,25 +133,33 @@ fn applied_load(run: &Run, def: &groups::GroupDef) -> Option<f64> {
         return Some(def.load.value());
     };
     let r = &run.requests;
-    let from = def.window_ns.0 + def.warmup_ns;
-    let to = def.window_ns.1?;
-    let sent = (0..r.len())
-        .filter(|&i| r.step[i] as u32 == def.step && r.phase[i] == def.phase)
+    let (from, to) = held(def)?;
+    let sent = rows_of(run, def)
         .filter(|&i| r.status[i] != Status::Dropped && (from..to).contains(&r.sent_ns[i]))
         .count();
-    (to > from).then(|| sent as f64 / ((to - from) as f64 / 1e9))
+    Some(sent as f64 / ((to - from) as f64 / 1e9))
+}
+
+/// The stretch a probe's measures cover: its hold after the warm-up (ns on the run's axis).
+fn held(def: &groups::GroupDef) -> Option<(i64, i64)> {
+    let from = def.window_ns.0 + def.warmup_ns;
+    let to = def.window_ns.1?;
+    (to > from).then_some((from, to))
+}
+
+/// The request rows of a probe's group.
+fn rows_of<'r>(run: &'r Run, def: &'r groups::GroupDef) -> impl Iterator<Item = usize> + 'r {
+    let r = &run.requests;
+    (0..r.len()).filter(move |&i| r.step[i] as u32 == def.step && r.phase[i] == def.phase)
 }
 
 fn hold_tps(run: &Run, def: &groups::GroupDef) -> Option<f64> {
     let r = &run.requests;
-    let from = (def.window_ns.0 + def.warmup_ns) as f64;
-    let to = def.window_ns.1? as f64;
-    if to <= from {
-        return None;
-    }
+    let (from, to) = held(def)?;
+    let (from, to) = (from as f64, to as f64);
     let mut tokens = 0.0;
-    for i in 0..r.len() {
-        if r.step[i] as u32 != def.step || r.phase[i] != def.phase || r.status[i] != Status::Ok {
+    for i in rows_of(run, def) {
+        if r.status[i] != Status::Ok {
             continue;
         }
         let (Some(first), Some(last)) = (r.first_token_ns[i], r.last_token_ns[i]) else {
@@ -163,14 +208,13 @@ fn report(
         defs.iter()
             .find(|d| d.phase == phase.name && d.step == step)
     };
-    let spec = search::Spec {
-        lo: s.range[0],
-        hi: s.range[1],
-        whole: phase.kind == Loop::Closed,
-        tolerance: s.tolerance,
-        probes: s.probes,
-        slo: !meta.slo.is_empty(),
-    };
+    let spec = s.spec(phase.kind == Loop::Closed, !meta.slo.is_empty());
+    // When the run measured its probes, one it could not (cut short by a stop) is left out,
+    // as the run left it out of its search.
+    let judged = phase
+        .steps
+        .iter()
+        .any(|st| st.probe.is_some_and(|r| r.measured.is_some()));
     let start_s = phase.start_ns.unwrap_or(0) as f64 / 1e9;
     let group = |step: u32| {
         groups
@@ -180,6 +224,10 @@ fn report(
     let mut probes: Vec<(&manifest::Step, Option<&Group>)> = Vec::new();
     let mut verify = Vec::new();
     for st in &phase.steps {
+        let unmeasured = st.probe.is_none_or(|r| r.measured.is_none());
+        if judged && unmeasured {
+            continue;
+        }
         match st.probe.and_then(|r| r.verify) {
             None => probes.push((st, group(st.step))),
             Some(share) => {
@@ -209,7 +257,11 @@ fn report(
                 tps: def(st.step).and_then(|d| hold_tps(run, d)),
                 error_rate: g.and_then(|g| g.error_rate),
                 slo: g.and_then(|g| slo_pass(&meta.slo, g)),
-                overrun: g.is_some_and(|g| g.window.end_s > end_s + s.hold_ns as f64 / 1e9),
+                // As the run saw it; else, its last response more than a hold after its end.
+                overrun: match st.probe.and_then(|r| r.measured) {
+                    Some(m) => m.overrun,
+                    None => g.is_some_and(|g| g.window.end_s > end_s + s.hold_ns as f64 / 1e9),
+                },
             }
         })
         .collect();
@@ -230,23 +282,26 @@ fn report(
             slo: m.slo,
             overrun: m.overrun,
             verdict: match sat {
-                None => "no data",
-                Some(false) => "below",
-                Some(true) if m.error_rate.is_some_and(|e| e > search::MAX_ERRORS) => "errors",
-                Some(true) if m.overrun => "overrun",
-                Some(true) => "saturated",
+                None => Verdict::NoData,
+                Some(false) => Verdict::Below,
+                Some(true) if m.error_rate.is_some_and(|e| e > search::MAX_ERRORS) => {
+                    Verdict::Errors
+                }
+                Some(true) if m.overrun => Verdict::Overrun,
+                Some(true) => Verdict::Saturated,
             },
         })
         .collect::<Vec<_>>();
     let tps_at = |level: Option<f64>| {
         level.and_then(|l| measured.iter().find(|m| m.level == l).and_then(|m| m.tps))
     };
-    let point = |b: Bracket, tps: Option<f64>| Point {
-        level: b.hi,
+    let point = |level: Option<f64>, b: Bracket, tps: Option<f64>| Point {
+        level,
         bracket: [b.lo, b.hi],
         within_tolerance: b.lo.is_some() && b.hi.is_some() && b.settled(&spec),
         tps,
     };
+    let sat = found.saturation.and_then(|b| b.hi);
     SearchReport {
         phase: phase.name.clone(),
         of: match phase.kind {
@@ -261,13 +316,14 @@ fn report(
         saturation: found
             .saturation
             .filter(|b| b.hi.is_some())
-            .map(|b| point(b, found.verdicts.plateau.or(tps_at(b.hi)))),
+            .map(|b| point(b.hi, b, search::saturation_tps(&measured, &found))),
         slo_limit: found
             .slo_limit
             .filter(|_| spec.slo)
-            .map(|b| point(b, tps_at(b.lo))),
+            .map(|b| point(b.lo, b, tps_at(b.lo))),
         verify,
         verify_skipped: s.verify_skipped.clone(),
+        curve: sat.map(|l| search::curve(&measured, l)).unwrap_or_default(),
     }
 }
 

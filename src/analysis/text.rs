@@ -520,11 +520,7 @@ pub fn comparison(c: &Comparison) -> String {
 
 /// A searched phase's probes, in the order run: its table's header and rows.
 pub fn search_table(s: &super::search::SearchReport) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let unit = if s.of == "concurrency" {
-        "users"
-    } else {
-        "req/s"
-    };
+    let unit = search_unit(s);
     let rows = s
         .probes
         .iter()
@@ -541,7 +537,7 @@ pub fn search_table(s: &super::search::SearchReport) -> (Vec<&'static str>, Vec<
                     .map(|e| format!("{:.1}", e * 100.0))
                     .unwrap_or_else(|| "-".into()),
                 verdict(p.slo),
-                p.verdict.to_string(),
+                p.verdict.as_str().to_string(),
             ]);
             row
         })
@@ -561,11 +557,7 @@ pub fn verify_table(
     if s.verify.is_empty() {
         return None;
     }
-    let unit = if s.of == "concurrency" {
-        "users"
-    } else {
-        "req/s"
-    };
+    let unit = search_unit(s);
     let rows = s
         .verify
         .iter()
@@ -609,6 +601,15 @@ pub fn verify_table(
     Some((header, rows))
 }
 
+/// The unit of a search's levels.
+fn search_unit(s: &super::search::SearchReport) -> &'static str {
+    if s.of == "concurrency" {
+        "users"
+    } else {
+        "req/s"
+    }
+}
+
 fn verdict(slo: Option<bool>) -> String {
     match slo {
         Some(true) => "pass".into(),
@@ -619,11 +620,7 @@ fn verdict(slo: Option<bool>) -> String {
 
 /// A searched phase: its probes in the order run, what they found, the verification holds.
 fn search(s: &super::search::SearchReport, out: &mut String) {
-    let unit = if s.of == "concurrency" {
-        "users"
-    } else {
-        "req/s"
-    };
+    let unit = search_unit(s);
     let how = match &s.levels_from {
         Some(from) => format!("the levels of {from}, replayed"),
         None => format!(
@@ -647,16 +644,16 @@ fn search(s: &super::search::SearchReport, out: &mut String) {
     out.push_str(&table(&header, &rows, 2));
     let found = |what: &str, p: &Option<super::search::Point>, none: &str| match p {
         Some(p) => {
-            let [lo, hi] = p
-                .bracket
-                .map(|v| v.map_or("-".into(), |v| crate::fmt::trim(v, 3)));
+            let show = |v: Option<f64>| v.map_or("-".into(), |v| crate::fmt::trim(v, 3));
+            let [lo, hi] = p.bracket.map(show);
             let narrow = if p.within_tolerance {
                 ""
             } else {
                 " (wider than the tolerance)"
             };
             format!(
-                "{what}: {hi} {unit}, bracket [{lo}, {hi}]{narrow}, {} tok/s\n",
+                "{what}: {} {unit}, bracket [{lo}, {hi}]{narrow}, {} tok/s\n",
+                show(p.level),
                 num(p.tps)
             )
         }

@@ -268,6 +268,17 @@ fn search(
             Diagnostic::error(e.span, "search(...) needs a hold above 0s"),
         );
     }
+    let most = crate::limits::MAX_PLANNED as f64;
+    if of == LevelOf::Rate && hi * (hold_ns as f64 / 1e9) > most {
+        fail(
+            ctx,
+            Diagnostic::error(
+                e.span,
+                format!("a probe at the top of this range would plan more than {most} requests"),
+            )
+            .help("lower the range's high end or the hold"),
+        );
+    }
     let warmup_ns = match warmup {
         None => hold_ns / 4,
         Some((w, span)) => {

@@ -187,6 +187,16 @@ pub(crate) fn phase_block(ctx: &mut Ctx, block: &Block, classes: &[ClassDecl]) -
             })
     );
     if searched {
+        if let (Some(k), Some(false)) = (
+            f.name("measure"),
+            f.get("measure").and_then(|e| ctx.boolean(e, "measure")),
+        ) {
+            ctx.error(
+                Diagnostic::error(k.span, format!("{what} searches its load, so it is measured"))
+                    .help("its probes' measures choose the next level; warm up in a phase of its own before it"),
+            );
+            return None;
+        }
         // The search decides how long the phase lasts: probe by probe.
         for key in ["duration", "requests"] {
             if let Some(k) = f.name(key) {

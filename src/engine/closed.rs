@@ -191,6 +191,12 @@ async fn user(s: Arc<Shared>, i: usize) {
             }
         }
         first = false;
+        // Outstanding from before the last look at the phase's end: a search's probe waits for
+        // what is outstanding when it ends, so no request of it can start after that.
+        let _held = s.ctx.hold();
+        if s.done() {
+            break;
+        }
         if r.session.is_some() {
             // Its first request is claimed; the conversation claims each of the others as it
             // goes, so a limit reached mid-conversation cancels the turn then due.

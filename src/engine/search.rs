@@ -76,13 +76,10 @@ pub(crate) struct Driver<'a> {
 pub(crate) async fn run(d: Driver<'_>) -> u64 {
     let ctx = d.ctx.clone();
     let plan = &ctx.schedule.phases[d.index];
-    let Some(plan_search) = plan.search else {
-        return d.start_ns;
-    };
     let Some(mut record) = super::run_dir::search_record(plan) else {
         return d.start_ns;
     };
-    let spec = plan_search.spec(plan.kind, !ctx.schedule.slo.is_empty());
+    let spec = record.spec(plan.kind == LoopKind::Closed, !ctx.schedule.slo.is_empty());
     let replay: Option<Vec<Level>> = d.levels.map(|l| {
         record.levels_from = Some(l.from.clone());
         l.phases
@@ -118,7 +115,7 @@ pub(crate) async fn run(d: Driver<'_>) -> u64 {
                 Next::Probe(level) => (level, None),
                 Next::Done(why) => {
                     record.ended = Some(why);
-                    if plan_search.verify {
+                    if record.verify {
                         match search::verify_levels(&spec, &measured) {
                             Some(levels) if !levels.is_empty() => {
                                 queue = levels.into_iter().map(|(s, l)| (l, Some(s))).collect();

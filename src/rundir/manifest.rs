@@ -324,6 +324,21 @@ pub struct Search {
     pub verify_skipped: Option<String>,
 }
 
+impl Search {
+    /// The search's settings for [`crate::search`]: whole users for a closed loop, and the SLO
+    /// limit searched too when the workload has objectives.
+    pub fn spec(&self, closed: bool, slo: bool) -> crate::search::Spec {
+        crate::search::Spec {
+            lo: self.range[0],
+            hi: self.range[1],
+            whole: closed,
+            tolerance: self.tolerance,
+            probes: self.probes,
+            slo,
+        }
+    }
+}
+
 /// What a search's probe (or verification hold) was, and what the run measured of it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRecord {

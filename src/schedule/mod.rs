@@ -117,20 +117,6 @@ pub struct SearchPlan {
     pub process: Option<Process>,
 }
 
-impl SearchPlan {
-    /// The search's settings for [`crate::search`]; `slo` when the workload has objectives.
-    pub fn spec(&self, kind: LoopKind, slo: bool) -> crate::search::Spec {
-        crate::search::Spec {
-            lo: self.level.lo,
-            hi: self.level.hi,
-            whole: kind == LoopKind::Closed,
-            tolerance: self.level.tolerance,
-            probes: self.level.probes,
-            slo,
-        }
-    }
-}
-
 /// A metric group of a phase: one value of `steps(...)`, or the whole phase.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StepPlan {

@@ -1,7 +1,8 @@
 //! A search's probe as a plan of its own: a one-step phase at the probe's level, held for the
-//! search's hold, whose requests (and, open loop, arrival times) are a pure function of the
-//! seed, the phase and the level — so the same level sends the same requests in any run, in
-//! any order of probes.
+//! search's hold, whose requests' classes, lengths, prefixes and think times (and, open loop,
+//! arrival times) are a pure function of the seed, the phase and the level — the same in any
+//! run, in any order of probes. Request ids number the probe's step (ids stay unique when two
+//! probes share a level), and prompt words follow the id.
 
 use super::{arrivals, content, LoopKind, PhasePlan, PlannedRequest, Schedule, StepPlan, UsersAt};
 use crate::rng::{key, purpose, Rng};
@@ -55,8 +56,8 @@ impl Schedule {
                     phase as u64,
                     level.to_bits(),
                 ]));
-                // A probe's arrivals fit the plan's limit: the level is bounded by the search's
-                // range, the hold by the checker.
+                // A probe's arrivals fit the plan's limit: the checker bounds the range's top
+                // times the hold by it.
                 let limit = crate::limits::MAX_PLANNED;
                 let offsets = arrivals::offsets(process, &rate, Some(hold), None, limit, &mut rng)
                     .unwrap_or_default();
