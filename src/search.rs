@@ -285,18 +285,24 @@ pub fn curve(probes: &[Measured], sat: f64) -> Vec<(f64, f64)> {
 
 /// The loads that hold `share` of the saturation throughput (`VERIFY_SHARES`), read off the
 /// probes at or below the saturation point; `None` without a saturation point.
+///
+/// `None` too when the saturation point is at or below the range's low end (the operating range
+/// lies below what was probed). A share whose load rounds to the previous share's is left out:
+/// holding one load twice measures nothing new.
 pub fn verify_levels(spec: &Spec, probes: &[Measured]) -> Option<Vec<(f64, f64)>> {
     let f = found(probes);
-    let sat = f.saturation?.hi?;
+    let bracket = f.saturation?;
+    let (_, sat) = (bracket.lo?, bracket.hi?);
     let best = saturation_tps(probes, &f)?;
     let curve = curve(probes, sat);
-    Some(
-        VERIFY_SHARES
-            .iter()
-            .map(|&s| (s, level(spec, load_for(&curve, s * best))))
-            .filter(|(_, l)| *l > 0.0)
-            .collect(),
-    )
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for &s in &VERIFY_SHARES {
+        let l = level(spec, load_for(&curve, s * best));
+        if l > 0.0 && out.last().is_none_or(|&(_, prev)| prev != l) {
+            out.push((s, l));
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -418,6 +424,12 @@ mod tests {
         let v = verify_levels(&s, &probes).expect("present");
         let got: Vec<f64> = v.iter().map(|x| x.1).collect();
         assert_eq!(got, vec![12.0, 14.0, 17.0]);
+        // Two users' batch: every share rounds to one user, held once.
+        let probes = search(&s, |l| server(l, 30.0, 60.0));
+        assert_eq!(verify_levels(&s, &probes), Some(vec![(0.5, 1.0)]));
+        // Saturated at the range's low end: the operating range lies below it.
+        let probes = search(&s, |l| server(l, 30.0, 30.0));
+        assert_eq!(verify_levels(&s, &probes), None);
         assert_eq!(load_for(&[(2.0, 20.0), (4.0, 40.0)], 30.0), 3.0);
     }
 }

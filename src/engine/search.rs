@@ -13,6 +13,7 @@ use super::run_dir::PhaseSpan;
 use super::{closed, open};
 use crate::rundir::manifest::{self, Manifest, ProbeMeasure, ProbeRecord};
 use crate::rundir::probe::Judge;
+use crate::rundir::record::{RequestRow, Status};
 use crate::schedule::LoopKind;
 use crate::search::{self, Measured, Next};
 
@@ -124,8 +125,10 @@ pub(crate) async fn run(d: Driver<'_>) -> u64 {
                                 continue;
                             }
                             _ => {
-                                record.verify_skipped =
-                                    Some("the search found no saturation point".into());
+                                record.verify_skipped = Some(
+                                    "the search found no saturation point above the range's low end"
+                                        .into(),
+                                );
                             }
                         }
                     }
@@ -234,8 +237,39 @@ async fn probe(
     if let Some(r) = steps.last_mut().and_then(|s| s.probe.as_mut()) {
         r.measured = measure;
     }
+    if overrun {
+        settle(ctx, &rows, measure.and_then(|m| m.tps), hold).await;
+    }
     (end, measure)
 }
+
+/// After an overrun probe: a server may go on with the requests cut (queued ones, until it
+/// notices the client left), so the next probe waits for it to work them off — as long as
+/// their answers take at the throughput the probe measured, at most `SETTLE_HOLDS` holds
+/// (a server that drops them at once is idle sooner; the wait only delays the next probe).
+async fn settle(ctx: &Ctx, rows: &[RequestRow], tps: Option<f64>, hold: Duration) {
+    let cut: Vec<&RequestRow> = rows
+        .iter()
+        .filter(|r| r.status == Status::Cancelled)
+        .collect();
+    let tokens: f64 = cut
+        .iter()
+        .map(|r| f64::from(r.output_tokens_requested))
+        .sum();
+    let most = hold * SETTLE_HOLDS;
+    let wait = match tps {
+        Some(t) if t > 0.0 => Duration::from_secs_f64((tokens / t).min(most.as_secs_f64())),
+        _ => most,
+    };
+    let mut stop = ctx.stop.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = super::stop::until_set(&mut stop) => {}
+    }
+}
+
+/// After an overrun probe, the next waits at most this many holds for the server to settle.
+const SETTLE_HOLDS: u32 = 4;
 
 /// Puts the search's record and probes where `run.json` is written from.
 fn publish(d: &Driver<'_>, record: &manifest::Search, steps: &[manifest::Step]) {
