@@ -19,6 +19,15 @@ fn sim(step_ms: f64, per_seq_us: f64, max_seqs: u32) -> SimConfig {
     }
 }
 
+/// Runs `text` against `url`, its probes measured by the analysis' judge; returns its directory.
+async fn run_against(text: &str, name: &str, url: String) -> std::path::PathBuf {
+    let p = common::runs::prepare(text, name, url, llmw::engine::Metrics::Off);
+    llmw::engine::run(p.schedule.clone(), p.options)
+        .await
+        .expect("runs");
+    p.dir
+}
+
 fn analysis(dir: &std::path::Path) -> serde_json::Value {
     let run = llmw::load_run(dir).expect("loads");
     let a = llmw::analyze(&run, &Default::default()).expect("analyses");
@@ -149,16 +158,7 @@ async fn a_closed_loop_search_finds_the_batch_limit_verifies_and_replays() {
     verify = true
   }
 }"#;
-    let p = common::runs::prepare(
-        text,
-        "search-closed",
-        server.url(),
-        llmw::engine::Metrics::Off,
-    );
-    let dir = p.dir.clone();
-    llmw::engine::run(p.schedule.clone(), p.options)
-        .await
-        .expect("runs");
+    let dir = run_against(text, "search-closed", server.url()).await;
     let m = common::runs::run_json(&dir);
     let phase = &m["phases"][0];
     let record = &phase["search"];
@@ -284,16 +284,7 @@ async fn a_goodput_search_finds_the_limit_a_fine_sweep_finds() {
         )
     };
     let text = workload("search(4/s..200/s, hold: 3s, warmup: 500ms)");
-    let p = common::runs::prepare(
-        &text,
-        "search-goodput",
-        server.url(),
-        llmw::engine::Metrics::Off,
-    );
-    let dir = p.dir.clone();
-    llmw::engine::run(p.schedule.clone(), p.options)
-        .await
-        .expect("runs");
+    let dir = run_against(&text, "search-goodput", server.url()).await;
     let a = analysis(&dir);
     let limit = &a["search"][0]["slo_limit"];
     let (lo, hi) = (f(&limit["bracket"][0]), f(&limit["bracket"][1]));
@@ -304,16 +295,7 @@ async fn a_goodput_search_finds_the_limit_a_fine_sweep_finds() {
     let rates: Vec<f64> = (0..15).map(|k| lo * 0.7 * 1.05f64.powi(k)).collect();
     let steps: Vec<String> = rates.iter().map(|r| format!("{r:.2}/s")).collect();
     let sweep = workload(&format!("steps({}, hold: 2s)", steps.join(", ")));
-    let p = common::runs::prepare(
-        &sweep,
-        "search-sweep",
-        server.url(),
-        llmw::engine::Metrics::Off,
-    );
-    let sweep_dir = p.dir.clone();
-    llmw::engine::run(p.schedule.clone(), p.options)
-        .await
-        .expect("runs");
+    let sweep_dir = run_against(&sweep, "search-sweep", server.url()).await;
     let b = analysis(&sweep_dir);
     let passing: Vec<f64> = b["groups"]
         .as_array()
