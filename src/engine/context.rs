@@ -34,8 +34,9 @@ pub struct Ctx {
     /// While a search's probe runs, a copy of every request row it records (for its judge).
     collecting: AtomicBool,
     probe_rows: Mutex<Vec<RequestRow>>,
-    /// Set to cut the requests in flight (a search's overrun probe); a new one per probe.
-    cut: Mutex<(watch::Sender<bool>, watch::Receiver<bool>)>,
+    /// Bumped to cut the requests in flight (a search's overrun probe): each request watches
+    /// it from its send, so those sent later are not cut.
+    cut: watch::Sender<u64>,
 }
 
 impl Ctx {
@@ -60,7 +61,7 @@ impl Ctx {
             drained: Notify::new(),
             collecting: AtomicBool::new(false),
             probe_rows: Mutex::new(Vec::new()),
-            cut: Mutex::new(watch::channel(false)),
+            cut: watch::Sender::new(0),
         }
     }
 
@@ -89,13 +90,14 @@ impl Ctx {
             request: true,
         };
         let sent = self.clock.now();
-        let cut = match self.cut.lock() {
-            Ok(c) => c.1.clone(),
-            Err(_) => self.stop.clone(),
-        };
-        let exchange =
-            self.sender
-                .execute(&r, scheduled_ns, &self.clock, self.stop.clone(), cut, turn);
+        let exchange = self.sender.execute(
+            &r,
+            scheduled_ns,
+            &self.clock,
+            self.stop.clone(),
+            self.cut.subscribe(),
+            turn,
+        );
         // A panic here is a bug in llmw; it must still leave a row and end the run, never hang it.
         let (row, chunks, reply) = match std::panic::AssertUnwindSafe(exchange).catch_unwind().await
         {
@@ -187,11 +189,7 @@ impl Ctx {
         if tokio::time::timeout(limit, self.drain()).await.is_ok() {
             return true;
         }
-        if let Ok(mut cut) = self.cut.lock() {
-            let _ = cut.0.send(true);
-            // Requests sent from now on are not cut.
-            *cut = watch::channel(false);
-        }
+        self.cut.send_modify(|epoch| *epoch += 1);
         self.drain().await;
         false
     }

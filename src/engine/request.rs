@@ -35,6 +35,13 @@ pub struct Sender {
 
 /// Without `timeout` in the workload, a request that takes longer than this is a timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Resolves when `cut` is bumped after the request subscribed (never if its sender is gone).
+async fn until_bumped(cut: &mut watch::Receiver<u64>) {
+    if cut.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Error bodies and messages are cut to this many characters.
 const MESSAGE_CHARS: usize = 200;
 /// At most this much of an error body is read.
@@ -125,7 +132,7 @@ impl Sender {
         scheduled_ns: Option<u64>,
         clock: &Clock,
         mut stop: watch::Receiver<bool>,
-        mut cut: watch::Receiver<bool>,
+        mut cut: watch::Receiver<u64>,
         turn: Option<Turn>,
     ) -> (RequestRow, Vec<ChunkRow>, Option<String>) {
         let input_tokens = turn.as_ref().map_or(r.input_tokens, |t| t.input_tokens);
@@ -138,17 +145,20 @@ impl Sender {
             ..Progress::default()
         };
         let sent_ns = clock.now();
+        let mut was_cut = false;
         let outcome = {
             let exchange = self.exchange(r, &uuid, body, clock, &mut progress);
             tokio::select! {
                 o = tokio::time::timeout(self.timeout, exchange) => o.ok(),
                 _ = super::stop::until_set(&mut stop) => Some(Err("cancelled".into())),
-                _ = super::stop::until_set(&mut cut) => Some(Err("cut".into())),
+                _ = until_bumped(&mut cut) => {
+                    was_cut = true;
+                    Some(Err("cut".into()))
+                }
             }
         };
         let done_ns = progress.done_ns.unwrap_or_else(|| clock.now());
         let cancelled = *stop.borrow();
-        let was_cut = *cut.borrow();
         // An answer whose finish_reason arrived is complete, even if a stop or the timeout came
         // while llmw waited for `[DONE]` or the body's end after it.
         let complete = progress.finished && progress.failure_free;

@@ -92,6 +92,7 @@ pub(crate) async fn run(d: Driver<'_>) -> u64 {
     let mut measured: Vec<Measured> = Vec::new();
     let mut steps: Vec<manifest::Step> = Vec::new();
     let mut end = d.start_ns;
+    // The levels still to run in order: the replayed ones, or the verification holds.
     let mut queue: Vec<Level> = replay.clone().unwrap_or_default();
     queue.reverse();
     let mut verifying = false;
@@ -100,41 +101,41 @@ pub(crate) async fn run(d: Driver<'_>) -> u64 {
             record.ended = Some("the run was stopped".into());
             break;
         }
-        let (level, share) = match &replay {
-            Some(_) => match queue.pop() {
-                Some(next) => next,
-                None => {
-                    record.ended = Some("every replayed level was run".into());
-                    break;
-                }
-            },
-            None if verifying => match queue.pop() {
-                Some(next) => next,
-                None => break,
-            },
-            None => match search::next(&spec, &measured) {
+        let (level, share) = if let Some(next) = queue.pop() {
+            next
+        } else if replay.is_some() {
+            record.ended = Some("every replayed level was run".into());
+            break;
+        } else if verifying {
+            break;
+        } else {
+            match search::next(&spec, &measured) {
                 Next::Probe(level) => (level, None),
                 Next::Done(why) => {
                     record.ended = Some(why);
-                    if record.verify {
-                        match search::verify_levels(&spec, &measured) {
-                            Some(levels) if !levels.is_empty() => {
-                                queue = levels.into_iter().map(|(s, l)| (l, Some(s))).collect();
-                                queue.reverse();
-                                verifying = true;
-                                continue;
-                            }
-                            _ => {
-                                record.verify_skipped = Some(
-                                    "the search found no saturation point above the range's low end"
-                                        .into(),
-                                );
-                            }
+                    if !record.verify {
+                        break;
+                    }
+                    match search::verify_levels(&spec, &measured) {
+                        Some(levels) if !levels.is_empty() => {
+                            queue = levels
+                                .into_iter()
+                                .rev()
+                                .map(|(s, l)| (l, Some(s)))
+                                .collect();
+                            verifying = true;
+                            continue;
+                        }
+                        _ => {
+                            record.verify_skipped = Some(
+                                "the search found no saturation point above the range's low end"
+                                    .into(),
+                            );
+                            break;
                         }
                     }
-                    break;
                 }
-            },
+            }
         };
         let step = steps.len() as u32;
         let (probe_end, measure) = probe(&d, &mut steps, &record, step, level, share).await;
@@ -219,8 +220,7 @@ async fn probe(
     let name = &ctx.schedule.phases[d.index].name;
     let measure = match &d.judge {
         Some(judge) if !ctx.stopped() => {
-            let spans = d.spans.lock().map(|s| s.clone()).unwrap_or_default();
-            let mut spans = spans;
+            let mut spans = d.spans.lock().map(|s| s.clone()).unwrap_or_default();
             if let Some(last) = spans.last_mut() {
                 last.search = Some((record.clone(), steps.clone()));
             }
