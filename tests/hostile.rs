@@ -259,3 +259,70 @@ async fn bytes_trickled_one_at_a_time_end_at_the_request_timeout() {
     assert!(rows.iter().all(|r| r.status == "timeout"), "{rows:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+// llmw reads HTTP/1.1 itself (src/engine/h1.rs): what hyper used to refuse, it must refuse too.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_is_not_http_is_an_error_row() {
+    let url = serve(|mut s| {
+        Box::pin(async move {
+            let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
+        })
+    })
+    .await;
+    let (ending, rows, _) = run(url, TWO, "not-http").await;
+    assert_eq!(ending, Ok(Ending::Completed));
+    only_error(&rows, "not a valid HTTP/1.1 response");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_cut_inside_a_chunk_is_an_error_with_the_tokens_before_it() {
+    let url = serve(|mut s| {
+        Box::pin(async move {
+            let _ = s.write_all(STREAM_HEAD).await;
+            let _ = s.write_all(&chunked(TOKEN)).await;
+            // A chunk that announces more than it carries, then the connection closes.
+            let _ = s.write_all(b"400\r\ndata: {\"choi").await;
+        })
+    })
+    .await;
+    let (ending, rows, _) = run(url, TWO, "cut-chunk").await;
+    assert_eq!(ending, Ok(Ending::Completed));
+    only_error(&rows, "stream broken: the server closed the connection");
+    assert!(rows.iter().all(|r| r.chunks == 1), "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_chunk_size_is_an_error_row() {
+    let url = serve(|mut s| {
+        Box::pin(async move {
+            let _ = s.write_all(STREAM_HEAD).await;
+            let _ = s.write_all(b"zz\r\ndata: x\n\n\r\n").await;
+        })
+    })
+    .await;
+    let (ending, rows, _) = run(url, TWO, "bad-chunk-size").await;
+    assert_eq!(ending, Ok(Ending::Completed));
+    only_error(&rows, "chunk size 'zz'");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_delimited_http10_stream_is_read_to_its_end() {
+    let url = serve(|mut s| {
+        Box::pin(async move {
+            let _ = s
+                .write_all(b"HTTP/1.0 200 OK\r\ncontent-type: text/event-stream\r\n\r\n")
+                .await;
+            let _ = s.write_all(TOKEN).await;
+            let _ = s.write_all(LAST).await;
+        })
+    })
+    .await;
+    let (ending, rows, _) = run(url, TWO, "http10").await;
+    assert_eq!(ending, Ok(Ending::Completed));
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|r| r.status == "ok" && r.chunks == 1),
+        "{rows:?}"
+    );
+}

@@ -35,14 +35,25 @@ if client.get("samples"):
 if len(sys.argv) > 2:
     # `request_id` is the plan id the simulator read from llmw's UUID header (null without one).
     server = {int(t["request_id"]): t for t in json.load(open(sys.argv[2])) if t["request_id"] is not None}
-    ttft, itl = [], []
+    ttft, itl, send_side, receive_side = [], [], [], []
+    t0 = meta["started_unix_ns"]  # the run clock's 0 on the wall clock the simulator stamps with
     for rid, s, f, l, n, st in zip(req["request_id"], req["sent_ns"], req["first_token_ns"], req["last_token_ns"], req["output_tokens"], req["status"]):
         t = server.get(rid)
         if st != "ok" or t is None:
             continue
         ttft.append((f - s - t["ttft_ns"]) / 1e6)
+        if "first_token_unix_ns" in t:
+            # The same overhead in two parts, on the host's one wall clock: from llmw's send to
+            # the simulator taking the request (llmw's write, the kernel, the simulator's accept
+            # and parse), and from the simulator handing the first token to its connection to
+            # llmw's timestamp of it (the simulator's write, the kernel, llmw's read and parse).
+            send_side.append((t["received_unix_ns"] - (t0 + s)) / 1e6)
+            receive_side.append((t0 + f - t["first_token_unix_ns"]) / 1e6)
         if n and n >= 2:
             itl.append(((l - f) - t["decode_ns"]) / (n - 1) / 1e6)
     print(f"  joined {len(ttft)} requests with the server's timings")
     print(f"  TTFT overhead: p50 {np.percentile(ttft, 50):.3f} ms, p99 {np.percentile(ttft, 99):.3f} ms")
+    if send_side:
+        print(f"    send side (llmw sent -> server received): p50 {np.percentile(send_side, 50):.3f} ms, p99 {np.percentile(send_side, 99):.3f} ms")
+        print(f"    receive side (server wrote first token -> llmw read it): p50 {np.percentile(receive_side, 50):.3f} ms, p99 {np.percentile(receive_side, 99):.3f} ms")
     print(f"  ITL overhead:  p50 {np.percentile(itl, 50):.4f} ms, p99 {np.percentile(itl, 99):.4f} ms")

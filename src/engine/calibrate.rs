@@ -6,8 +6,6 @@
 //! server's `usage.prompt_tokens` for each gives the overhead (intercept) and the tokens per
 //! word (slope, 1 when the word list is one token per word under the model's tokenizer).
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
 use super::http::HttpClient;
@@ -18,6 +16,8 @@ use crate::rundir::manifest;
 const PROBES: [u32; 2] = [16, 80];
 /// Plan ids of the probes' request UUIDs (beyond any plan's own ids).
 pub const PROBE_IDS: [u64; 2] = [999_999_999_999_998, 999_999_999_999_999];
+/// The longest probe answer read.
+const ANSWER_BYTES: usize = 1 << 20;
 
 /// What the probes found.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,18 +78,17 @@ pub async fn measure(
                 hyper::Method::POST,
                 "/v1/chat/completions",
                 &all,
-                Bytes::from(body.to_string()),
+                body.to_string().as_bytes(),
             )
             .await?;
-        let status = sent.response.status();
+        let mut resp = sent.response;
+        let status = resp.status;
         let bytes = tokio::time::timeout(
             std::time::Duration::from_secs(60),
-            sent.response.into_body().collect(),
+            resp.body.read_to_end(ANSWER_BYTES),
         )
         .await
-        .map_err(|_| "no answer within 60 s".to_string())?
-        .map_err(|e| super::http::describe(&e))?
-        .to_bytes();
+        .map_err(|_| "no answer within 60 s".to_string())??;
         if !status.is_success() {
             return Err(format!(
                 "HTTP {}: {}",
@@ -97,7 +96,7 @@ pub async fn measure(
                 String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).trim()
             ));
         }
-        http.release(sent.lease);
+        http.release(resp.body);
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
         let tokens = v
             .pointer("/usage/prompt_tokens")

@@ -1,37 +1,36 @@
-//! A small HTTP/1.1 client for one server, on hyper's connection API: plain TCP or TLS
-//! (rustls, verified against the Mozilla roots), a pool of idle keep-alive connections, and a
-//! fixed 16 KiB read buffer per connection, so 2,000 concurrent streams stay cheap in memory.
+//! A small HTTP/1.1 client for one server: plain TCP or TLS (rustls, verified against the
+//! Mozilla roots), a pool of idle keep-alive connections, and a fixed 16 KiB read buffer per
+//! connection, so 2,000 concurrent streams stay cheap in memory. The protocol itself is
+//! `h1.rs`; this module is the pool and its rules.
 //!
 //! Connections are treated the way real servers treat them (docs/servers.md):
 //! - `Connection: close` and `Keep-Alive: timeout=T, max=N` on a response are honoured: such a
-//!   connection is not reused past its last request or its idle timeout.
+//!   connection is not reused past its last request or its idle timeout. An idle connection
+//!   the server has closed, reset or written to since is not taken from the pool.
 //! - A request written onto a *pooled* connection (pre-opened, or kept from an earlier request)
 //!   that the server had already closed — it comes back closed or reset at once, and not one
-//!   byte was read from the server since it was written (the stream counts them) — was never
-//!   read by the server: it is sent again, once, on a fresh connection. llama.cpp closes after
-//!   every streamed response and
-//!   uvicorn closes connections idle for 5 s, so without this a pooled client loses requests to
-//!   a race that says nothing about the server. A fresh connection that fails is a real failure.
+//!   byte was read from the server since it was written — was never read by the server: it is
+//!   sent again, once, on a fresh connection. llama.cpp closes after every streamed response
+//!   and uvicorn closes connections idle for 5 s, so without this a pooled client loses
+//!   requests to a race that says nothing about the server. A fresh connection that fails is a
+//!   real failure. (This is what hyper's pooled clients do; llmw reads its own connections
+//!   since issue 14, docs/benchmarks.md says why, and keeps the rule.)
 //! - A server that closes connections right after their responses (three found so, in a row,
 //!   none kept) gets no more reuse: each request then opens its own connection, and the run says
 //!   so. Connections closed for being idle do not count toward it.
 //!
 //! Nothing else is ever retried: a retry of a request the server saw would change the load.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper::header::HeaderMap;
+use hyper::StatusCode;
 use tokio::net::TcpStream;
 
-/// Read buffer per connection.
-const READ_BUFFER: usize = 16 * 1024;
+use super::h1::{self, Body, Io, Wire, WireError};
+
 /// A reused connection that fails later than this after the write is not a stale connection
 /// (the server read the request and then failed): it is not sent again.
 const RESEND_WINDOW: Duration = Duration::from_secs(1);
@@ -45,76 +44,23 @@ const JUST_RELEASED: Duration = Duration::from_secs(1);
 /// Connecting, including the TLS handshake, takes at most this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Sender = SendRequest<Full<Bytes>>;
-
-/// A stream that counts the bytes read from it, so a failed send can tell whether the server
-/// answered anything at all (only a request that got no byte back is ever sent again).
-struct Counted<T> {
-    inner: T,
-    read: Arc<AtomicU64>,
-}
-
-impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<T> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        let got = buf.filled().len() - before;
-        if got > 0 {
-            self.read.fetch_add(got as u64, Ordering::Relaxed);
-        }
-        polled
-    }
-}
-
-impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// One connection and what the server said about keeping it.
-struct Conn {
-    sender: Sender,
-    /// Bytes read from the server on it so far.
-    read: Arc<AtomicU64>,
+/// What the server said about keeping a connection.
+#[derive(Debug, Clone, Copy)]
+struct Keep {
     /// Responses read on it so far.
     served: u32,
     /// `Keep-Alive: max=` of the last response: requests the server still allows.
     remaining: Option<u32>,
     /// `Keep-Alive: timeout=` of the last response.
     timeout: Option<Duration>,
-    /// The last response said `Connection: close`.
+    /// The last response said `Connection: close` (or was HTTP/1.0 without `keep-alive`).
     closing: bool,
     idle_since: Instant,
 }
 
-impl Conn {
-    fn fresh((sender, read): (Sender, Arc<AtomicU64>)) -> Conn {
-        Conn {
-            sender,
-            read,
+impl Keep {
+    fn fresh() -> Keep {
+        Keep {
             served: 0,
             remaining: None,
             timeout: None,
@@ -123,25 +69,28 @@ impl Conn {
         }
     }
 
-    /// Whether the server's own rules still allow another request on it now.
-    fn reusable(&self) -> bool {
+    /// Whether the server's own rules still allow another request now.
+    fn allows(&self) -> bool {
         !self.closing
             && self.remaining != Some(0)
-            && !self.sender.is_closed()
             && self
                 .timeout
                 .is_none_or(|t| self.idle_since.elapsed() + TIMEOUT_MARGIN < t)
     }
 
     /// Reads `Connection` and `Keep-Alive` of a response.
-    fn note(&mut self, headers: &hyper::HeaderMap) {
+    fn note(&mut self, head: &h1::Head) {
+        let headers = &head.headers;
         self.served += 1;
-        self.closing = headers
-            .get_all(hyper::header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case("close"));
+        let says = |token: &str| {
+            headers
+                .get_all(hyper::header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case(token))
+        };
+        self.closing = says("close") || (head.http10 && !says("keep-alive"));
         if let Some(ka) = headers.get("keep-alive").and_then(|v| v.to_str().ok()) {
             let (timeout, max) = parse_keep_alive(ka);
             self.timeout = timeout.or(self.timeout);
@@ -150,6 +99,12 @@ impl Conn {
             *m = m.saturating_sub(1);
         }
     }
+}
+
+/// An idle connection in the pool.
+struct Conn {
+    wire: Wire,
+    keep: Keep,
 }
 
 /// `timeout=5, max=100` → (5 s, 100).
@@ -184,13 +139,36 @@ pub struct HttpClient {
     no_reuse: AtomicBool,
 }
 
-/// A connection in use; give it back with [`HttpClient::release`] once the response is read.
-pub struct Lease(Conn);
+/// A response whose body is still on its connection: read it through `body` (a
+/// [`h1::Body`]), then give the connection back with [`HttpClient::release`].
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: ResponseBody,
+}
+
+/// A response's body, on the connection it is read from.
+pub struct ResponseBody {
+    body: Body,
+    keep: Keep,
+}
+
+impl std::ops::Deref for ResponseBody {
+    type Target = Body;
+    fn deref(&self) -> &Body {
+        &self.body
+    }
+}
+
+impl std::ops::DerefMut for ResponseBody {
+    fn deref_mut(&mut self) -> &mut Body {
+        &mut self.body
+    }
+}
 
 /// A response and how it was obtained.
 pub struct Sent {
-    pub response: Response<Incoming>,
-    pub lease: Lease,
+    pub response: Response,
     /// The request went out on a connection taken from the pool (opened before it: pre-opened
     /// for the run or kept from an earlier request), not one opened for it.
     pub reused: bool,
@@ -209,7 +187,6 @@ pub struct PoolReport {
 }
 
 impl HttpClient {
-    /// A client for the server at `base` (`http://host:port` or `https://…`, optional path).
     pub fn new(base: &str) -> Result<HttpClient, String> {
         let uri: hyper::Uri = base
             .parse()
@@ -263,8 +240,6 @@ impl HttpClient {
         })
     }
 
-    /// A second client for the same server with its own pool (for side traffic such as
-    /// scraping metrics, which must not take the run's connections).
     pub fn sibling(&self) -> HttpClient {
         HttpClient {
             host: self.host.clone(),
@@ -277,7 +252,6 @@ impl HttpClient {
             no_reuse: AtomicBool::new(false),
         }
     }
-
     pub fn report(&self) -> PoolReport {
         PoolReport {
             reuse: !self.no_reuse.load(Ordering::Relaxed),
@@ -292,57 +266,31 @@ impl HttpClient {
     async fn connect(&self) -> Result<Conn, String> {
         let where_ = format!("{}:{}", self.host, self.port);
         match tokio::time::timeout(CONNECT_TIMEOUT, self.open(&where_)).await {
-            Ok(c) => c.map(Conn::fresh),
+            Ok(io) => io.map(|io| Conn {
+                wire: Wire::new(io),
+                keep: Keep::fresh(),
+            }),
             Err(_) => Err(format!(
                 "cannot connect to {where_}: no answer within {CONNECT_TIMEOUT:?}"
             )),
         }
     }
 
-    async fn open(&self, where_: &str) -> Result<(Sender, Arc<AtomicU64>), String> {
+    async fn open(&self, where_: &str) -> Result<Io, String> {
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| format!("cannot connect to {where_}: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        let read = Arc::new(AtomicU64::new(0));
-        let counted = |inner| Counted {
-            inner,
-            read: read.clone(),
+        let Some(tls) = &self.tls else {
+            return Ok(Io::Plain(tcp));
         };
-        let mut builder = http1::Builder::new();
-        builder.read_buf_exact_size(Some(READ_BUFFER));
-        let handshake = |e: hyper::Error| format!("HTTP handshake with {where_} failed: {e}");
-        match &self.tls {
-            None => {
-                let (sender, conn) = builder
-                    .handshake(TokioIo::new(Counted {
-                        inner: tcp,
-                        read: read.clone(),
-                    }))
-                    .await
-                    .map_err(handshake)?;
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                Ok((sender, read))
-            }
-            Some(tls) => {
-                let name = rustls::pki_types::ServerName::try_from(self.host.clone())
-                    .map_err(|e| format!("invalid TLS server name '{}': {e}", self.host))?;
-                let stream = tls
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| format!("TLS handshake with {where_} failed: {e}"))?;
-                let (sender, conn) = builder
-                    .handshake(TokioIo::new(counted(stream)))
-                    .await
-                    .map_err(handshake)?;
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                Ok((sender, read))
-            }
-        }
+        let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+            .map_err(|e| format!("invalid TLS server name '{}': {e}", self.host))?;
+        let stream = tls
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake with {where_} failed: {e}"))?;
+        Ok(Io::Tls(Box::new(stream)))
     }
 
     /// An idle connection that is still usable (true: it came from the pool), or a new one.
@@ -350,7 +298,7 @@ impl HttpClient {
         loop {
             let candidate = self.idle.lock().ok().and_then(|mut idle| idle.pop());
             let Some(mut conn) = candidate else { break };
-            if conn.reusable() && conn.sender.ready().await.is_ok() {
+            if conn.keep.allows() && conn.wire.looks_open() {
                 return Ok((conn, true));
             }
         }
@@ -377,123 +325,95 @@ impl HttpClient {
         }
     }
 
-    /// Sends one request; the lease keeps the connection until the body has been read.
+    /// Writes `request` on `conn` and reads the response head.
+    async fn exchange(mut conn: Conn, request: &[u8]) -> Result<Response, (WireError, u64, u64)> {
+        let before = conn.wire.read_total;
+        let head = match conn.wire.write(request).await {
+            Ok(()) => conn.wire.read_head().await,
+            Err(e) => Err(e),
+        };
+        let head = head.map_err(|e| (e, before, conn.wire.read_total))?;
+        conn.keep.note(&head);
+        let body = Body::new(conn.wire, &head).map_err(|e| (e, before, before + 1))?;
+        Ok(Response {
+            status: head.status,
+            headers: head.headers,
+            body: ResponseBody {
+                body,
+                keep: conn.keep,
+            },
+        })
+    }
+
+    /// Sends one request; the response's body keeps the connection until it has been read.
     pub async fn send(
         &self,
         method: hyper::Method,
         path: &str,
         headers: &[(&str, &str)],
-        body: Bytes,
+        body: &[u8],
     ) -> Result<Sent, String> {
-        let build = || {
-            let mut req = Request::builder()
-                .method(method.clone())
-                .uri(self.path(path))
-                .header(hyper::header::HOST, self.authority.as_str());
-            for (k, v) in headers {
-                req = req.header(*k, *v);
-            }
-            req.body(Full::new(body.clone()))
-                .map_err(|e| format!("invalid request: {e}"))
-        };
-        let (mut conn, reused) = self.acquire().await?;
+        let request = h1::request(&method, &self.authority, &self.path(path), headers, body)?;
+        let (conn, reused) = self.acquire().await?;
         let written_at = Instant::now();
-        let read_before = conn.read.load(Ordering::Relaxed);
-        let idle_for = conn.idle_since.elapsed();
-        match conn.sender.send_request(build()?).await {
+        let (served, idle_for) = (conn.keep.served, conn.keep.idle_since.elapsed());
+        match Self::exchange(conn, &request).await {
             Ok(response) => {
-                if conn.served > 0 {
+                if served > 0 {
                     // A connection kept from an earlier response worked: the server keeps them.
                     self.stale_streak.store(0, Ordering::Relaxed);
                 }
-                conn.note(response.headers());
                 Ok(Sent {
                     response,
-                    lease: Lease(conn),
                     reused,
                     resent: false,
                     written_at,
                 })
             }
-            Err(e)
+            Err((e, before, after))
                 if reused
-                    && conn.read.load(Ordering::Relaxed) == read_before
-                    && never_read(&e)
+                    && after == before
+                    && e.like_closed()
                     && written_at.elapsed() < RESEND_WINDOW =>
             {
                 // Only a connection just handed back after a response counts toward "this server
                 // closes after every response"; an idle timeout (uvicorn's 5 s) is another story.
-                if conn.served > 0
+                if served > 0
                     && idle_for < JUST_RELEASED
                     && self.stale_streak.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_STREAK
                 {
                     self.no_reuse.store(true, Ordering::Relaxed);
                 }
-                let mut conn = self.connect().await?;
+                let conn = self.connect().await?;
                 let written_at = Instant::now();
-                let response = conn
-                    .sender
-                    .send_request(build()?)
+                let response = Self::exchange(conn, &request)
                     .await
-                    .map_err(|e| describe(&e))?;
-                conn.note(response.headers());
+                    .map_err(|(e, _, _)| e.to_string())?;
                 Ok(Sent {
                     response,
-                    lease: Lease(conn),
                     reused: false,
                     resent: true,
                     written_at,
                 })
             }
-            Err(e) => Err(describe(&e)),
+            Err((e, _, _)) => Err(e.to_string()),
         }
     }
 
-    /// Returns a connection whose response was read to the end, for reuse.
-    pub fn release(&self, lease: Lease) {
-        let mut conn = lease.0;
-        if self.no_reuse.load(Ordering::Relaxed) || !conn.reusable() {
+    /// Takes back a connection whose body was read to its end, for reuse.
+    pub fn release(&self, body: ResponseBody) {
+        let ResponseBody { body, mut keep } = body;
+        if self.no_reuse.load(Ordering::Relaxed) || !body.finished_clean() || !keep.allows() {
             return;
         }
-        conn.idle_since = Instant::now();
+        keep.idle_since = Instant::now();
         if let Ok(mut idle) = self.idle.lock() {
-            idle.push(conn);
+            idle.push(Conn {
+                wire: body.into_wire(),
+                keep,
+            });
         }
     }
-}
-
-/// Whether a send failed the way a connection the server had closed fails: closed before any
-/// response, cancelled before it was written, reset or a broken pipe.
-fn never_read(e: &hyper::Error) -> bool {
-    if e.is_canceled() || e.is_incomplete_message() || e.is_closed() {
-        return true;
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::{
-                BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof,
-            };
-            return matches!(
-                io.kind(),
-                BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
-            );
-        }
-        source = s.source();
-    }
-    false
-}
-
-/// A hyper error with its causes.
-pub fn describe(e: &hyper::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }
 
 #[cfg(test)]

@@ -11,10 +11,12 @@ mod calibrate;
 mod clock;
 mod closed;
 mod context;
+mod h1;
 mod host_clock;
 mod http;
 mod open;
 mod progress;
+mod race;
 mod request;
 mod run_dir;
 pub mod scrape;
@@ -95,8 +97,10 @@ fn base_url(url: &str) -> String {
     u.strip_suffix("/v1").unwrap_or(u).to_string()
 }
 
+/// The longest `/v1/models` answer read.
+const MODELS_PAGE: usize = 16 << 20;
+
 async fn discover_model(http: &http::HttpClient, key: Option<&str>) -> Result<String, String> {
-    use http_body_util::BodyExt;
     let why = |e: String| {
         format!("the workload names no model and asking the server's /v1/models failed: {e}; set target {{ model = \"...\" }}")
     };
@@ -106,25 +110,15 @@ async fn discover_model(http: &http::HttpClient, key: Option<&str>) -> Result<St
         .map(|a| vec![("authorization", a)])
         .unwrap_or_default();
     let sent = http
-        .send(
-            hyper::Method::GET,
-            "/v1/models",
-            &headers,
-            bytes::Bytes::new(),
-        )
+        .send(hyper::Method::GET, "/v1/models", &headers, b"")
         .await
         .map_err(why)?;
-    let (resp, lease) = (sent.response, sent.lease);
-    if !resp.status().is_success() {
-        return Err(why(format!("HTTP {}", resp.status().as_u16())));
+    let mut resp = sent.response;
+    if !resp.status.is_success() {
+        return Err(why(format!("HTTP {}", resp.status.as_u16())));
     }
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| why(http::describe(&e)))?
-        .to_bytes();
-    http.release(lease);
+    let bytes = resp.body.read_to_end(MODELS_PAGE).await.map_err(why)?;
+    http.release(resp.body);
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| why(format!("not JSON: {e}")))?;
     v.pointer("/data/0/id")
         .and_then(Value::as_str)

@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::clock::Clock;
-use super::http::{describe, HttpClient};
+use super::http::{HttpClient, Response};
+use super::race::Won;
 use super::sse::SseParser;
 use crate::prompt::Prompt;
 use crate::request_id::RunNonce;
@@ -148,12 +147,21 @@ impl Sender {
         let mut was_cut = false;
         let outcome = {
             let exchange = self.exchange(r, &uuid, body, clock, &mut progress);
-            tokio::select! {
-                o = tokio::time::timeout(self.timeout, exchange) => o.ok(),
-                _ = super::stop::until_set(&mut stop) => Some(Err("cancelled".into())),
-                _ = until_bumped(&mut cut) => {
-                    was_cut = true;
-                    Some(Err("cut".into()))
+            // The timeout, a stop and a cut fire once if ever: polled only when they do, not at
+            // every chunk (engine/race.rs).
+            let rare = async {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.timeout) => None,
+                    _ = super::stop::until_set(&mut stop) => Some(false),
+                    _ = until_bumped(&mut cut) => Some(true),
+                }
+            };
+            match super::race::race(exchange, rare).await {
+                Won::Busy(o) => Some(o),
+                Won::Rare(None) => None,
+                Won::Rare(Some(cut)) => {
+                    was_cut = cut;
+                    Some(Err(if cut { "cut" } else { "cancelled" }.into()))
                 }
             }
         };
@@ -247,12 +255,7 @@ impl Sender {
         }
         let sent = self
             .http
-            .send(
-                hyper::Method::POST,
-                self.route(),
-                &headers,
-                Bytes::from(body),
-            )
+            .send(hyper::Method::POST, self.route(), &headers, body.as_bytes())
             .await
             .map_err(|e| short(&e))?;
         p.conn_reused = Some(sent.reused);
@@ -260,20 +263,18 @@ impl Sender {
         if sent.resent {
             p.written_ns = Some(clock.ns_of(sent.written_at));
         }
-        let (resp, lease) = (sent.response, sent.lease);
-        let status = resp.status();
+        let resp = sent.response;
+        let status = resp.status;
         p.http_status = Some(status.as_u16());
         if !status.is_success() {
-            let (message, whole) = http_error(resp).await;
-            if whole {
-                // The error was read to its end: the connection can serve the next request
-                // (a storm of 429s must not become a storm of new connections).
-                self.http.release(lease);
-            }
+            let (message, body) = http_error(resp).await;
+            // Read to its end, the error's connection can serve the next request (a storm of
+            // 429s must not become a storm of new connections).
+            self.http.release(body);
             return Err(short(&message));
         }
         if let Some(enc) = resp
-            .headers()
+            .headers
             .get(hyper::header::CONTENT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.trim().eq_ignore_ascii_case("identity"))
@@ -283,12 +284,13 @@ impl Sender {
                 "the server encoded the response (content-encoding: {enc}), which llmw does not decode; turn compression off for this route"
             ));
         }
-        let mut body = resp.into_body();
+        let mut body = resp.body;
         if !self.target.stream {
-            let bytes = read_limited(&mut body, WHOLE_BODY_BYTES)
+            let bytes = body
+                .read_to_end(WHOLE_BODY_BYTES)
                 .await
                 .map_err(|e| short(&format!("response broken: {e}")))?;
-            self.http.release(lease);
+            self.http.release(body);
             let at = clock.now();
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
@@ -343,13 +345,18 @@ impl Sender {
             };
         }
         let mut reader = StreamReader::new(id, max_tokens);
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| short(&format!("stream broken: {}", describe(&e))))?;
-            let Ok(bytes) = frame.into_data() else {
-                continue;
-            };
-            if reader.read(&bytes, clock.now(), p)? {
-                break;
+        let broken = |e: super::h1::WireError| short(&format!("stream broken: {e}"));
+        // One timestamp per socket read: the chunks that arrived together arrived at once.
+        'read: while body.fill().await.map_err(broken)? {
+            let at = clock.now();
+            let mut wanted = Ok(false);
+            body.drain(|data| {
+                wanted = reader.read(data, at, p);
+                matches!(wanted, Ok(false))
+            })
+            .map_err(broken)?;
+            if wanted? {
+                break 'read;
             }
         }
         if reader.st.done {
@@ -373,13 +380,13 @@ impl Sender {
             // What follows [DONE] is normally the body's end, already here: then the connection
             // can be reused. A server that holds the stream open after [DONE] is not waited for
             // (the answer is complete); its connection is dropped.
-            let rest = tokio::time::timeout(AFTER_DONE, body.collect()).await;
+            let rest = tokio::time::timeout(AFTER_DONE, body.read_to_end(ERROR_BODY_BYTES)).await;
             if matches!(rest, Ok(Ok(_))) {
-                self.http.release(lease);
+                self.http.release(body);
             }
             Ok(())
         } else if p.finished {
-            self.http.release(lease);
+            self.http.release(body);
             Ok(())
         } else {
             Err("stream ended before a finish_reason or [DONE]".into())
@@ -388,10 +395,9 @@ impl Sender {
 }
 
 /// An HTTP error response described even when its body is empty: status code and reason
-/// phrase, the headers that explain it, and the start of the body; and whether the body was
-/// read to its end.
-async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> (String, bool) {
-    let status = resp.status();
+/// phrase, the headers that explain it, and the start of the body; and the body, to give back.
+async fn http_error(resp: Response) -> (String, super::http::ResponseBody) {
+    let status = resp.status;
     let mut msg = format!("HTTP {}", status.as_u16());
     if let Some(reason) = status.canonical_reason() {
         msg.push(' ');
@@ -400,15 +406,15 @@ async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> (String, bo
     let explain: Vec<String> = ["retry-after", "content-type"]
         .iter()
         .filter_map(|h| {
-            let v = resp.headers().get(*h)?.to_str().ok()?;
+            let v = resp.headers.get(*h)?.to_str().ok()?;
             Some(format!("{h}: {v}"))
         })
         .collect();
     if !explain.is_empty() {
         msg.push_str(&format!(" ({})", explain.join("; ")));
     }
-    let mut body = resp.into_body();
-    let (text, whole) = read_prefix(&mut body, ERROR_BODY_BYTES).await;
+    let mut body = resp.body;
+    let (text, _) = body.read_prefix(ERROR_BODY_BYTES).await;
     let text = String::from_utf8_lossy(&text);
     let text = text.trim();
     if text.is_empty() {
@@ -417,42 +423,7 @@ async fn http_error(resp: hyper::Response<hyper::body::Incoming>) -> (String, bo
         msg.push_str(": ");
         msg.push_str(text);
     }
-    (msg, whole)
-}
-
-/// The first `limit` bytes of a body (at most; a read error ends it early), and whether the
-/// body ended cleanly within them.
-async fn read_prefix(body: &mut hyper::body::Incoming, limit: usize) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    while out.len() < limit {
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    let room = limit - out.len();
-                    out.extend_from_slice(&data[..data.len().min(room)]);
-                }
-            }
-            Some(Err(_)) => return (out, false),
-            None => return (out, true),
-        }
-    }
-    (out, false)
-}
-
-/// Reads a body up to `limit` bytes; a longer one is an error.
-async fn read_limited(body: &mut hyper::body::Incoming, limit: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| describe(&e))?;
-        if let Ok(data) = frame.into_data() {
-            let room = limit - out.len();
-            out.extend_from_slice(&data[..data.len().min(room)]);
-            if out.len() >= limit {
-                return Err(format!("body over {limit} bytes"));
-            }
-        }
-    }
-    Ok(out)
+    (msg, body)
 }
 
 /// Feeds a recorded response stream, split into network reads as `reads`, through the same SSE

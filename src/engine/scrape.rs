@@ -5,9 +5,6 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
-
 use super::clock::Clock;
 use super::http::HttpClient;
 use super::writer::Msg;
@@ -132,14 +129,10 @@ pub fn split_url(url: &str) -> Result<(String, String), String> {
 /// One scrape: the page's samples, or why there are none.
 async fn scrape_once(http: &HttpClient, path: &str, at: u64) -> Result<Vec<MetricRow>, String> {
     let sent = http
-        .send(
-            hyper::Method::GET,
-            path,
-            &[("accept", "text/plain")],
-            Bytes::new(),
-        )
+        .send(hyper::Method::GET, path, &[("accept", "text/plain")], b"")
         .await?;
-    let status = sent.response.status();
+    let mut resp = sent.response;
+    let status = resp.status;
     if !status.is_success() {
         return Err(format!(
             "HTTP {} {}",
@@ -149,13 +142,12 @@ async fn scrape_once(http: &HttpClient, path: &str, at: u64) -> Result<Vec<Metri
         .trim_end()
         .to_string());
     }
-    let body = http_body_util::Limited::new(sent.response.into_body(), MAX_PAGE);
-    let bytes = body
-        .collect()
+    let bytes = resp
+        .body
+        .read_to_end(MAX_PAGE)
         .await
-        .map_err(|e| format!("reading the page: {e}"))?
-        .to_bytes();
-    http.release(sent.lease);
+        .map_err(|e| format!("reading the page: {e}"))?;
+    http.release(resp.body);
     let text = String::from_utf8_lossy(&bytes);
     let rows: Vec<MetricRow> = parse(&text)
         .into_iter()

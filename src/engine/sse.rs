@@ -38,6 +38,14 @@ impl SseParser {
             return Err(TooLong);
         }
         let mut rest = bytes;
+        // The usual case, one whole `data:` event at the start of a line, is handed on in place.
+        while self.line.is_empty() && !self.has_data {
+            let Some((data, len)) = whole_event(rest) else {
+                break;
+            };
+            on_event(data);
+            rest = &rest[len..];
+        }
         while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
             if self.line.len() + nl > MAX_EVENT {
                 return self.fail();
@@ -106,6 +114,24 @@ impl SseParser {
     }
 }
 
+/// A single-line `data:` event, blank line included, at the start of `b`: its data and length.
+fn whole_event(b: &[u8]) -> Option<(&[u8], usize)> {
+    let body = b.strip_prefix(b"data:")?;
+    let nl = body.iter().position(|c| *c == b'\n')?;
+    let after = &body[nl + 1..];
+    let blank = if after.first() == Some(&b'\n') {
+        1
+    } else if after.starts_with(b"\r\n") {
+        2
+    } else {
+        return None;
+    };
+    let line = &body[..nl];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let value = line.strip_prefix(b" ").unwrap_or(line);
+    (value.len() <= MAX_EVENT).then_some((value, 5 + nl + 1 + blank))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +155,16 @@ mod tests {
             b"NE]\n\n",
         ]);
         assert_eq!(got, vec!["{\"a\":1}", "[DONE]"]);
+    }
+
+    #[test]
+    fn whole_events_in_one_read_match_the_same_bytes_fed_one_at_a_time() {
+        let stream: &[u8] =
+            b"data: {\"a\":1}\n\ndata:b\r\n\r\n: ping\n\ndata: c\ndata: d\n\nevent: e\ndata: f\n\ndata: [DONE]\n\n";
+        let whole = events(&[stream]);
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        assert_eq!(whole, events(&bytes));
+        assert_eq!(whole, vec!["{\"a\":1}", "b", "c\nd", "f", "[DONE]"]);
     }
 
     #[test]

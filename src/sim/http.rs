@@ -37,6 +37,28 @@ pub struct Timing {
     /// From the first token to the last one handed to the connection.
     pub decode_ns: u64,
     pub tokens: u32,
+    /// The request's arrival and its first token's hand-off on the host's wall clock (ns since
+    /// the Unix epoch), which the client's traces share: a benchmark on one machine can split a
+    /// client's TTFT overhead into its send side and its receive side.
+    pub received_unix_ns: u64,
+    pub first_token_unix_ns: u64,
+}
+
+/// `at` on the wall clock, in ns since the Unix epoch (through one anchor per process, so that
+/// stamps are as monotonic as `Instant` is).
+fn unix_ns(at: std::time::Instant) -> u64 {
+    static ANCHOR: std::sync::OnceLock<(std::time::Instant, u64)> = std::sync::OnceLock::new();
+    let (i0, w0) = *ANCHOR.get_or_init(|| {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        (std::time::Instant::now(), wall.as_nanos() as u64)
+    });
+    if at >= i0 {
+        w0 + at.duration_since(i0).as_nanos() as u64
+    } else {
+        w0.saturating_sub(i0.duration_since(at).as_nanos() as u64)
+    }
 }
 
 pub type Timings = Arc<std::sync::Mutex<Vec<Timing>>>;
@@ -205,7 +227,7 @@ fn timings(state: &State) -> Response<Body> {
     };
     let rows: Vec<Value> = t
         .lock()
-        .map(|v| v.iter().map(|x| json!({"request_id": x.plan_id, "request_uuid": x.request_id, "ttft_ns": x.ttft_ns, "decode_ns": x.decode_ns, "tokens": x.tokens})).collect())
+        .map(|v| v.iter().map(|x| json!({"request_id": x.plan_id, "request_uuid": x.request_id, "ttft_ns": x.ttft_ns, "decode_ns": x.decode_ns, "tokens": x.tokens, "received_unix_ns": x.received_unix_ns, "first_token_unix_ns": x.first_token_unix_ns})).collect())
         .unwrap_or_default();
     full(StatusCode::OK, Value::Array(rows))
 }
@@ -466,6 +488,8 @@ impl Reply {
     }
 
     /// One SSE event: `text` of `kind` (answer or reasoning), or the role or finish chunk.
+    /// Written out by hand, keys in serde_json's order: one string per chunk and no `Value`
+    /// tree, so that the simulator, not its JSON, is what a client benchmark measures.
     fn chunk(
         &self,
         text: Option<(&str, bool)>,
@@ -473,26 +497,50 @@ impl Reply {
         role: bool,
         generated: u32,
     ) -> String {
-        let choice = if self.chat {
-            let mut delta = json!({});
+        use std::fmt::Write;
+        let mut out = String::with_capacity(320);
+        out.push_str("data: {\"choices\":[{");
+        if self.chat {
+            out.push_str("\"delta\":{");
             if role {
-                delta = json!({"role": "assistant", "content": ""});
+                out.push_str("\"content\":\"\",\"role\":\"assistant\"");
             } else if let Some((t, reasoning)) = text {
-                delta = if reasoning {
-                    json!({"reasoning_content": t})
+                out.push_str(if reasoning {
+                    "\"reasoning_content\":"
                 } else {
-                    json!({"content": t})
-                };
+                    "\"content\":"
+                });
+                push_json_str(&mut out, t);
             }
-            json!({"index": 0, "delta": delta, "finish_reason": finish})
-        } else {
-            json!({"index": 0, "text": text.map(|t| t.0).unwrap_or(""), "finish_reason": finish})
-        };
-        let mut event = json!({"id": self.id, "object": self.object(), "created": 0, "model": self.model, "choices": [choice]});
-        if self.continuous_usage {
-            event["usage"] = self.usage(generated);
+            out.push_str("},");
         }
-        format!("data: {event}\n\n")
+        out.push_str("\"finish_reason\":");
+        match finish {
+            Some(f) => push_json_str(&mut out, f),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"index\":0");
+        if !self.chat {
+            out.push_str(",\"text\":");
+            push_json_str(&mut out, text.map_or("", |t| t.0));
+        }
+        out.push_str("}],\"created\":0,\"id\":");
+        push_json_str(&mut out, &self.id);
+        out.push_str(",\"model\":");
+        push_json_str(&mut out, &self.model);
+        let _ = write!(out, ",\"object\":\"{}\"", self.object());
+        if self.continuous_usage {
+            let (p, c) = (self.prompt_tokens, generated);
+            let _ = write!(
+                out,
+                ",\"usage\":{{\"completion_tokens\":{c},\"completion_tokens_details\":{{\"reasoning_tokens\":{}}},\"prompt_tokens\":{p},\"prompt_tokens_details\":{{\"cached_tokens\":{}}},\"total_tokens\":{}}}",
+                self.reasoning.min(c),
+                self.cached,
+                p + c
+            );
+        }
+        out.push_str("}\n\n");
+        out
     }
 
     fn usage(&self, completion: u32) -> Value {
@@ -670,6 +718,8 @@ fn streaming(
                             ttft_ns: f.duration_since(received).as_nanos() as u64,
                             decode_ns: l.duration_since(f).as_nanos() as u64,
                             tokens: stamps.tokens,
+                            received_unix_ns: unix_ns(received),
+                            first_token_unix_ns: unix_ns(f),
                         };
                         if let Ok(mut v) = timings.lock() {
                             v.push(t);
@@ -691,6 +741,17 @@ fn streaming(
         hyper::header::HeaderValue::from_static("no-cache"),
     );
     r
+}
+
+/// Appends `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(s).to_string());
+    }
 }
 
 /// The plan id a client's request id names: llmw's UUIDs carry it, a bare number is one.
@@ -739,4 +800,78 @@ async fn whole(mut reply: Reply, mut rx: mpsc::UnboundedReceiver<Event>) -> Resp
         StatusCode::OK,
         json!({"id": reply.id, "object": object, "created": 0, "model": reply.model, "choices": [choice], "usage": reply.usage(generated)}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `Reply::chunk` writes by hand, built as a `Value` (the way it was before).
+    fn oracle(
+        r: &Reply,
+        text: Option<(&str, bool)>,
+        finish: Option<&str>,
+        role: bool,
+        n: u32,
+    ) -> Value {
+        let choice = if r.chat {
+            let delta = match (role, text) {
+                (true, _) => json!({"role": "assistant", "content": ""}),
+                (false, Some((t, true))) => json!({"reasoning_content": t}),
+                (false, Some((t, false))) => json!({"content": t}),
+                (false, None) => json!({}),
+            };
+            json!({"index": 0, "delta": delta, "finish_reason": finish})
+        } else {
+            json!({"index": 0, "text": text.map(|t| t.0).unwrap_or(""), "finish_reason": finish})
+        };
+        let mut event = json!({"id": r.id, "object": r.object(), "created": 0, "model": r.model, "choices": [choice]});
+        if r.continuous_usage {
+            event["usage"] = r.usage(n);
+        }
+        event
+    }
+
+    #[test]
+    fn hand_written_chunks_are_the_json_they_stand_for() {
+        for (chat, continuous_usage) in [(true, true), (true, false), (false, true), (false, false)]
+        {
+            let r = Reply {
+                origin: Origin {
+                    received: std::time::Instant::now(),
+                    request_id: None,
+                },
+                timings: None,
+                chat,
+                id: "cmpl-7".into(),
+                model: "a \"quoted\"\\model\n".into(),
+                prompt_tokens: 30,
+                output_tokens: 9,
+                reasoning: 2,
+                per_chunk: 1,
+                usage: true,
+                continuous_usage,
+                cached: 16,
+            };
+            type Case<'a> = (Option<(&'a str, bool)>, Option<&'a str>, bool, u32);
+            let cases: [Case; 5] = [
+                (None, None, true, 0),
+                (Some((" the model", false)), None, false, 3),
+                (Some((" why", true)), None, false, 1),
+                (None, Some("length"), false, 9),
+                (Some(("tab\there \"q\"", false)), Some("stop"), false, 4),
+            ];
+            for (text, finish, role, n) in cases {
+                let line = r.chunk(text, finish, role, n);
+                let json = line
+                    .strip_prefix("data: ")
+                    .and_then(|l| l.strip_suffix("\n\n"))
+                    .expect("one SSE event");
+                let got: Value = serde_json::from_str(json).expect("valid JSON");
+                assert_eq!(got, oracle(&r, text, finish, role, n), "{line}");
+                // Byte for byte what serde_json writes for that value (its keys sorted).
+                assert_eq!(json, oracle(&r, text, finish, role, n).to_string());
+            }
+        }
+    }
 }

@@ -1,0 +1,561 @@
+//! One HTTP/1.1 connection, written and read in place by the task of the request it carries:
+//! the request goes out in one write, the response head is parsed with `httparse`, and the body's
+//! framing (`Content-Length`, `chunked`, or until the server closes) is taken off in the
+//! connection's own read buffer, so each data slice reaches the SSE parser without a copy, a
+//! channel or a second task. One socket read is one wake-up of one task; the chunks that arrived
+//! in it share one timestamp (docs/benchmarks.md, "Per-chunk cost", says what this saves).
+//!
+//! The pool's rules (what may be reused, what is sent again) live in `http.rs`; this module only
+//! speaks the protocol, and says how a response failed so that the pool can tell a connection the
+//! server had closed before it read the request from a server that failed.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::StatusCode;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+/// Read buffer per connection: a response head must fit in it, and so must a chunk-size line.
+pub const READ_BUFFER: usize = 16 * 1024;
+/// Headers a response may have.
+const MAX_HEADERS: usize = 128;
+
+/// The byte stream under a connection: plain TCP or TLS over it.
+pub enum Io {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// How an exchange on a connection failed.
+#[derive(Debug)]
+pub enum WireError {
+    /// Writing or reading failed.
+    Io(std::io::Error),
+    /// The server closed the connection before the response (or its body) was complete.
+    Closed,
+    /// The server sent something that is not HTTP/1.1.
+    Malformed(String),
+}
+
+impl WireError {
+    /// Whether the failure is the way a connection the server had already closed fails:
+    /// closed, reset, a broken pipe (the pool sends such a request again when it got no byte back).
+    pub fn like_closed(&self) -> bool {
+        use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+        match self {
+            WireError::Closed => true,
+            WireError::Io(e) => matches!(
+                e.kind(),
+                BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
+            ),
+            WireError::Malformed(_) => false,
+        }
+    }
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WireError::Io(e) => write!(f, "{e}"),
+            WireError::Closed => write!(f, "the server closed the connection"),
+            WireError::Malformed(why) => write!(f, "not a valid HTTP/1.1 response: {why}"),
+        }
+    }
+}
+
+impl From<std::io::Error> for WireError {
+    fn from(e: std::io::Error) -> Self {
+        WireError::Io(e)
+    }
+}
+
+/// A response's status line and headers.
+pub struct Head {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// An HTTP/1.0 response: the connection is kept only when it says `keep-alive`.
+    pub http10: bool,
+}
+
+/// A connection and its read buffer (`buf[start..end]` is read but not yet taken).
+pub struct Wire {
+    io: Io,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// Bytes read from the server since the connection opened.
+    pub read_total: u64,
+}
+
+/// Builds a request: the head and the body, to go out in one write.
+pub fn request(
+    method: &hyper::Method,
+    authority: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Vec<u8>, String> {
+    target
+        .parse::<hyper::http::uri::PathAndQuery>()
+        .map_err(|e| format!("invalid request path '{target}': {e}"))?;
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    out.extend_from_slice(authority.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (k, v) in headers {
+        // A header the workload gives is checked as hyper would: no line breaks smuggled in.
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("invalid request: header name '{k}'"))?;
+        HeaderValue::from_str(v).map_err(|_| format!("invalid request: value of header '{k}'"))?;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !body.is_empty() || method == hyper::Method::POST {
+        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    Ok(out)
+}
+
+impl Wire {
+    pub fn new(io: Io) -> Wire {
+        Wire {
+            io,
+            buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            read_total: 0,
+        }
+    }
+
+    /// Writes a whole request.
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), WireError> {
+        self.io.write_all(bytes).await?;
+        self.io.flush().await?;
+        Ok(())
+    }
+
+    /// Whether an idle connection still looks open: the server has not closed it, reset it or
+    /// sent anything unasked since its last response. Does not wait.
+    pub fn looks_open(&mut self) -> bool {
+        if self.start != self.end {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut buf = ReadBuf::new(&mut probe);
+        matches!(
+            Pin::new(&mut self.io).poll_read(&mut cx, &mut buf),
+            Poll::Pending
+        )
+    }
+
+    /// Reads more bytes after what the buffer holds; 0 at the end of the stream.
+    async fn read_more(&mut self) -> Result<usize, WireError> {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        } else if self.end == self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+        }
+        if self.end == self.buf.len() {
+            return Err(WireError::Malformed(format!(
+                "a response head or chunk header over {READ_BUFFER} bytes"
+            )));
+        }
+        let n = self.io.read(&mut self.buf[self.end..]).await?;
+        self.end += n;
+        self.read_total += n as u64;
+        Ok(n)
+    }
+
+    /// Reads a response head; informational (1xx) responses before it are skipped.
+    pub async fn read_head(&mut self) -> Result<Head, WireError> {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut parsed = httparse::Response::new(&mut headers);
+            match parsed.parse(&self.buf[self.start..self.end]) {
+                Ok(httparse::Status::Complete(len)) => {
+                    let code = parsed.code.unwrap_or(0);
+                    let status = StatusCode::from_u16(code)
+                        .map_err(|_| WireError::Malformed(format!("status {code}")))?;
+                    let http10 = parsed.version == Some(0);
+                    let mut map = HeaderMap::with_capacity(parsed.headers.len());
+                    for h in parsed.headers.iter() {
+                        let (Ok(name), Ok(value)) = (
+                            HeaderName::from_bytes(h.name.as_bytes()),
+                            HeaderValue::from_bytes(h.value),
+                        ) else {
+                            return Err(WireError::Malformed(format!("header '{}'", h.name)));
+                        };
+                        map.append(name, value);
+                    }
+                    self.start += len;
+                    if status.is_informational() {
+                        continue;
+                    }
+                    return Ok(Head {
+                        status,
+                        headers: map,
+                        http10,
+                    });
+                }
+                Ok(httparse::Status::Partial) => {
+                    if self.read_more().await? == 0 {
+                        return Err(WireError::Closed);
+                    }
+                }
+                Err(e) => return Err(WireError::Malformed(e.to_string())),
+            }
+        }
+    }
+}
+
+/// How the body's end is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// `Content-Length`: this many bytes are left.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`, at this point of the framing.
+    Chunked(Chunk),
+    /// Neither: the body ends when the server closes the connection.
+    UntilClose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside a chunk: this many data bytes are left.
+    Data(u64),
+    /// Expecting the line break after a chunk's data.
+    DataEnd,
+    /// After the last (empty) chunk: trailer lines until a blank one.
+    Trailer,
+}
+
+/// The framing a response's headers give (RFC 9112, section 6.3; llmw sends no HEAD request).
+fn framing(head: &Head) -> Result<Framing, WireError> {
+    let code = head.status.as_u16();
+    if code == 204 || code == 304 {
+        return Ok(Framing::Length(0));
+    }
+    let chunked = head
+        .headers
+        .get_all(hyper::header::TRANSFER_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+    if chunked {
+        return Ok(Framing::Chunked(Chunk::Size));
+    }
+    if head.headers.contains_key(hyper::header::TRANSFER_ENCODING) {
+        return Ok(Framing::UntilClose);
+    }
+    match head.headers.get(hyper::header::CONTENT_LENGTH) {
+        None => Ok(Framing::UntilClose),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Framing::Length)
+            .ok_or_else(|| WireError::Malformed("content-length is not a number".into())),
+    }
+}
+
+/// A response body being read off its connection.
+pub struct Body {
+    wire: Wire,
+    framing: Framing,
+    done: bool,
+    /// The bytes left in the buffer end in an incomplete framing line: read more first.
+    partial: bool,
+}
+
+impl Body {
+    pub fn new(wire: Wire, head: &Head) -> Result<Body, WireError> {
+        let framing = framing(head)?;
+        Ok(Body {
+            done: framing == Framing::Length(0),
+            wire,
+            framing,
+            partial: false,
+        })
+    }
+
+    /// The connection, once the body is no longer wanted.
+    pub fn into_wire(self) -> Wire {
+        self.wire
+    }
+
+    /// Whether the body was read to its end and nothing else arrived after it (the connection
+    /// can then carry another request, framing permitting).
+    pub fn finished_clean(&self) -> bool {
+        self.done && self.wire.start == self.wire.end && self.framing != Framing::UntilClose
+    }
+
+    /// Waits until there are body bytes to [`Body::drain`]; false once the body has ended.
+    pub async fn fill(&mut self) -> Result<bool, WireError> {
+        loop {
+            if self.done {
+                return Ok(false);
+            }
+            if self.wire.start < self.wire.end && !self.partial {
+                return Ok(true);
+            }
+            if self.wire.read_more().await? == 0 {
+                return if self.framing == Framing::UntilClose {
+                    self.done = true;
+                    Ok(false)
+                } else {
+                    Err(WireError::Closed)
+                };
+            }
+            self.partial = false;
+        }
+    }
+
+    /// Takes the framing off what the buffer holds and hands each data slice to `on_data`, in
+    /// order, until it returns false (then Ok(false)) or the buffer is used up.
+    pub fn drain(&mut self, mut on_data: impl FnMut(&[u8]) -> bool) -> Result<bool, WireError> {
+        let w = &mut self.wire;
+        while !self.done && w.start < w.end {
+            let avail = &w.buf[w.start..w.end];
+            let line = || avail.iter().position(|b| *b == b'\n');
+            match &mut self.framing {
+                Framing::UntilClose => {
+                    w.start = w.end;
+                    if !on_data(avail) {
+                        return Ok(false);
+                    }
+                }
+                Framing::Length(left) | Framing::Chunked(Chunk::Data(left)) => {
+                    let n = (*left).min(avail.len() as u64) as usize;
+                    *left -= n as u64;
+                    w.start += n;
+                    if *left == 0 {
+                        match &mut self.framing {
+                            Framing::Chunked(c) => *c = Chunk::DataEnd,
+                            _ => self.done = true,
+                        }
+                    }
+                    if !on_data(&avail[..n]) {
+                        return Ok(false);
+                    }
+                }
+                Framing::Chunked(c @ Chunk::Size) => {
+                    let Some(nl) = line() else {
+                        self.partial = true;
+                        return Ok(true);
+                    };
+                    let text = std::str::from_utf8(&avail[..nl]).unwrap_or("");
+                    let digits = text.split(';').next().unwrap_or("").trim();
+                    let size = u64::from_str_radix(digits, 16).map_err(|_| {
+                        WireError::Malformed(format!("chunk size '{}'", text.trim()))
+                    })?;
+                    *c = if size == 0 {
+                        Chunk::Trailer
+                    } else {
+                        Chunk::Data(size)
+                    };
+                    w.start += nl + 1;
+                }
+                Framing::Chunked(c @ Chunk::DataEnd) => {
+                    let Some(nl) = line() else {
+                        self.partial = true;
+                        return Ok(true);
+                    };
+                    if !avail[..nl].iter().all(|b| *b == b'\r') || nl > 1 {
+                        return Err(WireError::Malformed(
+                            "a chunk's data is longer than its size".into(),
+                        ));
+                    }
+                    *c = Chunk::Size;
+                    w.start += nl + 1;
+                }
+                Framing::Chunked(Chunk::Trailer) => {
+                    let Some(nl) = line() else {
+                        self.partial = true;
+                        return Ok(true);
+                    };
+                    if avail[..nl].iter().all(|b| *b == b'\r') && nl <= 1 {
+                        self.done = true;
+                    }
+                    w.start += nl + 1;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads the body to its end, refusing one over `limit` bytes.
+    pub async fn read_to_end(&mut self, limit: usize) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let mut over = false;
+        while self.fill().await.map_err(|e| e.to_string())? {
+            self.drain(|d| {
+                over = out.len() + d.len() > limit;
+                if !over {
+                    out.extend_from_slice(d);
+                }
+                !over
+            })
+            .map_err(|e| e.to_string())?;
+            if over {
+                return Err(format!("body over {limit} bytes"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first `limit` bytes of the body at most (a read error ends it early), and whether
+    /// the body ended within them.
+    pub async fn read_prefix(&mut self, limit: usize) -> (Vec<u8>, bool) {
+        let mut out = Vec::new();
+        while out.len() < limit {
+            match self.fill().await {
+                Ok(true) => {}
+                Ok(false) => return (out, true),
+                Err(_) => return (out, false),
+            }
+            let drained = self.drain(|d| {
+                let room = limit - out.len();
+                out.extend_from_slice(&d[..d.len().min(room)]);
+                out.len() < limit
+            });
+            if drained.is_err() {
+                return (out, false);
+            }
+        }
+        (out, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response written by a test server in `pieces`, read back as (status, body, clean end).
+    async fn read_back(pieces: Vec<&'static [u8]>) -> (u16, Vec<u8>, bool) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req).await;
+            for p in pieces {
+                s.write_all(p).await.expect("write");
+                s.flush().await.expect("flush");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        });
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let mut wire = Wire::new(Io::Plain(tcp));
+        let req = request(&hyper::Method::GET, "x", "/", &[], b"").expect("request");
+        wire.write(&req).await.expect("write");
+        let head = wire.read_head().await.expect("head");
+        let mut body = Body::new(wire, &head).expect("framing");
+        let bytes = body.read_to_end(1 << 20).await.expect("body");
+        let clean = body.finished_clean();
+        server.await.expect("server");
+        (head.status.as_u16(), bytes, clean)
+    }
+
+    #[tokio::test]
+    async fn chunked_framing_split_anywhere_is_taken_off() {
+        let (status, body, clean) = read_back(vec![
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel",
+            b"lo\r",
+            b"\n6;ext=1\r\n world\r\n0",
+            b"\r\ntrailer: x\r\n\r\n",
+        ])
+        .await;
+        assert_eq!(
+            (status, body.as_slice(), clean),
+            (200, &b"hello world"[..], true)
+        );
+    }
+
+    #[tokio::test]
+    async fn content_length_and_close_delimited_bodies() {
+        let (_, body, clean) = read_back(vec![
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\n\r\nno",
+            b"pe",
+        ])
+        .await;
+        assert_eq!((body.as_slice(), clean), (&b"nope"[..], true));
+        // Without a length the body runs to the close, and the connection is not reusable.
+        let (_, body, clean) = read_back(vec![b"HTTP/1.0 200 OK\r\n\r\nall of it"]).await;
+        assert_eq!((body.as_slice(), clean), (&b"all of it"[..], false));
+    }
+
+    #[test]
+    fn a_header_with_a_line_break_is_refused() {
+        let bad = request(
+            &hyper::Method::POST,
+            "h",
+            "/v1",
+            &[("x-a", "1\r\nx-b: 2")],
+            b"{}",
+        );
+        assert!(bad.is_err());
+        let good = request(&hyper::Method::POST, "h", "/v1", &[("x-a", "1")], b"{}")
+            .expect("a plain header");
+        assert_eq!(
+            good,
+            b"POST /v1 HTTP/1.1\r\nhost: h\r\nx-a: 1\r\ncontent-length: 2\r\n\r\n{}"
+        );
+    }
+}
