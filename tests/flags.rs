@@ -558,3 +558,114 @@ async fn the_api_key_env_flag_names_the_variable_the_key_is_read_from() {
     let meta = std::fs::read_to_string(out.join("run.json")).expect("run.json");
     assert!(!meta.contains("sk-from-the-named-variable"));
 }
+
+/// A TLS front for the simulator (as a server's ingress would be): terminates TLS with the
+/// fixture certificate the test CA signed, and relays each connection to `backend` in plain TCP.
+async fn tls_front(backend: std::net::SocketAddr) -> String {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = vec![CertificateDer::from_pem_file("tests/fixtures/test-server.crt").expect("crt")];
+    let key = PrivateKeyDer::from_pem_file("tests/fixtures/test-server.key").expect("key");
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    format!("https://localhost:{port}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_behind_an_internal_ca_streams_over_tls_with_ca_cert() {
+    let config = llmw::sim::SimConfig {
+        model: "sim".into(),
+        profile: llmw::sim::Profile {
+            step_base_us: 2_000.0,
+            ..llmw::sim::Profile::named(llmw::sim::ProfileName::Fast)
+        },
+        ..llmw::sim::SimConfig::default()
+    };
+    let sim = llmw::sim::start(([127, 0, 0, 1], 0).into(), config)
+        .await
+        .expect("simulator");
+    let backend: std::net::SocketAddr = sim
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let url = tls_front(backend).await;
+    let text = r#"workload "tls" {
+  target { api = chat  ignore_eos = true  timeout = 20s }
+  requests { input = 20  output = 30 }
+  phase "p" { requests = 12  concurrency = 3 }
+}"#;
+    let mut p = prepare(text, "tls-ca", url, Metrics::Default);
+    p.options.ca_cert = Some("tests/fixtures/test-ca.crt".into());
+    let dir = p.dir.clone();
+    let result = engine::run(p.schedule, p.options).await.expect("run");
+    assert_eq!(result.ending, Ending::Completed);
+    let rows = requests(&dir);
+    assert_eq!(rows.len(), 12);
+    for r in &rows {
+        assert_eq!(r.status, "ok", "{r:?}");
+        assert_eq!(r.output_tokens, Some(30), "{r:?}");
+    }
+    // Every request reached the simulator through the TLS front, and connections were kept
+    // (12 requests on 3 users: at least 9 on a connection that served one before).
+    assert_eq!(
+        sim.requests(),
+        12 + 2,
+        "two chat-template probes, then the plan"
+    );
+    assert!(
+        rows.iter().filter(|r| r.conn_reused == Some(true)).count() >= 9,
+        "{rows:?}"
+    );
+    // The metrics scrape went through the same front and trust.
+    let meta = run_json(&dir);
+    let scraped = &meta["server_metrics"];
+    assert!(scraped["samples"].as_u64() > Some(0), "{scraped}");
+    assert_eq!(scraped["failed_scrapes"], 0, "{scraped}");
+}
+
+#[test]
+fn a_ca_cert_that_is_not_a_certificate_is_a_clear_error() {
+    let dir = temp_dir("bad-ca");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("w.llmw");
+    std::fs::write(&file, HEADERS.replace("requests = 2", "requests = 1")).expect("write");
+    let not_pem = dir.join("ca.pem");
+    std::fs::write(&not_pem, "not a certificate\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_llmw"))
+        .args(["run", file.to_str().expect("utf-8"), "--quiet", "--ca-cert"])
+        .arg(&not_pem)
+        .args(["--target", "https://localhost:1", "--out"])
+        .arg(dir.join("run"))
+        .output()
+        .expect("llmw");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--ca-cert") && err.contains("no PEM certificate"),
+        "{err}"
+    );
+}

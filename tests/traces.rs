@@ -172,6 +172,7 @@ async fn run_in_simulator(schedule: std::sync::Arc<llmw::Schedule>, name: &str) 
         out: Some(dir.clone()),
         target: server.url(),
         api_key: None,
+        ca_cert: None,
         progress: false,
         provenance: Default::default(),
         metrics: Default::default(),

@@ -40,6 +40,10 @@ pub struct Common {
     /// Read the API key from this environment variable (default OPENAI_API_KEY).
     #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
     api_key_env: String,
+    /// Also trust the CA certificates in this PEM file for an https:// target or metrics URL
+    /// (the internal CA that signed the server's certificate), besides the Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// No progress display.
     #[arg(long, short)]
     quiet: bool,
@@ -182,6 +186,7 @@ pub fn execute(
         api_key: std::env::var(&common.api_key_env)
             .ok()
             .filter(|k| !k.is_empty()),
+        ca_cert: common.ca_cert.clone(),
         progress: !common.quiet && std::io::stderr().is_terminal(),
         provenance: Provenance {
             sources,

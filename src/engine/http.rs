@@ -124,6 +124,39 @@ pub fn parse_keep_alive(v: &str) -> (Option<Duration>, Option<u32>) {
     (timeout, max)
 }
 
+/// The certificates an https server is checked against: the Mozilla roots, and those of
+/// `--ca-cert`.
+#[derive(Clone)]
+pub struct Trust(Arc<rustls::RootCertStore>);
+
+impl Trust {
+    /// The Mozilla roots, and the certificates of the PEM file `extra` if given (the internal CA
+    /// that signed a server's certificate).
+    pub fn with(extra: Option<&std::path::Path>) -> Result<Trust, String> {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = webpki_roots::TLS_SERVER_ROOTS
+            .iter()
+            .cloned()
+            .collect::<rustls::RootCertStore>();
+        if let Some(path) = extra {
+            let why = |e: &dyn std::fmt::Display| format!("--ca-cert {}: {e}", path.display());
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| why(&e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| why(&e))?;
+            if certs.is_empty() {
+                return Err(why(
+                    &"no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+                ));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| why(&e))?;
+            }
+        }
+        Ok(Trust(Arc::new(roots)))
+    }
+}
+
 pub struct HttpClient {
     host: String,
     port: u16,
@@ -132,6 +165,7 @@ pub struct HttpClient {
     /// Path prefix of the base URL (usually empty).
     prefix: String,
     tls: Option<tokio_rustls::TlsConnector>,
+    trust: Trust,
     idle: Mutex<Vec<Conn>>,
     /// Reused connections found closed since one was last kept.
     stale_streak: AtomicU32,
@@ -187,7 +221,7 @@ pub struct PoolReport {
 }
 
 impl HttpClient {
-    pub fn new(base: &str) -> Result<HttpClient, String> {
+    pub fn new(base: &str, trust: &Trust) -> Result<HttpClient, String> {
         let uri: hyper::Uri = base
             .parse()
             .map_err(|e| format!("invalid --target URL '{base}': {e}"))?;
@@ -213,10 +247,7 @@ impl HttpClient {
             .to_string();
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tls = https.then(|| {
-            let roots = webpki_roots::TLS_SERVER_ROOTS
-                .iter()
-                .cloned()
-                .collect::<rustls::RootCertStore>();
+            let roots = trust.0.clone();
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -234,6 +265,7 @@ impl HttpClient {
             port,
             prefix: uri.path().trim_end_matches('/').to_string(),
             tls,
+            trust: trust.clone(),
             idle: Mutex::new(Vec::new()),
             stale_streak: AtomicU32::new(0),
             no_reuse: AtomicBool::new(false),
@@ -247,11 +279,17 @@ impl HttpClient {
             authority: self.authority.clone(),
             prefix: self.prefix.clone(),
             tls: self.tls.clone(),
+            trust: self.trust.clone(),
             idle: Mutex::new(Vec::new()),
             stale_streak: AtomicU32::new(0),
             no_reuse: AtomicBool::new(false),
         }
     }
+    /// A client for another server (`base`), trusting the same certificates.
+    pub fn elsewhere(&self, base: &str) -> Result<HttpClient, String> {
+        HttpClient::new(base, &self.trust)
+    }
+
     pub fn report(&self) -> PoolReport {
         PoolReport {
             reuse: !self.no_reuse.load(Ordering::Relaxed),

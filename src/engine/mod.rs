@@ -54,6 +54,8 @@ pub struct RunOptions {
     /// the simulator when there is no real server.
     pub target: String,
     pub api_key: Option<String>,
+    /// `--ca-cert`: a PEM file of certificates trusted for https besides the Mozilla roots.
+    pub ca_cert: Option<PathBuf>,
     /// Draw the live progress line on stderr.
     pub progress: bool,
     /// The run's sources, overrides and simulator, for `run.json`.
@@ -137,7 +139,8 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
         }
     }
     let url = base_url(&opts.target);
-    let http = http::HttpClient::new(&url)?;
+    let trust = http::Trust::with(opts.ca_cert.as_deref())?;
+    let http = http::HttpClient::new(&url, &trust)?;
     let model = match &schedule.target.model {
         Some(m) => m.clone(),
         None => tokio::time::timeout(setup_timeout(&schedule), discover_model(&http, opts.api_key.as_deref()))
@@ -546,7 +549,7 @@ fn start_scrape(
         ),
         Metrics::Url(u) => {
             let (base, path) = scrape::split_url(u)?;
-            (http::HttpClient::new(&base)?, path, u.clone())
+            (http.elsewhere(&base)?, path, u.clone())
         }
     };
     let url = run_dir::sanitize_url(&url);
