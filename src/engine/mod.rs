@@ -14,6 +14,7 @@ mod context;
 mod h1;
 mod host_clock;
 mod http;
+mod niceness;
 mod open;
 mod progress;
 mod race;
