@@ -17,8 +17,13 @@ use hyper::StatusCode;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
-/// Read buffer per connection: a response head must fit in it, and so must a chunk-size line.
+/// The largest read buffer of a connection: a response head must fit in it, and so must a
+/// chunk-size line.
 pub const READ_BUFFER: usize = 16 * 1024;
+/// A connection's read buffer to begin with; it doubles, up to [`READ_BUFFER`], when a head or
+/// a chunk-size line does not fit (2,000 token streams then hold 8 MB of buffers, not 32; a
+/// 4 KiB read still takes a dozen chunks at once from a server that sends faster than it).
+const FIRST_BUFFER: usize = 4 * 1024;
 /// Headers a response may have.
 const MAX_HEADERS: usize = 128;
 
@@ -169,7 +174,7 @@ impl Wire {
     pub fn new(io: Io) -> Wire {
         Wire {
             io,
-            buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            buf: vec![0; FIRST_BUFFER].into_boxed_slice(),
             start: 0,
             end: 0,
             read_total: 0,
@@ -207,14 +212,27 @@ impl Wire {
             (self.start, self.end) = (0, self.end - self.start);
         }
         if self.end == self.buf.len() {
-            return Err(WireError::Malformed(format!(
-                "a response head or chunk header over {READ_BUFFER} bytes"
-            )));
+            if !self.grow() {
+                return Err(WireError::Malformed(format!(
+                    "a response head or chunk header over {READ_BUFFER} bytes"
+                )));
+            }
         }
         let n = self.io.read(&mut self.buf[self.end..]).await?;
         self.end += n;
         self.read_total += n as u64;
         Ok(n)
+    }
+
+    /// Doubles the read buffer, up to [`READ_BUFFER`]; false when it is that large already.
+    fn grow(&mut self) -> bool {
+        if self.buf.len() >= READ_BUFFER {
+            return false;
+        }
+        let mut bigger = vec![0; (self.buf.len() * 2).min(READ_BUFFER)].into_boxed_slice();
+        bigger[..self.end].copy_from_slice(&self.buf[..self.end]);
+        self.buf = bigger;
+        true
     }
 
     /// Reads a response head; informational (1xx) responses before it are skipped.
@@ -539,6 +557,30 @@ mod tests {
         // Without a length the body runs to the close, and the connection is not reusable.
         let (_, body, clean) = read_back(vec![b"HTTP/1.0 200 OK\r\n\r\nall of it"]).await;
         assert_eq!((body.as_slice(), clean), (&b"all of it"[..], false));
+    }
+
+    #[tokio::test]
+    async fn the_buffer_grows_for_a_long_head_and_refuses_one_past_its_limit() {
+        let head = |pad: usize| -> &'static [u8] {
+            let text = format!(
+                "HTTP/1.1 200 OK\r\nx-pad: {}\r\ncontent-length: 2\r\n\r\nok",
+                "p".repeat(pad)
+            );
+            Box::leak(text.into_bytes().into_boxed_slice())
+        };
+        let (status, body, clean) = read_back(vec![head(10_000)]).await;
+        assert_eq!((status, body.as_slice(), clean), (200, &b"ok"[..], true));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let _ = s.write_all(head(20_000)).await;
+        });
+        let mut wire = Wire::new(Io::Plain(TcpStream::connect(addr).await.expect("connect")));
+        let err = wire.read_head().await.err().expect("too long");
+        assert!(err.to_string().contains("over 16384 bytes"), "{err}");
     }
 
     #[test]

@@ -41,6 +41,8 @@ async fn until_bumped(cut: &mut watch::Receiver<u64>) {
     }
 }
 
+/// Chunk rows a request reserves room for at most before its stream starts.
+const CHUNKS_AHEAD: u32 = 4096;
 /// Error bodies and messages are cut to this many characters.
 const MESSAGE_CHARS: usize = 200;
 /// At most this much of an error body is read.
@@ -139,6 +141,8 @@ impl Sender {
         let body = self.body(r, turn.map(|t| t.prompt)).to_string();
         let uuid = self.nonce.uuid(r.id);
         let mut progress = Progress {
+            // Room for the chunks asked for, so 2,000 streams do not hold a doubled Vec each.
+            chunks: Vec::with_capacity(r.output_tokens.min(CHUNKS_AHEAD) as usize + 2),
             failure_free: true,
             reply: capture.then(String::new),
             ..Progress::default()
