@@ -362,6 +362,9 @@ impl Sender {
             if wanted? {
                 break 'read;
             }
+            // One read per turn: a stream with more bytes waiting goes to the back of the run
+            // queue, so no stream's chunks wait for another's backlog to be read.
+            tokio::task::yield_now().await;
         }
         if reader.st.done {
             p.done_ns = Some(clock.now());
