@@ -36,6 +36,15 @@ echo "== ingestion: 512 streams of 1000 tokens, as fast as the simulator makes t
 run ingest benches/engine/ingest-512.llmw
 python3 benches/engine/stats.py "$out/ingest"
 
+echo "== ingestion, pinned: the simulator on core 0, llmw on core 1 (one client core's ceiling)"
+[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && sleep 0.5
+taskset -c 0 "$llmw" sim --port "$port" --profile fast >/dev/null 2>&1 &
+sim_pid=$!
+sleep 1
+run ingest-pinned benches/engine/ingest-512.llmw taskset -c 1
+python3 benches/engine/stats.py "$out/ingest-pinned"
+start_sim
+
 echo "== memory: 2000 concurrent streams"
 run memory benches/engine/streams-2000.llmw
 python3 benches/engine/stats.py "$out/memory"

@@ -326,3 +326,49 @@ async fn a_close_delimited_http10_stream_is_read_to_its_end() {
         "{rows:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_before_a_large_body_was_read_is_the_answer_not_a_stale_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let count = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                // Read the head alone, refuse the body unread, and close (the kernel then resets).
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let _ = s
+                    .write_all(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 9\r\nconnection: close\r\n\r\ntoo large")
+                    .await;
+            });
+        }
+    });
+    // About 8 MB of prompt: far more than the sockets hold, so the write fails part way.
+    let text = r#"workload "big" {
+  target { api = completions  model = "m"  timeout = 10s }
+  requests { input = 1000000  output = 2 }
+  phase "p" { requests = 2  concurrency = 1 }
+}"#;
+    let (ending, rows, _) = run(format!("http://{addr}"), text, "early-413").await;
+    assert_eq!(ending, Ok(Ending::Completed));
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert_eq!(r.http_status, Some(413), "{r:?}");
+        assert!(!r.resent, "{r:?}");
+    }
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "each request sent once"
+    );
+}

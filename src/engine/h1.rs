@@ -20,8 +20,8 @@ use tokio::net::TcpStream;
 /// The largest read buffer of a connection: a response head must fit in it, and so must a
 /// chunk-size line.
 pub const READ_BUFFER: usize = 16 * 1024;
-/// A connection's read buffer to begin with; it doubles, up to [`READ_BUFFER`], when a head or
-/// a chunk-size line does not fit (2,000 token streams then hold 8 MB of buffers, not 32; a
+/// A connection's read buffer to begin with; it doubles, up to [`READ_BUFFER`], when a head, a
+/// chunk-size line or a trailer line does not fit (2,000 token streams then hold 8 MB of buffers, not 32; a
 /// 4 KiB read still takes a dozen chunks at once from a server that sends faster than it).
 const FIRST_BUFFER: usize = 4 * 1024;
 /// Headers a response may have.
@@ -203,6 +203,23 @@ impl Wire {
         )
     }
 
+    /// Takes what the server has sent and the socket holds now, without waiting: true if there
+    /// was something (after a failed write, the server may have answered before reading all).
+    pub fn read_now(&mut self) -> bool {
+        if self.end == self.buf.len() {
+            return false;
+        }
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut buf = ReadBuf::new(&mut self.buf[self.end..]);
+        let got = match Pin::new(&mut self.io).poll_read(&mut cx, &mut buf) {
+            Poll::Ready(Ok(())) => buf.filled().len(),
+            _ => 0,
+        };
+        self.end += got;
+        self.read_total += got as u64;
+        got > 0
+    }
+
     /// Reads more bytes after what the buffer holds; 0 at the end of the stream.
     async fn read_more(&mut self) -> Result<usize, WireError> {
         if self.start == self.end {
@@ -211,12 +228,10 @@ impl Wire {
             self.buf.copy_within(self.start..self.end, 0);
             (self.start, self.end) = (0, self.end - self.start);
         }
-        if self.end == self.buf.len() {
-            if !self.grow() {
-                return Err(WireError::Malformed(format!(
-                    "a response head or chunk header over {READ_BUFFER} bytes"
-                )));
-            }
+        if self.end == self.buf.len() && !self.grow() {
+            return Err(WireError::Malformed(format!(
+                "a response head or chunk header over {READ_BUFFER} bytes"
+            )));
         }
         let n = self.io.read(&mut self.buf[self.end..]).await?;
         self.end += n;
@@ -320,21 +335,38 @@ fn framing(head: &Head) -> Result<Framing, WireError> {
     if head.headers.contains_key(hyper::header::TRANSFER_ENCODING) {
         return Ok(Framing::UntilClose);
     }
-    match head.headers.get(hyper::header::CONTENT_LENGTH) {
-        None => Ok(Framing::UntilClose),
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Framing::Length)
-            .ok_or_else(|| WireError::Malformed("content-length is not a number".into())),
+    // Every Content-Length value, repeated headers and lists alike, must be the same number.
+    let mut length = None;
+    for v in head.headers.get_all(hyper::header::CONTENT_LENGTH) {
+        for part in v.as_bytes().split(|b| *b == b',') {
+            let n = digits(part.trim_ascii(), 10)
+                .ok_or_else(|| WireError::Malformed("content-length is not a number".into()))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(WireError::Malformed(
+                    "content-length headers that disagree".into(),
+                ));
+            }
+            length = Some(n);
+        }
     }
+    Ok(length.map_or(Framing::UntilClose, Framing::Length))
+}
+
+/// An unsigned number in `radix` of digits alone (no sign, no space), that fits in a u64.
+fn digits(text: &[u8], radix: u32) -> Option<u64> {
+    if text.is_empty() || !text.iter().all(|b| char::from(*b).is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(text).ok()?, radix).ok()
 }
 
 /// A response body being read off its connection.
 pub struct Body {
     wire: Wire,
     framing: Framing,
+    /// The framing is one a connection is not kept after (RFC 9112, 6.1 and 6.3):
+    /// `Transfer-Encoding` with `Content-Length`, or on an HTTP/1.0 response.
+    last_on_connection: bool,
     done: bool,
     /// The bytes left in the buffer end in an incomplete framing line: read more first.
     partial: bool,
@@ -343,8 +375,11 @@ pub struct Body {
 impl Body {
     pub fn new(wire: Wire, head: &Head) -> Result<Body, WireError> {
         let framing = framing(head)?;
+        let te = head.headers.contains_key(hyper::header::TRANSFER_ENCODING);
         Ok(Body {
             done: framing == Framing::Length(0),
+            last_on_connection: te
+                && (head.http10 || head.headers.contains_key(hyper::header::CONTENT_LENGTH)),
             wire,
             framing,
             partial: false,
@@ -359,7 +394,10 @@ impl Body {
     /// Whether the body was read to its end and nothing else arrived after it (the connection
     /// can then carry another request, framing permitting).
     pub fn finished_clean(&self) -> bool {
-        self.done && self.wire.start == self.wire.end && self.framing != Framing::UntilClose
+        self.done
+            && self.wire.start == self.wire.end
+            && self.framing != Framing::UntilClose
+            && !self.last_on_connection
     }
 
     /// Waits until there are body bytes to [`Body::drain`]; false once the body has ended.
@@ -416,10 +454,13 @@ impl Body {
                         self.partial = true;
                         return Ok(true);
                     };
-                    let text = std::str::from_utf8(&avail[..nl]).unwrap_or("");
-                    let digits = text.split(';').next().unwrap_or("").trim();
-                    let size = u64::from_str_radix(digits, 16).map_err(|_| {
-                        WireError::Malformed(format!("chunk size '{}'", text.trim()))
+                    let line = &avail[..nl];
+                    let size_part = line.split(|b| *b == b';').next().unwrap_or(line);
+                    let size = digits(size_part.trim_ascii(), 16).ok_or_else(|| {
+                        WireError::Malformed(format!(
+                            "chunk size '{}'",
+                            String::from_utf8_lossy(line).trim()
+                        ))
                     })?;
                     *c = if size == 0 {
                         Chunk::Trailer
@@ -581,6 +622,54 @@ mod tests {
         let mut wire = Wire::new(Io::Plain(TcpStream::connect(addr).await.expect("connect")));
         let err = wire.read_head().await.err().expect("too long");
         assert!(err.to_string().contains("over 16384 bytes"), "{err}");
+    }
+
+    #[test]
+    fn content_lengths_must_agree_and_be_plain_numbers() {
+        let head = |lines: &[(&str, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (k, v) in lines {
+                headers.append(
+                    HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    HeaderValue::from_str(v).expect("value"),
+                );
+            }
+            Head {
+                status: StatusCode::OK,
+                headers,
+                http10: false,
+            }
+        };
+        let cl = "content-length";
+        assert_eq!(
+            framing(&head(&[(cl, "5, 5")])).ok(),
+            Some(Framing::Length(5))
+        );
+        assert_eq!(
+            framing(&head(&[(cl, "5"), (cl, "5")])).ok(),
+            Some(Framing::Length(5))
+        );
+        for bad in [
+            &[(cl, "5"), (cl, "6")][..],
+            &[(cl, "+5")],
+            &[(cl, "5, 6")],
+            &[(cl, "")],
+        ] {
+            assert!(framing(&head(bad)).is_err(), "{bad:?}");
+        }
+        assert_eq!(digits(b"1f", 16), Some(31));
+        for bad in [&b"+1f"[..], b"-1", b"1 f", b"", b"fffffffffffffffff"] {
+            assert_eq!(digits(bad, 16), None, "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn chunked_with_a_content_length_is_read_chunked_and_ends_the_connection() {
+        let (_, body, clean) = read_back(vec![
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 2\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        ])
+        .await;
+        assert_eq!((body.as_slice(), clean), (&b"abc"[..], false));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A small HTTP/1.1 client for one server: plain TCP or TLS (rustls, verified against the
-//! Mozilla roots), a pool of idle keep-alive connections, and a fixed 16 KiB read buffer per
-//! connection, so 2,000 concurrent streams stay cheap in memory. The protocol itself is
+//! Mozilla roots and `--ca-cert`), a pool of idle keep-alive connections, and a read buffer of
+//! 4 to 16 KiB per connection, so 2,000 concurrent streams stay cheap in memory. The protocol itself is
 //! `h1.rs`; this module is the pool and its rules.
 //!
 //! Connections are treated the way real servers treat them (docs/servers.md):
@@ -13,8 +13,11 @@
 //!   sent again, once, on a fresh connection. llama.cpp closes after every streamed response
 //!   and uvicorn closes connections idle for 5 s, so without this a pooled client loses
 //!   requests to a race that says nothing about the server. A fresh connection that fails is a
-//!   real failure. (This is what hyper's pooled clients do; llmw reads its own connections
-//!   since issue 14, docs/benchmarks.md says why, and keeps the rule.)
+//!   real failure. (hyper-util's pooled client retries only a request never written; llmw
+//!   read through hyper's connection API with this rule on top, and since issue 14 reads its
+//!   own connections, docs/benchmarks.md says why.) A write that fails after the server sent
+//!   something (an early 413 before a large body was read) is the server's answer, not a stale
+//!   connection.
 //! - A server that closes connections right after their responses (three found so, in a row,
 //!   none kept) gets no more reuse: each request then opens its own connection, and the run says
 //!   so. Connections closed for being idle do not count toward it.
@@ -76,6 +79,13 @@ impl Keep {
             && self
                 .timeout
                 .is_none_or(|t| self.idle_since.elapsed() + TIMEOUT_MARGIN < t)
+    }
+
+    /// The connection goes idle now, its response read: whether it may be kept. The keep-alive
+    /// timeout counts from here, not from the request's start (a stream may outlast it).
+    fn released(&mut self) -> bool {
+        self.idle_since = Instant::now();
+        self.allows()
     }
 
     /// Reads `Connection` and `Keep-Alive` of a response.
@@ -368,6 +378,9 @@ impl HttpClient {
         let before = conn.wire.read_total;
         let head = match conn.wire.write(request).await {
             Ok(()) => conn.wire.read_head().await,
+            // A server may answer (a 413, a 401) and close before it has read a large body:
+            // what it sent is its answer, and it counts as bytes read (no resend).
+            Err(_) if conn.wire.read_now() => conn.wire.read_head().await,
             Err(e) => Err(e),
         };
         let head = head.map_err(|e| (e, before, conn.wire.read_total))?;
@@ -441,10 +454,9 @@ impl HttpClient {
     /// Takes back a connection whose body was read to its end, for reuse.
     pub fn release(&self, body: ResponseBody) {
         let ResponseBody { body, mut keep } = body;
-        if self.no_reuse.load(Ordering::Relaxed) || !body.finished_clean() || !keep.allows() {
+        if self.no_reuse.load(Ordering::Relaxed) || !body.finished_clean() || !keep.released() {
             return;
         }
-        keep.idle_since = Instant::now();
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(Conn {
                 wire: body.into_wire(),
@@ -470,5 +482,19 @@ mod tests {
             (Some(Duration::from_secs(7)), None)
         );
         assert_eq!(parse_keep_alive("garbage"), (None, None));
+    }
+
+    #[test]
+    fn a_stream_longer_than_the_keep_alive_timeout_still_keeps_its_connection() {
+        let mut keep = Keep::fresh();
+        keep.timeout = Some(Duration::from_secs(5));
+        // The last release (or the connect) was 10 s ago: the request then streamed for 10 s.
+        keep.idle_since = Instant::now()
+            .checked_sub(Duration::from_secs(10))
+            .expect("an uptime over 10 s");
+        assert!(!keep.allows(), "idle for 10 s of a 5 s timeout");
+        assert!(keep.released(), "idle from the response's end");
+        keep.closing = true;
+        assert!(!keep.released());
     }
 }

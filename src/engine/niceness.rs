@@ -17,6 +17,7 @@ pub fn lower_this_thread() -> bool {
     // SAFETY: `nice` takes an integer and touches no memory of the caller; glibc and musl
     // apply it to the calling thread (`setpriority(PRIO_PROCESS, 0, …)`).
     let rc = unsafe { libc::nice(WRITER_NICE) };
+    // -1 is also a success that lands on nice -1 (from -11); the answer is only informative.
     rc != -1
 }
 

@@ -42,7 +42,7 @@ async fn until_bumped(cut: &mut watch::Receiver<u64>) {
 }
 
 /// Chunk rows a request reserves room for at most before its stream starts.
-const CHUNKS_AHEAD: u32 = 4096;
+const CHUNKS_AHEAD: u32 = 1024;
 /// Error bodies and messages are cut to this many characters.
 const MESSAGE_CHARS: usize = 200;
 /// At most this much of an error body is read.
@@ -142,7 +142,11 @@ impl Sender {
         let uuid = self.nonce.uuid(r.id);
         let mut progress = Progress {
             // Room for the chunks asked for, so 2,000 streams do not hold a doubled Vec each.
-            chunks: Vec::with_capacity(r.output_tokens.min(CHUNKS_AHEAD) as usize + 2),
+            chunks: Vec::with_capacity(if self.target.stream {
+                r.output_tokens.min(CHUNKS_AHEAD) as usize + 2
+            } else {
+                2
+            }),
             failure_free: true,
             reply: capture.then(String::new),
             ..Progress::default()

@@ -129,7 +129,8 @@ fn whole_event(b: &[u8]) -> Option<(&[u8], usize)> {
     let line = &body[..nl];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let value = line.strip_prefix(b" ").unwrap_or(line);
-    (value.len() <= MAX_EVENT).then_some((value, 5 + nl + 1 + blank))
+    // The same limit as a line read piece by piece: `data:` and the line's end count.
+    (5 + nl <= MAX_EVENT).then_some((value, 5 + nl + 1 + blank))
 }
 
 #[cfg(test)]
