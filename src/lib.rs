@@ -3,6 +3,7 @@
 #![doc = include_str!("../ARCHITECTURE.md")]
 
 pub mod analysis;
+pub mod arrival;
 pub mod check;
 pub mod diag;
 pub mod engine;

@@ -597,3 +597,158 @@ async fn a_comparison_says_which_changes_are_beyond_the_noise() {
         "no p99 interval to judge by"
     );
 }
+
+/// A chunk that waits in the socket while the client is busy is stamped when it arrived (the
+/// kernel's receive stamp, `llmw::arrival`), not when the client got round to reading it: a
+/// server writes the first token while the client's only thread is blocked for 400 ms.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "current_thread")]
+async fn a_chunk_is_stamped_when_it_arrived_not_when_a_busy_client_read_it() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let unix_now = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos() as i64
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (busy_tx, busy_rx) = tokio::sync::oneshot::channel::<()>();
+    let (written_tx, written_rx) = std::sync::mpsc::channel::<i64>();
+    // The server runs on threads of its own, so that blocking the client does not block it.
+    // It answers a streamed request with a scripted stream, anything else (llmw's probe of the
+    // chat template) with a 404.
+    let busy_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(busy_tx)));
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let (busy, written) = (busy_tx.clone(), written_tx.clone());
+            std::thread::spawn(move || loop {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.ends_with(b"}") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if !String::from_utf8_lossy(&req).contains(r#""stream":true"#) {
+                    let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+                    continue;
+                }
+                // The client's thread now blocks; the first token comes 50 ms into that.
+                if let Some(b) = busy.lock().expect("busy").take() {
+                    let _ = b.send(());
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                let event = |json: &str| {
+                    let data = format!("data: {json}\n\n");
+                    format!("{:x}\r\n{data}\r\n", data.len())
+                };
+                let first = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{}",
+                    event(r#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#)
+                );
+                let at = unix_now();
+                s.write_all(first.as_bytes()).expect("first token");
+                let _ = written.send(at);
+                std::thread::sleep(Duration::from_millis(500));
+                let rest = format!(
+                    "{}{}0\r\n\r\n",
+                    event(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#),
+                    "e\r\ndata: [DONE]\n\n\r\n"
+                );
+                let _ = s.write_all(rest.as_bytes());
+            });
+        }
+    });
+    let blocker = tokio::spawn(async move {
+        if busy_rx.await.is_ok() {
+            std::thread::sleep(Duration::from_millis(400));
+        }
+    });
+    let text = r#"workload "busy" {
+  target { model = "m"  timeout = 10s }
+  requests { input = 5  output = 2 }
+  phase "p" { requests = 1  concurrency = 1 }
+}"#;
+    let p = common::runs::prepare(text, "arrival", url, llmw::engine::Metrics::Off);
+    let dir = p.dir.clone();
+    engine::run(p.schedule, p.options).await.expect("run");
+    blocker.await.expect("blocker");
+    let written = written_rx.recv().expect("the server wrote the first token");
+    let rows = requests(&dir);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, "ok", "{:?}", rows[0]);
+    let started = run_json(&dir)["started_unix_ns"]
+        .as_i64()
+        .expect("started_unix_ns");
+    let first = started + rows[0].first_token_ns.expect("a first token");
+    // Read 350 ms after it was written; stamped within a few ms of the write (the run clock
+    // and the wall clock agree to well under that over a second).
+    let late_ms = (first - written) as f64 / 1e6;
+    assert!(
+        (-5.0..100.0).contains(&late_ms),
+        "first token stamped {late_ms:.1} ms after the server wrote it (the client read it ~350 ms after)"
+    );
+}
+
+/// The simulator's own timings and llmw's traces share the host's wall clock: a request reaches
+/// the simulator's socket after llmw sent it and before the simulator takes it, and llmw stamps
+/// the first token after the simulator handed it over and (being idle) within milliseconds —
+/// the split `benches/engine/stats.py` makes of the client's overhead.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_arrival_stamps_split_a_request_into_client_and_server_time() {
+    let text = r#"workload "split" {
+  seed = 3
+  target { ignore_eos = true  timeout = 30s }
+  requests { input = 20  output = 4 }
+  phase "p" { requests = 12  concurrency = 3 }
+}"#;
+    let config = SimConfig {
+        record_timings: true,
+        ..sim(flat(10.0), Faults::default())
+    };
+    let server = common::runs::simulator(config).await;
+    let p = common::runs::prepare(text, "split", server.url(), Default::default());
+    let dir = p.dir.clone();
+    engine::run(p.schedule, p.options).await.expect("run");
+    let started = run_json(&dir)["started_unix_ns"]
+        .as_i64()
+        .expect("started_unix_ns") as f64;
+    let timings: BTreeMap<u64, llmw::sim::Timing> = server
+        .timings()
+        .into_iter()
+        .filter_map(|t| Some((t.plan_id?, t)))
+        .collect();
+    let rows = requests(&dir);
+    assert_eq!(rows.len(), 12);
+    // Clock reads on either side and the two clocks' mapping: a few ms of slack.
+    let slack = 3e6;
+    for r in &rows {
+        assert_eq!(r.status, "ok", "{r:?}");
+        let t = &timings[&(r.request_id as u64)];
+        let arrived = t.arrived_unix_ns.expect("the kernel stamped the request") as f64;
+        let (received, handed) = (t.received_unix_ns as f64, t.first_token_unix_ns as f64);
+        let sent = started + r.sent_ns as f64;
+        let first = started + r.first_token_ns.expect("first token") as f64;
+        assert!(
+            arrived + slack >= sent,
+            "arrived before it was sent: {r:?} {t:?}"
+        );
+        assert!(
+            arrived <= received + slack,
+            "taken before it arrived: {t:?}"
+        );
+        assert!(
+            first + slack >= handed,
+            "stamped before it was handed over: {r:?} {t:?}"
+        );
+        assert!(
+            first <= handed + 50e6,
+            "stamped 50 ms after the hand-off: {r:?} {t:?}"
+        );
+    }
+}

@@ -468,12 +468,12 @@ async fn target_headers_and_the_api_key_reach_the_server_and_never_the_files() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn https_is_spoken_and_an_untrusted_certificate_is_a_clear_error() {
+/// A TLS acceptor serving the fixture certificate `{stem}.crt` with its key `{stem}.key`.
+fn tls_acceptor(stem: &str) -> tokio_rustls::TlsAcceptor {
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = vec![CertificateDer::from_pem_file("tests/fixtures/self-signed.crt").expect("crt")];
-    let key = PrivateKeyDer::from_pem_file("tests/fixtures/self-signed.key").expect("key");
+    let certs = vec![CertificateDer::from_pem_file(format!("{stem}.crt")).expect("crt")];
+    let key = PrivateKeyDer::from_pem_file(format!("{stem}.key")).expect("key");
     let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
         tokio_rustls::rustls::crypto::ring::default_provider(),
     ))
@@ -482,7 +482,12 @@ async fn https_is_spoken_and_an_untrusted_certificate_is_a_clear_error() {
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .expect("config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_is_spoken_and_an_untrusted_certificate_is_a_clear_error() {
+    let acceptor = tls_acceptor("tests/fixtures/self-signed");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!(
         "https://localhost:{}",
@@ -562,19 +567,7 @@ async fn the_api_key_env_flag_names_the_variable_the_key_is_read_from() {
 /// A TLS front for the simulator (as a server's ingress would be): terminates TLS with the
 /// fixture certificate the test CA signed, and relays each connection to `backend` in plain TCP.
 async fn tls_front(backend: std::net::SocketAddr) -> String {
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = vec![CertificateDer::from_pem_file("tests/fixtures/test-server.crt").expect("crt")];
-    let key = PrivateKeyDer::from_pem_file("tests/fixtures/test-server.key").expect("key");
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
-        tokio_rustls::rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .expect("config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = tls_acceptor("tests/fixtures/test-server");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move {

@@ -35,7 +35,7 @@ if client.get("samples"):
 if len(sys.argv) > 2:
     # `request_id` is the plan id the simulator read from llmw's UUID header (null without one).
     server = {int(t["request_id"]): t for t in json.load(open(sys.argv[2])) if t["request_id"] is not None}
-    ttft, itl, send_side, receive_side = [], [], [], []
+    ttft, itl, send_side, receive_side, write, wait, client_share = [], [], [], [], [], [], []
     t0 = meta["started_unix_ns"]  # the run clock's 0 on the wall clock the simulator stamps with
     for rid, s, f, l, n, st in zip(req["request_id"], req["sent_ns"], req["first_token_ns"], req["last_token_ns"], req["output_tokens"], req["status"]):
         t = server.get(rid)
@@ -49,11 +49,22 @@ if len(sys.argv) > 2:
             # llmw's timestamp of it (the simulator's write, the kernel, llmw's read and parse).
             send_side.append((t["received_unix_ns"] - (t0 + s)) / 1e6)
             receive_side.append((t0 + f - t["first_token_unix_ns"]) / 1e6)
+            if t.get("arrived_unix_ns"):
+                # The send side in two parts, at the kernel's stamp of the request's arrival on
+                # the simulator's socket: llmw's write and the kernel's delivery (the client's),
+                # then the simulator's wait to read it (the server's own queue).
+                write.append((t["arrived_unix_ns"] - (t0 + s)) / 1e6)
+                wait.append((t["received_unix_ns"] - t["arrived_unix_ns"]) / 1e6)
+                client_share.append(write[-1] + receive_side[-1])
         if n and n >= 2:
             itl.append(((l - f) - t["decode_ns"]) / (n - 1) / 1e6)
     print(f"  joined {len(ttft)} requests with the server's timings")
     print(f"  TTFT overhead: p50 {np.percentile(ttft, 50):.3f} ms, p99 {np.percentile(ttft, 99):.3f} ms")
     if send_side:
-        print(f"    send side (llmw sent -> server received): p50 {np.percentile(send_side, 50):.3f} ms, p99 {np.percentile(send_side, 99):.3f} ms")
-        print(f"    receive side (server wrote first token -> llmw read it): p50 {np.percentile(receive_side, 50):.3f} ms, p99 {np.percentile(receive_side, 99):.3f} ms")
+        print(f"    send side (llmw sent -> server took the request): p50 {np.percentile(send_side, 50):.3f} ms, p99 {np.percentile(send_side, 99):.3f} ms")
+        print(f"    receive side (server wrote first token -> llmw's timestamp): p50 {np.percentile(receive_side, 50):.3f} ms, p99 {np.percentile(receive_side, 99):.3f} ms")
+    if write:
+        print(f"    send side, llmw sent -> request arrived at the server's socket: p50 {np.percentile(write, 50):.3f} ms, p99 {np.percentile(write, 99):.3f} ms")
+        print(f"    send side, arrived -> server took it (the server's queue): p50 {np.percentile(wait, 50):.3f} ms, p99 {np.percentile(wait, 99):.3f} ms")
+        print(f"  client's share of the TTFT overhead (its send + its receive side): p50 {np.percentile(client_share, 50):.3f} ms, p99 {np.percentile(client_share, 99):.3f} ms")
     print(f"  ITL overhead:  p50 {np.percentile(itl, 50):.4f} ms, p99 {np.percentile(itl, 99):.4f} ms")

@@ -10,6 +10,10 @@ pub struct Clock {
     pub wall_start: SystemTime,
 }
 
+/// A kernel arrival stamp older than this when read is taken for a wall-clock step, not a
+/// wait: no read waits 10 s with its bytes in the socket while the run goes on.
+pub const ARRIVAL_AGE_MAX: Duration = Duration::from_secs(10);
+
 /// Below this much remaining time, `wait_until` spins instead of sleeping.
 const SPIN: Duration = Duration::from_micros(100);
 
@@ -39,6 +43,25 @@ impl Clock {
     /// Nanoseconds since the run's start.
     pub fn now(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
+    }
+
+    /// The run-clock time at which bytes arrived that the kernel stamped at `arrived_unix_ns`
+    /// (`arrival.rs`): now, less how long ago that was by the wall clock. Only that short wait
+    /// is measured on the wall clock, so its drift from the run clock does not matter. Without
+    /// a stamp, or with one from the future or older than [`ARRIVAL_AGE_MAX`] (the wall clock
+    /// was stepped in between), it is now.
+    pub fn arrival(&self, arrived_unix_ns: Option<u64>) -> u64 {
+        let now = self.now();
+        let Some(arrived) = arrived_unix_ns else {
+            return now;
+        };
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        match wall.checked_sub(arrived) {
+            Some(age) if age <= ARRIVAL_AGE_MAX.as_nanos() as u64 => now.saturating_sub(age),
+            _ => now,
+        }
     }
 
     /// The run-clock time of `at` (0 for an instant before the start).
@@ -107,6 +130,34 @@ pub fn rfc3339(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_arrival_is_placed_on_the_run_clock_by_its_age() {
+        let clock = Clock::start();
+        std::thread::sleep(Duration::from_millis(300));
+        let unix = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_nanos() as u64
+        };
+        let before = clock.now();
+        // Bytes that arrived 200 ms ago are 200 ms before now on the run clock (give or take
+        // the time between the clock reads, well under the 50 ms allowed).
+        let at = clock.arrival(Some(unix(SystemTime::now() - Duration::from_millis(200))));
+        assert!(
+            at + 150_000_000 <= before && at + 250_000_000 >= before,
+            "{at} vs {before}"
+        );
+        // No stamp, one from the future, one from before a wall-clock step: now.
+        for stamp in [
+            None,
+            Some(unix(SystemTime::now() + Duration::from_secs(5))),
+            Some(unix(SystemTime::now() - Duration::from_secs(60))),
+        ] {
+            let (lo, at, hi) = (clock.now(), clock.arrival(stamp), clock.now());
+            assert!(lo <= at && at <= hi, "{stamp:?}: {at} not in {lo}..{hi}");
+        }
+    }
 
     #[test]
     fn formats_utc_dates() {

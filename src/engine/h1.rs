@@ -15,7 +15,8 @@ use std::task::{Context, Poll};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::StatusCode;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
+
+use crate::arrival::Socket;
 
 /// The largest read buffer of a connection: a response head must fit in it, and so must a
 /// chunk-size line.
@@ -29,8 +30,19 @@ const MAX_HEADERS: usize = 128;
 
 /// The byte stream under a connection: plain TCP or TLS over it.
 pub enum Io {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Plain(Socket),
+    Tls(Box<tokio_rustls::client::TlsStream<Socket>>),
+}
+
+impl Io {
+    /// When the bytes of the socket's last read arrived (wall clock, Unix ns), if the kernel
+    /// said (`arrival.rs`). Under TLS, the last read of the encrypted stream.
+    pub fn arrived_unix_ns(&self) -> Option<u64> {
+        match self {
+            Io::Plain(s) => s.arrived_unix_ns(),
+            Io::Tls(s) => s.get_ref().0.arrived_unix_ns(),
+        }
+    }
 }
 
 impl AsyncRead for Io {
@@ -386,6 +398,11 @@ impl Body {
         })
     }
 
+    /// When the bytes of the last read arrived (wall clock, Unix ns), if the kernel said.
+    pub fn arrived_unix_ns(&self) -> Option<u64> {
+        self.wire.io.arrived_unix_ns()
+    }
+
     /// The connection, once the body is no longer wanted.
     pub fn into_wire(self) -> Wire {
         self.wire
@@ -543,6 +560,7 @@ impl Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
 
     /// A response written by a test server in `pieces`, read back as (status, body, clean end).
     async fn read_back(pieces: Vec<&'static [u8]>) -> (u16, Vec<u8>, bool) {
@@ -561,7 +579,7 @@ mod tests {
             }
         });
         let tcp = TcpStream::connect(addr).await.expect("connect");
-        let mut wire = Wire::new(Io::Plain(tcp));
+        let mut wire = Wire::new(Io::Plain(Socket::new(tcp)));
         let req = request(&hyper::Method::GET, "x", "/", &[], b"").expect("request");
         wire.write(&req).await.expect("write");
         let head = wire.read_head().await.expect("head");
@@ -619,7 +637,8 @@ mod tests {
             let (mut s, _) = listener.accept().await.expect("accept");
             let _ = s.write_all(head(20_000)).await;
         });
-        let mut wire = Wire::new(Io::Plain(TcpStream::connect(addr).await.expect("connect")));
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let mut wire = Wire::new(Io::Plain(Socket::new(tcp)));
         let err = wire.read_head().await.err().expect("too long");
         assert!(err.to_string().contains("over 16384 bytes"), "{err}");
     }

@@ -4,7 +4,8 @@
 //! clock, and its estimated and maximum error. Across the machines of a sharded run, the sum of
 //! two machines' errors bounds the offset between their time axes.
 //!
-//! This module holds the crate's only `unsafe`: one system call on a zeroed C struct.
+//! One of the crate's few `unsafe` blocks (with `niceness.rs` and `crate::arrival`): one system call
+//! on a zeroed C struct.
 
 use crate::rundir::manifest::HostClock;
 

@@ -33,6 +33,7 @@ use hyper::StatusCode;
 use tokio::net::TcpStream;
 
 use super::h1::{self, Body, Io, Wire, WireError};
+use crate::arrival::Socket;
 
 /// A reused connection that fails later than this after the write is not a stale connection
 /// (the server read the request and then failed): it is not sent again.
@@ -329,6 +330,7 @@ impl HttpClient {
             .await
             .map_err(|e| format!("cannot connect to {where_}: {e}"))?;
         let _ = tcp.set_nodelay(true);
+        let tcp = Socket::new(tcp);
         let Some(tls) = &self.tls else {
             return Ok(Io::Plain(tcp));
         };

@@ -5,7 +5,7 @@
 //! 512-stream wave of finished requests is 100,000 rows to encode at once; docs/benchmarks.md).
 //! Elsewhere it does nothing.
 //!
-//! This module and `host_clock.rs` hold the crate's only `unsafe`: one system call each.
+//! This module, `host_clock.rs` and `crate::arrival` hold the crate's only `unsafe`: a system call or two each.
 
 /// Nice levels the writer thread goes down by.
 const WRITER_NICE: i32 = 10;

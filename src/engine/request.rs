@@ -298,8 +298,9 @@ impl Sender {
                 .read_to_end(WHOLE_BODY_BYTES)
                 .await
                 .map_err(|e| short(&format!("response broken: {e}")))?;
+            // When the body's last bytes arrived (by the kernel's stamp, `arrival.rs`).
+            let at = clock.arrival(body.arrived_unix_ns());
             self.http.release(body);
-            let at = clock.now();
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
             read_usage(&v, p);
@@ -354,9 +355,13 @@ impl Sender {
         }
         let mut reader = StreamReader::new(id, max_tokens);
         let broken = |e: super::h1::WireError| short(&format!("stream broken: {e}"));
-        // One timestamp per socket read: the chunks that arrived together arrived at once.
+        // One timestamp per socket read: the chunks that arrived together arrived at once, and
+        // at the time the kernel stamped, not when llmw got round to reading them (`arrival.rs`;
+        // never before the read before it).
+        let mut last_at = 0;
         'read: while body.fill().await.map_err(broken)? {
-            let at = clock.now();
+            let at = clock.arrival(body.arrived_unix_ns()).max(last_at);
+            last_at = at;
             let mut wanted = Ok(false);
             body.drain(|data| {
                 wanted = reader.read(data, at, p);

@@ -1,8 +1,8 @@
 //! The ways real servers differ from a polite one, as simulator options, so that `cargo test`
 //! meets what llmw meets in the field (docs/servers.md has the servers these come from).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -64,6 +64,9 @@ pub struct Conn {
     /// Requests whose response is still being written.
     active: AtomicU32,
     last_done: Mutex<Instant>,
+    /// When the bytes of the connection's last read arrived, by the kernel's stamp (Unix ns, 0
+    /// for none; `crate::arrival`): a request's handler finds its own arrival there.
+    pub arrived_unix_ns: Arc<AtomicU64>,
 }
 
 impl Default for Conn {
@@ -74,6 +77,7 @@ impl Default for Conn {
             served: AtomicU32::new(0),
             active: AtomicU32::new(0),
             last_done: Mutex::new(Instant::now()),
+            arrived_unix_ns: Arc::new(AtomicU64::new(0)),
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct Timing {
     /// client's TTFT overhead into its send side and its receive side.
     pub received_unix_ns: u64,
     pub first_token_unix_ns: u64,
+    /// When the request reached the host, by the kernel's stamp (`crate::arrival`), before the
+    /// simulator took it at `received_unix_ns`: the send side splits again, into the client's
+    /// write and the server's wait to read (absent where the kernel gives no stamps).
+    pub arrived_unix_ns: Option<u64>,
 }
 
 /// `at` on the wall clock, in ns since the Unix epoch (through one anchor per process, so that
@@ -144,6 +148,11 @@ pub async fn handle(
 /// The response to one request, and whether it streams (its end then ends the request).
 async fn route(req: Request<Incoming>, state: &State, conn: &Arc<Conn>) -> (Response<Body>, bool) {
     let received = std::time::Instant::now();
+    let arrived_unix_ns = Some(
+        conn.arrived_unix_ns
+            .load(std::sync::atomic::Ordering::Relaxed),
+    )
+    .filter(|t| *t > 0);
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -207,6 +216,7 @@ async fn route(req: Request<Incoming>, state: &State, conn: &Arc<Conn>) -> (Resp
     };
     let origin = Origin {
         received,
+        arrived_unix_ns,
         request_id,
     };
     complete(chat, body, state, origin, conn).await
@@ -215,6 +225,9 @@ async fn route(req: Request<Incoming>, state: &State, conn: &Arc<Conn>) -> (Resp
 /// When and from whom a request came.
 struct Origin {
     received: std::time::Instant,
+    /// When the request reached the host, by the kernel's stamp (Unix ns), before the
+    /// simulator took it.
+    arrived_unix_ns: Option<u64>,
     request_id: Option<String>,
 }
 
@@ -227,7 +240,7 @@ fn timings(state: &State) -> Response<Body> {
     };
     let rows: Vec<Value> = t
         .lock()
-        .map(|v| v.iter().map(|x| json!({"request_id": x.plan_id, "request_uuid": x.request_id, "ttft_ns": x.ttft_ns, "decode_ns": x.decode_ns, "tokens": x.tokens, "received_unix_ns": x.received_unix_ns, "first_token_unix_ns": x.first_token_unix_ns})).collect())
+        .map(|v| v.iter().map(|x| json!({"request_id": x.plan_id, "request_uuid": x.request_id, "ttft_ns": x.ttft_ns, "decode_ns": x.decode_ns, "tokens": x.tokens, "received_unix_ns": x.received_unix_ns, "arrived_unix_ns": x.arrived_unix_ns, "first_token_unix_ns": x.first_token_unix_ns})).collect())
         .unwrap_or_default();
     full(StatusCode::OK, Value::Array(rows))
 }
@@ -585,10 +598,14 @@ fn streaming(
     mut interrupt: Interrupt,
 ) -> Response<Body> {
     let (out, body_rx) = mpsc::channel::<Item>(64);
-    let timing = reply
-        .timings
-        .clone()
-        .map(|t| (t, reply.origin.request_id.clone(), reply.origin.received));
+    let timing = reply.timings.clone().map(|t| {
+        (
+            t,
+            reply.origin.request_id.clone(),
+            reply.origin.received,
+            reply.origin.arrived_unix_ns,
+        )
+    });
     tokio::spawn(async move {
         let send = |s: String, tokens: u32| {
             let out = out.clone();
@@ -709,7 +726,7 @@ fn streaming(
                     Some((item, (rx, stamps, timing, end)))
                 }
                 None => {
-                    if let (Some((timings, request_id, received)), Some(f), Some(l)) =
+                    if let (Some((timings, request_id, received, arrived)), Some(f), Some(l)) =
                         (timing, stamps.first, stamps.last)
                     {
                         let t = Timing {
@@ -719,6 +736,7 @@ fn streaming(
                             decode_ns: l.duration_since(f).as_nanos() as u64,
                             tokens: stamps.tokens,
                             received_unix_ns: unix_ns(received),
+                            arrived_unix_ns: arrived,
                             first_token_unix_ns: unix_ns(f),
                         };
                         if let Ok(mut v) = timings.lock() {
@@ -839,6 +857,7 @@ mod tests {
             let r = Reply {
                 origin: Origin {
                     received: std::time::Instant::now(),
+                    arrived_unix_ns: None,
                     request_id: None,
                 },
                 timings: None,

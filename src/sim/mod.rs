@@ -13,12 +13,14 @@ mod profile;
 pub use batcher::Gauges;
 pub use behaviour::Behaviour;
 pub use faults::{Fault, Faults};
+pub use http::Timing;
 pub use profile::{Profile, ProfileName};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::arrival::Socket;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -64,6 +66,16 @@ impl SimServer {
     /// that reached a closing connection unread is not among them.
     pub fn requests(&self) -> u64 {
         self.state.counter.load(Ordering::SeqCst)
+    }
+
+    /// The streamed requests' own timings so far (empty without `record_timings`), as
+    /// `GET /llmw/timings` serves them.
+    pub fn timings(&self) -> Vec<http::Timing> {
+        self.state
+            .timings
+            .as_ref()
+            .and_then(|t| t.lock().ok().map(|v| v.clone()))
+            .unwrap_or_default()
     }
 
     /// Connections accepted so far.
@@ -136,6 +148,7 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimSe
                 let for_service = conn_state.clone();
                 let service =
                     service_fn(move |req| http::handle(req, state.clone(), for_service.clone()));
+                let stream = Socket::tapped(stream, conn_state.arrived_unix_ns.clone());
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service);
                 // Dropping the connection closes the socket (a reset if a request sits unread).
