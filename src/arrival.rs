@@ -1,32 +1,40 @@
 //! When response bytes arrived, by the kernel's clock rather than llmw's: a connection's socket
 //! asks Linux to stamp what it receives (`SO_TIMESTAMPNS`), and each read returns, with its
-//! bytes, the time the last of them reached the host. A chunk's timestamp is then the moment it
-//! arrived, not the moment a busy client got round to reading it: at 512 streams stepping
-//! together, the last of a step's 512 chunks used to be stamped 512 reads late (4 ms at 8 µs a
-//! read); now it is stamped when it came in (docs/benchmarks.md, "Arrival times from the
-//! kernel"). Elsewhere than Linux, or when the kernel gives no stamp, a read has none and the
-//! caller takes its own clock. (Linux turns stamping on for the host a moment after the first
-//! socket asks, in a work item of its own; llmw opens its connections before the run starts.)
+//! bytes, the time the kernel's receive path took in the last of them (a software stamp: after
+//! the network card's interrupt batching, before any wait for the reader). A chunk's timestamp
+//! is then the moment it arrived, not the moment a busy client got round to reading it: at 512
+//! streams stepping together, the last of a step's 512 chunks used to be stamped 512 reads late
+//! (4 ms at 8 µs a read); now it is stamped when it came in (docs/benchmarks.md, "Arrival times
+//! from the kernel"). Bytes read together share the stamp of the last of them; a segment that
+//! was retransmitted after a loss can carry the stamp of data that arrived after it, which is
+//! why callers never let a stamp go before the request's send. Elsewhere than Linux, or when the
+//! kernel gives no stamp, a read has none and the caller takes its own clock. (Linux turns
+//! stamping on for the host a moment after the first socket asks, in a work item of its own;
+//! llmw opens its connections before the run starts.)
 //!
-//! This module holds two of the crate's few `unsafe` system calls (`setsockopt` and `recvmsg`
-//! on the socket's own descriptor; `engine/host_clock.rs` and `engine/niceness.rs` hold the
-//! others). tokio's `TcpStream` reads with `recv`, which returns no
-//! control messages, and no maintained small crate reads a TCP stream with them.
+//! The socket is tokio's `AsyncFd` over the standard library's stream, read with `recvmsg`
+//! (tokio's `TcpStream` reads with `recv`, which returns no control messages; no maintained
+//! small crate reads a TCP stream with them). As tokio's own streams do, a read that did not fill
+//! the buffer took all there was, so the socket waits for the next readiness event rather than
+//! asking the kernel again only to hear "would block" — one system call per chunk, not two.
+//! This module holds some of the crate's few `unsafe` blocks (`setsockopt`, `recvmsg`, and the
+//! read buffer's uninitialised room it reads into); `engine/host_clock.rs` and
+//! `engine/niceness.rs` hold the others.
 
-use std::io;
+use std::io::{self, Write};
+use std::net::Shutdown;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// A TCP connection whose reads carry the kernel's arrival time.
 pub struct Socket {
-    tcp: TcpStream,
-    /// Whether the kernel was asked to stamp what arrives (and agreed).
-    stamped: bool,
+    fd: AsyncFd<std::net::TcpStream>,
     /// Wall-clock time (Unix ns) the bytes of the last read arrived, if the kernel said.
     arrived_unix_ns: Option<u64>,
     /// Where that time is also stored, for a reader that does not own the socket (0: none).
@@ -34,26 +42,33 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub fn new(tcp: TcpStream) -> Socket {
-        let stamped = sys::stamp_arrivals(&tcp);
-        Socket {
-            tcp,
-            stamped,
+    /// Takes over a connected stream (its options, such as `TCP_NODELAY`, stay as set).
+    pub fn new(tcp: TcpStream) -> io::Result<Socket> {
+        // `into_std` leaves the stream non-blocking, as `AsyncFd` needs it.
+        let tcp = tcp.into_std()?;
+        sys::stamp_arrivals(&tcp);
+        #[allow(unsafe_code)]
+        // SAFETY: a `std::net::TcpStream` owns its descriptor: it stays open, and the same, until
+        // the stream is dropped, which only the `AsyncFd` can do.
+        let fd = unsafe { AsyncFd::register(tcp)? };
+        Ok(Socket {
+            fd,
             arrived_unix_ns: None,
             tap: None,
-        }
+        })
     }
 
     /// A socket that also stores each read's arrival time in `tap` (0 for none): the simulator
     /// hands its sockets to hyper, and its request handlers read the time there.
-    pub fn tapped(tcp: TcpStream, tap: Arc<AtomicU64>) -> Socket {
-        Socket {
+    pub fn tapped(tcp: TcpStream, tap: Arc<AtomicU64>) -> io::Result<Socket> {
+        Ok(Socket {
             tap: Some(tap),
-            ..Socket::new(tcp)
-        }
+            ..Socket::new(tcp)?
+        })
     }
 
-    /// When the bytes of the last read arrived (wall clock, Unix ns), if the kernel said.
+    /// When the bytes of the last read that returned any arrived (wall clock, Unix ns), if the
+    /// kernel said.
     pub fn arrived_unix_ns(&self) -> Option<u64> {
         self.arrived_unix_ns
     }
@@ -66,35 +81,56 @@ impl AsyncRead for Socket {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if !this.stamped {
-            return Pin::new(&mut this.tcp).poll_read(cx, buf);
+        let room = buf.remaining();
+        if room == 0 {
+            return Poll::Ready(Ok(()));
         }
         loop {
-            ready!(this.tcp.poll_read_ready(cx))?;
-            // SAFETY (in `recv`): the kernel only writes into the room, and `n` bytes of it are
-            // initialised when it returns `n`; the room is never read before that.
-            #[allow(unsafe_code)]
-            let room = unsafe { buf.unfilled_mut() };
-            match this
-                .tcp
-                .try_io(tokio::io::Interest::READABLE, || sys::recv(&this.tcp, room))
-            {
-                Ok((n, at)) => {
-                    // SAFETY: `recvmsg` wrote these `n` bytes.
-                    #[allow(unsafe_code)]
-                    unsafe {
-                        buf.assume_init(n);
+            let mut guard = ready!(this.fd.poll_read_ready(cx))?;
+            let before = buf.filled().len();
+            match guard.try_io(|fd| sys::recv(fd.get_ref(), buf)) {
+                Ok(Ok(at)) => {
+                    let n = buf.filled().len() - before;
+                    // The end of the stream (0 bytes) keeps the last data's stamp.
+                    if n > 0 {
+                        this.arrived_unix_ns = at;
+                        if let Some(tap) = &this.tap {
+                            tap.store(at.unwrap_or(0), Ordering::Relaxed);
+                        }
                     }
-                    buf.advance(n);
-                    this.arrived_unix_ns = at;
-                    if let Some(tap) = &this.tap {
-                        tap.store(at.unwrap_or(0), Ordering::Relaxed);
+                    if n > 0 && n < room {
+                        guard.clear_ready();
                     }
                     return Poll::Ready(Ok(()));
                 }
-                // Readiness was stale: `try_io` cleared it, so the next poll waits for more.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                // Would block: `try_io` cleared the readiness, so the next poll waits.
+                Err(_) => continue,
+            }
+        }
+    }
+}
+
+impl Socket {
+    /// A write through `op`, waiting for the socket to take bytes; like a read, a write the
+    /// socket took only part of clears the readiness.
+    fn poll_write_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl Fn(&std::net::TcpStream) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let mut guard = ready!(self.fd.poll_write_ready(cx))?;
+            match guard.try_io(|fd| op(fd.get_ref())) {
+                Ok(Ok(n)) => {
+                    if n > 0 && n < len {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_) => continue,
             }
         }
     }
@@ -106,30 +142,34 @@ impl AsyncWrite for Socket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+        self.get_mut()
+            .poll_write_with(cx, buf.len(), |mut tcp| tcp.write(buf))
     }
 
-    // Vectored writes pass through: hyper (the simulator's server) and rustls write queued
-    // buffers in one `writev` when the stream says it can, and would otherwise copy them into
-    // one buffer and write it whole, which changes how a server's chunks are batched.
+    // hyper (the simulator's server) and rustls write queued buffers in one `writev` when the
+    // stream can, and would otherwise copy them into one buffer, which changes how a server's
+    // chunks are batched.
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().tcp).poll_write_vectored(cx, bufs)
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.get_mut()
+            .poll_write_with(cx, len, |mut tcp| tcp.write_vectored(bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
+        true
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Writes go straight to the socket: nothing is buffered here.
+        Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.fd.get_ref().shutdown(Shutdown::Write))
     }
 }
 
@@ -138,46 +178,47 @@ mod sys {
     use std::io;
     use std::os::fd::AsRawFd;
 
-    use tokio::net::TcpStream;
+    use tokio::io::ReadBuf;
 
-    /// Asks the kernel to stamp each received packet with the wall clock (ns); false if refused.
-    pub fn stamp_arrivals(tcp: &TcpStream) -> bool {
+    /// Asks the kernel to stamp each received packet with the wall clock (ns). If it refuses,
+    /// reads simply carry no stamp.
+    pub fn stamp_arrivals(tcp: &std::net::TcpStream) {
         let on: libc::c_int = 1;
         #[allow(unsafe_code)]
         // SAFETY: the descriptor is the stream's own, open while `tcp` lives; the option value
         // points at a live c_int and its length is that of a c_int.
-        let rc = unsafe {
+        unsafe {
             libc::setsockopt(
                 tcp.as_raw_fd(),
                 libc::SOL_SOCKET,
                 libc::SO_TIMESTAMPNS,
                 std::ptr::from_ref(&on).cast(),
                 std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        rc == 0
+            );
+        }
     }
 
-    /// One `recvmsg` into `buf` (non-blocking, as the socket is): the bytes read and the
-    /// arrival time of the last of them, when the kernel attached one.
-    pub fn recv(
-        tcp: &TcpStream,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> io::Result<(usize, Option<u64>)> {
+    /// One `recvmsg` into the room of `buf` (non-blocking, as the socket is), the bytes read
+    /// added to its filled part: the arrival time of the last of them, when the kernel attached
+    /// one.
+    pub fn recv(tcp: &std::net::TcpStream, buf: &mut ReadBuf<'_>) -> io::Result<Option<u64>> {
         // Room for the one control message asked for (a timespec: 32 bytes with its header),
         // aligned as a cmsghdr.
         let mut control = [0u64; 8];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
         #[allow(unsafe_code)]
-        // SAFETY: `msghdr` is a plain C struct for which all-zero is valid (no name, no
-        // buffers); every pointer set below points at a live local of the stated length, and
-        // `recvmsg` writes at most `iov_len` bytes into `buf` (which may be uninitialised: it
-        // is only written) and `msg_controllen` into `control`. The control messages are walked with the libc macros inside the length
-        // the kernel returned, and the timespec is read unaligned from its data.
+        // SAFETY: `unfilled_mut` gives the buffer's room, possibly uninitialised: `recvmsg`
+        // only writes into it, at most `iov_len` bytes, and exactly the `n` it returns are
+        // then marked initialised and filled. `msghdr` is a plain C struct for which all-zero
+        // is valid (no name, no buffers); every pointer set points at a live local of the
+        // stated length, and the kernel writes at most `msg_controllen` bytes of control
+        // messages. They are walked with the libc macros inside the length the kernel
+        // returned, a timestamp read only from a message long enough to hold one, unaligned.
         unsafe {
+            let room = buf.unfilled_mut();
+            let mut iov = libc::iovec {
+                iov_base: room.as_mut_ptr().cast(),
+                iov_len: room.len(),
+            };
             let mut msg: libc::msghdr = std::mem::zeroed();
             msg.msg_iov = &raw mut iov;
             msg.msg_iovlen = 1;
@@ -187,16 +228,26 @@ mod sys {
             if n < 0 {
                 return Err(io::Error::last_os_error());
             }
+            let n = n as usize;
+            buf.assume_init(n);
+            buf.advance(n);
             let mut at = None;
+            if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+                return Ok(None);
+            }
+            let wanted = libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) as usize;
             let mut c = libc::CMSG_FIRSTHDR(&raw const msg);
             while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                if (*c).cmsg_level == libc::SOL_SOCKET
+                    && (*c).cmsg_type == libc::SCM_TIMESTAMPNS
+                    && (*c).cmsg_len as usize >= wanted
+                {
                     let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
                     at = unix_ns(ts.tv_sec as i64, ts.tv_nsec as i64);
                 }
                 c = libc::CMSG_NXTHDR(&raw const msg, c);
             }
-            Ok((n as usize, at))
+            Ok(at)
         }
     }
 
@@ -209,20 +260,17 @@ mod sys {
 
 #[cfg(not(target_os = "linux"))]
 mod sys {
-    use std::io;
+    use std::io::{self, Read};
 
-    use tokio::net::TcpStream;
+    use tokio::io::ReadBuf;
 
     /// No arrival stamps here: reads take llmw's own clock.
-    pub fn stamp_arrivals(_: &TcpStream) -> bool {
-        false
-    }
+    pub fn stamp_arrivals(_: &std::net::TcpStream) {}
 
-    pub fn recv(
-        _: &TcpStream,
-        _: &mut [std::mem::MaybeUninit<u8>],
-    ) -> io::Result<(usize, Option<u64>)> {
-        Err(io::ErrorKind::Unsupported.into())
+    pub fn recv(mut tcp: &std::net::TcpStream, buf: &mut ReadBuf<'_>) -> io::Result<Option<u64>> {
+        let n = tcp.read(buf.initialize_unfilled())?;
+        buf.advance(n);
+        Ok(None)
     }
 }
 
@@ -261,7 +309,7 @@ mod tests {
         });
         let tap = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let tcp = tokio::net::TcpStream::connect(addr).await.expect("conn");
-        let mut socket = Socket::tapped(tcp, tap.clone());
+        let mut socket = Socket::tapped(tcp, tap.clone()).expect("socket");
         // The kernel turns stamping on for the whole host in a work item of its own when the
         // first socket asks: give it time to run.
         tokio::time::sleep(Duration::from_millis(50)).await;

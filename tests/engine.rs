@@ -600,30 +600,34 @@ async fn a_comparison_says_which_changes_are_beyond_the_noise() {
 
 /// A chunk that waits in the socket while the client is busy is stamped when it arrived (the
 /// kernel's receive stamp, `llmw::arrival`), not when the client got round to reading it: a
-/// server writes the first token while the client's only thread is blocked for 400 ms.
+/// server writes the first token, and later the stream's end, each while the client's only
+/// thread is blocked for 500 ms.
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "current_thread")]
 async fn a_chunk_is_stamped_when_it_arrived_not_when_a_busy_client_read_it() {
     use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
-    let unix_now = || {
+    fn unix_now() -> i64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("after 1970")
             .as_nanos() as i64
-    };
+    }
+    const BLOCK: Duration = Duration::from_millis(500);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (busy_tx, busy_rx) = tokio::sync::oneshot::channel::<()>();
-    let (written_tx, written_rx) = std::sync::mpsc::channel::<i64>();
+    // The server asks for a block, waits 100 ms into it and writes; it says when it wrote.
+    let (block_tx, mut block_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let written = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let wrote = written.clone();
     // The server runs on threads of its own, so that blocking the client does not block it.
     // It answers a streamed request with a scripted stream, anything else (llmw's probe of the
     // chat template) with a 404.
-    let busy_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(busy_tx)));
     std::thread::spawn(move || {
         for s in listener.incoming() {
             let Ok(mut s) = s else { return };
-            let (busy, written) = (busy_tx.clone(), written_tx.clone());
+            let (block, wrote) = (block_tx.clone(), wrote.clone());
             std::thread::spawn(move || loop {
                 let mut req = Vec::new();
                 let mut buf = [0u8; 4096];
@@ -637,35 +641,41 @@ async fn a_chunk_is_stamped_when_it_arrived_not_when_a_busy_client_read_it() {
                     let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
                     continue;
                 }
-                // The client's thread now blocks; the first token comes 50 ms into that.
-                if let Some(b) = busy.lock().expect("busy").take() {
-                    let _ = b.send(());
-                }
-                std::thread::sleep(Duration::from_millis(50));
                 let event = |json: &str| {
                     let data = format!("data: {json}\n\n");
                     format!("{:x}\r\n{data}\r\n", data.len())
                 };
-                let first = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{}",
-                    event(r#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#)
-                );
-                let at = unix_now();
-                s.write_all(first.as_bytes()).expect("first token");
-                let _ = written.send(at);
-                std::thread::sleep(Duration::from_millis(500));
-                let rest = format!(
-                    "{}{}0\r\n\r\n",
-                    event(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#),
-                    "e\r\ndata: [DONE]\n\n\r\n"
-                );
-                let _ = s.write_all(rest.as_bytes());
+                let parts = [
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{}",
+                        event(r#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#)
+                    ),
+                    format!(
+                        "{}e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n",
+                        event(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#)
+                    ),
+                ];
+                for part in parts {
+                    let _ = block.send(());
+                    std::thread::sleep(Duration::from_millis(100));
+                    let at = unix_now();
+                    if s.write_all(part.as_bytes()).is_err() {
+                        return;
+                    }
+                    wrote.lock().expect("written").push(at);
+                    // The client's block ends, and it reads, before the next part.
+                    std::thread::sleep(BLOCK + Duration::from_millis(200));
+                }
             });
         }
     });
+    let blocked = Arc::new(Mutex::new(Vec::<(i64, i64)>::new()));
+    let spans = blocked.clone();
     let blocker = tokio::spawn(async move {
-        if busy_rx.await.is_ok() {
-            std::thread::sleep(Duration::from_millis(400));
+        while block_rx.recv().await.is_some() {
+            let from = unix_now();
+            std::thread::sleep(BLOCK);
+            spans.lock().expect("blocked").push((from, unix_now()));
         }
     });
     let text = r#"workload "busy" {
@@ -676,22 +686,40 @@ async fn a_chunk_is_stamped_when_it_arrived_not_when_a_busy_client_read_it() {
     let p = common::runs::prepare(text, "arrival", url, llmw::engine::Metrics::Off);
     let dir = p.dir.clone();
     engine::run(p.schedule, p.options).await.expect("run");
-    blocker.await.expect("blocker");
-    let written = written_rx.recv().expect("the server wrote the first token");
+    blocker.abort();
+    let (written, blocked) = (
+        written.lock().expect("written").clone(),
+        blocked.lock().expect("blocked").clone(),
+    );
+    assert_eq!(written.len(), 2, "both parts written");
+    assert_eq!(blocked.len(), 2, "the client was blocked twice");
+    // Each part was written while the client was blocked, at least 300 ms before it could read.
+    for (w, (from, to)) in written.iter().zip(&blocked) {
+        assert!(
+            *from <= *w && *w + 300_000_000 <= *to,
+            "{w} not inside {from}..{to}"
+        );
+    }
     let rows = requests(&dir);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, "ok", "{:?}", rows[0]);
     let started = run_json(&dir)["started_unix_ns"]
         .as_i64()
         .expect("started_unix_ns");
+    // Stamped within a few ms of each write (the run clock and the wall clock agree to well
+    // under that over a second); read at the block's end, 300 ms or more after.
     let first = started + rows[0].first_token_ns.expect("a first token");
-    // Read 350 ms after it was written; stamped within a few ms of the write (the run clock
-    // and the wall clock agree to well under that over a second).
-    let late_ms = (first - written) as f64 / 1e6;
-    assert!(
-        (-5.0..100.0).contains(&late_ms),
-        "first token stamped {late_ms:.1} ms after the server wrote it (the client read it ~350 ms after)"
-    );
+    let done = started + rows[0].done_ns;
+    for (what, at, w) in [
+        ("first token", first, written[0]),
+        ("end", done, written[1]),
+    ] {
+        let late_ms = (at - w) as f64 / 1e6;
+        assert!(
+            (-5.0..100.0).contains(&late_ms),
+            "{what} stamped {late_ms:.1} ms after the server wrote it (the client read it 300+ ms after)"
+        );
+    }
 }
 
 /// The simulator's own timings and llmw's traces share the host's wall clock: a request reaches
@@ -712,6 +740,13 @@ async fn the_simulators_arrival_stamps_split_a_request_into_client_and_server_ti
         ..sim(flat(10.0), Faults::default())
     };
     let server = common::runs::simulator(config).await;
+    // Linux turns stamping on for the host in a work item of its own when the first socket asks
+    // (`llmw::arrival`): ask with one socket kept open for the test, and give it time to run.
+    let tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let _stamping = llmw::arrival::Socket::new(tcp).expect("socket");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let p = common::runs::prepare(text, "split", server.url(), Default::default());
     let dir = p.dir.clone();
     engine::run(p.schedule, p.options).await.expect("run");

@@ -579,7 +579,7 @@ mod tests {
             }
         });
         let tcp = TcpStream::connect(addr).await.expect("connect");
-        let mut wire = Wire::new(Io::Plain(Socket::new(tcp)));
+        let mut wire = Wire::new(Io::Plain(Socket::new(tcp).expect("socket")));
         let req = request(&hyper::Method::GET, "x", "/", &[], b"").expect("request");
         wire.write(&req).await.expect("write");
         let head = wire.read_head().await.expect("head");
@@ -638,7 +638,7 @@ mod tests {
             let _ = s.write_all(head(20_000)).await;
         });
         let tcp = TcpStream::connect(addr).await.expect("connect");
-        let mut wire = Wire::new(Io::Plain(Socket::new(tcp)));
+        let mut wire = Wire::new(Io::Plain(Socket::new(tcp).expect("socket")));
         let err = wire.read_head().await.err().expect("too long");
         assert!(err.to_string().contains("over 16384 bytes"), "{err}");
     }

@@ -330,7 +330,7 @@ impl HttpClient {
             .await
             .map_err(|e| format!("cannot connect to {where_}: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        let tcp = Socket::new(tcp);
+        let tcp = Socket::new(tcp).map_err(|e| format!("cannot connect to {where_}: {e}"))?;
         let Some(tls) = &self.tls else {
             return Ok(Io::Plain(tcp));
         };

@@ -154,7 +154,7 @@ impl Sender {
         let sent_ns = clock.now();
         let mut was_cut = false;
         let outcome = {
-            let exchange = self.exchange(r, &uuid, body, clock, &mut progress);
+            let exchange = self.exchange(r, &uuid, body, clock, sent_ns, &mut progress);
             // The timeout, a stop and a cut fire once if ever: polled only when they do, not at
             // every chunk (engine/race.rs).
             let rare = async {
@@ -247,6 +247,7 @@ impl Sender {
         uuid: &str,
         body: String,
         clock: &Clock,
+        sent_ns: u64,
         p: &mut Progress,
     ) -> Outcome {
         let (id, max_tokens) = (r.id, r.output_tokens);
@@ -271,6 +272,9 @@ impl Sender {
         if sent.resent {
             p.written_ns = Some(clock.ns_of(sent.written_at));
         }
+        // No response time goes before the request's send, whatever a stamp says (a wall-clock
+        // step, or a retransmitted segment stamped with data that came after it: `arrival.rs`).
+        let floor = p.written_ns.unwrap_or(sent_ns);
         let resp = sent.response;
         let status = resp.status;
         p.http_status = Some(status.as_u16());
@@ -299,7 +303,8 @@ impl Sender {
                 .await
                 .map_err(|e| short(&format!("response broken: {e}")))?;
             // When the body's last bytes arrived (by the kernel's stamp, `arrival.rs`).
-            let at = clock.arrival(body.arrived_unix_ns());
+            let at = clock.arrival(body.arrived_unix_ns()).max(floor);
+            p.done_ns = Some(at);
             self.http.release(body);
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| short(&format!("response is not valid JSON: {e}")))?;
@@ -358,7 +363,7 @@ impl Sender {
         // One timestamp per socket read: the chunks that arrived together arrived at once, and
         // at the time the kernel stamped, not when llmw got round to reading them (`arrival.rs`;
         // never before the read before it).
-        let mut last_at = 0;
+        let mut last_at = floor;
         'read: while body.fill().await.map_err(broken)? {
             let at = clock.arrival(body.arrived_unix_ns()).max(last_at);
             last_at = at;
@@ -375,10 +380,13 @@ impl Sender {
             // queue, so no stream's chunks wait for another's backlog to be read.
             tokio::task::yield_now().await;
         }
+        // The response ended when its last bytes arrived (the end of the body keeps the stamp
+        // of the last read that brought any).
+        let end_at = clock.arrival(body.arrived_unix_ns()).max(last_at);
         if reader.st.done {
-            p.done_ns = Some(clock.now());
+            p.done_ns = Some(end_at);
         }
-        reader.end(clock.now(), p);
+        reader.end(end_at, p);
         let (failure, done) = (reader.st.failure, reader.st.done);
         if let Some(f) = failure {
             p.failure_free = false;

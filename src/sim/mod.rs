@@ -148,7 +148,9 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimSe
                 let for_service = conn_state.clone();
                 let service =
                     service_fn(move |req| http::handle(req, state.clone(), for_service.clone()));
-                let stream = Socket::tapped(stream, conn_state.arrived_unix_ns.clone());
+                let Ok(stream) = Socket::tapped(stream, conn_state.arrived_unix_ns.clone()) else {
+                    return;
+                };
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service);
                 // Dropping the connection closes the socket (a reset if a request sits unread).
