@@ -17,6 +17,8 @@
 //! small crate reads a TCP stream with them). As tokio's own streams do, a read that did not fill
 //! the buffer took all there was, so the socket waits for the next readiness event rather than
 //! asking the kernel again only to hear "would block" — one system call per chunk, not two.
+//! (`AsyncFd` is Unix's, as is the rest of llmw; on Linux and the BSDs tokio's reactor is
+//! edge-triggered, which that clearing relies on.)
 //! This module holds some of the crate's few `unsafe` blocks (`setsockopt`, `recvmsg`, and the
 //! read buffer's uninitialised room it reads into); `engine/host_clock.rs` and
 //! `engine/niceness.rs` hold the others.
@@ -35,6 +37,10 @@ use tokio::net::TcpStream;
 /// A TCP connection whose reads carry the kernel's arrival time.
 pub struct Socket {
     fd: AsyncFd<std::net::TcpStream>,
+    /// No read, or no write, was tried yet. A new registration knows no readiness until the
+    /// reactor's next turn; tokio's own streams take a connected or accepted socket to be ready,
+    /// and so does this one: the first read and the first write are tried at once.
+    fresh: (bool, bool),
     /// Wall-clock time (Unix ns) the bytes of the last read arrived, if the kernel said.
     arrived_unix_ns: Option<u64>,
     /// Where that time is also stored, for a reader that does not own the socket (0: none).
@@ -53,6 +59,7 @@ impl Socket {
         let fd = unsafe { AsyncFd::register(tcp)? };
         Ok(Socket {
             fd,
+            fresh: (true, true),
             arrived_unix_ns: None,
             tap: None,
         })
@@ -85,22 +92,24 @@ impl AsyncRead for Socket {
         if room == 0 {
             return Poll::Ready(Ok(()));
         }
+        let before = buf.filled().len();
+        if std::mem::take(&mut this.fresh.0) {
+            match sys::recv(this.fd.get_ref(), buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                done => {
+                    return Poll::Ready(done.map(|at| this.took(buf.filled().len() - before, at)))
+                }
+            }
+        }
         loop {
             let mut guard = ready!(this.fd.poll_read_ready(cx))?;
-            let before = buf.filled().len();
             match guard.try_io(|fd| sys::recv(fd.get_ref(), buf)) {
                 Ok(Ok(at)) => {
                     let n = buf.filled().len() - before;
-                    // The end of the stream (0 bytes) keeps the last data's stamp.
-                    if n > 0 {
-                        this.arrived_unix_ns = at;
-                        if let Some(tap) = &this.tap {
-                            tap.store(at.unwrap_or(0), Ordering::Relaxed);
-                        }
-                    }
                     if n > 0 && n < room {
                         guard.clear_ready();
                     }
+                    this.took(n, at);
                     return Poll::Ready(Ok(()));
                 }
                 Ok(Err(e)) => return Poll::Ready(Err(e)),
@@ -112,19 +121,38 @@ impl AsyncRead for Socket {
 }
 
 impl Socket {
-    /// A write through `op`, waiting for the socket to take bytes; like a read, a write the
-    /// socket took only part of clears the readiness.
+    /// A read of `n` bytes stamped `at`: the end of the stream (0 bytes) keeps the last data's
+    /// stamp.
+    fn took(&mut self, n: usize, at: Option<u64>) {
+        if n > 0 {
+            self.arrived_unix_ns = at;
+            if let Some(tap) = &self.tap {
+                tap.store(at.unwrap_or(0), Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// A write through `op`, waiting for the socket to take bytes; like a read, a plain write
+    /// the socket took only part of (`len` is what was asked) clears the readiness, as tokio's
+    /// does. A vectored write never does (`len` is `None`): `writev` takes at most `IOV_MAX`
+    /// slices, so a short count need not mean a full socket.
     fn poll_write_with(
         &mut self,
         cx: &mut Context<'_>,
-        len: usize,
+        len: Option<usize>,
         op: impl Fn(&std::net::TcpStream) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
+        if std::mem::take(&mut self.fresh.1) {
+            match op(self.fd.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                done => return Poll::Ready(done),
+            }
+        }
         loop {
             let mut guard = ready!(self.fd.poll_write_ready(cx))?;
             match guard.try_io(|fd| op(fd.get_ref())) {
                 Ok(Ok(n)) => {
-                    if n > 0 && n < len {
+                    if len.is_some_and(|len| n > 0 && n < len) {
                         guard.clear_ready();
                     }
                     return Poll::Ready(Ok(n));
@@ -143,7 +171,7 @@ impl AsyncWrite for Socket {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_write_with(cx, buf.len(), |mut tcp| tcp.write(buf))
+            .poll_write_with(cx, Some(buf.len()), |mut tcp| tcp.write(buf))
     }
 
     // hyper (the simulator's server) and rustls write queued buffers in one `writev` when the
@@ -154,9 +182,8 @@ impl AsyncWrite for Socket {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
         self.get_mut()
-            .poll_write_with(cx, len, |mut tcp| tcp.write_vectored(bufs))
+            .poll_write_with(cx, None, |mut tcp| tcp.write_vectored(bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -169,7 +196,11 @@ impl AsyncWrite for Socket {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.fd.get_ref().shutdown(Shutdown::Write))
+        // As tokio's: a connection the peer already reset is shut down.
+        Poll::Ready(match self.fd.get_ref().shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            r => r,
+        })
     }
 }
 

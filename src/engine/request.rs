@@ -383,10 +383,11 @@ impl Sender {
         // The response ended when its last bytes arrived (the end of the body keeps the stamp
         // of the last read that brought any).
         let end_at = clock.arrival(body.arrived_unix_ns()).max(last_at);
-        if reader.st.done {
+        // A last event without its blank line (a bare `[DONE]` at the body's end) is read here.
+        reader.end(end_at, p);
+        if reader.st.done || (reader.st.failure.is_none() && p.finished) {
             p.done_ns = Some(end_at);
         }
-        reader.end(end_at, p);
         let (failure, done) = (reader.st.failure, reader.st.done);
         if let Some(f) = failure {
             p.failure_free = false;
