@@ -37,10 +37,11 @@ use tokio::net::TcpStream;
 /// A TCP connection whose reads carry the kernel's arrival time.
 pub struct Socket {
     fd: AsyncFd<std::net::TcpStream>,
-    /// No read, or no write, was tried yet. A new registration knows no readiness until the
+    /// No read (no write) was tried yet. A new registration knows no readiness until the
     /// reactor's next turn; tokio's own streams take a connected or accepted socket to be ready,
     /// and so does this one: the first read and the first write are tried at once.
-    fresh: (bool, bool),
+    fresh_read: bool,
+    fresh_write: bool,
     /// Wall-clock time (Unix ns) the bytes of the last read arrived, if the kernel said.
     arrived_unix_ns: Option<u64>,
     /// Where that time is also stored, for a reader that does not own the socket (0: none).
@@ -59,7 +60,8 @@ impl Socket {
         let fd = unsafe { AsyncFd::register(tcp)? };
         Ok(Socket {
             fd,
-            fresh: (true, true),
+            fresh_read: true,
+            fresh_write: true,
             arrived_unix_ns: None,
             tap: None,
         })
@@ -93,7 +95,7 @@ impl AsyncRead for Socket {
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
-        if std::mem::take(&mut this.fresh.0) {
+        if std::mem::take(&mut this.fresh_read) {
             match sys::recv(this.fd.get_ref(), buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 done => {
@@ -142,7 +144,7 @@ impl Socket {
         len: Option<usize>,
         op: impl Fn(&std::net::TcpStream) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        if std::mem::take(&mut self.fresh.1) {
+        if std::mem::take(&mut self.fresh_write) {
             match op(self.fd.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 done => return Poll::Ready(done),

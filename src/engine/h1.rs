@@ -534,26 +534,21 @@ impl Body {
         Ok(out)
     }
 
-    /// The first `limit` bytes of the body at most (a read error ends it early), and whether
-    /// the body ended within them.
-    pub async fn read_prefix(&mut self, limit: usize) -> (Vec<u8>, bool) {
+    /// The first `limit` bytes of the body at most (a read error ends it early; whether the
+    /// body ended is `finished_clean`'s to say).
+    pub async fn read_prefix(&mut self, limit: usize) -> Vec<u8> {
         let mut out = Vec::new();
-        while out.len() < limit {
-            match self.fill().await {
-                Ok(true) => {}
-                Ok(false) => return (out, true),
-                Err(_) => return (out, false),
-            }
+        while out.len() < limit && matches!(self.fill().await, Ok(true)) {
             let drained = self.drain(|d| {
                 let room = limit - out.len();
                 out.extend_from_slice(&d[..d.len().min(room)]);
                 out.len() < limit
             });
             if drained.is_err() {
-                return (out, false);
+                break;
             }
         }
-        (out, false)
+        out
     }
 }
 

@@ -439,7 +439,7 @@ async fn http_error(resp: Response) -> (String, super::http::ResponseBody) {
         msg.push_str(&format!(" ({})", explain.join("; ")));
     }
     let mut body = resp.body;
-    let (text, _) = body.read_prefix(ERROR_BODY_BYTES).await;
+    let text = body.read_prefix(ERROR_BODY_BYTES).await;
     let text = String::from_utf8_lossy(&text);
     let text = text.trim();
     if text.is_empty() {
