@@ -81,6 +81,31 @@ impl Socket {
     pub fn arrived_unix_ns(&self) -> Option<u64> {
         self.arrived_unix_ns
     }
+
+    /// What the peer has done to the connection, asked of the kernel now (a peek that neither
+    /// waits nor takes a byte). Unlike a read through the reactor, this does not depend on
+    /// the reactor having seen the socket's last readiness event, which a busy client's may
+    /// not have yet: a connection the server closed a moment ago is found closed.
+    pub fn peer(&self) -> Peer {
+        let mut one = [0u8; 1];
+        match self.fd.get_ref().peek(&mut one) {
+            Ok(0) => Peer::Closed,
+            Ok(_) => Peer::Sent,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Peer::Quiet,
+            Err(_) => Peer::Closed,
+        }
+    }
+}
+
+/// What a peek finds on a connection (`Socket::peer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// Nothing to read, and the connection is open.
+    Quiet,
+    /// Bytes are waiting to be read.
+    Sent,
+    /// The peer closed (FIN) or reset the connection.
+    Closed,
 }
 
 impl AsyncRead for Socket {

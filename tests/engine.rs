@@ -179,6 +179,7 @@ async fn injected_faults_become_the_right_statuses_and_the_run_carries_on() {
         cut_rate: 0.1,
         stall_rate: 0.1,
         malformed_rate: 0.1,
+        ..Faults::default()
     };
     let text = r#"workload "faults" {
   target { ignore_eos = true  timeout = 1500ms }
@@ -201,7 +202,7 @@ async fn injected_faults_become_the_right_statuses_and_the_run_carries_on() {
     for n in 2..62 {
         let kind = match faults.pick(n) {
             Fault::None => "ok",
-            Fault::Status(_) => "status",
+            Fault::Status(_) | Fault::Throttle(_) => "status",
             Fault::Cut => "cut",
             Fault::Stall => "stall",
             Fault::Malformed => "malformed",

@@ -170,6 +170,7 @@ fn options(
     start_at: Option<std::time::SystemTime>,
 ) -> llmw::engine::RunOptions {
     llmw::engine::RunOptions {
+        secret_headers: Vec::new(),
         out: Some(dir.to_path_buf()),
         target: target.to_string(),
         api_key: None,

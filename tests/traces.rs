@@ -169,6 +169,7 @@ async fn run_in_simulator(schedule: std::sync::Arc<llmw::Schedule>, name: &str) 
     })
     .await;
     let opts = llmw::engine::RunOptions {
+        secret_headers: Vec::new(),
         out: Some(dir.clone()),
         target: server.url(),
         api_key: None,

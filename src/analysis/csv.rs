@@ -84,6 +84,12 @@ pub fn write(analyses: &[Analysis]) -> String {
             "cache_hit_share",
             "conn_reused",
             "resent",
+            "conn_opened",
+            "conn_opened_share",
+            "setup_p50_ms",
+            "setup_p99_ms",
+            "backoff_pauses",
+            "backoff_s",
             "server_running",
             "server_waiting",
             "server_kv_cache_usage",
@@ -132,6 +138,17 @@ pub fn write(analyses: &[Analysis]) -> String {
             row.push(opt(g.prompt.cache_hit_share));
             row.push(g.connections.reused.to_string());
             row.push(g.connections.resent.to_string());
+            row.push(g.connections.opened.to_string());
+            row.extend(
+                [
+                    g.connections.opened_share,
+                    g.connections.setup_ms.p50,
+                    g.connections.setup_ms.p99,
+                ]
+                .map(opt),
+            );
+            row.push(g.backoff.pauses.to_string());
+            row.push(g.backoff.total_s.to_string());
             let sv = g.server.as_ref();
             row.extend(
                 [

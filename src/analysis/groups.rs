@@ -96,8 +96,10 @@ pub struct Group {
     pub tokens: Tokens,
     /// Prompt tokens of completed requests and the share the server served from its prefix cache.
     pub prompt: Prompt,
-    /// How requests reached the server (docs/servers.md).
+    /// How requests reached the server (docs/servers.md), and what opening connections took.
     pub connections: Connections,
+    /// Time closed-loop users spent backing off after failures.
+    pub backoff: Backoff,
     /// The server's own metrics over the group's window, when they were scraped.
     pub server: Option<super::server::ServerSide>,
     /// Conversations: started, completed, turns, duration, and latency and cache by turn
@@ -121,12 +123,44 @@ pub struct Prompt {
     pub cache_hit_share: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Connections {
     /// Requests sent on a pooled connection, and those sent again on a fresh one because the
     /// server had closed the pooled one unread.
     pub reused: usize,
     pub resent: usize,
+    /// Requests that opened a connection of their own, and their share of the group's sent
+    /// requests (null when none was sent, or for runs from before connection set-up was timed).
+    pub opened: usize,
+    pub opened_share: Option<f64>,
+    /// Connection set-up of those requests (ms): the name look-up and TCP connect plus the TLS
+    /// handshake; and the handshake alone (https only). Not part of TTFT or e2e latency.
+    pub setup_ms: Stats,
+    pub tls_ms: Stats,
+}
+
+impl Default for Connections {
+    fn default() -> Connections {
+        Connections {
+            reused: 0,
+            resent: 0,
+            opened: 0,
+            opened_share: None,
+            setup_ms: Stats::empty(),
+            tls_ms: Stats::empty(),
+        }
+    }
+}
+
+/// Pauses closed-loop users took after failed requests (`on_error { backoff }`, `Retry-After`):
+/// while a user pauses it sends nothing, so the load was lower than the workload wrote.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Backoff {
+    /// Failed requests after which a user paused.
+    pub pauses: usize,
+    /// The pauses added up over users (user-seconds), and the longest (s).
+    pub total_s: f64,
+    pub max_s: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -307,6 +341,11 @@ struct Samples {
     split: Tokens,
     prompt: Prompt,
     connections: Connections,
+    setup: Vec<f64>,
+    tls: Vec<f64>,
+    /// Requests that reached a connection, for the share that opened one.
+    attempted: usize,
+    backoff: Backoff,
     good: usize,
     span: Option<(i64, i64)>,
 }
@@ -346,6 +385,7 @@ pub(crate) fn compute(
     let r = &run.requests;
     // A whole (non-streamed) response arrives at once: it has a TTFT, no inter-token latency.
     let streamed = run.meta.streamed();
+    let timed_setup = r.timed_setup;
     let mut samples: Vec<Samples> = defs.iter().map(|_| Samples::default()).collect();
     for i in 0..r.len() {
         let Some(g) = m.of_row[i] else { continue };
@@ -358,16 +398,33 @@ pub(crate) fn compute(
             Status::Dropped => s.counts.dropped += 1,
             Status::Cancelled => s.counts.cancelled += 1,
         }
+        // The first byte goes out after the connection's set-up: the dispatcher's lag is what
+        // came before that.
+        let setup = r.connect_ns[i].unwrap_or(0) + r.tls_ns[i].unwrap_or(0);
         if let Some(sched) = r.scheduled_ns[i] {
             if r.status[i] != Status::Dropped {
-                s.send_lag.push((r.sent_ns[i] - sched) as f64 / NS_PER_MS);
+                s.send_lag
+                    .push((r.sent_ns[i] - setup - sched).max(0) as f64 / NS_PER_MS);
             }
+        }
+        if let Some(b) = r.backoff_ns[i] {
+            s.backoff.pauses += 1;
+            s.backoff.total_s += b as f64 / 1e9;
+            s.backoff.max_s = s.backoff.max_s.max(b as f64 / 1e9);
         }
         if r.status[i] == Status::Dropped {
             continue;
         }
         s.connections.reused += usize::from(r.conn_reused[i] == Some(true));
         s.connections.resent += usize::from(r.resent[i]);
+        s.attempted += usize::from(r.conn_reused[i].is_some());
+        if r.connect_ns[i].is_some() {
+            s.connections.opened += 1;
+            s.setup.push(setup as f64 / NS_PER_MS);
+            if let Some(t) = r.tls_ns[i] {
+                s.tls.push(t as f64 / NS_PER_MS);
+            }
+        }
         s.span = Some(match s.span {
             None => (r.sent_ns[i], r.done_ns[i]),
             Some((a, b)) => (a.min(r.sent_ns[i]), b.max(r.done_ns[i])),
@@ -490,7 +547,14 @@ pub(crate) fn compute(
                             .then(|| s.prompt.cached_tokens as f64 / s.prompt.prompt_tokens as f64),
                         ..s.prompt
                     },
-                    connections: s.connections,
+                    connections: Connections {
+                        opened_share: share(s.connections.opened, s.attempted)
+                            .filter(|_| timed_setup),
+                        setup_ms: Stats::of(&mut s.setup),
+                        tls_ms: Stats::of(&mut s.tls),
+                        ..s.connections
+                    },
+                    backoff: s.backoff,
                     server,
                     sessions,
                 }

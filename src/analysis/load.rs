@@ -45,13 +45,23 @@ pub struct Requests {
     pub turn: Vec<Option<i32>>,
     pub branch: Vec<Option<i32>>,
     pub session_turns: Vec<Option<i32>>,
+    /// Connection set-up of a request that opened one (ns): connect, TLS handshake; and the
+    /// pause its user took after it failed (`None` for runs from before these columns).
+    pub connect_ns: Vec<Option<i64>>,
+    pub tls_ns: Vec<Option<i64>>,
+    pub backoff_ns: Vec<Option<i64>>,
+    /// The run timed connection set-up (it has the `connect_ns` column).
+    pub timed_setup: bool,
 }
 
 impl Requests {
     /// The columns of request rows held in memory (a search's probe, measured while the run
     /// goes: the same rows the engine writes to `requests.parquet`).
     pub fn from_rows(meta: &Manifest, rows: &[crate::rundir::record::RequestRow]) -> Requests {
-        let mut r = Requests::default();
+        let mut r = Requests {
+            timed_setup: true,
+            ..Requests::default()
+        };
         let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let small = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
         for row in rows {
@@ -81,6 +91,9 @@ impl Requests {
             r.turn.push(row.turn.map(small));
             r.branch.push(row.branch.map(small));
             r.session_turns.push(row.session_turns.map(small));
+            r.connect_ns.push(row.connect_ns.map(int));
+            r.tls_ns.push(row.tls_ns.map(int));
+            r.backoff_ns.push(row.backoff_ns.map(int));
         }
         r
     }
@@ -287,7 +300,10 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         rq::STATUS,
     ];
     let cols: Vec<&str> = cols.iter().copied().chain(extra).collect();
-    let mut r = Requests::default();
+    let mut r = Requests {
+        timed_setup: present.iter().any(|c| c == rq::CONNECT_NS),
+        ..Requests::default()
+    };
     let (_, batches) = open_table(dir, crate::rundir::layout::REQUESTS, &cols)?;
     for b in batches {
         let b = b?;
@@ -312,7 +328,13 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         let turn = optional::<Int32Array>(&b, rq::TURN);
         let branch = optional::<Int32Array>(&b, rq::BRANCH);
         let session_turns = optional::<Int32Array>(&b, rq::SESSION_TURNS);
+        let connect = optional::<Int64Array>(&b, rq::CONNECT_NS);
+        let tls = optional::<Int64Array>(&b, rq::TLS_NS);
+        let backoff = optional::<Int64Array>(&b, rq::BACKOFF_NS);
         for i in 0..b.num_rows() {
+            r.connect_ns.push(opt_at(connect, i, Int64Array::value));
+            r.tls_ns.push(opt_at(tls, i, Int64Array::value));
+            r.backoff_ns.push(opt_at(backoff, i, Int64Array::value));
             r.session.push(opt_at(session, i, Int64Array::value));
             r.turn.push(opt_at(turn, i, Int32Array::value));
             r.branch.push(opt_at(branch, i, Int32Array::value));
@@ -373,7 +395,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
 }
 
 /// Columns of `requests.parquet` read when present.
-const OPTIONAL: [&str; 10] = [
+const OPTIONAL: [&str; 13] = [
     rq::PROMPT_TOKENS,
     rq::CACHED_TOKENS,
     rq::FIRST_CONTENT_NS,
@@ -384,6 +406,9 @@ const OPTIONAL: [&str; 10] = [
     rq::TURN,
     rq::BRANCH,
     rq::SESSION_TURNS,
+    rq::CONNECT_NS,
+    rq::TLS_NS,
+    rq::BACKOFF_NS,
 ];
 
 fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {

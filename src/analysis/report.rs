@@ -131,6 +131,10 @@ fn summary_table(a: &Analysis) -> String {
         h.push_str("<p>95 % confidence intervals (percentiles: order statistics; throughput: batch means over 10 windows):</p>");
         h.push_str(&html_table(&header, &rows));
     }
+    if let Some((header, rows)) = text::connections_table(&a.groups) {
+        h.push_str("<p>Connections: requests that opened one and its set-up time (name look-up, TCP connect and TLS handshake; not part of TTFT or e2e), and the pauses closed-loop users took after failures (the load was lower than written while they paused):</p>");
+        h.push_str(&html_table(&header, &rows));
+    }
     if let Some((header, rows)) = text::sessions_table(&a.groups) {
         h.push_str("<p>Conversations:</p>");
         h.push_str(&html_table(&header, &rows));

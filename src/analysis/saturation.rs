@@ -269,6 +269,7 @@ mod tests {
             tokens: Default::default(),
             prompt: Default::default(),
             connections: Default::default(),
+            backoff: Default::default(),
             server: None,
             sessions: None,
         }

@@ -165,7 +165,10 @@ fn merge(mut runs: Vec<Run>, partial: bool) -> Result<Run, AnalysisError> {
         offsets_ms: offsets.iter().map(|o| *o as f64 / 1e6).collect(),
     };
     let meta = merged_manifest(&runs, &offsets);
-    let mut requests = Requests::default();
+    let mut requests = Requests {
+        timed_setup: true,
+        ..Requests::default()
+    };
     let mut chunks = super::chunks::ChunkFiles::default();
     // One server, scraped by every shard: the lowest shard's scrape stands for it.
     let mut server = ServerMetrics::default();
@@ -223,6 +226,10 @@ fn append(to: &mut Requests, from: Requests, offset: i64) {
     to.turn.extend(from.turn);
     to.branch.extend(from.branch);
     to.session_turns.extend(from.session_turns);
+    to.connect_ns.extend(from.connect_ns);
+    to.tls_ns.extend(from.tls_ns);
+    to.backoff_ns.extend(from.backoff_ns);
+    to.timed_setup &= from.timed_setup;
 }
 
 /// The lowest shard's manifest, with what the shards found together: phases from the earliest

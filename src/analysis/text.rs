@@ -294,6 +294,45 @@ pub fn details_table(g: &[Group]) -> Option<Cells> {
     Some((header, rows))
 }
 
+/// How requests reached the server, when any opened a connection or backed off: the share that
+/// opened one and its set-up time (not part of TTFT), and closed-loop pauses after failures.
+pub fn connections_table(g: &[Group]) -> Option<Cells> {
+    let opened = g.iter().any(|g| g.connections.opened > 0);
+    let paused = g.iter().any(|g| g.backoff.pauses > 0);
+    if !(opened || paused) {
+        return None;
+    }
+    let rows = g
+        .iter()
+        .map(|g| {
+            let c = &g.connections;
+            vec![
+                g.phase.clone(),
+                g.step.to_string(),
+                format!("{}/{}", c.opened, g.requests.total),
+                pct(c.opened_share),
+                ms(c.setup_ms.p50),
+                ms(c.setup_ms.p99),
+                ms(c.tls_ms.p50),
+                g.backoff.pauses.to_string(),
+                format!("{:.1}", g.backoff.total_s),
+            ]
+        })
+        .collect();
+    let header = vec![
+        "phase",
+        "step",
+        "opened conn",
+        "share",
+        "set-up p50",
+        "p99",
+        "TLS p50",
+        "backoffs",
+        "backoff user-s",
+    ];
+    Some((header, rows))
+}
+
 /// The server's own metrics per group, when they were scraped.
 pub fn server_table(g: &[Group]) -> Option<Cells> {
     if !g.iter().any(|g| g.server.is_some()) {
@@ -450,6 +489,11 @@ fn details(a: &Analysis, out: &mut String) {
         out.push('\n');
     }
     if let Some((header, rows)) = intervals_table(&a.groups) {
+        out.push_str(&table(&header, &rows, 2));
+        out.push('\n');
+    }
+    if let Some((header, rows)) = connections_table(&a.groups) {
+        out.push_str("connections (set-up is not in TTFT; backoffs lower the load written):\n");
         out.push_str(&table(&header, &rows, 2));
         out.push('\n');
     }

@@ -10,7 +10,9 @@ mod arrival;
 mod dist;
 mod fields;
 mod flatten;
+mod headers;
 mod level;
+mod on_error;
 mod phase;
 mod scope;
 mod session;
@@ -40,7 +42,7 @@ pub struct Overrides {
     pub seed: Option<u64>,
 }
 
-const TOP_LEVEL: [&str; 11] = [
+const TOP_LEVEL: [&str; 12] = [
     "description",
     "seed",
     "param",
@@ -52,6 +54,7 @@ const TOP_LEVEL: [&str; 11] = [
     "phase",
     "slo",
     "abort",
+    "on_error",
 ];
 
 /// Checks the workload in source `main` (includes are read from disk and added to `sources`).
@@ -108,6 +111,7 @@ pub fn check(
     let mut by_name: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let mut slo = Vec::new();
     let mut abort = Some(crate::workload::AbortRule::default());
+    let mut backoff = Some(crate::workload::Backoff::default());
     let mut phase_blocks = Vec::new();
     for (ordinal, item) in flat.items.iter().enumerate() {
         ctx.ordinal = ordinal;
@@ -166,6 +170,7 @@ pub fn check(
                 "phase" => phase_blocks.push((ordinal, b)),
                 "slo" => slo::slo_block(&mut ctx, b, &mut slo),
                 "abort" => abort::abort_block(&mut ctx, b, &mut abort),
+                "on_error" => on_error::on_error_block(&mut ctx, b, &mut backoff),
                 other => {
                     let d = Diagnostic::error(b.kind.span, format!("unknown block '{other}'"))
                         .label("not a workload item")
@@ -237,6 +242,7 @@ pub fn check(
         phases,
         slo,
         abort,
+        backoff,
     })
 }
 

@@ -8,13 +8,14 @@ use crate::workload::{Api, PromptTokens, Target};
 use super::fields::fields;
 use super::value::Ctx;
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "api",
     "model",
     "stream",
     "ignore_eos",
     "timeout",
     "headers",
+    "header_env",
     "temperature",
     "request_id_header",
     "prompt_tokens",
@@ -81,29 +82,10 @@ pub(crate) fn target_block(ctx: &mut Ctx, block: &Block, target: &mut Target) {
         request_id_header(ctx, e, target);
     }
     if let Some(e) = f.get("headers") {
-        let Some(e) = ctx.resolve(e) else { return };
-        let ExprKind::Map(entries) = &e.kind else {
-            ctx.mismatch(e, "headers", "a map like { \"x-tenant\": \"bench\" }");
-            return;
-        };
-        for (key, value) in entries {
-            if key.text.eq_ignore_ascii_case("authorization") {
-                ctx.error(
-                    Diagnostic::error(
-                        key.span,
-                        "the Authorization header does not belong in a workload file",
-                    )
-                    .help("set OPENAI_API_KEY (or --api-key-env NAME) so no secret is committed"),
-                );
-                continue;
-            }
-            if let Some(v) = ctx.string(value, "a header value") {
-                target
-                    .headers
-                    .retain(|(k, _)| !k.eq_ignore_ascii_case(&key.text));
-                target.headers.push((key.text.clone(), v));
-            }
-        }
+        super::headers::headers(ctx, e, target);
+    }
+    if let Some(e) = f.get("header_env") {
+        super::headers::header_env(ctx, e, target);
     }
 }
 
@@ -113,8 +95,7 @@ fn request_id_header(ctx: &mut Ctx, e: &crate::syntax::Expr, target: &mut Target
     match &e.kind {
         ExprKind::Ident(n) if n == "off" => target.request_id_header = None,
         ExprKind::Str(s) => {
-            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-            if s.is_empty() || !s.chars().all(token) {
+            if !super::headers::is_token(s) {
                 ctx.error(
                     Diagnostic::error(e.span, format!("'{s}' is not an HTTP header name")).help(
                         "a header name is letters, digits and - (like \"x-request-id\"), or off",

@@ -159,6 +159,13 @@ pub fn execute(
         },
         None => None,
     };
+    let secret_headers = match secret_headers(&schedule.target.header_env) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
@@ -186,6 +193,7 @@ pub fn execute(
         api_key: std::env::var(&common.api_key_env)
             .ok()
             .filter(|k| !k.is_empty()),
+        secret_headers,
         ca_cert: common.ca_cert.clone(),
         progress: !common.quiet && std::io::stderr().is_terminal(),
         provenance: Provenance {
@@ -263,5 +271,25 @@ pub fn describe(config: &SimConfig) -> manifest::Simulator {
         max_seqs: p.max_seqs,
         kv_capacity: p.kv_capacity,
         prefill_budget: p.prefill_budget,
+    }
+}
+
+/// The values of `header_env` headers, from the environment; every variable missing is named.
+fn secret_headers(header_env: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
+    let mut missing = Vec::new();
+    let mut out = Vec::new();
+    for (header, var) in header_env {
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => out.push((header.clone(), v)),
+            _ => missing.push(format!("{var} (for the {header} header)")),
+        }
+    }
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "header_env reads environment variables that are not set: {}",
+            missing.join(", ")
+        ))
     }
 }

@@ -78,6 +78,12 @@ pub struct FaultArgs {
     /// Share of requests answered 429 (half of them) or 500 (the other half).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     pub error_rate: f64,
+    /// Share of requests answered 429 Too Many Requests with a Retry-After header.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
+    pub throttle_rate: f64,
+    /// The Retry-After (seconds) of those answers.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    pub retry_after: u32,
     /// Share of streams cut (connection aborted) halfway.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     pub cut_rate: f64,
@@ -91,7 +97,11 @@ pub struct FaultArgs {
 
 impl FaultArgs {
     pub fn faults(&self) -> Result<Faults, String> {
-        let total = self.error_rate + self.cut_rate + self.stall_rate + self.malformed_rate;
+        let total = self.error_rate
+            + self.throttle_rate
+            + self.cut_rate
+            + self.stall_rate
+            + self.malformed_rate;
         // A little room for the sum's rounding (0.1 + 0.2 + 0.3 + 0.4 is 1.0000000000000002).
         if total > 1.0 + 1e-9 {
             return Err(format!(
@@ -100,6 +110,8 @@ impl FaultArgs {
         }
         Ok(Faults {
             error_rate: self.error_rate,
+            throttle_rate: self.throttle_rate,
+            retry_after_s: self.retry_after,
             cut_rate: self.cut_rate,
             stall_rate: self.stall_rate,
             malformed_rate: self.malformed_rate,

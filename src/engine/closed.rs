@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::context::Ctx;
+use super::pace::Pacer;
 use super::session::{self, Gate, Running, Timing};
 use crate::schedule::{Cursor, PhasePlan};
 
@@ -146,6 +147,7 @@ async fn sleep_until(ctx: &Ctx, ns: u64) -> bool {
 
 async fn user(s: Arc<Shared>, i: usize) {
     let mut first = true;
+    let pacer = s.ctx.schedule.backoff.clone().map(Pacer::new);
     loop {
         if s.done() {
             break;
@@ -206,14 +208,31 @@ async fn user(s: Arc<Shared>, i: usize) {
                 open: false,
             };
             let running = Running::new(&s.gate);
-            session::run(s.ctx.clone(), s.gate.clone(), unit, timing, None, running).await;
+            let (ctx, gate) = (s.ctx.clone(), s.gate.clone());
+            let pause = session::run(ctx, gate, unit, timing, None, running, pacer.as_ref()).await;
+            if !back_off(&s, pause).await {
+                break;
+            }
             continue;
         }
         s.ctx.begin();
-        s.ctx.fire(r, None, None).await;
+        let pause = s.ctx.fire(r, None, None, pacer.as_ref()).await.pause;
+        if !back_off(&s, pause).await {
+            break;
+        }
     }
     s.alive[i].store(false, Ordering::SeqCst);
     leave(&s);
+}
+
+/// Waits out a failure's pause (`on_error { backoff }`); false if the phase ended or the run
+/// stopped first.
+async fn back_off(s: &Shared, pause: Option<Duration>) -> bool {
+    let Some(pause) = pause else {
+        return true;
+    };
+    let until = s.ctx.clock.now() + pause.as_nanos() as u64;
+    session::wait_until(&s.ctx, &s.gate, until).await
 }
 
 fn leave(s: &Shared) {

@@ -10,7 +10,8 @@ use tokio::sync::{watch, Notify};
 
 use super::abort::Monitor;
 use super::clock::Clock;
-use super::request::{Sender, Turn};
+use super::pace::Pacer;
+use super::request::{Done, Sender, Turn};
 use super::run_dir::Ending;
 use super::stats::Live;
 use super::stop::Stopper;
@@ -78,11 +79,14 @@ impl Ctx {
 
     /// Sends `r` (already counted by [`Ctx::begin`]) and records its row; `turn` gives a
     /// conversation's prompt. Returns how it ended.
+    /// A closed-loop user passes its `pacer`: a failure then sets the pause before its next
+    /// request, recorded on the row and returned.
     pub async fn fire(
         &self,
         r: PlannedRequest,
         scheduled_ns: Option<u64>,
         turn: Option<Turn>,
+        pacer: Option<&Pacer>,
     ) -> Fired {
         // However this ends (a panic included), the request stops being outstanding.
         let _counted = Outstanding {
@@ -99,8 +103,7 @@ impl Ctx {
             turn,
         );
         // A panic here is a bug in llmw; it must still leave a row and end the run, never hang it.
-        let (row, chunks, reply) = match std::panic::AssertUnwindSafe(exchange).catch_unwind().await
-        {
+        let done = match std::panic::AssertUnwindSafe(exchange).catch_unwind().await {
             Ok(done) => done,
             Err(panic) => {
                 let what = panic
@@ -114,9 +117,23 @@ impl Ctx {
                 row.scheduled_ns = scheduled_ns;
                 row.sent_ns = sent;
                 row.done_ns = self.clock.now();
-                (row, Vec::new(), None)
+                Done {
+                    row,
+                    chunks: Vec::new(),
+                    reply: None,
+                    retry_after: None,
+                }
             }
         };
+        let Done {
+            mut row,
+            chunks,
+            reply,
+            retry_after,
+        } = done;
+        let failed = matches!(row.status, Status::Error | Status::Timeout);
+        let pause = pacer.and_then(|p| p.after(failed, retry_after, r.id));
+        row.backoff_ns = pause.map(|d| d.as_nanos() as u64);
         if let Some(why) = self
             .abort
             .record(row.done_ns, row.status, row.error.as_deref())
@@ -125,6 +142,7 @@ impl Ctx {
         }
         let fired = Fired {
             ok: row.status == Status::Ok,
+            pause,
             done_ns: row.done_ns,
             // The answer's tokens: what goes back is its text, not the reasoning before it.
             reply: reply.map(|text| crate::prompt::Reply {
@@ -275,6 +293,8 @@ impl Ctx {
 /// How a fired request ended: what a conversation needs to go on.
 pub struct Fired {
     pub ok: bool,
+    /// How long the user that sent it now waits (`on_error { backoff }`), when it failed.
+    pub pause: Option<std::time::Duration>,
     pub done_ns: u64,
     /// The answer's text and tokens, when the turn asked for it (`history = live`).
     pub reply: Option<crate::prompt::Reply>,

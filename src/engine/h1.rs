@@ -16,7 +16,7 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::StatusCode;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use crate::arrival::Socket;
+use crate::arrival::{Peer, Socket};
 
 /// The largest read buffer of a connection: a response head must fit in it, and so must a
 /// chunk-size line.
@@ -193,17 +193,36 @@ impl Wire {
         }
     }
 
-    /// Writes a whole request.
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), WireError> {
-        self.io.write_all(bytes).await?;
-        self.io.flush().await?;
-        Ok(())
+    /// Writes a whole request. On failure, also says how many of its bytes the connection took
+    /// before it failed (0: the server had reset it before the write, so it read none).
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), (WireError, usize)> {
+        let mut taken = 0;
+        while taken < bytes.len() {
+            match self.io.write(&bytes[taken..]).await {
+                Ok(0) => {
+                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                    return Err((e.into(), taken));
+                }
+                Ok(n) => taken += n,
+                Err(e) => return Err((e.into(), taken)),
+            }
+        }
+        self.io.flush().await.map_err(|e| (e.into(), taken))
     }
 
     /// Whether an idle connection still looks open: the server has not closed it, reset it or
-    /// sent anything unasked since its last response. Does not wait.
+    /// sent anything unasked since its last response. Does not wait. The socket is asked
+    /// directly (`Socket::peer`), so a close that the reactor has not reported yet is seen;
+    /// under TLS, bytes waiting may be a session ticket, which the TLS layer takes unasked.
     pub fn looks_open(&mut self) -> bool {
         if self.start != self.end {
+            return false;
+        }
+        let tls = match &self.io {
+            Io::Plain(s) => return s.peer() == Peer::Quiet,
+            Io::Tls(s) => s.get_ref().0.peer(),
+        };
+        if tls == Peer::Closed {
             return false;
         }
         let mut probe = [0u8; 1];
@@ -213,23 +232,6 @@ impl Wire {
             Pin::new(&mut self.io).poll_read(&mut cx, &mut buf),
             Poll::Pending
         )
-    }
-
-    /// Takes what the server has sent and the socket holds now, without waiting: true if there
-    /// was something (after a failed write, the server may have answered before reading all).
-    pub fn read_now(&mut self) -> bool {
-        if self.end == self.buf.len() {
-            return false;
-        }
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        let mut buf = ReadBuf::new(&mut self.buf[self.end..]);
-        let got = match Pin::new(&mut self.io).poll_read(&mut cx, &mut buf) {
-            Poll::Ready(Ok(())) => buf.filled().len(),
-            _ => 0,
-        };
-        self.end += got;
-        self.read_total += got as u64;
-        got > 0
     }
 
     /// Reads more bytes after what the buffer holds; 0 at the end of the stream.

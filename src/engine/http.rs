@@ -47,6 +47,9 @@ const STALE_STREAK: u32 = 3;
 const JUST_RELEASED: Duration = Duration::from_secs(1);
 /// Connecting, including the TLS handshake, takes at most this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// After a write that failed, how long the server's answer is waited for (after a reset it is
+/// there at once, or never).
+const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
 /// What the server said about keeping a connection.
 #[derive(Debug, Clone, Copy)]
@@ -220,8 +223,93 @@ pub struct Sent {
     /// It was sent a second time, on a fresh connection, because the reused one had been closed
     /// by the server before it read the request.
     pub resent: bool,
-    /// When the request that got this response was handed to its connection.
+    /// When the first byte of the request that got this response was written.
     pub written_at: Instant,
+    /// How the connection it went out on was opened; `None` for one taken from the pool.
+    pub setup: Option<Setup>,
+}
+
+/// How long a new connection took to open: the name looked up and TCP connected, then the
+/// TLS handshake (`None` for plain HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setup {
+    pub connect: Duration,
+    pub tls: Option<Duration>,
+}
+
+/// A request that got no response: why, and how far it went.
+#[derive(Debug, Clone)]
+pub struct SendError {
+    pub message: String,
+    /// When its first byte was written; `None` when it never reached a connection.
+    pub written_at: Option<Instant>,
+    /// How its connection was opened, if one was opened for it.
+    pub setup: Option<Setup>,
+}
+
+impl SendError {
+    fn unsent(message: String) -> SendError {
+        SendError {
+            message,
+            written_at: None,
+            setup: None,
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<SendError> for String {
+    fn from(e: SendError) -> String {
+        e.message
+    }
+}
+
+/// A request on a connection that failed before a response head was read: what the resend
+/// rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// The connection came from the pool: opened before this request (pre-opened, or kept
+    /// from an earlier response), so the server may have closed it before the request came.
+    pub pooled: bool,
+    /// Bytes of the request the connection took before it failed, of `whole`.
+    pub taken: usize,
+    pub whole: usize,
+    /// The server sent bytes after the request began.
+    pub answered: bool,
+    /// The failure was the connection closed or reset (not a malformed answer).
+    pub closed: bool,
+    /// From the end of the write to the failure; `None` when the write itself failed.
+    pub after_write: Option<Duration>,
+}
+
+impl Attempt {
+    /// The resend rule. A request that failed is sent again (once, on a new connection) only
+    /// when the server cannot have read it:
+    ///
+    /// | what happened | sent again |
+    /// | --- | --- |
+    /// | any answer byte arrived (a 413 before the body was read, a response then a reset) | no: that is the answer |
+    /// | a connection opened for this request failed | no: a real failure |
+    /// | a pooled connection refused the write's first byte (reset before the write) | yes: nothing reached the server |
+    /// | a pooled connection took part of the request, then was reset | no: the server may have read the head |
+    /// | a pooled connection took all of it, then closed or reset within [`RESEND_WINDOW`] with no byte back | yes: the server closed it idle as the request came (it answers or closes after reading, never silently at once) |
+    /// | the same, later than that | no: the server read it and failed |
+    /// | a malformed answer | no |
+    ///
+    /// A connection the server closed before the request was due is not used at all: the pool
+    /// asks the kernel whether it is still open before taking it (`Wire::looks_open`).
+    pub fn never_read(&self) -> bool {
+        if !self.pooled || self.answered || !self.closed {
+            return false;
+        }
+        self.taken == 0
+            || (self.taken == self.whole && self.after_write.is_some_and(|d| d < RESEND_WINDOW))
+    }
 }
 
 /// How the pool fared, for `run.json`.
@@ -312,12 +400,15 @@ impl HttpClient {
         format!("{}{path}", self.prefix)
     }
 
-    async fn connect(&self) -> Result<Conn, String> {
+    async fn connect(&self) -> Result<(Conn, Setup), String> {
         let where_ = format!("{}:{}", self.host, self.port);
         match tokio::time::timeout(CONNECT_TIMEOUT, self.open(&where_)).await {
-            Ok(io) => io.map(|io| Conn {
-                wire: Wire::new(io),
-                keep: Keep::fresh(),
+            Ok(io) => io.map(|(io, setup)| {
+                let conn = Conn {
+                    wire: Wire::new(io),
+                    keep: Keep::fresh(),
+                };
+                (conn, setup)
             }),
             Err(_) => Err(format!(
                 "cannot connect to {where_}: no answer within {CONNECT_TIMEOUT:?}"
@@ -325,34 +416,45 @@ impl HttpClient {
         }
     }
 
-    async fn open(&self, where_: &str) -> Result<Io, String> {
+    /// Opens a connection: the name looked up and TCP connected, then the TLS handshake, each
+    /// timed.
+    async fn open(&self, where_: &str) -> Result<(Io, Setup), String> {
+        let start = Instant::now();
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| format!("cannot connect to {where_}: {e}"))?;
+        let connect = start.elapsed();
         let _ = tcp.set_nodelay(true);
         let tcp = Socket::new(tcp).map_err(|e| format!("cannot connect to {where_}: {e}"))?;
         let Some(tls) = &self.tls else {
-            return Ok(Io::Plain(tcp));
+            return Ok((Io::Plain(tcp), Setup { connect, tls: None }));
         };
         let name = rustls::pki_types::ServerName::try_from(self.host.clone())
             .map_err(|e| format!("invalid TLS server name '{}': {e}", self.host))?;
+        let handshake = Instant::now();
         let stream = tls
             .connect(name, tcp)
             .await
             .map_err(|e| format!("TLS handshake with {where_} failed: {e}"))?;
-        Ok(Io::Tls(Box::new(stream)))
+        let setup = Setup {
+            connect,
+            tls: Some(handshake.elapsed()),
+        };
+        Ok((Io::Tls(Box::new(stream)), setup))
     }
 
-    /// An idle connection that is still usable (true: it came from the pool), or a new one.
-    async fn acquire(&self) -> Result<(Conn, bool), String> {
+    /// An idle connection that is still usable (its set-up `None`: it came from the pool), or
+    /// a new one.
+    async fn acquire(&self) -> Result<(Conn, Option<Setup>), String> {
         loop {
             let candidate = self.idle.lock().ok().and_then(|mut idle| idle.pop());
             let Some(mut conn) = candidate else { break };
             if conn.keep.allows() && conn.wire.looks_open() {
-                return Ok((conn, true));
+                return Ok((conn, None));
             }
         }
-        Ok((self.connect().await?, false))
+        let (conn, setup) = self.connect().await?;
+        Ok((conn, Some(setup)))
     }
 
     /// Opens up to `n` connections ahead of the run, `parallel` at a time, and keeps them idle,
@@ -364,7 +466,10 @@ impl HttpClient {
         while opened < n {
             let batch = parallel.min(n - opened);
             let conns = futures_util::future::join_all((0..batch).map(|_| self.connect())).await;
-            let ok: Vec<Conn> = conns.into_iter().filter_map(Result::ok).collect();
+            let ok: Vec<Conn> = conns
+                .into_iter()
+                .filter_map(|c| c.ok().map(|c| c.0))
+                .collect();
             if ok.is_empty() {
                 return;
             }
@@ -375,19 +480,48 @@ impl HttpClient {
         }
     }
 
-    /// Writes `request` on `conn` and reads the response head.
-    async fn exchange(mut conn: Conn, request: &[u8]) -> Result<Response, (WireError, u64, u64)> {
+    /// Writes `request` on `conn` and reads the response head; on failure, what the resend
+    /// rule needs to know of it.
+    async fn exchange(
+        mut conn: Conn,
+        request: &[u8],
+        pooled: bool,
+    ) -> Result<Response, (WireError, Attempt)> {
         let before = conn.wire.read_total;
-        let head = match conn.wire.write(request).await {
-            Ok(()) => conn.wire.read_head().await,
-            // A server may answer (a 413, a 401) and close before it has read a large body:
-            // what it sent is its answer, and it counts as bytes read (no resend).
-            Err(_) if conn.wire.read_now() => conn.wire.read_head().await,
-            Err(e) => Err(e),
+        let mut attempt = Attempt {
+            pooled,
+            taken: request.len(),
+            whole: request.len(),
+            answered: false,
+            closed: false,
+            after_write: None,
         };
-        let head = head.map_err(|e| (e, before, conn.wire.read_total))?;
+        let head = match conn.wire.write(request).await {
+            Ok(()) => {
+                let written = Instant::now();
+                let head = conn.wire.read_head().await;
+                attempt.after_write = Some(written.elapsed());
+                head
+            }
+            Err((e, taken)) => {
+                attempt.taken = taken;
+                // A server may answer (a 413, a 401) and reset before it has read a large body:
+                // what it sent is its answer, however soon the write noticed the reset. After a
+                // reset the read returns at once, with the answer or the error.
+                match tokio::time::timeout(ANSWER_GRACE, conn.wire.read_head()).await {
+                    Ok(Ok(head)) => Ok(head),
+                    _ => Err(e),
+                }
+            }
+        };
+        let head = head.map_err(|e| {
+            attempt.answered = conn.wire.read_total > before;
+            attempt.closed = e.like_closed();
+            (e, attempt)
+        })?;
         conn.keep.note(&head);
-        let body = Body::new(conn.wire, &head).map_err(|e| (e, before, before + 1))?;
+        attempt.answered = true;
+        let body = Body::new(conn.wire, &head).map_err(|e| (e, attempt))?;
         Ok(Response {
             status: head.status,
             headers: head.headers,
@@ -399,18 +533,27 @@ impl HttpClient {
     }
 
     /// Sends one request; the response's body keeps the connection until it has been read.
+    /// A request goes out at most twice, the second time only when [`Attempt::never_read`]
+    /// says the server cannot have read the first.
     pub async fn send(
         &self,
         method: hyper::Method,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
-    ) -> Result<Sent, String> {
-        let request = h1::request(&method, &self.authority, &self.path(path), headers, body)?;
-        let (conn, reused) = self.acquire().await?;
-        let written_at = Instant::now();
+    ) -> Result<Sent, SendError> {
+        let request = h1::request(&method, &self.authority, &self.path(path), headers, body)
+            .map_err(SendError::unsent)?;
+        let (conn, setup) = self.acquire().await.map_err(SendError::unsent)?;
+        let reused = setup.is_none();
         let (served, idle_for) = (conn.keep.served, conn.keep.idle_since.elapsed());
-        match Self::exchange(conn, &request).await {
+        let written_at = Instant::now();
+        let failed = |message: String, written_at, setup| SendError {
+            message,
+            written_at: Some(written_at),
+            setup,
+        };
+        match Self::exchange(conn, &request, reused).await {
             Ok(response) => {
                 if served > 0 {
                     // A connection kept from an earlier response worked: the server keeps them.
@@ -421,14 +564,10 @@ impl HttpClient {
                     reused,
                     resent: false,
                     written_at,
+                    setup,
                 })
             }
-            Err((e, before, after))
-                if reused
-                    && after == before
-                    && e.like_closed()
-                    && written_at.elapsed() < RESEND_WINDOW =>
-            {
+            Err((_, attempt)) if attempt.never_read() => {
                 // Only a connection just handed back after a response counts toward "this server
                 // closes after every response"; an idle timeout (uvicorn's 5 s) is another story.
                 if served > 0
@@ -437,19 +576,20 @@ impl HttpClient {
                 {
                     self.no_reuse.store(true, Ordering::Relaxed);
                 }
-                let conn = self.connect().await?;
+                let (conn, setup) = self.connect().await.map_err(SendError::unsent)?;
                 let written_at = Instant::now();
-                let response = Self::exchange(conn, &request)
+                let response = Self::exchange(conn, &request, false)
                     .await
-                    .map_err(|(e, _, _)| e.to_string())?;
+                    .map_err(|(e, _)| failed(e.to_string(), written_at, Some(setup)))?;
                 Ok(Sent {
                     response,
                     reused: false,
                     resent: true,
                     written_at,
+                    setup: Some(setup),
                 })
             }
-            Err((e, _, _)) => Err(e.to_string()),
+            Err((e, _)) => Err(failed(e.to_string(), written_at, setup)),
         }
     }
 

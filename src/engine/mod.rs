@@ -16,6 +16,7 @@ mod host_clock;
 mod http;
 mod niceness;
 mod open;
+mod pace;
 mod progress;
 mod race;
 mod request;
@@ -55,6 +56,10 @@ pub struct RunOptions {
     /// the simulator when there is no real server.
     pub target: String,
     pub api_key: Option<String>,
+    /// The values of the workload's `header_env` headers, read from the environment by the
+    /// caller: (header, value). Sent with every request, never written (errors that echo
+    /// them are redacted).
+    pub secret_headers: Vec<(String, String)>,
     /// `--ca-cert`: a PEM file of certificates trusted for https besides the Mozilla roots.
     pub ca_cert: Option<PathBuf>,
     /// Draw the live progress line on stderr.
@@ -115,7 +120,7 @@ async fn discover_model(http: &http::HttpClient, key: Option<&str>) -> Result<St
     let sent = http
         .send(hyper::Method::GET, "/v1/models", &headers, b"")
         .await
-        .map_err(why)?;
+        .map_err(|e| why(e.message))?;
     let mut resp = sent.response;
     if !resp.status.is_success() {
         return Err(why(format!("HTTP {}", resp.status.as_u16())));
@@ -219,6 +224,7 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
     let sender = request::Sender {
         http,
         api_key: opts.api_key.clone(),
+        secret_headers: opts.secret_headers.clone(),
         target: schedule.target.clone(),
         model,
         schedule: schedule.clone(),
@@ -508,6 +514,7 @@ async fn calibrate_prompts(
     let mut headers: Vec<(&str, &str)> = t
         .headers
         .iter()
+        .chain(&opts.secret_headers)
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     if let Some(a) = &auth {

@@ -83,6 +83,7 @@ pub fn run_plan(
                 timing,
                 Some(scheduled),
                 running,
+                None,
             ));
             continue;
         }
@@ -98,7 +99,7 @@ pub fn run_plan(
         let r = *r;
         handle.spawn(async move {
             task_ctx.clock.spin_until(scheduled);
-            task_ctx.fire(r, Some(scheduled), None).await;
+            task_ctx.fire(r, Some(scheduled), None, None).await;
         });
     }
     let Some(duration) = plan.duration_ns else {

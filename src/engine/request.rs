@@ -20,6 +20,8 @@ use crate::schedule::{Api, Target};
 pub struct Sender {
     pub http: HttpClient,
     pub api_key: Option<String>,
+    /// `header_env` headers with their values (never written; redacted from errors).
+    pub secret_headers: Vec<(String, String)>,
     pub target: Target,
     pub model: String,
     /// The plan, for prompt synthesis (seed, replayed prefix blocks).
@@ -65,8 +67,11 @@ struct Progress {
     finish_reason: Option<String>,
     conn_reused: Option<bool>,
     resent: bool,
-    /// When the request that got the response was written, if not at the planned send time.
+    /// When the request's first byte was written (the one that got the response, if it was
+    /// sent again); `None` when it never reached a connection.
     written_ns: Option<u64>,
+    /// How the connection it went out on was opened (`None`: taken from the pool).
+    setup: Option<super::http::Setup>,
     /// When `[DONE]` arrived (what follows it is not waited for).
     done_ns: Option<u64>,
     finished: bool,
@@ -74,6 +79,17 @@ struct Progress {
     failure_free: bool,
     /// The answer's text, kept when the caller asked for it (`history = live`).
     reply: Option<String>,
+    /// A 429's or 503's `Retry-After`.
+    retry_after: Option<Duration>,
+}
+
+/// A request that ended: its row, its chunks, the answer's text if it was asked for, and how
+/// long the server asked to be left alone.
+pub struct Done {
+    pub row: RequestRow,
+    pub chunks: Vec<ChunkRow>,
+    pub reply: Option<String>,
+    pub retry_after: Option<Duration>,
 }
 
 /// A conversation's turn: the prompt to send instead of the plan's own, its length in tokens
@@ -88,6 +104,22 @@ pub struct Turn {
 type Outcome = Result<(), String>;
 
 impl Sender {
+    /// `message` with every secret the run sends (the API key, `header_env` values) taken out:
+    /// a server that echoes a credential in its error must not put it in the run's files.
+    fn redact(&self, mut message: String) -> String {
+        let secrets = self
+            .api_key
+            .iter()
+            .chain(self.secret_headers.iter().map(|(_, v)| v))
+            .filter(|s| s.len() >= 4);
+        for s in secrets {
+            if message.contains(s.as_str()) {
+                message = message.replace(s.as_str(), "[redacted]");
+            }
+        }
+        message
+    }
+
     fn route(&self) -> &'static str {
         match self.target.api {
             Api::Chat => "/v1/chat/completions",
@@ -135,7 +167,7 @@ impl Sender {
         mut stop: watch::Receiver<bool>,
         mut cut: watch::Receiver<u64>,
         turn: Option<Turn>,
-    ) -> (RequestRow, Vec<ChunkRow>, Option<String>) {
+    ) -> Done {
         let input_tokens = turn.as_ref().map_or(r.input_tokens, |t| t.input_tokens);
         let capture = turn.as_ref().is_some_and(|t| t.capture);
         let body = self.body(r, turn.map(|t| t.prompt)).to_string();
@@ -151,6 +183,7 @@ impl Sender {
             reply: capture.then(String::new),
             ..Progress::default()
         };
+        // When the attempt began: the row's `sent_ns` only if no byte was ever written.
         let sent_ns = clock.now();
         let mut was_cut = false;
         let outcome = {
@@ -189,7 +222,7 @@ impl Sender {
                 Status::Cancelled,
                 Some("its search probe ended a hold ago; cancelled so the next probe starts on an idle server".to_string()),
             ),
-            Some(Err(e)) => (Status::Error, Some(e)),
+            Some(Err(e)) => (Status::Error, Some(self.redact(e))),
             None => (
                 Status::Timeout,
                 Some(format!("no complete response within {:?}", self.timeout)),
@@ -237,8 +270,19 @@ impl Sender {
             turn: r.session.map(|t| t.turn),
             branch: r.session.map(|t| t.branch),
             session_turns: r.session.map(|t| t.turns),
+            connect_ns: progress.setup.map(|s| s.connect.as_nanos() as u64),
+            tls_ns: progress
+                .setup
+                .and_then(|s| s.tls)
+                .map(|t| t.as_nanos() as u64),
+            backoff_ns: None,
         };
-        (row, progress.chunks, progress.reply)
+        Done {
+            row,
+            chunks: progress.chunks,
+            reply: progress.reply,
+            retry_after: progress.retry_after,
+        }
     }
 
     async fn exchange(
@@ -259,19 +303,25 @@ impl Sender {
         if let Some(a) = &auth {
             headers.push(("authorization", a));
         }
-        for (k, v) in &self.target.headers {
+        for (k, v) in self.target.headers.iter().chain(&self.secret_headers) {
             headers.push((k.as_str(), v.as_str()));
         }
-        let sent = self
+        let sent = match self
             .http
             .send(hyper::Method::POST, self.route(), &headers, body.as_bytes())
             .await
-            .map_err(|e| short(&e))?;
+        {
+            Ok(sent) => sent,
+            Err(e) => {
+                p.written_ns = e.written_at.map(|t| clock.ns_of(t));
+                p.setup = e.setup;
+                return Err(short(&e.message));
+            }
+        };
         p.conn_reused = Some(sent.reused);
         p.resent = sent.resent;
-        if sent.resent {
-            p.written_ns = Some(clock.ns_of(sent.written_at));
-        }
+        p.setup = sent.setup;
+        p.written_ns = Some(clock.ns_of(sent.written_at));
         // No response time goes before the request's send, whatever a stamp says (a wall-clock
         // step, or a retransmitted segment stamped with data that came after it: `arrival.rs`).
         let floor = p.written_ns.unwrap_or(sent_ns);
@@ -279,6 +329,13 @@ impl Sender {
         let status = resp.status;
         p.http_status = Some(status.as_u16());
         if !status.is_success() {
+            if matches!(status.as_u16(), 429 | 503) {
+                p.retry_after = resp
+                    .headers
+                    .get(hyper::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| super::pace::retry_after(v, std::time::SystemTime::now()));
+            }
             let (message, body) = http_error(resp).await;
             // Read to its end, the error's connection can serve the next request (a storm of
             // 429s must not become a storm of new connections).

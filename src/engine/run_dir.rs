@@ -135,6 +135,9 @@ pub struct State<'a> {
 }
 
 /// The manifest of the run as it stands.
+/// What `run.json` holds in place of a `--set` value that fills a header.
+const NOT_RECORDED: &str = "(not recorded: it fills a header)";
+
 pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest {
     let t = &schedule.target;
     let source = |(name, text): &(String, String)| manifest::SourceFile {
@@ -143,6 +146,8 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
     };
     let sources = &meta.provenance.sources;
     let spans = state.phases.iter().map(Some).chain(std::iter::repeat(None));
+    // A `--set` that fills a header may be a credential: its value is not archived.
+    let fills_header = |name: &str| t.header_params.iter().any(|p| p == name);
     Manifest {
         schema_version: manifest::SCHEMA_VERSION,
         tool: "llmw".into(),
@@ -151,13 +156,25 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
         description: schedule.description.clone(),
         plan_hash: schedule.hash.clone(),
         seed: schedule.seed,
-        overrides: meta.provenance.sets.clone(),
+        overrides: meta
+            .provenance
+            .sets
+            .iter()
+            .map(|set| match set.split_once('=') {
+                Some((name, _)) if fills_header(name.trim()) => format!("{name}={NOT_RECORDED}"),
+                _ => set.clone(),
+            })
+            .collect(),
         params: schedule
             .params
             .iter()
             .map(|p| manifest::Param {
                 name: p.name.clone(),
-                value: p.value.clone(),
+                value: if p.overridden && fills_header(&p.name) {
+                    NOT_RECORDED.to_string()
+                } else {
+                    p.value.clone()
+                },
                 overridden: p.overridden,
             })
             .collect(),
@@ -173,10 +190,23 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
             stream: t.stream,
             ignore_eos: t.ignore_eos,
             timeout_ns: t.timeout_ns,
-            header_names: t.headers.iter().map(|(k, _)| k.clone()).collect(),
+            header_names: t
+                .headers
+                .iter()
+                .chain(&t.header_env)
+                .map(|(k, _)| k.clone())
+                .collect(),
             request_id_header: t.request_id_header.clone(),
             prompt_tokens: prompt_tokens(t.prompt_tokens),
         },
+        on_error: Some(manifest::OnError {
+            backoff: schedule.backoff.as_ref().map(|b| manifest::BackoffRule {
+                from_ns: b.from_ns,
+                to_ns: b.to_ns,
+                jitter: b.jitter,
+                retry_after_cap_ns: super::pace::RETRY_AFTER_CAP.as_nanos() as u64,
+            }),
+        }),
         simulator: meta.provenance.simulator.clone(),
         request_ids: state.findings.request_ids.clone(),
         prompt_calibration: state.findings.prompt_calibration.clone(),

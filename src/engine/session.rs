@@ -134,12 +134,13 @@ pub async fn run(
     timing: Timing,
     first_at: Option<u64>,
     running: Running,
-) {
+    pacer: Option<&super::pace::Pacer>,
+) -> Option<std::time::Duration> {
     let _running = running;
     // The run does not finish while a conversation may still send.
     let _held = ctx.hold();
     let Some(head) = requests.first().copied() else {
-        return;
+        return None;
     };
     let class = ctx.schedule.phases[head.phase as usize]
         .classes
@@ -172,7 +173,7 @@ pub async fn run(
             }
         };
         if later && !wait_until(&ctx, &gate, due).await {
-            return; // the phase ended (or the run stopped) before the turn was due
+            return None; // the phase ended (or the run stopped) before the turn was due
         }
         let scheduled = match (first.at_ns, timing.open) {
             (Some(at), true) => Some(timing.at(at)),
@@ -188,7 +189,7 @@ pub async fn run(
             })
             .collect();
         if later && (gate.ended() || ctx.stopped()) {
-            return;
+            return None;
         }
         let mut sends = Vec::with_capacity(branches.len());
         let mut lost = false;
@@ -219,14 +220,16 @@ pub async fn run(
                 input_tokens,
                 capture,
             };
-            sends.push(ctx.fire(*r, scheduled, Some(turn)));
+            // The first branch paces the user (a turn fails as a whole when any branch does).
+            let pacer = pacer.filter(|_| sends.is_empty());
+            sends.push(ctx.fire(*r, scheduled, Some(turn), pacer));
         }
         if let (Some(at), false) = (scheduled, later) {
             ctx.clock.spin_until(at);
         }
         let fired = futures_util::future::join_all(sends).await;
         if lost || fired.is_empty() || fired.iter().any(|f| !f.ok) {
-            return;
+            return fired.iter().find_map(|f| f.pause);
         }
         previous_done = fired.iter().map(|f| f.done_ns).max();
         if live {
@@ -235,10 +238,11 @@ pub async fn run(
         }
         i = end;
     }
+    None
 }
 
 /// Sleeps until run time `ns`; false if the phase ended or the run stopped first.
-async fn wait_until(ctx: &Ctx, gate: &Gate, ns: u64) -> bool {
+pub(super) async fn wait_until(ctx: &Ctx, gate: &Gate, ns: u64) -> bool {
     let mut stop = ctx.stop.clone();
     let mut ended = gate.ended.subscribe();
     tokio::select! {

@@ -43,6 +43,9 @@ pub struct Manifest {
     #[serde(default)]
     pub includes: Vec<SourceFile>,
     pub target: Target,
+    /// How closed-loop users paced themselves after failures (`None` for runs from before it).
+    #[serde(default)]
+    pub on_error: Option<OnError>,
     /// Set when the run used the in-process simulator.
     #[serde(default)]
     pub simulator: Option<Simulator>,
@@ -190,6 +193,23 @@ pub struct Target {
     #[serde(default)]
     pub request_id_header: Option<String>,
     pub prompt_tokens: PromptTokens,
+}
+
+/// `on_error` as the run applied it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnError {
+    /// `None`: `backoff = none`, the next request at once.
+    pub backoff: Option<BackoffRule>,
+}
+
+/// `exponential(from, to)`, with or without jitter; `Retry-After` is a floor, up to
+/// `retry_after_cap_ns`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackoffRule {
+    pub from_ns: u64,
+    pub to_ns: u64,
+    pub jitter: bool,
+    pub retry_after_cap_ns: u64,
 }
 
 /// The in-process simulator's cost model.

@@ -76,6 +76,14 @@ pub struct RequestRow {
     pub turn: Option<u32>,
     pub branch: Option<u32>,
     pub session_turns: Option<u32>,
+    /// A connection opened for this request: how long the name look-up and TCP connect took
+    /// (ns), and the TLS handshake after it. `None` on a pooled connection (and for TLS on
+    /// plain HTTP). `sent_ns` is after both: when the request's first byte was written.
+    pub connect_ns: Option<u64>,
+    pub tls_ns: Option<u64>,
+    /// A closed-loop user paused this long after this request failed, before its next one
+    /// (`on_error { backoff }`, or the server's `Retry-After`); `None` when it did not.
+    pub backoff_ns: Option<u64>,
 }
 
 impl RequestRow {
@@ -119,6 +127,9 @@ impl RequestRow {
             turn: None,
             branch: None,
             session_turns: None,
+            connect_ns: None,
+            tls_ns: None,
+            backoff_ns: None,
         }
     }
 }

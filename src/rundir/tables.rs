@@ -35,6 +35,9 @@ pub mod requests {
     pub const TURN: &str = "turn";
     pub const BRANCH: &str = "branch";
     pub const SESSION_TURNS: &str = "session_turns";
+    pub const CONNECT_NS: &str = "connect_ns";
+    pub const TLS_NS: &str = "tls_ns";
+    pub const BACKOFF_NS: &str = "backoff_ns";
 
     use std::sync::Arc;
 
@@ -78,6 +81,9 @@ pub mod requests {
             i32n(TURN, true),
             i32n(BRANCH, true),
             i32n(SESSION_TURNS, true),
+            i64n(CONNECT_NS, true),
+            i64n(TLS_NS, true),
+            i64n(BACKOFF_NS, true),
         ]))
     }
 
@@ -116,6 +122,9 @@ pub mod requests {
         let mut turn = Int32Builder::with_capacity(n);
         let mut branch = Int32Builder::with_capacity(n);
         let mut session_turns = Int32Builder::with_capacity(n);
+        let mut connect = Int64Builder::with_capacity(n);
+        let mut tls = Int64Builder::with_capacity(n);
+        let mut backoff = Int64Builder::with_capacity(n);
         let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
         let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
         for r in rows.iter() {
@@ -158,6 +167,9 @@ pub mod requests {
             turn.append_option(r.turn.map(i32_of));
             branch.append_option(r.branch.map(i32_of));
             session_turns.append_option(r.session_turns.map(i32_of));
+            connect.append_option(r.connect_ns.map(i64_of));
+            tls.append_option(r.tls_ns.map(i64_of));
+            backoff.append_option(r.backoff_ns.map(i64_of));
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(id.finish()),
@@ -189,6 +201,9 @@ pub mod requests {
             Arc::new(turn.finish()),
             Arc::new(branch.finish()),
             Arc::new(session_turns.finish()),
+            Arc::new(connect.finish()),
+            Arc::new(tls.finish()),
+            Arc::new(backoff.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("requests batch: {e}"))
     }

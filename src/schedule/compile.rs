@@ -272,6 +272,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
         slo: workload.slo.clone(),
         target: workload.target.clone(),
         abort: workload.abort.clone(),
+        backoff: workload.backoff.clone(),
         hash: String::new(),
         classes,
         phases,

@@ -27,7 +27,9 @@ use std::ops::Range;
 
 /// What the engine needs of the workload beyond the plan comes with the schedule, so the engine
 /// never sees a `Workload`.
-pub use crate::workload::{AbortRule, Api, History, Objective, ParamValue, PromptTokens, Target};
+pub use crate::workload::{
+    AbortRule, Api, Backoff, History, Objective, ParamValue, PromptTokens, Target,
+};
 use crate::workload::{Dist, Process, SearchLevel, Session, Shape};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +45,8 @@ pub struct Schedule {
     pub target: Target,
     /// When the run stops itself because its requests keep failing (not part of the hash).
     pub abort: Option<AbortRule>,
+    /// How closed-loop users pace themselves after failures (not part of the hash).
+    pub backoff: Option<Backoff>,
     /// SHA-256 of the plan's content (phases, classes, every planned request), hex.
     pub hash: String,
     /// Class names by class id.

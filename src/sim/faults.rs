@@ -9,6 +9,9 @@ pub enum Fault {
     None,
     /// Answer at once with this HTTP status.
     Status(u16),
+    /// Answer at once `429 Too Many Requests` with `Retry-After` of this many seconds (a
+    /// rate-limiting gateway).
+    Throttle(u32),
     /// Abort the connection halfway through the stream.
     Cut,
     /// Stop sending halfway through and hold the connection open.
@@ -22,6 +25,9 @@ pub enum Fault {
 pub struct Faults {
     /// Share of requests answered 429 (half of them) or 500 (the other half).
     pub error_rate: f64,
+    /// Share of requests answered 429 with `Retry-After: retry_after_s`.
+    pub throttle_rate: f64,
+    pub retry_after_s: u32,
     /// Share of streams cut (connection aborted) halfway.
     pub cut_rate: f64,
     /// Share of streams that stall halfway and never finish.
@@ -37,6 +43,10 @@ impl Faults {
         let mut edge = self.error_rate;
         if u < edge {
             return Fault::Status(if rng.below(2) == 0 { 429 } else { 500 });
+        }
+        edge += self.throttle_rate;
+        if u < edge {
+            return Fault::Throttle(self.retry_after_s);
         }
         edge += self.cut_rate;
         if u < edge {

@@ -387,6 +387,13 @@ async fn complete(
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (error(status, "injected fault"), false);
     }
+    if let Fault::Throttle(secs) = fault {
+        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate limited (injected)");
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+        }
+        return (r, false);
+    }
     let b = &state.behaviour;
     let template = if chat { b.chat_template_tokens } else { 0 };
     let prompt_tokens = words.len() as u32 + template;

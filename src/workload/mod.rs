@@ -40,6 +40,30 @@ pub struct Workload {
     pub slo: Vec<Objective>,
     /// When the run stops itself because its requests keep failing (`None`: `abort = off`).
     pub abort: Option<AbortRule>,
+    /// How a closed-loop user paces itself after a failed request (`None`: `backoff = none`).
+    pub backoff: Option<Backoff>,
+}
+
+/// `on_error { backoff = exponential(from: 100ms, to: 10s)  jitter = true }`: after a failed
+/// request, a closed-loop user waits `from`, doubling with each failure in a row up to `to`
+/// (a success starts it over); with jitter, a share of the wait drawn at random so users that
+/// failed together do not return together; never less than a 429's or 503's `Retry-After`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Backoff {
+    pub from_ns: u64,
+    pub to_ns: u64,
+    pub jitter: bool,
+}
+
+impl Default for Backoff {
+    /// 100 ms doubling to 10 s, with jitter.
+    fn default() -> Backoff {
+        Backoff {
+            from_ns: 100_000_000,
+            to_ns: 10_000_000_000,
+            jitter: true,
+        }
+    }
 }
 
 /// `abort { errors > SHARE  over = WINDOW  min_requests = N }`.
@@ -84,6 +108,11 @@ pub struct Target {
     pub ignore_eos: bool,
     pub timeout_ns: Option<u64>,
     pub headers: Vec<(String, String)>,
+    /// `header_env`: headers whose values are read from these environment variables when the
+    /// run starts (sent, never written anywhere).
+    pub header_env: Vec<(String, String)>,
+    /// Params whose values fill a header: a `--set` of one is not archived.
+    pub header_params: Vec<String>,
     pub temperature: Option<f64>,
     /// The header that carries each request's UUID (`None`: no such header is sent).
     pub request_id_header: Option<String>,
@@ -122,6 +151,8 @@ impl Default for Target {
             ignore_eos: false,
             timeout_ns: None,
             headers: Vec::new(),
+            header_env: Vec::new(),
+            header_params: Vec::new(),
             temperature: None,
             request_id_header: Some(DEFAULT_REQUEST_ID_HEADER.to_string()),
             prompt_tokens: PromptTokens::Exact,

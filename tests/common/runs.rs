@@ -56,6 +56,9 @@ pub struct Req {
     pub turn: Option<i32>,
     pub branch: Option<i32>,
     pub session_turns: Option<i32>,
+    pub connect_ns: Option<i64>,
+    pub tls_ns: Option<i64>,
+    pub backoff_ns: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -141,6 +144,9 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 turn: opt_i32(i32c("turn"), i),
                 branch: opt_i32(i32c("branch"), i),
                 session_turns: opt_i32(i32c("session_turns"), i),
+                connect_ns: opt_i64(i64c("connect_ns"), i),
+                tls_ns: opt_i64(i64c("tls_ns"), i),
+                backoff_ns: opt_i64(i64c("backoff_ns"), i),
             });
         }
     }
@@ -207,6 +213,7 @@ pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Me
     let schedule = std::sync::Arc::new(super::plan(text));
     let dir = temp_dir(name);
     let options = llmw::engine::RunOptions {
+        secret_headers: Vec::new(),
         out: Some(dir.clone()),
         target,
         api_key: Some("sk-test-secret-key".into()),
