@@ -180,7 +180,7 @@ async fn an_answer_then_a_reset_is_not_sent_again() {
                     .await;
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 // A close with linger 0 is a reset.
-                let _ = s.set_linger(Some(Duration::ZERO));
+                let _ = s.set_zero_linger();
             }
         })
     })

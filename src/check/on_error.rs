@@ -24,11 +24,13 @@ pub(crate) fn on_error_block(ctx: &mut Ctx, block: &Block, rule: &mut Option<Bac
             Entry::Assign { key, value, .. } => match key.text.as_str() {
                 "backoff" => backoff(ctx, value, rule),
                 "jitter" => jitter = ctx.boolean(value, "jitter"),
-                other => ctx.error(
-                    Diagnostic::error(key.span, format!("on_error has no field '{other}'"))
-                        .suggest(crate::suggest::closest(other, ["backoff", "jitter"]))
-                        .help(EXAMPLE),
-                ),
+                other => {
+                    let d = Diagnostic::error(key.span, format!("on_error has no field '{other}'"));
+                    ctx.error(suggest_or(
+                        d,
+                        crate::suggest::closest(other, ["backoff", "jitter"]),
+                    ));
+                }
             },
             Entry::Broken { message, span } => ctx.error(Diagnostic::error(*span, message.clone())),
             Entry::Block(b) => ctx.error(Diagnostic::error(b.span, "on_error holds no blocks")),
@@ -36,12 +38,20 @@ pub(crate) fn on_error_block(ctx: &mut Ctx, block: &Block, rule: &mut Option<Bac
                 Diagnostic::error(o.span, "on_error holds fields, not conditions").help(EXAMPLE),
             ),
             Entry::Param { span, .. } | Entry::Include { span, .. } => {
-                ctx.error(Diagnostic::error(*span, "on_error holds its fields only").help(EXAMPLE))
+                ctx.error(Diagnostic::error(*span, "on_error holds its fields only").help(EXAMPLE));
             }
         }
     }
     if let (Some(j), Some(r)) = (jitter, rule.as_mut()) {
         r.jitter = j;
+    }
+}
+
+/// "Did you mean" when a name is near one, else the example.
+fn suggest_or(d: Diagnostic, near: Option<&str>) -> Diagnostic {
+    match near {
+        Some(_) => d.suggest(near),
+        None => d.help(EXAMPLE),
     }
 }
 
@@ -55,11 +65,11 @@ fn backoff(ctx: &mut Ctx, value: &crate::syntax::Expr, rule: &mut Option<Backoff
         }
         ExprKind::Call { name, args } if name.text == "exponential" => (name, args),
         ExprKind::Call { name, .. } => {
-            ctx.error(
-                Diagnostic::error(name.span, format!("unknown backoff '{}'", name.text))
-                    .suggest(crate::suggest::closest(&name.text, ["exponential"]))
-                    .help(EXAMPLE),
-            );
+            let d = Diagnostic::error(name.span, format!("unknown backoff '{}'", name.text));
+            ctx.error(suggest_or(
+                d,
+                crate::suggest::closest(&name.text, ["exponential"]),
+            ));
             return;
         }
         _ => {

@@ -139,9 +139,7 @@ pub async fn run(
     let _running = running;
     // The run does not finish while a conversation may still send.
     let _held = ctx.hold();
-    let Some(head) = requests.first().copied() else {
-        return None;
-    };
+    let head = requests.first().copied()?;
     let class = ctx.schedule.phases[head.phase as usize]
         .classes
         .iter()
