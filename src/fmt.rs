@@ -1,4 +1,16 @@
-//! Exact, machine-independent formatting of times and numbers for plan output.
+//! Exact, machine-independent formatting of times and numbers for plan output, and the civil
+//! calendar's arithmetic that reading dates needs (traces, `Retry-After`).
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
 
 /// Nanoseconds as decimal seconds with no rounding and no trailing zeros: `1.5`, `0.000000001`.
 pub fn secs(ns: u64) -> String {

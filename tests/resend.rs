@@ -226,3 +226,54 @@ async fn an_idle_close_racing_the_write_is_sent_again_once() {
     }
     assert_eq!(heads.load(Ordering::SeqCst), 3, "each request read once");
 }
+
+/// Against a server that closes after every response (llama.cpp's way), each request opens its
+/// own connection: its row has `connect_ns`, and `sent_ns` is after the set-up, so the one user's
+/// next request goes out no sooner than the previous answer plus that set-up. TTFT starts there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_set_up_is_timed_and_kept_out_of_ttft() {
+    let sim = common::runs::simulator(llmw::sim::SimConfig {
+        behaviour: llmw::sim::Behaviour {
+            close_after_response: true,
+            ..llmw::sim::Behaviour::default()
+        },
+        ..llmw::sim::SimConfig::default()
+    })
+    .await;
+    let text = r#"workload "setup" {
+  target { api = completions  model = "m" }
+  requests { input = 5  output = 3 }
+  phase "p" { requests = 12  concurrency = 1 }
+}"#;
+    let p = prepare(text, "setup-timed", sim.url(), Metrics::Off);
+    let dir = p.dir.clone();
+    engine::run(p.schedule, p.options).await.expect("run");
+    let mut rows = requests(&dir);
+    assert_eq!(rows.len(), 12);
+    rows.sort_by_key(|r| r.sent_ns);
+    for pair in rows.windows(2) {
+        let (before, r) = (&pair[0], &pair[1]);
+        assert_eq!(r.status, "ok", "{r:?}");
+        let connect = r.connect_ns.expect("a new connection for each request");
+        assert!(connect > 0 && r.tls_ns.is_none(), "{r:?}");
+        assert!(
+            r.sent_ns - before.done_ns >= connect,
+            "the set-up ({connect} ns) lies between the last answer and the send: {before:?} {r:?}"
+        );
+        assert!(r.first_token_ns.expect("ttft") > r.sent_ns, "{r:?}");
+    }
+    // The analysis' set-up figure is those columns, and the share that opened a connection.
+    let run = llmw::load_run(&dir).expect("load");
+    let a = llmw::analyze(&run, &Default::default()).expect("analyze");
+    let c = &a.groups[0].connections;
+    let opened: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.connect_ns)
+        .map(|n| n as f64 / 1e6)
+        .collect();
+    assert_eq!(c.opened, opened.len());
+    assert!(c.opened >= 11, "{c:?}");
+    assert_eq!(c.opened_share, Some(c.opened as f64 / 12.0));
+    let max = opened.iter().copied().fold(0.0, f64::max);
+    assert_eq!(c.setup_ms.max, Some(max));
+}

@@ -496,6 +496,7 @@ async fn error_responses_keep_their_connection() {
   requests { input = 5  output = 2 }
   phase "p" { requests = 20  concurrency = 1 }
   abort = off
+  on_error { backoff = none }
 }"#;
     let ran = run_with(config, text, Metrics::Off, "error-reuse").await;
     assert_eq!(ran.rows.len(), 20);

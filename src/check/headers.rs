@@ -188,14 +188,25 @@ pub(crate) fn headers(ctx: &mut Ctx, e: &Expr, target: &mut Target) {
                 target.header_params.push(p);
             }
         }
-        target
-            .headers
-            .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-        target
-            .header_env
-            .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-        target.headers.push((name.to_string(), v));
+        set(target, name, v, false);
     }
+}
+
+/// Sets header `name` to `value` (the name of an environment variable when `env`), replacing an
+/// earlier setting of it in either map: a later `target` block wins.
+fn set(target: &mut Target, name: &str, value: String, env: bool) {
+    target
+        .headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    target
+        .header_env
+        .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    let to = if env {
+        &mut target.header_env
+    } else {
+        &mut target.headers
+    };
+    to.push((name.to_string(), value));
 }
 
 /// `header_env = { "x-api-key": "ANTHROPIC_API_KEY" }`: each header's value is read from the
@@ -245,13 +256,7 @@ pub(crate) fn header_env(ctx: &mut Ctx, e: &Expr, target: &mut Target) {
             );
             continue;
         }
-        target
-            .headers
-            .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-        target
-            .header_env
-            .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-        target.header_env.push((name.to_string(), var));
+        set(target, name, var, true);
     }
 }
 
