@@ -46,6 +46,10 @@ pub struct Socket {
     arrived_unix_ns: Option<u64>,
     /// Where that time is also stored, for a reader that does not own the socket (0: none).
     tap: Option<Arc<AtomicU64>>,
+    /// Bytes the kernel took for sending since the socket was made (under TLS: ciphertext,
+    /// handshake included), so a writer above a buffering layer can tell whether any byte of
+    /// its request reached the socket.
+    written: u64,
 }
 
 impl Socket {
@@ -64,6 +68,7 @@ impl Socket {
             fresh_write: true,
             arrived_unix_ns: None,
             tap: None,
+            written: 0,
         })
     }
 
@@ -164,6 +169,24 @@ impl Socket {
     /// does. A vectored write never does (`len` is `None`): `writev` takes at most `IOV_MAX`
     /// slices, so a short count need not mean a full socket.
     fn poll_write_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        len: Option<usize>,
+        op: impl Fn(&std::net::TcpStream) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let out = self.poll_write_raw(cx, len, op);
+        if let Poll::Ready(Ok(n)) = &out {
+            self.written += *n as u64;
+        }
+        out
+    }
+
+    /// Bytes the kernel took for sending since the socket was made.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    fn poll_write_raw(
         &mut self,
         cx: &mut Context<'_>,
         len: Option<usize>,

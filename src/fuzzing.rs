@@ -25,14 +25,20 @@ pub fn language(data: &[u8]) {
     }
 }
 
-/// A streamed response: the first byte chooses how the rest is split into network reads.
+/// A streamed response: the first byte chooses the API (its low bit) and how the rest is split
+/// into network reads.
 pub fn sse(data: &[u8]) {
     let Some((&step, rest)) = data.split_first() else {
         return;
     };
-    let step = (step as usize % 64) + 1;
+    let api = if step & 1 == 0 {
+        crate::schedule::Api::Chat
+    } else {
+        crate::schedule::Api::Completions
+    };
+    let step = (step as usize / 2 % 64) + 1;
     let reads: Vec<&[u8]> = rest.chunks(step).collect();
-    let _ = crate::engine::replay_stream(&reads, 16);
+    let _ = crate::engine::replay_stream(api, &reads, 16);
 }
 
 /// A scratch file of this process, for readers that take a path.
@@ -146,4 +152,118 @@ pub fn run_json(data: &[u8]) {
             let _ = crate::analysis::report::html(&[a]);
         }
     }
+}
+
+/// A response body's framing: the first byte chooses the framing (chunked, a length, until
+/// close) and the sizes of the network reads; the body taken off in those pieces must give the
+/// same data and the same end as a plain decoder that reads it whole.
+pub fn framing(data: &[u8]) {
+    use crate::engine::{Chunk, Framing};
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let framing = match mode % 4 {
+        0 | 1 => Framing::Chunked(Chunk::Size),
+        2 => Framing::Length(u64::from(mode / 4)),
+        _ => Framing::UntilClose,
+    };
+    let pieces: Vec<usize> = rest
+        .iter()
+        .take(8)
+        .map(|b| usize::from(b % 17) + 1)
+        .collect();
+    let streamed = crate::engine::deframe_in_pieces(framing, rest, &pieces);
+    let whole = reference_deframe(framing, rest);
+    assert_eq!(
+        (
+            streamed.0.as_slice(),
+            streamed.1.is_err(),
+            streamed.1.as_ref().ok()
+        ),
+        (whole.0.as_slice(), whole.1.is_err(), whole.1.as_ref().ok()),
+        "read in pieces of {pieces:?} vs whole: {streamed:?} vs {whole:?}"
+    );
+}
+
+/// The framing taken off a whole input at once, written as plainly as RFC 9112 reads
+/// (chunk-size lines as httparse takes them: 1–16 hex digits, spaces after, `;` and anything
+/// after it; `\r\n` or a bare `\n` ends a line; `\r` nowhere else).
+fn reference_deframe(framing: crate::engine::Framing, input: &[u8]) -> crate::engine::Deframed {
+    use crate::engine::Framing;
+    match framing {
+        Framing::UntilClose => (input.to_vec(), Ok(None)),
+        Framing::Length(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if input.len() >= n {
+                (input[..n].to_vec(), Ok(Some(n)))
+            } else {
+                (input.to_vec(), Ok(None))
+            }
+        }
+        Framing::Chunked(_) => {
+            let mut data = Vec::new();
+            let mut at = 0;
+            let line = |at: usize| -> Option<(&[u8], usize)> {
+                let nl = input[at..].iter().position(|b| *b == b'\n')?;
+                let l = &input[at..at + nl];
+                Some((l.strip_suffix(b"\r").unwrap_or(l), at + nl + 1))
+            };
+            loop {
+                let Some((size_line, next)) = line(at) else {
+                    return (data, Ok(None));
+                };
+                let Some(size) = reference_chunk_size(size_line) else {
+                    return (data, Err("chunk size".into()));
+                };
+                at = next;
+                if size == 0 {
+                    break;
+                }
+                let left = input.len() - at;
+                if (left as u64) < size {
+                    data.extend_from_slice(&input[at..]);
+                    return (data, Ok(None));
+                }
+                let size = size as usize;
+                data.extend_from_slice(&input[at..at + size]);
+                at += size;
+                match line(at) {
+                    None => return (data, Ok(None)),
+                    Some((b"", next)) => at = next,
+                    Some(_) => return (data, Err("data longer than its size".into())),
+                }
+            }
+            // Trailer lines until a blank one.
+            loop {
+                match line(at) {
+                    None => return (data, Ok(None)),
+                    Some((l, next)) => {
+                        at = next;
+                        if l.is_empty() {
+                            return (data, Ok(Some(at)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn reference_chunk_size(line: &[u8]) -> Option<u64> {
+    let (size, ext) = match line.iter().position(|b| *b == b';') {
+        Some(i) => (&line[..i], Some(&line[i + 1..])),
+        None => (line, None),
+    };
+    if line.contains(&b'\r') || ext.is_some_and(|e| e.contains(&b'\n')) {
+        return None;
+    }
+    let digits_end = size
+        .iter()
+        .position(|b| !b.is_ascii_hexdigit())
+        .unwrap_or(size.len());
+    let (hex, after) = size.split_at(digits_end);
+    if hex.is_empty() || hex.len() > 16 || !after.iter().all(|b| *b == b' ' || *b == b'\t') {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
 }

@@ -39,6 +39,11 @@ fn the_sse_corpus_replays_cleanly() {
 }
 
 #[test]
+fn the_framing_corpus_replays_cleanly() {
+    replay("framing", llmw::fuzzing::framing);
+}
+
+#[test]
 fn the_trace_corpus_replays_cleanly() {
     replay("trace", llmw::fuzzing::trace);
 }
@@ -52,7 +57,8 @@ fn the_run_json_corpus_replays_cleanly() {
 fn recorded_real_server_streams_are_read_exactly() {
     // llama.cpp's completions stream: 4 tokens, then a finish chunk with usage, then [DONE].
     let data = std::fs::read("fuzz/corpus/sse/llama-cpp-completions.sse").expect("seed");
-    let (chunks, failure) = llmw::engine::replay_stream(&[&data[1..]], 16);
+    let (chunks, failure) =
+        llmw::engine::replay_stream(llmw::schedule::Api::Completions, &[&data[1..]], 16);
     assert_eq!(failure, None);
     assert_eq!(chunks.len(), 4);
     assert_eq!(chunks.iter().map(|c| c.tokens).sum::<u32>(), 4);
@@ -72,4 +78,42 @@ fn the_run_json_seeds_of_real_runs_are_manifests_the_reader_accepts() {
         }
     }
     assert!(seeds >= 3, "{seeds} seeds");
+}
+
+#[test]
+fn the_framing_agrees_with_the_plain_decoder_on_mutated_bodies() {
+    // Without cargo-fuzz: valid chunked bodies, each byte then kept, dropped, doubled or
+    // replaced by one of the framing's own bytes, under every framing and many read sizes.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let alphabet = b"0123456789abcdefABCDEF;= \t\r\nxz";
+    for _ in 0..20_000 {
+        let mut body = Vec::new();
+        for _ in 0..(next() % 4) {
+            let n = (next() % 20) as usize;
+            body.extend_from_slice(format!("{n:x}").as_bytes());
+            if next() % 4 == 0 {
+                body.extend_from_slice(b" ;ext=v");
+            }
+            body.extend_from_slice(if next() % 3 == 0 { b"\n" } else { b"\r\n" });
+            body.extend((0..n).map(|i| b'a' + (i % 26) as u8));
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"0\r\ntrailer: 1\r\n\r\nafter");
+        let mut input = vec![(next() % 256) as u8];
+        for &b in &body {
+            match next() % 40 {
+                0 => {}
+                1 => input.extend_from_slice(&[b, b]),
+                2 => input.push(alphabet[(next() % alphabet.len() as u64) as usize]),
+                _ => input.push(b),
+            }
+        }
+        llmw::fuzzing::framing(&input);
+    }
 }

@@ -80,7 +80,10 @@ async fn run(url: String, text: &str, name: &str) -> (Result<Ending, String>, Ve
     let p = prepare(text, name, url, Metrics::Off);
     let dir = p.dir.clone();
     let began = Instant::now();
-    let result = engine::run(p.schedule, p.options).await.map(|r| r.ending);
+    let result = engine::run(p.schedule, p.options)
+        .await
+        .map(|r| r.ending)
+        .map_err(|e| e.to_string());
     let took = began.elapsed();
     let rows = if result.is_ok() {
         requests(&dir)

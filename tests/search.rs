@@ -331,7 +331,10 @@ async fn a_search_is_one_machines_and_needs_a_judge() {
         .await
         .err()
         .expect("refused");
-    assert!(e.contains("each shard would search on its own"), "{e}");
+    assert!(
+        matches!(&e, llmw::engine::RunError::Plan(m) if m.contains("each shard would search on its own")),
+        "{e}"
+    );
     let p = common::runs::prepare(
         text,
         "search-judge",
@@ -344,5 +347,8 @@ async fn a_search_is_one_machines_and_needs_a_judge() {
         .await
         .err()
         .expect("refused");
-    assert!(e.contains("needs a judge"), "{e}");
+    assert!(
+        matches!(&e, llmw::engine::RunError::Plan(m) if m.contains("needs a judge")),
+        "{e}"
+    );
 }

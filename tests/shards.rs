@@ -182,6 +182,7 @@ fn options(
         start_at,
         judge: None,
         levels: None,
+        warn: None,
     }
 }
 

@@ -181,6 +181,7 @@ async fn run_in_simulator(schedule: std::sync::Arc<llmw::Schedule>, name: &str) 
         start_at: None,
         judge: None,
         levels: None,
+        warn: None,
     };
     llmw::engine::run(schedule, opts).await.expect("runs");
     dir

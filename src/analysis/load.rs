@@ -360,7 +360,14 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
             r.input_tokens.push(input.value(i));
             r.output_tokens
                 .push((!output.is_null(i)).then(|| output.value(i)));
-            r.status.push(Status::parse(status.value(i)));
+            let named = status.value(i);
+            r.status.push(Status::parse(named).ok_or_else(|| AnalysisError::Unreadable {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "request {} has status '{named}', which this llmw does not know (a newer llmw wrote it?)",
+                    id.value(i)
+                ),
+            })?);
         }
     }
 

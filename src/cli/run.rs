@@ -210,6 +210,7 @@ pub fn execute(
         start_at: common.start_at,
         judge: Some(Arc::new(llmw::analysis::search::ProbeJudge)),
         levels,
+        warn: Some(Arc::new(|w: &str| eprintln!("warning: {w}"))),
     };
     // On the runtime's workers, so it keeps listening while the analysis prints.
     let _signals = runtime.spawn(super::signals::watch(options.stopper.clone()));

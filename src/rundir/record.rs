@@ -12,14 +12,15 @@ pub enum Status {
 }
 
 impl Status {
-    /// The status a `status` column value names (an unknown one reads as an error).
-    pub fn parse(s: &str) -> Status {
+    /// The status a `status` column value names; `None` for one this version does not know.
+    pub fn parse(s: &str) -> Option<Status> {
         match s {
-            "ok" => Status::Ok,
-            "timeout" => Status::Timeout,
-            "dropped" => Status::Dropped,
-            "cancelled" => Status::Cancelled,
-            _ => Status::Error,
+            "ok" => Some(Status::Ok),
+            "error" => Some(Status::Error),
+            "timeout" => Some(Status::Timeout),
+            "dropped" => Some(Status::Dropped),
+            "cancelled" => Some(Status::Cancelled),
+            _ => None,
         }
     }
 
@@ -31,6 +32,76 @@ impl Status {
             Status::Dropped => "dropped",
             Status::Cancelled => "cancelled",
         }
+    }
+}
+
+/// What went wrong with a request that did not end `ok`: the `error_kind` column. The kinds
+/// are fixed (docs/runs.md lists them); the `error` column says the rest in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// No connection: the name did not resolve, the port refused, connect timed out.
+    Connect,
+    /// The TLS handshake or the certificate failed.
+    Tls,
+    /// The server answered with a status other than 2xx.
+    HttpStatus,
+    /// The answer is not HTTP/1.1 llmw can read, or the connection ended before its head.
+    Protocol,
+    /// The body broke after a 2xx head: closed mid-stream, bad framing, an error event, an
+    /// end without a finish.
+    Stream,
+    /// The body is not the API's JSON.
+    Decode,
+    /// No complete answer within the request's timeout.
+    Timeout,
+    /// A capacity search cut it (its probe ended a hold ago).
+    Cut,
+    /// The run stopped for another reason (the abort rule, a failed writer) while it ran.
+    Cancelled,
+    /// The run was interrupted (a signal) while it ran.
+    Interrupted,
+    /// An open-loop request dropped at `max_in_flight`.
+    Dropped,
+    /// llmw itself failed on it (a bug; the run ends failed and says so).
+    Internal,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Connect,
+        ErrorKind::Tls,
+        ErrorKind::HttpStatus,
+        ErrorKind::Protocol,
+        ErrorKind::Stream,
+        ErrorKind::Decode,
+        ErrorKind::Timeout,
+        ErrorKind::Cut,
+        ErrorKind::Cancelled,
+        ErrorKind::Interrupted,
+        ErrorKind::Dropped,
+        ErrorKind::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Stream => "stream",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Cut => "cut",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Dropped => "dropped",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// The kind an `error_kind` value names; `None` for a name this version does not know.
+    pub fn parse(s: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -53,6 +124,8 @@ pub struct RequestRow {
     pub status: Status,
     pub http_status: Option<u16>,
     pub error: Option<String>,
+    /// Why it failed, by kind (`None` when it ended `ok`, and in runs before the column).
+    pub error_kind: Option<ErrorKind>,
     pub prefix_group: Option<u32>,
     /// The UUID llmw gave the request (sent in the request-id header unless that is off).
     pub request_uuid: Option<String>,
@@ -115,6 +188,7 @@ impl RequestRow {
             status,
             http_status: None,
             error: None,
+            error_kind: None,
             prefix_group: None,
             request_uuid: None,
             conn_reused: None,

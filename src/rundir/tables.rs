@@ -38,6 +38,7 @@ pub mod requests {
     pub const CONNECT_NS: &str = "connect_ns";
     pub const TLS_NS: &str = "tls_ns";
     pub const BACKOFF_NS: &str = "backoff_ns";
+    pub const ERROR_KIND: &str = "error_kind";
 
     use std::sync::Arc;
 
@@ -84,6 +85,7 @@ pub mod requests {
             i64n(CONNECT_NS, true),
             i64n(TLS_NS, true),
             i64n(BACKOFF_NS, true),
+            s(ERROR_KIND, true),
         ]))
     }
 
@@ -125,6 +127,7 @@ pub mod requests {
         let mut connect = Int64Builder::with_capacity(n);
         let mut tls = Int64Builder::with_capacity(n);
         let mut backoff = Int64Builder::with_capacity(n);
+        let mut error_kind = StringBuilder::new();
         let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
         let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
         for r in rows.iter() {
@@ -170,6 +173,7 @@ pub mod requests {
             connect.append_option(r.connect_ns.map(i64_of));
             tls.append_option(r.tls_ns.map(i64_of));
             backoff.append_option(r.backoff_ns.map(i64_of));
+            error_kind.append_option(r.error_kind.map(|k| k.as_str()));
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(id.finish()),
@@ -204,6 +208,7 @@ pub mod requests {
             Arc::new(connect.finish()),
             Arc::new(tls.finish()),
             Arc::new(backoff.finish()),
+            Arc::new(error_kind.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("requests batch: {e}"))
     }

@@ -228,6 +228,7 @@ pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Me
         start_at: None,
         judge: Some(std::sync::Arc::new(llmw::analysis::search::ProbeJudge)),
         levels: None,
+        warn: None,
     };
     Prepared {
         schedule,

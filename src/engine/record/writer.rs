@@ -221,7 +221,7 @@ impl TraceWriter {
         std::thread::Builder::new()
             .name("llmw-writer".into())
             .spawn(move || {
-                super::niceness::lower_this_thread();
+                crate::engine::record::niceness::lower_this_thread();
                 let ended = state.run(&done_tx);
                 let _ = done_tx.send(Stage::Ended(ended));
             })

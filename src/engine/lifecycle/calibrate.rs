@@ -6,11 +6,11 @@
 //! server's `usage.prompt_tokens` for each gives the overhead (intercept) and the tokens per
 //! word (slope, 1 when the word list is one token per word under the model's tokenizer).
 
-use serde_json::{json, Value};
-
-use super::http::HttpClient;
-use crate::request_id::RunNonce;
+use crate::engine::dialect::Ask;
+use crate::engine::request::{Failure, Sender};
+use crate::prompt::Prompt;
 use crate::rundir::manifest;
+use crate::rundir::record::ErrorKind;
 
 /// Words in the two probes.
 const PROBES: [u32; 2] = [16, 80];
@@ -50,37 +50,36 @@ impl Calibration {
     }
 }
 
-/// Sends the probes; an error says why the overhead could not be measured.
-pub async fn measure(
-    http: &HttpClient,
-    model: &str,
-    headers: &[(&str, &str)],
-    id_header: Option<&str>,
-    nonce: RunNonce,
-) -> Result<Calibration, String> {
+/// Sends the probes as the run's requests go (its dialect, headers and key); an error says
+/// why the overhead could not be measured, with the run's secrets redacted.
+pub async fn measure(sender: &Sender) -> Result<Calibration, String> {
     let mut probes = Vec::new();
+    let failed = |kind, message: String| Failure::new(kind, message).recorded(sender.secrets());
     for (words, id) in PROBES.iter().zip(PROBE_IDS) {
-        let text = crate::prompt::probe_text(*words);
-        let body = json!({
-            "model": model,
-            "messages": [{"role": "user", "content": text}],
-            "max_tokens": 1,
-            "stream": false,
-        });
-        let uuid = nonce.uuid(id);
-        let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
-        if let Some(h) = id_header {
-            all.push((h, uuid.as_str()));
-        }
-        all.extend_from_slice(headers);
-        let sent = http
+        let body = sender
+            .dialect
+            .body(Ask {
+                model: &sender.model,
+                prompt: Prompt::Text(crate::prompt::probe_text(*words)),
+                max_tokens: 1,
+                stream: false,
+                ignore_eos: false,
+                temperature: None,
+            })
+            .to_string();
+        let uuid = sender.nonce.uuid(id);
+        let auth = sender.api_key.as_ref().map(|k| format!("Bearer {k}"));
+        let headers = sender.headers(&uuid, auth.as_deref());
+        let sent = sender
+            .http
             .send(
                 hyper::Method::POST,
-                "/v1/chat/completions",
-                &all,
-                body.to_string().as_bytes(),
+                sender.dialect.route(),
+                &headers,
+                body.as_bytes(),
             )
-            .await?;
+            .await
+            .map_err(|e| failed(e.kind, e.message))?;
         let mut resp = sent.response;
         let status = resp.status;
         let bytes = tokio::time::timeout(
@@ -88,21 +87,25 @@ pub async fn measure(
             resp.body.read_to_end(ANSWER_BYTES),
         )
         .await
-        .map_err(|_| "no answer within 60 s".to_string())??;
+        .map_err(|_| "no answer within 60 s".to_string())?
+        .map_err(|e| failed(ErrorKind::Stream, e))?;
         if !status.is_success() {
-            return Err(format!(
-                "HTTP {}: {}",
-                status.as_u16(),
-                String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).trim()
+            let text = String::from_utf8_lossy(&bytes);
+            return Err(failed(
+                ErrorKind::HttpStatus,
+                format!("HTTP {}: {}", status.as_u16(), text.trim()),
             ));
         }
-        http.release(resp.body);
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
-        let tokens = v
-            .pointer("/usage/prompt_tokens")
-            .and_then(Value::as_u64)
+        sender.http.release(resp.body);
+        let answer = sender
+            .dialect
+            .whole(&bytes)
+            .map_err(|e| failed(ErrorKind::Decode, format!("not JSON: {e}")))?;
+        let tokens = answer
+            .usage
+            .prompt
             .ok_or("the response has no usage.prompt_tokens")?;
-        probes.push((*words, tokens as u32));
+        probes.push((*words, tokens));
     }
     Ok(fit(probes))
 }

@@ -8,15 +8,15 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use tokio::sync::{watch, Notify};
 
-use super::abort::Monitor;
-use super::clock::Clock;
-use super::pace::Pacer;
-use super::request::{Done, Sender, Turn};
-use super::run_dir::Ending;
-use super::stats::Live;
-use super::stop::Stopper;
-use super::writer::{Msg, STALL};
-use crate::rundir::record::{RequestRow, Status};
+use crate::engine::drive::abort::Monitor;
+use crate::engine::drive::pace::Pacer;
+use crate::engine::record::run_dir::Ending;
+use crate::engine::record::stats::Live;
+use crate::engine::record::stop::Stopper;
+use crate::engine::record::writer::{Msg, STALL};
+use crate::engine::request::{Done, Sender, Turn};
+use crate::engine::wire::clock::Clock;
+use crate::rundir::record::{ErrorKind, RequestRow, Status};
 use crate::schedule::{PlannedRequest, Schedule};
 
 pub struct Ctx {
@@ -113,7 +113,7 @@ impl Ctx {
                     .unwrap_or_else(|| "no message".into());
                 let why = format!("llmw bug: the request task panicked ({what})");
                 self.stopper.stop(Ending::Failed, why.clone());
-                let mut row = unsent(&r, Status::Error, why);
+                let mut row = unsent(&r, Status::Error, ErrorKind::Internal, why);
                 row.scheduled_ns = scheduled_ns;
                 row.sent_ns = sent;
                 row.done_ns = self.clock.now();
@@ -159,25 +159,35 @@ impl Ctx {
 
     /// A turn of a conversation that was due when its phase's `requests` limit stopped it.
     pub fn cancel_turn(&self, r: &PlannedRequest, scheduled_ns: Option<u64>, why: &str) {
-        self.record_unsent(r, Status::Cancelled, why.to_string(), scheduled_ns);
+        self.record_unsent(
+            r,
+            (Status::Cancelled, ErrorKind::Cancelled),
+            why.to_string(),
+            scheduled_ns,
+        );
     }
 
     /// An arrival that found `max_in_flight` requests outstanding.
     pub fn drop_arrival(&self, r: &PlannedRequest, scheduled_ns: u64, cap: u64) {
         let why = format!("max_in_flight ({cap}) reached");
-        self.record_unsent(r, Status::Dropped, why, Some(scheduled_ns));
+        self.record_unsent(
+            r,
+            (Status::Dropped, ErrorKind::Dropped),
+            why,
+            Some(scheduled_ns),
+        );
     }
 
     /// The row of a request that never went out, recorded now.
     fn record_unsent(
         &self,
         r: &PlannedRequest,
-        status: Status,
+        (status, kind): (Status, ErrorKind),
         why: String,
         scheduled_ns: Option<u64>,
     ) {
         let now = self.clock.now();
-        let mut row = unsent(r, status, why);
+        let mut row = unsent(r, status, kind, why);
         row.scheduled_ns = scheduled_ns;
         row.sent_ns = now;
         row.done_ns = now;
@@ -321,8 +331,9 @@ impl Drop for Outstanding<'_> {
 }
 
 /// A row for a request that never reached the server (`Dropped`), with its plan fields.
-fn unsent(r: &PlannedRequest, status: Status, error: String) -> RequestRow {
+fn unsent(r: &PlannedRequest, status: Status, kind: ErrorKind, error: String) -> RequestRow {
     RequestRow {
+        error_kind: Some(kind),
         phase: r.phase,
         class: r.class,
         input_tokens: r.input_tokens,

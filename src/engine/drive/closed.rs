@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::context::Ctx;
-use super::pace::Pacer;
-use super::session::{self, Gate, Running, Timing};
+use crate::engine::drive::context::Ctx;
+use crate::engine::drive::pace::Pacer;
+use crate::engine::drive::session::{self, Gate, Running, Timing};
 use crate::schedule::{Cursor, PhasePlan};
 
 struct Shared {
@@ -129,7 +129,7 @@ pub async fn run_plan(
             shared.gate.end();
             ctx.clock.now()
         }
-        _ = super::stop::until_set(&mut stop) => {
+        _ = crate::engine::record::stop::until_set(&mut stop) => {
             shared.gate.end();
             ctx.clock.now()
         }
@@ -141,7 +141,7 @@ async fn sleep_until(ctx: &Ctx, ns: u64) -> bool {
     let mut stop = ctx.stop.clone();
     tokio::select! {
         _ = tokio::time::sleep_until(ctx.clock.instant(ns).into()) => !ctx.stopped(),
-        _ = super::stop::until_set(&mut stop) => false,
+        _ = crate::engine::record::stop::until_set(&mut stop) => false,
     }
 }
 
@@ -186,7 +186,7 @@ async fn user(s: Arc<Shared>, i: usize) {
             let mut stop = s.ctx.stop.clone();
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_nanos(think)) => {}
-                _ = super::stop::until_set(&mut stop) => break,
+                _ = crate::engine::record::stop::until_set(&mut stop) => break,
             }
             if s.done() {
                 break;

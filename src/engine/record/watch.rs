@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::clock::Clock;
+use crate::engine::wire::clock::Clock;
 use crate::rundir::manifest::{ClientSample, ClientWatch};
 
 /// How often the watcher measures.

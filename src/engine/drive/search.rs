@@ -5,12 +5,13 @@
 //! `verify`, the loads holding 50, 60 and 70 % of the saturation throughput follow. Replayed
 //! levels (`--levels-from`) are run in their order, with no search.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::context::Ctx;
-use super::run_dir::PhaseSpan;
-use super::{closed, open};
+use crate::engine::drive::context::Ctx;
+use crate::engine::drive::{closed, open};
+use crate::engine::record::run_record::{RunRecord, Standing};
+use crate::engine::record::warn::Warn;
 use crate::rundir::manifest::{self, Manifest, ProbeMeasure, ProbeRecord};
 use crate::rundir::probe::Judge;
 use crate::rundir::record::{RequestRow, Status};
@@ -66,18 +67,20 @@ pub(crate) struct Driver<'a> {
     pub ctx: Arc<Ctx>,
     pub index: usize,
     pub start_ns: u64,
-    pub spans: Arc<Mutex<Vec<PhaseSpan>>>,
+    /// The run's record: the search's probes are published there, and the judge reads the
+    /// probe's window from its manifest.
+    pub record: Arc<RunRecord>,
     pub judge: Option<Arc<dyn Judge>>,
     pub levels: Option<&'a Levels>,
-    /// The run's manifest for the spans given (the judge reads the probe's window from it).
-    pub manifest: &'a (dyn Fn(&[PhaseSpan]) -> Manifest + Sync),
+    /// Warnings go to the caller.
+    pub warn: &'a Warn,
 }
 
 /// Runs the searched phase; returns its end.
 pub(crate) async fn run(d: Driver<'_>) -> u64 {
     let ctx = d.ctx.clone();
     let plan = &ctx.schedule.phases[d.index];
-    let Some(mut record) = super::run_dir::search_record(plan) else {
+    let Some(mut record) = crate::engine::record::run_dir::search_record(plan) else {
         return d.start_ns;
     };
     let spec = record.spec(plan.kind == LoopKind::Closed, !ctx.schedule.slo.is_empty());
@@ -220,14 +223,15 @@ async fn probe(
     let name = &ctx.schedule.phases[d.index].name;
     let measure = match &d.judge {
         Some(judge) if !ctx.stopped() => {
-            let mut spans = d.spans.lock().map(|s| s.clone()).unwrap_or_default();
-            if let Some(last) = spans.last_mut() {
-                last.search = Some((record.clone(), steps.clone()));
-            }
-            match judge.measure(&(d.manifest)(&spans), &rows, name, step) {
+            let manifest = d.record.manifest_with(&Standing::RUNNING, |spans| {
+                if let Some(last) = spans.last_mut() {
+                    last.search = Some((record.clone(), steps.clone()));
+                }
+            });
+            match judge.measure(&manifest, &rows, name, step) {
                 Ok(m) => Some(ProbeMeasure { overrun, ..m }),
                 Err(e) => {
-                    eprintln!("warning: could not measure probe {step} of '{name}': {e}");
+                    (d.warn)(&format!("could not measure probe {step} of '{name}': {e}"));
                     None
                 }
             }
@@ -264,7 +268,7 @@ async fn settle(ctx: &Ctx, rows: &[RequestRow], tps: Option<f64>, hold: Duration
     let mut stop = ctx.stop.clone();
     tokio::select! {
         _ = tokio::time::sleep(wait) => {}
-        _ = super::stop::until_set(&mut stop) => {}
+        _ = crate::engine::record::stop::until_set(&mut stop) => {}
     }
 }
 
@@ -273,7 +277,6 @@ const SETTLE_HOLDS: u32 = 4;
 
 /// Puts the search's record and probes where `run.json` is written from.
 fn publish(d: &Driver<'_>, record: &manifest::Search, steps: &[manifest::Step]) {
-    if let Some(span) = d.spans.lock().ok().as_mut().and_then(|s| s.last_mut()) {
-        span.search = Some((record.clone(), steps.to_vec()));
-    }
+    d.record
+        .update_span(|span| span.search = Some((record.clone(), steps.to_vec())));
 }

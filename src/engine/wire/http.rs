@@ -32,8 +32,10 @@ use hyper::header::HeaderMap;
 use hyper::StatusCode;
 use tokio::net::TcpStream;
 
-use super::h1::{self, Body, Io, Wire, WireError};
 use crate::arrival::Socket;
+use crate::engine::wire::body::Body;
+use crate::engine::wire::h1::{self, Io, Wire, WireError};
+use crate::rundir::record::ErrorKind;
 
 /// A reused connection that fails later than this after the write is not a stale connection
 /// (the server read the request and then failed): it is not sent again.
@@ -188,7 +190,7 @@ pub struct HttpClient {
 }
 
 /// A response whose body is still on its connection: read it through `body` (a
-/// [`h1::Body`]), then give the connection back with [`HttpClient::release`].
+/// [`Body`]), then give the connection back with [`HttpClient::release`].
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -241,6 +243,11 @@ pub struct Setup {
 #[derive(Debug, Clone)]
 pub struct SendError {
     pub message: String,
+    /// What kind of failure: connect, tls or protocol (a request sent and not answered in
+    /// HTTP/1.1 is `protocol`).
+    pub kind: ErrorKind,
+    /// Whether the connection it went out on came from the pool; `None` when none was had.
+    pub reused: Option<bool>,
     /// When its first byte was written; `None` when it never reached a connection.
     pub written_at: Option<Instant>,
     /// How its connection was opened, if one was opened for it.
@@ -248,9 +255,11 @@ pub struct SendError {
 }
 
 impl SendError {
-    fn unsent(message: String) -> SendError {
+    fn unsent((kind, message): (ErrorKind, String)) -> SendError {
         SendError {
             message,
+            kind,
+            reused: None,
             written_at: None,
             setup: None,
         }
@@ -400,7 +409,7 @@ impl HttpClient {
         format!("{}{path}", self.prefix)
     }
 
-    async fn connect(&self) -> Result<(Conn, Setup), String> {
+    async fn connect(&self) -> Result<(Conn, Setup), (ErrorKind, String)> {
         let where_ = format!("{}:{}", self.host, self.port);
         match tokio::time::timeout(CONNECT_TIMEOUT, self.open(&where_)).await {
             Ok(io) => io.map(|(io, setup)| {
@@ -410,32 +419,45 @@ impl HttpClient {
                 };
                 (conn, setup)
             }),
-            Err(_) => Err(format!(
-                "cannot connect to {where_}: no answer within {CONNECT_TIMEOUT:?}"
+            Err(_) => Err((
+                ErrorKind::Connect,
+                format!("cannot connect to {where_}: no answer within {CONNECT_TIMEOUT:?}"),
             )),
         }
     }
 
     /// Opens a connection: the name looked up and TCP connected, then the TLS handshake, each
     /// timed.
-    async fn open(&self, where_: &str) -> Result<(Io, Setup), String> {
+    async fn open(&self, where_: &str) -> Result<(Io, Setup), (ErrorKind, String)> {
         let start = Instant::now();
+        let refused = |e: std::io::Error| {
+            (
+                ErrorKind::Connect,
+                format!("cannot connect to {where_}: {e}"),
+            )
+        };
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(|e| format!("cannot connect to {where_}: {e}"))?;
+            .map_err(refused)?;
         let connect = start.elapsed();
         let _ = tcp.set_nodelay(true);
-        let tcp = Socket::new(tcp).map_err(|e| format!("cannot connect to {where_}: {e}"))?;
+        let tcp = Socket::new(tcp).map_err(refused)?;
         let Some(tls) = &self.tls else {
             return Ok((Io::Plain(tcp), Setup { connect, tls: None }));
         };
-        let name = rustls::pki_types::ServerName::try_from(self.host.clone())
-            .map_err(|e| format!("invalid TLS server name '{}': {e}", self.host))?;
+        let name = rustls::pki_types::ServerName::try_from(self.host.clone()).map_err(|e| {
+            (
+                ErrorKind::Tls,
+                format!("invalid TLS server name '{}': {e}", self.host),
+            )
+        })?;
         let handshake = Instant::now();
-        let stream = tls
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS handshake with {where_} failed: {e}"))?;
+        let stream = tls.connect(name, tcp).await.map_err(|e| {
+            (
+                ErrorKind::Tls,
+                format!("TLS handshake with {where_} failed: {e}"),
+            )
+        })?;
         let setup = Setup {
             connect,
             tls: Some(handshake.elapsed()),
@@ -445,7 +467,7 @@ impl HttpClient {
 
     /// An idle connection that is still usable (its set-up `None`: it came from the pool), or
     /// a new one.
-    async fn acquire(&self) -> Result<(Conn, Option<Setup>), String> {
+    async fn acquire(&self) -> Result<(Conn, Option<Setup>), (ErrorKind, String)> {
         loop {
             let candidate = self.idle.lock().ok().and_then(|mut idle| idle.pop());
             let Some(mut conn) = candidate else { break };
@@ -543,13 +565,15 @@ impl HttpClient {
         body: &[u8],
     ) -> Result<Sent, SendError> {
         let request = h1::request(&method, &self.authority, &self.path(path), headers, body)
-            .map_err(SendError::unsent)?;
+            .map_err(|e| SendError::unsent((ErrorKind::Protocol, e)))?;
         let (conn, setup) = self.acquire().await.map_err(SendError::unsent)?;
         let reused = setup.is_none();
         let (served, idle_for) = (conn.keep.served, conn.keep.idle_since.elapsed());
         let written_at = Instant::now();
-        let failed = |message: String, written_at, setup| SendError {
+        let failed = |message: String, written_at, setup: Option<Setup>| SendError {
             message,
+            kind: ErrorKind::Protocol,
+            reused: Some(setup.is_none()),
             written_at: Some(written_at),
             setup,
         };
@@ -578,6 +602,7 @@ impl HttpClient {
                 }
                 let (conn, setup) = self.connect().await.map_err(SendError::unsent)?;
                 let written_at = Instant::now();
+                // The resent request's lag and TTFT count from the second attempt.
                 let response = Self::exchange(conn, &request, false)
                     .await
                     .map_err(|(e, _)| failed(e.to_string(), written_at, Some(setup)))?;

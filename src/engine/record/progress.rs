@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::clock::Clock;
-use super::stats::Live;
+use crate::engine::record::stats::Live;
+use crate::engine::wire::clock::Clock;
 use crate::fmt::duration;
 
 /// What the orchestrator is doing now, for the display.

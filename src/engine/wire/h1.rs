@@ -38,9 +38,14 @@ impl Io {
     /// When the bytes of the socket's last read arrived (wall clock, Unix ns), if the kernel
     /// said (`arrival.rs`). Under TLS, the last read of the encrypted stream.
     pub fn arrived_unix_ns(&self) -> Option<u64> {
+        self.socket().arrived_unix_ns()
+    }
+
+    /// The TCP socket under it.
+    fn socket(&self) -> &Socket {
         match self {
-            Io::Plain(s) => s.arrived_unix_ns(),
-            Io::Tls(s) => s.get_ref().0.arrived_unix_ns(),
+            Io::Plain(s) => s,
+            Io::Tls(s) => s.get_ref().0,
         }
     }
 }
@@ -194,20 +199,27 @@ impl Wire {
     }
 
     /// Writes a whole request. On failure, also says how many of its bytes the connection took
-    /// before it failed (0: the server had reset it before the write, so it read none).
+    /// before it failed (0: the server had reset it before the write, so it read none). Under
+    /// TLS, a request that rustls buffered but whose bytes never reached the socket counts 0
+    /// too: what counts is what the kernel took.
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), (WireError, usize)> {
+        let before = self.io.socket().written();
         let mut taken = 0;
-        while taken < bytes.len() {
-            match self.io.write(&bytes[taken..]).await {
-                Ok(0) => {
-                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
-                    return Err((e.into(), taken));
+        let result = async {
+            while taken < bytes.len() {
+                match self.io.write(&bytes[taken..]).await {
+                    Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+                    Ok(n) => taken += n,
+                    Err(e) => return Err(e),
                 }
-                Ok(n) => taken += n,
-                Err(e) => return Err((e.into(), taken)),
             }
+            self.io.flush().await
         }
-        self.io.flush().await.map_err(|e| (e.into(), taken))
+        .await;
+        result.map_err(|e| {
+            let reached = self.io.socket().written() > before;
+            (e.into(), if reached { taken } else { 0 })
+        })
     }
 
     /// Whether an idle connection still looks open: the server has not closed it, reset it or
@@ -234,8 +246,24 @@ impl Wire {
         )
     }
 
+    /// When the bytes of the socket's last read arrived (wall clock, Unix ns), if the kernel
+    /// said.
+    pub fn arrived_unix_ns(&self) -> Option<u64> {
+        self.io.arrived_unix_ns()
+    }
+
+    /// The bytes read and not yet taken.
+    pub fn unread(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` bytes of [`Wire::unread`] taken.
+    pub fn take(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
     /// Reads more bytes after what the buffer holds; 0 at the end of the stream.
-    async fn read_more(&mut self) -> Result<usize, WireError> {
+    pub async fn read_more(&mut self) -> Result<usize, WireError> {
         if self.start == self.end {
             (self.start, self.end) = (0, 0);
         } else if self.end == self.buf.len() {
@@ -306,257 +334,11 @@ impl Wire {
     }
 }
 
-/// How the body's end is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    /// `Content-Length`: this many bytes are left.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`, at this point of the framing.
-    Chunked(Chunk),
-    /// Neither: the body ends when the server closes the connection.
-    UntilClose,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunk {
-    /// Expecting a chunk-size line.
-    Size,
-    /// Inside a chunk: this many data bytes are left.
-    Data(u64),
-    /// Expecting the line break after a chunk's data.
-    DataEnd,
-    /// After the last (empty) chunk: trailer lines until a blank one.
-    Trailer,
-}
-
-/// The framing a response's headers give (RFC 9112, section 6.3; llmw sends no HEAD request).
-fn framing(head: &Head) -> Result<Framing, WireError> {
-    let code = head.status.as_u16();
-    if code == 204 || code == 304 {
-        return Ok(Framing::Length(0));
-    }
-    let chunked = head
-        .headers
-        .get_all(hyper::header::TRANSFER_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .next_back()
-        .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
-    if chunked {
-        return Ok(Framing::Chunked(Chunk::Size));
-    }
-    if head.headers.contains_key(hyper::header::TRANSFER_ENCODING) {
-        return Ok(Framing::UntilClose);
-    }
-    // Every Content-Length value, repeated headers and lists alike, must be the same number.
-    let mut length = None;
-    for v in head.headers.get_all(hyper::header::CONTENT_LENGTH) {
-        for part in v.as_bytes().split(|b| *b == b',') {
-            let n = digits(part.trim_ascii(), 10)
-                .ok_or_else(|| WireError::Malformed("content-length is not a number".into()))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(WireError::Malformed(
-                    "content-length headers that disagree".into(),
-                ));
-            }
-            length = Some(n);
-        }
-    }
-    Ok(length.map_or(Framing::UntilClose, Framing::Length))
-}
-
-/// An unsigned number in `radix` of digits alone (no sign, no space), that fits in a u64.
-fn digits(text: &[u8], radix: u32) -> Option<u64> {
-    if text.is_empty() || !text.iter().all(|b| char::from(*b).is_digit(radix)) {
-        return None;
-    }
-    u64::from_str_radix(std::str::from_utf8(text).ok()?, radix).ok()
-}
-
-/// A response body being read off its connection.
-pub struct Body {
-    wire: Wire,
-    framing: Framing,
-    /// The framing is one a connection is not kept after (RFC 9112, 6.1 and 6.3):
-    /// `Transfer-Encoding` with `Content-Length`, or on an HTTP/1.0 response.
-    last_on_connection: bool,
-    done: bool,
-    /// The bytes left in the buffer end in an incomplete framing line: read more first.
-    partial: bool,
-}
-
-impl Body {
-    pub fn new(wire: Wire, head: &Head) -> Result<Body, WireError> {
-        let framing = framing(head)?;
-        let te = head.headers.contains_key(hyper::header::TRANSFER_ENCODING);
-        Ok(Body {
-            done: framing == Framing::Length(0),
-            last_on_connection: te
-                && (head.http10 || head.headers.contains_key(hyper::header::CONTENT_LENGTH)),
-            wire,
-            framing,
-            partial: false,
-        })
-    }
-
-    /// When the bytes of the last read arrived (wall clock, Unix ns), if the kernel said.
-    pub fn arrived_unix_ns(&self) -> Option<u64> {
-        self.wire.io.arrived_unix_ns()
-    }
-
-    /// The connection, once the body is no longer wanted.
-    pub fn into_wire(self) -> Wire {
-        self.wire
-    }
-
-    /// Whether the body was read to its end and nothing else arrived after it (the connection
-    /// can then carry another request, framing permitting).
-    pub fn finished_clean(&self) -> bool {
-        self.done
-            && self.wire.start == self.wire.end
-            && self.framing != Framing::UntilClose
-            && !self.last_on_connection
-    }
-
-    /// Waits until there are body bytes to [`Body::drain`]; false once the body has ended.
-    pub async fn fill(&mut self) -> Result<bool, WireError> {
-        loop {
-            if self.done {
-                return Ok(false);
-            }
-            if self.wire.start < self.wire.end && !self.partial {
-                return Ok(true);
-            }
-            if self.wire.read_more().await? == 0 {
-                return if self.framing == Framing::UntilClose {
-                    self.done = true;
-                    Ok(false)
-                } else {
-                    Err(WireError::Closed)
-                };
-            }
-            self.partial = false;
-        }
-    }
-
-    /// Takes the framing off what the buffer holds and hands each data slice to `on_data`, in
-    /// order, until it returns false (then Ok(false)) or the buffer is used up.
-    pub fn drain(&mut self, mut on_data: impl FnMut(&[u8]) -> bool) -> Result<bool, WireError> {
-        let w = &mut self.wire;
-        while !self.done && w.start < w.end {
-            let avail = &w.buf[w.start..w.end];
-            let line = || avail.iter().position(|b| *b == b'\n');
-            match &mut self.framing {
-                Framing::UntilClose => {
-                    w.start = w.end;
-                    if !on_data(avail) {
-                        return Ok(false);
-                    }
-                }
-                Framing::Length(left) | Framing::Chunked(Chunk::Data(left)) => {
-                    let n = (*left).min(avail.len() as u64) as usize;
-                    *left -= n as u64;
-                    w.start += n;
-                    if *left == 0 {
-                        match &mut self.framing {
-                            Framing::Chunked(c) => *c = Chunk::DataEnd,
-                            _ => self.done = true,
-                        }
-                    }
-                    if !on_data(&avail[..n]) {
-                        return Ok(false);
-                    }
-                }
-                Framing::Chunked(c @ Chunk::Size) => {
-                    let Some(nl) = line() else {
-                        self.partial = true;
-                        return Ok(true);
-                    };
-                    let line = &avail[..nl];
-                    let size_part = line.split(|b| *b == b';').next().unwrap_or(line);
-                    let size = digits(size_part.trim_ascii(), 16).ok_or_else(|| {
-                        WireError::Malformed(format!(
-                            "chunk size '{}'",
-                            String::from_utf8_lossy(line).trim()
-                        ))
-                    })?;
-                    *c = if size == 0 {
-                        Chunk::Trailer
-                    } else {
-                        Chunk::Data(size)
-                    };
-                    w.start += nl + 1;
-                }
-                Framing::Chunked(c @ Chunk::DataEnd) => {
-                    let Some(nl) = line() else {
-                        self.partial = true;
-                        return Ok(true);
-                    };
-                    if !avail[..nl].iter().all(|b| *b == b'\r') || nl > 1 {
-                        return Err(WireError::Malformed(
-                            "a chunk's data is longer than its size".into(),
-                        ));
-                    }
-                    *c = Chunk::Size;
-                    w.start += nl + 1;
-                }
-                Framing::Chunked(Chunk::Trailer) => {
-                    let Some(nl) = line() else {
-                        self.partial = true;
-                        return Ok(true);
-                    };
-                    if avail[..nl].iter().all(|b| *b == b'\r') && nl <= 1 {
-                        self.done = true;
-                    }
-                    w.start += nl + 1;
-                }
-            }
-        }
-        Ok(true)
-    }
-
-    /// Reads the body to its end, refusing one over `limit` bytes.
-    pub async fn read_to_end(&mut self, limit: usize) -> Result<Vec<u8>, String> {
-        let mut out = Vec::new();
-        let mut over = false;
-        while self.fill().await.map_err(|e| e.to_string())? {
-            self.drain(|d| {
-                over = out.len() + d.len() > limit;
-                if !over {
-                    out.extend_from_slice(d);
-                }
-                !over
-            })
-            .map_err(|e| e.to_string())?;
-            if over {
-                return Err(format!("body over {limit} bytes"));
-            }
-        }
-        Ok(out)
-    }
-
-    /// The first `limit` bytes of the body at most (a read error ends it early; whether the
-    /// body ended is `finished_clean`'s to say).
-    pub async fn read_prefix(&mut self, limit: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        while out.len() < limit && matches!(self.fill().await, Ok(true)) {
-            let drained = self.drain(|d| {
-                let room = limit - out.len();
-                out.extend_from_slice(&d[..d.len().min(room)]);
-                out.len() < limit
-            });
-            if drained.is_err() {
-                break;
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::wire::body::Body;
+    use crate::engine::wire::framing::{self, Framing};
     use tokio::net::TcpStream;
 
     /// A response written by a test server in `pieces`, read back as (status, body, clean end).
@@ -658,11 +440,11 @@ mod tests {
         };
         let cl = "content-length";
         assert_eq!(
-            framing(&head(&[(cl, "5, 5")])).ok(),
+            framing::of(&head(&[(cl, "5, 5")])).ok(),
             Some(Framing::Length(5))
         );
         assert_eq!(
-            framing(&head(&[(cl, "5"), (cl, "5")])).ok(),
+            framing::of(&head(&[(cl, "5"), (cl, "5")])).ok(),
             Some(Framing::Length(5))
         );
         for bad in [
@@ -671,11 +453,7 @@ mod tests {
             &[(cl, "5, 6")],
             &[(cl, "")],
         ] {
-            assert!(framing(&head(bad)).is_err(), "{bad:?}");
-        }
-        assert_eq!(digits(b"1f", 16), Some(31));
-        for bad in [&b"+1f"[..], b"-1", b"1 f", b"", b"fffffffffffffffff"] {
-            assert_eq!(digits(bad, 16), None, "{bad:?}");
+            assert!(framing::of(&head(bad)).is_err(), "{bad:?}");
         }
     }
 

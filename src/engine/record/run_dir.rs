@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::clock::rfc3339;
+use crate::engine::wire::clock::rfc3339;
 use crate::rundir::manifest::{self, Manifest};
 use crate::schedule::{Api, LoopKind, PromptTokens, Schedule};
 
@@ -204,7 +204,8 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
                 from_ns: b.from_ns,
                 to_ns: b.to_ns,
                 jitter: b.jitter,
-                retry_after_cap_ns: super::pace::RETRY_AFTER_CAP.as_nanos() as u64,
+                retry_after_cap_ns: crate::engine::wire::retry_after::RETRY_AFTER_CAP.as_nanos()
+                    as u64,
             }),
         }),
         simulator: meta.provenance.simulator.clone(),
@@ -282,11 +283,6 @@ pub fn prompt_tokens(p: PromptTokens) -> manifest::PromptTokens {
         PromptTokens::Exact => manifest::PromptTokens::Exact,
         PromptTokens::Text => manifest::PromptTokens::Text,
     }
-}
-
-/// Writes `run.json` (atomically: a temporary file renamed over it).
-pub fn write(dir: &Path, meta: &RunMeta, schedule: &Schedule, state: &State) -> Result<(), String> {
-    manifest(meta, schedule, state).write(dir)
 }
 
 #[cfg(test)]

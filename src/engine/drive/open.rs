@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
-use super::context::Ctx;
-use super::session::{self, Gate, Running, Timing};
+use crate::engine::drive::context::Ctx;
+use crate::engine::drive::session::{self, Gate, Running, Timing};
 use crate::schedule::{PhasePlan, PlannedRequest};
 
 /// How long before its send time a request is handed to the async runtime.

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
-use super::context::Ctx;
-use super::request::Turn;
+use crate::engine::drive::context::Ctx;
+use crate::engine::request::Turn;
 use crate::prompt::Reply;
 use crate::schedule::{History, PlannedRequest};
 
@@ -134,7 +134,7 @@ pub async fn run(
     timing: Timing,
     first_at: Option<u64>,
     running: Running,
-    pacer: Option<&super::pace::Pacer>,
+    pacer: Option<&crate::engine::drive::pace::Pacer>,
 ) -> Option<std::time::Duration> {
     let _running = running;
     // The run does not finish while a conversation may still send.
@@ -245,7 +245,7 @@ pub(super) async fn wait_until(ctx: &Ctx, gate: &Gate, ns: u64) -> bool {
     let mut ended = gate.ended.subscribe();
     tokio::select! {
         _ = tokio::time::sleep_until(ctx.clock.instant(ns).into()) => !ctx.stopped() && !gate.ended(),
-        _ = super::stop::until_set(&mut stop) => false,
-        _ = super::stop::until_set(&mut ended) => false,
+        _ = crate::engine::record::stop::until_set(&mut stop) => false,
+        _ = crate::engine::record::stop::until_set(&mut ended) => false,
     }
 }

@@ -5,9 +5,9 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::clock::Clock;
-use super::http::HttpClient;
-use super::writer::Msg;
+use crate::engine::record::writer::Msg;
+use crate::engine::wire::clock::Clock;
+use crate::engine::wire::http::HttpClient;
 use crate::rundir::record::MetricRow;
 
 /// Time between scrapes.
@@ -211,7 +211,7 @@ pub async fn run(
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
             // One last scrape at the end, so even a run shorter than a second has its state.
-            _ = super::stop::until_set(&mut stop) => {}
+            _ = crate::engine::record::stop::until_set(&mut stop) => {}
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use super::run_dir::Ending;
+use crate::engine::record::run_dir::Ending;
 
 pub struct Stopper {
     flag: AtomicBool,

@@ -1,0 +1,90 @@
+//! API dialects: how one API's request body is built and how its answer reads. The rest of
+//! the engine (the exchange, the stream reader, the row, calibration) is the same for every
+//! API; a dialect only turns a prompt into JSON and the server's JSON into [`Event`]s.
+//!
+//! A new API is one new file here implementing [`Dialect`] and one line in [`of`]. A dialect
+//! must not touch a socket, a clock or a row: it is pure, so the fuzz targets and the tests
+//! feed it bytes.
+
+mod openai;
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::prompt::Prompt;
+use crate::schedule::Api;
+
+/// What one request asks, whatever the API.
+pub struct Ask<'a> {
+    pub model: &'a str,
+    pub prompt: Prompt,
+    pub max_tokens: u32,
+    pub stream: bool,
+    /// Generate exactly `max_tokens` (the API's way of ignoring end-of-sequence), if it has one.
+    pub ignore_eos: bool,
+    pub temperature: Option<f64>,
+}
+
+/// Token counts as far as the server reported them; `output` is the running total so far in
+/// a stream (a chunk's own count is the difference from the last).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Usage {
+    pub prompt: Option<u32>,
+    pub output: Option<u32>,
+    /// Prompt tokens served from the server's cache.
+    pub cached: Option<u32>,
+    /// The server's own cache count outside `usage` (llama.cpp's `timings.cache_n`), used when
+    /// no `cached` was ever reported.
+    pub cached_hint: Option<u32>,
+    /// Reasoning tokens among `output`.
+    pub reasoning: Option<u32>,
+}
+
+/// One streamed event, decoded.
+#[derive(Debug, PartialEq)]
+pub enum Event<'a> {
+    /// Generated text (either part may be empty: a role-only or usage-only event), the usage
+    /// it carried, and the finish reason once the answer ended.
+    Delta {
+        answer: Cow<'a, str>,
+        reasoning: Cow<'a, str>,
+        usage: Usage,
+        finish: Option<Cow<'a, str>>,
+    },
+    /// The stream's end marker (`[DONE]`); nothing after it is read.
+    End,
+    /// The server reported an error inside the stream.
+    Error(String),
+}
+
+/// A whole (non-streamed) answer, decoded.
+#[derive(Debug, Default, PartialEq)]
+pub struct Whole {
+    pub answer: String,
+    pub reasoning: String,
+    pub usage: Usage,
+    /// The answer says it ended (a finish reason, even one that is not text).
+    pub finished: bool,
+    pub finish_reason: Option<String>,
+}
+
+/// What an API implements.
+pub trait Dialect: Sync {
+    /// The path requests are posted to (`/v1/chat/completions`).
+    fn route(&self) -> &'static str;
+    /// The request body.
+    fn body(&self, ask: Ask<'_>) -> Value;
+    /// One SSE event's data; `Err` says why it is not an event of this API.
+    fn event<'a>(&self, data: &'a [u8]) -> Result<Event<'a>, String>;
+    /// A non-streamed response body; `Err` says why it is not an answer of this API.
+    fn whole(&self, body: &[u8]) -> Result<Whole, String>;
+}
+
+/// The dialect of `api`.
+pub fn of(api: Api) -> &'static dyn Dialect {
+    match api {
+        Api::Chat => &openai::CHAT,
+        Api::Completions => &openai::COMPLETIONS,
+    }
+}

@@ -1,0 +1,96 @@
+//! One run, in four steps, each a function of its own file:
+//!
+//! 1. **set-up** (`setup`, `calibrate`): the plan checked, the client, the model, the chat
+//!    template measured, connections opened ahead;
+//! 2. **recording** (`recording`): the run directory, time 0, the writer, the scrape, the
+//!    watch, the heartbeat — all reading one [`RunRecord`](crate::engine::record::run_record::RunRecord);
+//! 3. **phases** (`phases`): each phase by its driver;
+//! 4. **finish** (`finish`): in-flight requests waited for, files closed, the last `run.json`.
+//!
+//! `options` holds what a caller gives and gets back.
+
+mod calibrate;
+mod finish;
+pub mod options;
+mod phases;
+mod recording;
+pub mod setup;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::dialect;
+use crate::engine::record::run_dir::Findings;
+use crate::engine::record::warn;
+use crate::engine::request::{self, Sender};
+use crate::engine::wire::http;
+use crate::request_id::RunNonce;
+use crate::rundir::manifest;
+use crate::schedule::Schedule;
+use options::{RunError, RunOptions, RunResult};
+
+/// Executes `schedule`, recording the run in its directory.
+pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult, RunError> {
+    setup::check_plan(&schedule, opts.judge.is_some() || opts.levels.is_some())?;
+    let warn = opts.warn.clone().unwrap_or_else(warn::ignore);
+    let url = setup::base_url(&opts.target);
+    let (sender, findings) = prepare(&schedule, &opts, &url, &warn).await?;
+    let rec = recording::start(schedule, &opts, url, sender, findings, &warn).await?;
+    let searching = phases::Searching {
+        judge: opts.judge.clone(),
+        levels: opts.levels.as_ref(),
+        warn: &warn,
+    };
+    phases::run_all(&rec.ctx, &rec.record, &rec.at, &searching).await;
+    finish::close(rec).await
+}
+
+/// Set-up: the sender (its client, model, dialect, prompt overhead) and what was learned.
+async fn prepare(
+    schedule: &Arc<Schedule>,
+    opts: &RunOptions,
+    url: &str,
+    warn: &warn::Warn,
+) -> Result<(Sender, Findings), RunError> {
+    let trust = http::Trust::with(opts.ca_cert.as_deref()).map_err(RunError::Target)?;
+    let http = http::HttpClient::new(url, &trust).map_err(RunError::Target)?;
+    let model = setup::model(schedule, &http, opts.api_key.as_deref()).await?;
+    let nonce = RunNonce::new();
+    let mut sender = Sender {
+        http,
+        api_key: opts.api_key.clone(),
+        secret_headers: opts.secret_headers.clone(),
+        target: schedule.target.clone(),
+        dialect: dialect::of(schedule.target.api),
+        model,
+        schedule: schedule.clone(),
+        timeout: schedule
+            .target
+            .timeout_ns
+            .map(Duration::from_nanos)
+            .unwrap_or(request::DEFAULT_TIMEOUT),
+        nonce,
+        prompt_overhead: 0,
+        stopper: opts.stopper.clone(),
+    };
+    let (overhead, prompt_calibration) = setup::calibrate_prompts(&sender, schedule, warn).await;
+    sender.prompt_overhead = overhead;
+    sender
+        .http
+        .prewarm(setup::expected_concurrency(schedule), 64)
+        .await;
+    let findings = Findings {
+        request_ids: manifest::RequestIds {
+            header: schedule.target.request_id_header.clone(),
+            uuid_prefix: nonce.prefix(),
+            format: "the last 15 digits are the plan's request_id in decimal".into(),
+        },
+        prompt_calibration,
+        connections: None,
+        server_metrics: None,
+        start_at: None,
+        host_clock: None,
+        client: None,
+    };
+    Ok((sender, findings))
+}

@@ -1,0 +1,292 @@
+//! One request's lifecycle: its body (through the target's dialect), the exchange, the race
+//! against the timeout, a stop and a cut, and the row that records how it ended.
+//!
+//! | file | owns |
+//! | --- | --- |
+//! | `mod.rs` | [`Sender`], [`Sender::execute`]: the lifecycle and the row |
+//! | `exchange.rs` | headers, the send, the status, the body whole or streamed |
+//! | `stream.rs` | the SSE stream decoded by the dialect into chunk rows |
+//! | `progress.rs` | what the response told so far (survives a timeout or a cancel) |
+//! | `failure.rs` | a failure's kind and words, redacted then shortened |
+//!
+//! Nothing here decides when a request goes (that is `drive`) or what an API's JSON looks
+//! like (that is `dialect`).
+
+mod exchange;
+mod failure;
+mod progress;
+pub mod stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::engine::dialect::{Ask, Dialect};
+use crate::engine::record::run_dir::Ending;
+use crate::engine::record::stop::Stopper;
+use crate::engine::wire::clock::Clock;
+use crate::engine::wire::http::HttpClient;
+use crate::engine::wire::race::Won;
+use crate::prompt::Prompt;
+use crate::request_id::RunNonce;
+use crate::rundir::record::{ChunkRow, ErrorKind, RequestRow, Status};
+use crate::schedule::{PlannedRequest, Target};
+pub use failure::Failure;
+use progress::Progress;
+
+/// Everything needed to send requests to one server.
+pub struct Sender {
+    pub http: HttpClient,
+    pub api_key: Option<String>,
+    /// `header_env` headers with their values (never written; redacted from errors).
+    pub secret_headers: Vec<(String, String)>,
+    pub target: Target,
+    /// How the target's API builds a body and reads an answer.
+    pub dialect: &'static dyn Dialect,
+    pub model: String,
+    /// The plan, for prompt synthesis (seed, replayed prefix blocks).
+    pub schedule: Arc<crate::schedule::Schedule>,
+    pub timeout: Duration,
+    /// The run-unique part of every request's UUID.
+    pub nonce: RunNonce,
+    /// Tokens the server adds to a chat prompt (its template), taken off synthesized text so
+    /// the server counts `input` tokens (0 with `prompt_tokens = text` or on completions).
+    pub prompt_overhead: u32,
+    /// How the run ends, if it was stopped: an interrupted run's requests say so.
+    pub stopper: Arc<Stopper>,
+}
+
+/// Without `timeout` in the workload, a request that takes longer than this is a timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Chunk rows a request reserves room for at most before its stream starts.
+const CHUNKS_AHEAD: u32 = 1024;
+
+/// Resolves when `cut` is bumped after the request subscribed (never if its sender is gone).
+async fn until_bumped(cut: &mut watch::Receiver<u64>) {
+    if cut.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A request that ended: its row, its chunks, the answer's text if it was asked for, and how
+/// long the server asked to be left alone.
+pub struct Done {
+    pub row: RequestRow,
+    pub chunks: Vec<ChunkRow>,
+    pub reply: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+/// A conversation's turn: the prompt to send instead of the plan's own, its length in tokens
+/// (what the row records as `input_tokens`), and whether the answer's text is wanted back.
+pub struct Turn {
+    pub prompt: Prompt,
+    pub input_tokens: u32,
+    pub capture: bool,
+}
+
+/// What ended the race besides the exchange itself.
+enum Rare {
+    Timeout,
+    Stop,
+    Cut,
+}
+
+impl Sender {
+    /// Every secret the run sends: the API key and the `header_env` values.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.api_key
+            .iter()
+            .chain(self.secret_headers.iter().map(|(_, v)| v))
+            .map(String::as_str)
+    }
+
+    fn body(&self, r: &PlannedRequest, prompt: Option<Prompt>) -> String {
+        let prompt = prompt.unwrap_or_else(|| {
+            crate::prompt::of_shortened(&self.schedule, r, self.prompt_overhead)
+        });
+        self.dialect
+            .body(Ask {
+                model: &self.model,
+                prompt,
+                max_tokens: r.output_tokens,
+                stream: self.target.stream,
+                ignore_eos: self.target.ignore_eos,
+                temperature: self.target.temperature,
+            })
+            .to_string()
+    }
+
+    /// Why a request that did not finish ended, when something other than the exchange ended
+    /// it.
+    fn ended_by(&self, rare: Rare) -> (Status, Failure) {
+        match rare {
+            Rare::Timeout => (
+                Status::Timeout,
+                Failure::new(
+                    ErrorKind::Timeout,
+                    format!("no complete response within {:?}", self.timeout),
+                ),
+            ),
+            Rare::Cut => (
+                Status::Cancelled,
+                Failure::new(ErrorKind::Cut, "its search probe ended a hold ago; cancelled so the next probe starts on an idle server"),
+            ),
+            Rare::Stop => {
+                let kind = match self.stopper.outcome() {
+                    Some((Ending::Interrupted, _)) => ErrorKind::Interrupted,
+                    _ => ErrorKind::Cancelled,
+                };
+                let why = match kind {
+                    ErrorKind::Interrupted => "the run was interrupted".to_string(),
+                    _ => match self.stopper.outcome() {
+                        Some((_, why)) => format!("the run stopped: {why}"),
+                        None => "the run stopped".to_string(),
+                    },
+                };
+                (Status::Cancelled, Failure::new(kind, why))
+            }
+        }
+    }
+
+    /// Sends `r` now and waits for its response, the timeout, `stop`, or `cut` (a search cuts
+    /// the requests of a probe still running a hold after it ended).
+    pub async fn execute(
+        &self,
+        r: &PlannedRequest,
+        scheduled_ns: Option<u64>,
+        clock: &Clock,
+        mut stop: watch::Receiver<bool>,
+        mut cut: watch::Receiver<u64>,
+        turn: Option<Turn>,
+    ) -> Done {
+        let input_tokens = turn.as_ref().map_or(r.input_tokens, |t| t.input_tokens);
+        let capture = turn.as_ref().is_some_and(|t| t.capture);
+        let body = self.body(r, turn.map(|t| t.prompt));
+        let uuid = self.nonce.uuid(r.id);
+        let mut progress = Progress {
+            // Room for the chunks asked for, so 2,000 streams do not hold a doubled Vec each.
+            chunks: Vec::with_capacity(if self.target.stream {
+                r.output_tokens.min(CHUNKS_AHEAD) as usize + 2
+            } else {
+                2
+            }),
+            failure_free: true,
+            reply: capture.then(String::new),
+            ..Progress::default()
+        };
+        // When the attempt began: the row's `sent_ns` only if no byte was ever written.
+        let sent_ns = clock.now();
+        let outcome = {
+            let exchange = self.exchange(r, &uuid, body, clock, sent_ns, &mut progress);
+            // The timeout, a stop and a cut fire once if ever: polled only when they do, not at
+            // every chunk (engine/wire/race.rs).
+            let rare = async {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.timeout) => Rare::Timeout,
+                    _ = crate::engine::record::stop::until_set(&mut stop) => Rare::Stop,
+                    _ = until_bumped(&mut cut) => Rare::Cut,
+                }
+            };
+            match crate::engine::wire::race::race(exchange, rare).await {
+                Won::Busy(o) => o.map_err(|f| (Status::Error, f)),
+                Won::Rare(rare) => Err(self.ended_by(rare)),
+            }
+        };
+        let done_ns = progress.done_ns.unwrap_or_else(|| clock.now());
+        // An answer whose finish_reason arrived is complete, even if a stop or the timeout came
+        // while llmw waited for `[DONE]` or the body's end after it.
+        let complete = progress.finished && progress.failure_free;
+        let (status, failure) = match outcome {
+            Ok(()) => (Status::Ok, None),
+            Err(_) if complete => (Status::Ok, None),
+            // A failure noticed as the run stopped is the stop's doing.
+            Err((Status::Error, _)) if *stop.borrow() => {
+                let (s, f) = self.ended_by(Rare::Stop);
+                (s, Some(f))
+            }
+            Err((s, f)) => (s, Some(f)),
+        };
+        let row = self.row(
+            r,
+            scheduled_ns,
+            sent_ns,
+            done_ns,
+            input_tokens,
+            &uuid,
+            status,
+            failure,
+            &mut progress,
+        );
+        Done {
+            row,
+            chunks: progress.chunks,
+            reply: progress.reply,
+            retry_after: progress.retry_after,
+        }
+    }
+
+    /// The request's row.
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        r: &PlannedRequest,
+        scheduled_ns: Option<u64>,
+        sent_ns: u64,
+        done_ns: u64,
+        input_tokens: u32,
+        uuid: &str,
+        status: Status,
+        failure: Option<Failure>,
+        p: &mut Progress,
+    ) -> RequestRow {
+        let counted = p.counted();
+        let reasoning: u32 = p
+            .chunks
+            .iter()
+            .filter(|c| c.reasoning)
+            .map(|c| c.tokens)
+            .sum();
+        let any_reasoning = p.chunks.iter().any(|c| c.reasoning);
+        RequestRow {
+            request_id: r.id,
+            phase: r.phase,
+            step: r.step,
+            class: r.class,
+            scheduled_ns,
+            sent_ns: p.written_ns.unwrap_or(sent_ns),
+            first_token_ns: p.first_token_ns,
+            last_token_ns: p.last_token_ns,
+            done_ns,
+            input_tokens,
+            output_tokens_requested: r.output_tokens,
+            prompt_tokens: p.prompt_tokens,
+            output_tokens: p
+                .usage_output
+                .or((!p.chunks.is_empty() || status == Status::Ok).then_some(counted)),
+            chunks: p.chunks.len() as u32,
+            status,
+            http_status: p.http_status,
+            error: failure.as_ref().map(|f| f.recorded(self.secrets())),
+            error_kind: failure.map(|f| f.kind),
+            prefix_group: r.prefix_group,
+            request_uuid: Some(uuid.to_string()),
+            conn_reused: p.conn_reused,
+            resent: p.resent,
+            finish_reason: p.finish_reason.take(),
+            cached_tokens: p.cached_tokens,
+            first_content_ns: p.first_content_ns,
+            reasoning_tokens: p
+                .usage_reasoning
+                .or((any_reasoning || status == Status::Ok).then_some(reasoning)),
+            session: r.session.map(|t| t.id),
+            turn: r.session.map(|t| t.turn),
+            branch: r.session.map(|t| t.branch),
+            session_turns: r.session.map(|t| t.turns),
+            connect_ns: p.setup.map(|s| s.connect.as_nanos() as u64),
+            tls_ns: p.setup.and_then(|s| s.tls).map(|t| t.as_nanos() as u64),
+            backoff_ns: None,
+        }
+    }
+}
