@@ -35,13 +35,11 @@ use tokio::net::TcpStream;
 use crate::arrival::Socket;
 use crate::engine::wire::body::Body;
 use crate::engine::wire::h1::{self, Io, Wire, WireError};
+use crate::engine::wire::keep::Keep;
+pub use crate::engine::wire::resend::Attempt;
+pub use crate::engine::wire::tls::Trust;
 use crate::rundir::record::ErrorKind;
 
-/// A reused connection that fails later than this after the write is not a stale connection
-/// (the server read the request and then failed): it is not sent again.
-const RESEND_WINDOW: Duration = Duration::from_secs(1);
-/// A connection is not reused when less than this is left of the server's keep-alive timeout.
-const TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
 /// Reused connections found closed in a row, with none kept, before reuse is turned off.
 const STALE_STREAK: u32 = 3;
 /// A connection idle for less than this was just released after a response: finding it closed
@@ -53,124 +51,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// there at once, or never).
 const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
-/// What the server said about keeping a connection.
-#[derive(Debug, Clone, Copy)]
-struct Keep {
-    /// Responses read on it so far.
-    served: u32,
-    /// `Keep-Alive: max=` of the last response: requests the server still allows.
-    remaining: Option<u32>,
-    /// `Keep-Alive: timeout=` of the last response.
-    timeout: Option<Duration>,
-    /// The last response said `Connection: close` (or was HTTP/1.0 without `keep-alive`).
-    closing: bool,
-    idle_since: Instant,
-}
-
-impl Keep {
-    fn fresh() -> Keep {
-        Keep {
-            served: 0,
-            remaining: None,
-            timeout: None,
-            closing: false,
-            idle_since: Instant::now(),
-        }
-    }
-
-    /// Whether the server's own rules still allow another request now.
-    fn allows(&self) -> bool {
-        !self.closing
-            && self.remaining != Some(0)
-            && self
-                .timeout
-                .is_none_or(|t| self.idle_since.elapsed() + TIMEOUT_MARGIN < t)
-    }
-
-    /// The connection goes idle now, its response read: whether it may be kept. The keep-alive
-    /// timeout counts from here, not from the request's start (a stream may outlast it).
-    fn released(&mut self) -> bool {
-        self.idle_since = Instant::now();
-        self.allows()
-    }
-
-    /// Reads `Connection` and `Keep-Alive` of a response.
-    fn note(&mut self, head: &h1::Head) {
-        let headers = &head.headers;
-        self.served += 1;
-        let says = |token: &str| {
-            headers
-                .get_all(hyper::header::CONNECTION)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .any(|t| t.trim().eq_ignore_ascii_case(token))
-        };
-        self.closing = says("close") || (head.http10 && !says("keep-alive"));
-        if let Some(ka) = headers.get("keep-alive").and_then(|v| v.to_str().ok()) {
-            let (timeout, max) = parse_keep_alive(ka);
-            self.timeout = timeout.or(self.timeout);
-            self.remaining = max.or(self.remaining.map(|m| m.saturating_sub(1)));
-        } else if let Some(m) = self.remaining.as_mut() {
-            *m = m.saturating_sub(1);
-        }
-    }
-}
-
 /// An idle connection in the pool.
 struct Conn {
     wire: Wire,
     keep: Keep,
-}
-
-/// `timeout=5, max=100` → (5 s, 100).
-pub fn parse_keep_alive(v: &str) -> (Option<Duration>, Option<u32>) {
-    let (mut timeout, mut max) = (None, None);
-    for part in v.split(',') {
-        let Some((k, val)) = part.split_once('=') else {
-            continue;
-        };
-        let val = val.trim().trim_matches('"');
-        match k.trim().to_ascii_lowercase().as_str() {
-            "timeout" => timeout = val.parse::<u64>().ok().map(Duration::from_secs),
-            "max" => max = val.parse::<u32>().ok(),
-            _ => {}
-        }
-    }
-    (timeout, max)
-}
-
-/// The certificates an https server is checked against: the Mozilla roots, and those of
-/// `--ca-cert`.
-#[derive(Clone)]
-pub struct Trust(Arc<rustls::RootCertStore>);
-
-impl Trust {
-    /// The Mozilla roots, and the certificates of the PEM file `extra` if given (the internal CA
-    /// that signed a server's certificate).
-    pub fn with(extra: Option<&std::path::Path>) -> Result<Trust, String> {
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = webpki_roots::TLS_SERVER_ROOTS
-            .iter()
-            .cloned()
-            .collect::<rustls::RootCertStore>();
-        if let Some(path) = extra {
-            let why = |e: &dyn std::fmt::Display| format!("--ca-cert {}: {e}", path.display());
-            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
-                .map_err(|e| why(&e))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| why(&e))?;
-            if certs.is_empty() {
-                return Err(why(
-                    &"no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
-                ));
-            }
-            for cert in certs {
-                roots.add(cert).map_err(|e| why(&e))?;
-            }
-        }
-        Ok(Trust(Arc::new(roots)))
-    }
 }
 
 pub struct HttpClient {
@@ -275,49 +159,6 @@ impl std::fmt::Display for SendError {
 impl From<SendError> for String {
     fn from(e: SendError) -> String {
         e.message
-    }
-}
-
-/// A request on a connection that failed before a response head was read: what the resend
-/// rule looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attempt {
-    /// The connection came from the pool: opened before this request (pre-opened, or kept
-    /// from an earlier response), so the server may have closed it before the request came.
-    pub pooled: bool,
-    /// Bytes of the request the connection took before it failed, of `whole`.
-    pub taken: usize,
-    pub whole: usize,
-    /// The server sent bytes after the request began.
-    pub answered: bool,
-    /// The failure was the connection closed or reset (not a malformed answer).
-    pub closed: bool,
-    /// From the end of the write to the failure; `None` when the write itself failed.
-    pub after_write: Option<Duration>,
-}
-
-impl Attempt {
-    /// The resend rule. A request that failed is sent again (once, on a new connection) only
-    /// when the server cannot have read it:
-    ///
-    /// | what happened | sent again |
-    /// | --- | --- |
-    /// | any answer byte arrived (a 413 before the body was read, a response then a reset) | no: that is the answer |
-    /// | a connection opened for this request failed | no: a real failure |
-    /// | a pooled connection refused the write's first byte (reset before the write) | yes: nothing reached the server |
-    /// | a pooled connection took part of the request, then was reset | no: the server may have read the head |
-    /// | a pooled connection took all of it, then closed or reset within [`RESEND_WINDOW`] with no byte back | yes: the server closed it idle as the request came (it answers or closes after reading, never silently at once) |
-    /// | the same, later than that | no: the server read it and failed |
-    /// | a malformed answer | no |
-    ///
-    /// A connection the server closed before the request was due is not used at all: the pool
-    /// asks the kernel whether it is still open before taking it (`Wire::looks_open`).
-    pub fn never_read(&self) -> bool {
-        if !self.pooled || self.answered || !self.closed {
-            return false;
-        }
-        self.taken == 0
-            || (self.taken == self.whole && self.after_write.is_some_and(|d| d < RESEND_WINDOW))
     }
 }
 
@@ -630,38 +471,5 @@ impl HttpClient {
                 keep,
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keep_alive_headers_are_read() {
-        assert_eq!(
-            parse_keep_alive("timeout=5, max=100"),
-            (Some(Duration::from_secs(5)), Some(100))
-        );
-        assert_eq!(parse_keep_alive("max=0"), (None, Some(0)));
-        assert_eq!(
-            parse_keep_alive("timeout=\"7\""),
-            (Some(Duration::from_secs(7)), None)
-        );
-        assert_eq!(parse_keep_alive("garbage"), (None, None));
-    }
-
-    #[test]
-    fn a_stream_longer_than_the_keep_alive_timeout_still_keeps_its_connection() {
-        let mut keep = Keep::fresh();
-        keep.timeout = Some(Duration::from_secs(5));
-        // The last release (or the connect) was 10 s ago: the request then streamed for 10 s.
-        keep.idle_since = Instant::now()
-            .checked_sub(Duration::from_secs(10))
-            .expect("an uptime over 10 s");
-        assert!(!keep.allows(), "idle for 10 s of a 5 s timeout");
-        assert!(keep.released(), "idle from the response's end");
-        keep.closing = true;
-        assert!(!keep.released());
     }
 }
