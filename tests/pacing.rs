@@ -89,6 +89,33 @@ async fn a_refused_port_is_aborted_with_few_rows() {
     assert!(rows.len() <= 32 * 9, "{} rows", rows.len());
 }
 
+/// A closed phase with a request budget ends when the budget is spent, even while its users
+/// are pausing: 4 users, 8 requests, each failure followed by a pause of 4 s then 8 s (no
+/// jitter). The eight requests are sent within the first two rounds (0 s and 4 s); the users
+/// pausing after that have nothing left to claim, so the phase ends by ≈ 4 s plus the cost of
+/// a refused connect, not at 12 s when the last pause would run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_budget_ends_the_phase_during_a_pause() {
+    let text = r#"workload "spent" {
+  target { api = completions  model = "m" }
+  requests { input = 5  output = 2 }
+  phase "p" { requests = 8  concurrency = 4 }
+  on_error { backoff = exponential(from: 4s, to: 8s)  jitter = false }
+  abort = off
+}"#;
+    let started = std::time::Instant::now();
+    let (ending, _, rows, _) = run(refused_port(), text, "pacing-spent").await;
+    let took = started.elapsed();
+    assert_eq!(ending, Ending::Completed);
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    for r in &rows {
+        assert_eq!(r.status, "error", "{r:?}");
+        assert_eq!(r.error_kind.as_deref(), Some("connect"), "{r:?}");
+    }
+    // Without the fix the last users wake at 12 s; 9 s leaves 5 s for a busy machine.
+    assert!(took < std::time::Duration::from_secs(9), "took {took:?}");
+}
+
 fn throttled(retry_after_s: u32) -> SimConfig {
     SimConfig {
         faults: Faults {

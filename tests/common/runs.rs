@@ -45,6 +45,7 @@ pub struct Req {
     pub status: String,
     pub http_status: Option<i32>,
     pub error: Option<String>,
+    pub error_kind: Option<String>,
     pub request_uuid: Option<String>,
     pub conn_reused: Option<bool>,
     pub resent: bool,
@@ -132,6 +133,7 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 status: s("status").value(i).to_string(),
                 http_status: opt_i32(i32c("http_status"), i),
                 error: opt_s("error", i),
+                error_kind: opt_s("error_kind", i),
                 request_uuid: opt_s("request_uuid", i),
                 conn_reused: (!bools("conn_reused").is_null(i))
                     .then(|| bools("conn_reused").value(i)),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::engine::drive::context::Ctx;
-use crate::engine::drive::pace::Pacer;
+use crate::engine::drive::pace::{Pacer, TurnPace};
 use crate::engine::drive::session::{self, Gate, Running, Timing};
 use crate::schedule::{Cursor, PhasePlan};
 
@@ -210,13 +210,21 @@ async fn user(s: Arc<Shared>, i: usize) {
             let running = Running::new(&s.gate);
             let (ctx, gate) = (s.ctx.clone(), s.gate.clone());
             let pause = session::run(ctx, gate, unit, timing, None, running, pacer.as_ref()).await;
+            // A user backing off has nothing outstanding: a search's probe does not wait for it.
+            drop(_held);
             if !back_off(&s, pause).await {
                 break;
             }
             continue;
         }
         s.ctx.begin();
-        let pause = s.ctx.fire(r, None, None, pacer.as_ref()).await.pause;
+        let turn = pacer.as_ref().map(TurnPace::new);
+        let pause = s
+            .ctx
+            .fire(r, None, None, turn.as_ref().map(|t| t.branch()))
+            .await
+            .pause;
+        drop(_held);
         if !back_off(&s, pause).await {
             break;
         }
@@ -226,13 +234,18 @@ async fn user(s: Arc<Shared>, i: usize) {
 }
 
 /// Waits out a failure's pause (`on_error { backoff }`); false if the phase ended or the run
-/// stopped first.
+/// stopped first. Cut short once the phase's `requests` limit is used up: the user could send
+/// nothing more, so its next claim fails at once (which ends the phase) rather than after the
+/// pause.
 async fn back_off(s: &Shared, pause: Option<Duration>) -> bool {
     let Some(pause) = pause else {
         return true;
     };
     let until = s.ctx.clock.now() + pause.as_nanos() as u64;
-    session::wait_until(&s.ctx, &s.gate, until).await
+    tokio::select! {
+        waited = session::wait_until(&s.ctx, &s.gate, until) => waited,
+        _ = s.gate.until_spent() => true,
+    }
 }
 
 fn leave(s: &Shared) {

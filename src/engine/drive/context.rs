@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 use tokio::sync::{watch, Notify};
 
 use crate::engine::drive::abort::Monitor;
-use crate::engine::drive::pace::Pacer;
+use crate::engine::drive::pace::TurnPace;
 use crate::engine::record::run_dir::Ending;
 use crate::engine::record::stats::Live;
 use crate::engine::record::stop::Stopper;
@@ -86,7 +86,7 @@ impl Ctx {
         r: PlannedRequest,
         scheduled_ns: Option<u64>,
         turn: Option<Turn>,
-        pacer: Option<&Pacer>,
+        pacer: Option<&TurnPace<'_>>,
     ) -> Fired {
         // However this ends (a panic included), the request stops being outstanding.
         let _counted = Outstanding {
@@ -132,7 +132,7 @@ impl Ctx {
             retry_after,
         } = done;
         let failed = matches!(row.status, Status::Error | Status::Timeout);
-        let pause = pacer.and_then(|p| p.after(failed, retry_after, r.id));
+        let pause = pacer.and_then(|p| p.ended(failed, retry_after, r.id));
         row.backoff_ns = pause.map(|d| d.as_nanos() as u64);
         if let Some(why) = self
             .abort

@@ -39,6 +39,51 @@ impl Pacer {
     }
 }
 
+/// One turn's part in its user's pacing: a turn of several branches (`fanout`) is one outcome
+/// — it failed when any branch failed, and the longest `Retry-After` of them counts — decided
+/// by the branch that ends last, whose row records the pause.
+pub struct TurnPace<'a> {
+    pacer: &'a Pacer,
+    left: AtomicU32,
+    failed: std::sync::atomic::AtomicBool,
+    retry_after: std::sync::Mutex<Option<Duration>>,
+}
+
+impl<'a> TurnPace<'a> {
+    pub fn new(pacer: &'a Pacer) -> TurnPace<'a> {
+        TurnPace {
+            pacer,
+            left: AtomicU32::new(0),
+            failed: std::sync::atomic::AtomicBool::new(false),
+            retry_after: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// One more branch of the turn goes out (counted before any of them ends: the turn's
+    /// requests are all fired, then awaited together).
+    pub fn branch(&self) -> &Self {
+        self.left.fetch_add(1, Ordering::SeqCst);
+        self
+    }
+
+    /// A branch ended; the last to end gets the turn's pause (`None` for the others, and after
+    /// a turn that succeeded).
+    pub fn ended(&self, failed: bool, retry_after: Option<Duration>, id: u64) -> Option<Duration> {
+        if failed {
+            self.failed.store(true, Ordering::SeqCst);
+        }
+        if let (Some(r), Ok(mut most)) = (retry_after, self.retry_after.lock()) {
+            *most = Some(most.map_or(r, |m| m.max(r)));
+        }
+        if self.left.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return None;
+        }
+        let most = self.retry_after.lock().ok().and_then(|m| *m);
+        self.pacer
+            .after(self.failed.load(Ordering::SeqCst), most, id)
+    }
+}
+
 /// The pause after the `(n + 1)`-th failure in a row: `from · 2ⁿ` up to `to`; with jitter, half
 /// of it fixed and the other half drawn ("equal jitter": never under half the backoff); at
 /// least `retry_after` (capped at [`RETRY_AFTER_CAP`]).
@@ -89,6 +134,33 @@ mod tests {
         assert_eq!(p.after(true, None, 2), Some(Duration::from_millis(200)));
         assert_eq!(p.after(false, None, 3), None);
         assert_eq!(p.after(true, None, 4), Some(Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn a_fanned_out_turn_is_paced_once_on_its_combined_outcome() {
+        let p = Pacer::new(rule(false));
+        // Branch 0 succeeds, branch 1 fails with Retry-After 1 s: one pause, decided last.
+        let turn = TurnPace::new(&p);
+        turn.branch().branch();
+        assert_eq!(turn.ended(false, None, 1), None);
+        assert_eq!(
+            turn.ended(true, Some(Duration::from_secs(1)), 2),
+            Some(Duration::from_secs(1))
+        );
+        // The next failed turn doubles once, not once per branch.
+        let turn = TurnPace::new(&p);
+        turn.branch().branch().branch();
+        assert_eq!(turn.ended(true, None, 3), None);
+        assert_eq!(turn.ended(true, None, 4), None);
+        assert_eq!(turn.ended(true, None, 5), Some(Duration::from_millis(200)));
+        // A turn whose every branch succeeded starts the count over.
+        let turn = TurnPace::new(&p);
+        turn.branch().branch();
+        assert_eq!(
+            (turn.ended(false, None, 6), turn.ended(false, None, 7)),
+            (None, None)
+        );
+        assert_eq!(p.after(true, None, 8), Some(Duration::from_millis(100)));
     }
 
     #[test]

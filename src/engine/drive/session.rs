@@ -28,6 +28,8 @@ pub struct Gate {
     sent: AtomicU64,
     /// Signalled when the `requests` limit has been reached.
     pub limit_reached: Notify,
+    /// Set once the last request of the `requests` limit was claimed.
+    spent: watch::Sender<bool>,
     running: AtomicUsize,
     idle: Notify,
 }
@@ -40,6 +42,7 @@ impl Gate {
             limit,
             sent: AtomicU64::new(0),
             limit_reached: Notify::new(),
+            spent: watch::channel(false).0,
             running: AtomicUsize::new(0),
             idle: Notify::new(),
         }
@@ -64,12 +67,25 @@ impl Gate {
             .sent
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |sent| {
                 (sent < max).then_some(sent + 1)
-            })
-            .is_ok();
-        if !got {
-            self.limit_reached.notify_one();
+            });
+        match got {
+            Ok(before) => {
+                if before + 1 == max {
+                    self.spent.send_replace(true);
+                }
+                true
+            }
+            Err(_) => {
+                self.limit_reached.notify_one();
+                false
+            }
         }
-        got
+    }
+
+    /// Resolves once the `requests` limit is used up (never without a limit).
+    pub async fn until_spent(&self) {
+        let mut spent = self.spent.subscribe();
+        crate::engine::record::stop::until_set(&mut spent).await;
     }
 
     /// No conversation of the phase is running.
@@ -189,6 +205,8 @@ pub async fn run(
         if later && (gate.ended() || ctx.stopped()) {
             return None;
         }
+        // The turn paces its user as one outcome, whichever branch fails.
+        let turn_pace = pacer.map(crate::engine::drive::pace::TurnPace::new);
         let mut sends = Vec::with_capacity(branches.len());
         let mut lost = false;
         for (b, (r, (prompt, input_tokens))) in branches.iter().zip(prompts).enumerate() {
@@ -218,9 +236,8 @@ pub async fn run(
                 input_tokens,
                 capture,
             };
-            // The first branch paces the user (a turn fails as a whole when any branch does).
-            let pacer = pacer.filter(|_| sends.is_empty());
-            sends.push(ctx.fire(*r, scheduled, Some(turn), pacer));
+            let pace = turn_pace.as_ref().map(|t| t.branch());
+            sends.push(ctx.fire(*r, scheduled, Some(turn), pace));
         }
         if let (Some(at), false) = (scheduled, later) {
             ctx.clock.spin_until(at);
