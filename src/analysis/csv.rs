@@ -1,7 +1,7 @@
 //! `--format csv`: one row per group (and run), every statistic in its own column;
 //! `--format turns-csv`: one row per turn index of each group with conversations.
 
-use super::groups::{Group, Load};
+use super::groups::{failure_kinds, Group, Load};
 use super::Analysis;
 use crate::metric::Stat;
 use crate::stats::Stats;
@@ -103,6 +103,8 @@ pub fn write(analyses: &[Analysis]) -> String {
         ]
         .map(String::from),
     );
+    // One `errors_<kind>` column for every kind, whether or not the run has one.
+    header.extend(failure_kinds().map(|k| format!("errors_{k}")));
     let mut out = header.join(",");
     out.push('\n');
     for a in analyses {
@@ -166,6 +168,9 @@ pub fn write(analyses: &[Analysis]) -> String {
             row.push(ss.map(|s| s.completed.to_string()).unwrap_or_default());
             row.push(opt(ss.and_then(|s| s.turns.mean)));
             row.push(opt(ss.and_then(|s| s.duration_s.p50)));
+            row.extend(
+                failure_kinds().map(|k| c.by_kind.get(k).copied().unwrap_or(0).to_string()),
+            );
             out.push_str(&row.join(","));
             out.push('\n');
         }

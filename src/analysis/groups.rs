@@ -1,13 +1,13 @@
 //! Metric groups — each step of each measured phase — and their metrics, following the
 //! definitions in docs/metrics.md.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::metric::{CmpOp, Metric};
 use crate::rundir::manifest::{self, Loop, Manifest};
 use serde::Serialize;
 
-use super::load::{Run, Status};
+use super::load::{ErrorKind, Run, Status};
 use super::Options;
 use crate::stats::Stats;
 
@@ -40,6 +40,9 @@ pub struct Counts {
     pub timeout: usize,
     pub dropped: usize,
     pub cancelled: usize,
+    /// The requests that did not end `ok`, by what went wrong (the `error_kind` names;
+    /// `unclassified` for an `error` row of a run written before the column).
+    pub by_kind: BTreeMap<&'static str, usize>,
 }
 
 /// A time window in seconds from the run's start.
@@ -375,6 +378,30 @@ fn drift(scan: &super::chunks::Scan, window: Window) -> Option<String> {
     ))
 }
 
+/// What an `error` row of a run written before the `error_kind` column is counted under.
+pub const UNCLASSIFIED: &str = "unclassified";
+
+/// Every kind a failed request is counted under, in the order docs/runs.md lists them.
+pub fn failure_kinds() -> impl Iterator<Item = &'static str> {
+    ErrorKind::ALL
+        .into_iter()
+        .map(ErrorKind::as_str)
+        .chain([UNCLASSIFIED])
+}
+
+/// The kind a failed row is counted under: its `error_kind`, or for a run written before that
+/// column, the one its status implies.
+fn failure_kind(status: Status, kind: Option<ErrorKind>) -> Option<&'static str> {
+    match (status, kind) {
+        (Status::Ok, _) => None,
+        (_, Some(k)) => Some(k.as_str()),
+        (Status::Timeout, None) => Some(ErrorKind::Timeout.as_str()),
+        (Status::Dropped, None) => Some(ErrorKind::Dropped.as_str()),
+        (Status::Cancelled, None) => Some(ErrorKind::Cancelled.as_str()),
+        (Status::Error, None) => Some(UNCLASSIFIED),
+    }
+}
+
 pub(crate) fn compute(
     run: &Run,
     defs: &[GroupDef],
@@ -397,6 +424,9 @@ pub(crate) fn compute(
             Status::Timeout => s.counts.timeout += 1,
             Status::Dropped => s.counts.dropped += 1,
             Status::Cancelled => s.counts.cancelled += 1,
+        }
+        if let Some(kind) = failure_kind(r.status[i], r.error_kind[i]) {
+            *s.counts.by_kind.entry(kind).or_default() += 1;
         }
         // The first byte goes out after the connection's set-up: the dispatcher's lag is what
         // came before that.

@@ -17,7 +17,7 @@ use parquet::arrow::ProjectionMask;
 
 use super::chunks::{ChunkFiles, ChunkPart};
 use super::AnalysisError;
-pub use crate::rundir::record::Status;
+pub use crate::rundir::record::{ErrorKind, Status};
 
 /// The requests of a run, one vector per column (`None` for nulls).
 #[derive(Debug, Default, Clone)]
@@ -33,6 +33,9 @@ pub struct Requests {
     pub input_tokens: Vec<i32>,
     pub output_tokens: Vec<Option<i32>>,
     pub status: Vec<Status>,
+    /// What went wrong with a request that did not end `ok` (`None` for `ok` rows and for
+    /// runs written before the `error_kind` column).
+    pub error_kind: Vec<Option<ErrorKind>>,
     pub prompt_tokens: Vec<Option<i32>>,
     pub cached_tokens: Vec<Option<i32>>,
     pub first_content_ns: Vec<Option<i64>>,
@@ -81,6 +84,7 @@ impl Requests {
             r.input_tokens.push(small(row.input_tokens));
             r.output_tokens.push(row.output_tokens.map(small));
             r.status.push(row.status);
+            r.error_kind.push(row.error_kind);
             r.prompt_tokens.push(row.prompt_tokens.map(small));
             r.cached_tokens.push(row.cached_tokens.map(small));
             r.first_content_ns.push(row.first_content_ns.map(int));
@@ -331,7 +335,21 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         let connect = optional::<Int64Array>(&b, rq::CONNECT_NS);
         let tls = optional::<Int64Array>(&b, rq::TLS_NS);
         let backoff = optional::<Int64Array>(&b, rq::BACKOFF_NS);
+        let kind = optional::<StringArray>(&b, rq::ERROR_KIND);
         for i in 0..b.num_rows() {
+            let named = kind.filter(|k| !k.is_null(i)).map(|k| k.value(i));
+            r.error_kind.push(match named {
+                None => None,
+                Some(named) => Some(ErrorKind::parse(named).ok_or_else(|| {
+                    AnalysisError::Unreadable {
+                        path: dir.to_path_buf(),
+                        reason: format!(
+                            "request {} has error kind '{named}', which this llmw does not know (a newer llmw wrote it?)",
+                            id.value(i)
+                        ),
+                    }
+                })?),
+            });
             r.connect_ns.push(opt_at(connect, i, Int64Array::value));
             r.tls_ns.push(opt_at(tls, i, Int64Array::value));
             r.backoff_ns.push(opt_at(backoff, i, Int64Array::value));
@@ -402,7 +420,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
 }
 
 /// Columns of `requests.parquet` read when present.
-const OPTIONAL: [&str; 13] = [
+const OPTIONAL: [&str; 14] = [
     rq::PROMPT_TOKENS,
     rq::CACHED_TOKENS,
     rq::FIRST_CONTENT_NS,
@@ -416,6 +434,7 @@ const OPTIONAL: [&str; 13] = [
     rq::CONNECT_NS,
     rq::TLS_NS,
     rq::BACKOFF_NS,
+    rq::ERROR_KIND,
 ];
 
 fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {

@@ -5,6 +5,7 @@
 //! (`stats` for the distributions), `series` the diagnostics and time series, `saturation` the
 //! saturation point, `slo` the objectives, `compare` the A/B of several runs; `text`/`csv` print.
 
+pub mod cells;
 pub mod chunks;
 pub mod client;
 mod compare;
@@ -19,6 +20,7 @@ pub mod server;
 pub mod sessions;
 pub mod shards;
 pub mod slo;
+pub mod tables;
 mod svg;
 pub mod text;
 

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::groups::{self, Group, Load};
 use super::svg::{Chart, Series};
-use super::{text, Analysis};
+use super::{cells, tables, text, Analysis};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -29,7 +29,7 @@ svg .marker{stroke:#D55E00;stroke-width:1.5;stroke-dasharray:4 3}svg .note{font-
 "#;
 
 fn group_name(g: &Group) -> String {
-    format!("{} #{} ({})", g.phase, g.step, text::load(g.load))
+    format!("{} #{} ({})", g.phase, g.step, cells::load(g.load))
 }
 
 fn load_unit(groups: &[Group]) -> &'static str {
@@ -92,7 +92,7 @@ fn by_load(
         if let Some(s) = runs.first().and_then(|a| a.saturation.as_ref()) {
             chart.marker = Some((
                 s.load.value(),
-                format!("saturation: {}", text::load(s.load)),
+                format!("saturation: {}", cells::load(s.load)),
             ));
             chart.band = Some((
                 s.operating_range.load[0],
@@ -124,22 +124,26 @@ fn html_table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 fn summary_table(a: &Analysis) -> String {
     let mut h = html_table(&text::HEADER, &text::analysis_rows(&a.groups));
-    if let Some((header, rows)) = text::details_table(&a.groups) {
+    if let Some((header, rows)) = tables::details_table(&a.groups) {
         h.push_str(&html_table(&header, &rows));
     }
-    if let Some((header, rows)) = text::intervals_table(&a.groups) {
+    if let Some((header, rows)) = tables::intervals_table(&a.groups) {
         h.push_str("<p>95 % confidence intervals (percentiles: order statistics; throughput: batch means over 10 windows):</p>");
         h.push_str(&html_table(&header, &rows));
     }
-    if let Some((header, rows)) = text::connections_table(&a.groups) {
+    if let Some((header, rows)) = tables::failures_table(&a.groups) {
+        h.push_str("<p>Failed requests by kind (the <code>error_kind</code> column; docs/runs.md says what each means):</p>");
+        h.push_str(&html_table(&header, &rows));
+    }
+    if let Some((header, rows)) = tables::connections_table(&a.groups) {
         h.push_str("<p>Connections: requests that opened one and its set-up time (name look-up, TCP connect and TLS handshake; not part of TTFT or e2e), and the pauses closed-loop users took after failures (the load was lower than written while they paused):</p>");
         h.push_str(&html_table(&header, &rows));
     }
-    if let Some((header, rows)) = text::sessions_table(&a.groups) {
+    if let Some((header, rows)) = tables::sessions_table(&a.groups) {
         h.push_str("<p>Conversations:</p>");
         h.push_str(&html_table(&header, &rows));
     }
-    if let Some((header, rows)) = text::server_table(&a.groups) {
+    if let Some((header, rows)) = tables::server_table(&a.groups) {
         h.push_str("<p>The server's own metrics (scraped from its <code>/metrics</code> every second), per step:</p>");
         h.push_str(&html_table(&header, &rows));
     }
@@ -376,9 +380,9 @@ fn search_charts(out: &mut String, s: &super::search::SearchReport) {
     ttft.band = bracket(&s.slo_limit, "SLO limit");
     out.push_str(&ttft.render());
     out.push_str("</div>");
-    let (header, rows) = text::search_table(s);
+    let (header, rows) = tables::search_table(s);
     out.push_str(&html_table(&header, &rows));
-    if let Some((header, rows)) = text::verify_table(s) {
+    if let Some((header, rows)) = tables::verify_table(s) {
         out.push_str("<p>Verification holds (shares of the saturation throughput):</p>");
         out.push_str(&html_table(&header, &rows));
     }
@@ -470,7 +474,7 @@ pub fn html(runs: &[Analysis]) -> String {
                 let _ = write!(
                     out,
                     "<p>Saturation at <b>{} step {} ({})</b>, {:.0} tokens/s: {}. Recommended operating range: <b>{:.0}–{:.0} tokens/s</b> at {:.1}–{:.1} (50–70 % of saturation throughput).</p>",
-                    esc(&s.phase), s.step, esc(&text::load(s.load)), s.tps, esc(&s.reason),
+                    esc(&s.phase), s.step, esc(&cells::load(s.load)), s.tps, esc(&s.reason),
                     s.operating_range.tps[0], s.operating_range.tps[1], s.operating_range.load[0], s.operating_range.load[1]
                 );
                 if let Some(why) = &s.uncertain {

@@ -72,7 +72,7 @@ pub struct Chunk {
     pub reasoning: bool,
 }
 
-fn batches(path: &Path) -> Vec<RecordBatch> {
+pub fn table_file(path: &Path) -> Vec<RecordBatch> {
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap_or_else(|e| panic!("{} is not valid Parquet: {e}", path.display()))
@@ -86,7 +86,7 @@ pub fn table(dir: &Path, table: &str) -> Vec<RecordBatch> {
     llmw::rundir::layout::files(dir, table)
         .unwrap_or_else(|e| panic!("{e}"))
         .iter()
-        .flat_map(|f| batches(f))
+        .flat_map(|f| table_file(f))
         .collect()
 }
 

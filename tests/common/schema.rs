@@ -84,10 +84,22 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
                 errors.push(format!("{at}: more than {n} properties"));
             }
         }
-        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-            for (k, sub) in props {
-                if let Some(child) = map.get(k) {
-                    check(root, sub, child, &format!("{at}/{k}"), errors);
+        let props = schema.get("properties").and_then(Value::as_object);
+        for (k, sub) in props.into_iter().flatten() {
+            if let Some(child) = map.get(k) {
+                check(root, sub, child, &format!("{at}/{k}"), errors);
+            }
+        }
+        // A map's keys and the values no property names.
+        if let Some(names) = schema.get("propertyNames") {
+            for k in map.keys() {
+                check(root, names, &Value::String(k.clone()), &format!("{at}/{k} (name)"), errors);
+            }
+        }
+        if let Some(extra) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+            for (k, child) in map {
+                if !props.is_some_and(|p| p.contains_key(k)) {
+                    check(root, extra, child, &format!("{at}/{k}"), errors);
                 }
             }
         }
