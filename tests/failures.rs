@@ -45,7 +45,12 @@ fn failed(id: u64, status: Status, kind: Option<ErrorKind>) -> RequestRow {
             id,
             0,
             status,
-            (t, ok.then_some(t + MS), ok.then_some(t + 4 * MS), t + 5 * MS),
+            (
+                t,
+                ok.then_some(t + MS),
+                ok.then_some(t + 4 * MS),
+                t + 5 * MS,
+            ),
             ok.then_some(4),
         )
     }
@@ -96,7 +101,12 @@ fn failures_are_counted_by_kind_in_text_json_and_csv() {
     let by_kind: Vec<(&str, usize)> = c.by_kind.iter().map(|(k, n)| (*k, *n)).collect();
     assert_eq!(
         by_kind,
-        [("connect", 2), ("http_status", 1), ("stream", 1), ("timeout", 1)]
+        [
+            ("connect", 2),
+            ("http_status", 1),
+            ("stream", 1),
+            ("timeout", 1)
+        ]
     );
 
     let text = analysis::text::analysis(&a);
@@ -108,7 +118,15 @@ fn failures_are_counted_by_kind_in_text_json_and_csv() {
     let header: Vec<&str> = lines.next().expect("header").split_whitespace().collect();
     assert_eq!(
         header,
-        ["phase", "step", "failed", "connect", "http_status", "stream", "timeout"]
+        [
+            "phase",
+            "step",
+            "failed",
+            "connect",
+            "http_status",
+            "stream",
+            "timeout"
+        ]
     );
     let row: Vec<&str> = lines.next().expect("row").split_whitespace().collect();
     assert_eq!(row, ["p", "0", "5/7", "2", "1", "1", "1"]);
@@ -176,7 +194,10 @@ fn a_run_written_before_the_error_kind_column_still_loads() {
     assert!(run.requests.error_kind.iter().all(Option::is_none));
     let a = analysis::analyze(&run, &Options::default()).expect("analysis");
     let c = &a.groups[0].requests;
-    assert_eq!((c.total, c.ok, c.error, c.timeout), (10_000, 8_000, 1_000, 1_000));
+    assert_eq!(
+        (c.total, c.ok, c.error, c.timeout),
+        (10_000, 8_000, 1_000, 1_000)
+    );
     assert_eq!(c.by_kind.get("unclassified"), Some(&1_000));
     assert_eq!(c.by_kind.get("timeout"), Some(&1_000));
     assert_eq!(c.by_kind.len(), 2, "{:?}", c.by_kind);

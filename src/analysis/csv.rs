@@ -168,9 +168,7 @@ pub fn write(analyses: &[Analysis]) -> String {
             row.push(ss.map(|s| s.completed.to_string()).unwrap_or_default());
             row.push(opt(ss.and_then(|s| s.turns.mean)));
             row.push(opt(ss.and_then(|s| s.duration_s.p50)));
-            row.extend(
-                failure_kinds().map(|k| c.by_kind.get(k).copied().unwrap_or(0).to_string()),
-            );
+            row.extend(failure_kinds().map(|k| c.by_kind.get(k).copied().unwrap_or(0).to_string()));
             out.push_str(&row.join(","));
             out.push('\n');
         }

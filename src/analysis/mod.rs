@@ -20,8 +20,8 @@ pub mod server;
 pub mod sessions;
 pub mod shards;
 pub mod slo;
-pub mod tables;
 mod svg;
+pub mod tables;
 pub mod text;
 
 use std::path::{Path, PathBuf};

@@ -6,13 +6,12 @@ use super::cells::{load, ms, num, pct, table};
 use super::compare::Comparison;
 use super::groups::{Group, Load};
 use super::tables::{
-    connections_table, details_table, failures_table, intervals_table, search_table,
-    search_unit, server_table, sessions_table, turns_table, verify_table,
+    connections_table, details_table, failures_table, intervals_table, search_table, search_unit,
+    server_table, sessions_table, turns_table, verify_table,
 };
 use super::Analysis;
 use crate::metric::{Stat, Unit};
 use crate::stats::Stats;
-
 
 fn group_row(g: &Group) -> Vec<String> {
     let d = |s: &Stats, stat: Stat| ms(s.get(stat));

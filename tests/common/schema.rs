@@ -93,7 +93,13 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
         // A map's keys and the values no property names.
         if let Some(names) = schema.get("propertyNames") {
             for k in map.keys() {
-                check(root, names, &Value::String(k.clone()), &format!("{at}/{k} (name)"), errors);
+                check(
+                    root,
+                    names,
+                    &Value::String(k.clone()),
+                    &format!("{at}/{k} (name)"),
+                    errors,
+                );
             }
         }
         if let Some(extra) = schema.get("additionalProperties").filter(|s| s.is_object()) {
