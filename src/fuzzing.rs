@@ -11,7 +11,7 @@ pub fn language(data: &[u8]) {
     match result {
         Ok(r) => {
             // Plans up to the compiler's own limits; an hour-long phase bounds the time a run takes.
-            if r.workload
+            if r.workload()
                 .phases
                 .iter()
                 .all(|p| p.duration_ns.unwrap_or(0) <= 3_600_000_000_000)

@@ -53,7 +53,8 @@ pub fn check_file(
         Err(message) => return (sources, Err(vec![Diagnostic::global(message)])),
     };
     let main = sources.add(path.display().to_string(), Some(path.to_path_buf()), text);
-    let result = check(&mut sources, main, overrides);
+    let loaded = check::load(&mut sources, main);
+    let result = check(&mut sources, loaded, overrides);
     (sources, result)
 }
 
@@ -66,7 +67,26 @@ pub fn check_text(
 ) -> (Sources, Result<Workload, Vec<Diagnostic>>) {
     let mut sources = Sources::new();
     let main = sources.add(name.to_string(), None, text.to_string());
-    let result = check(&mut sources, main, overrides);
+    let loaded = check::load(&mut sources, main);
+    let result = check(&mut sources, loaded, overrides);
+    (sources, result)
+}
+
+/// The load step alone: the workload file at `path` parsed, with its includes spliced in (what
+/// `llmw check --dump ast` prints).
+pub fn parse_file(path: &Path) -> (Sources, Result<check::Flat, Vec<Diagnostic>>) {
+    let mut sources = Sources::new();
+    let text = match check::read_source(path) {
+        Ok(t) => t,
+        Err(message) => return (sources, Err(vec![Diagnostic::global(message)])),
+    };
+    let main = sources.add(path.display().to_string(), Some(path.to_path_buf()), text);
+    let (flat, diags) = check::load(&mut sources, main);
+    let result = if diags.is_empty() {
+        Ok(flat)
+    } else {
+        Err(diags)
+    };
     (sources, result)
 }
 

@@ -14,7 +14,7 @@ fn exercise(text: &str) -> bool {
         Ok(r) => {
             // Keep planning cheap: huge plans are refused by their own limit, not by time.
             let small = r
-                .workload
+                .workload()
                 .phases
                 .iter()
                 .all(|p| p.duration_ns.unwrap_or(0) <= 3_600_000_000_000);

@@ -139,3 +139,110 @@ fn every_arrival_of_a_trace_with_failed_rows_needs_its_own_choice() {
         "{text}"
     );
 }
+
+/// A session whose `turns`, `think` and `fanout` resample a file's columns: the resolve stage
+/// loads them (it once skipped a session's fields and `check` ended in an llmw bug), and the
+/// plan's conversations take their turn counts from the column's values only.
+#[test]
+fn a_sessions_empirical_turns_think_and_fanout_are_loaded() {
+    let dir = common::runs::temp_dir("resolve-session");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("t.csv"),
+        "tokens,pause,width\n2,0.5,1\n3,1.0,2\n2,0.25,1\n",
+    )
+    .expect("write");
+    let file = dir.join("s.llmw");
+    std::fs::write(
+        &file,
+        r#"workload "s" {
+  seed = 9
+  session "chat" {
+    turns  = empirical("t.csv", column: "tokens")
+    think  = empirical("t.csv", column: "pause")
+    fanout = empirical("t.csv", column: "width")
+    input  = 20
+    output = 4
+  }
+  phase "p" { duration = 20s  arrival = poisson(rate: 2/s) }
+}
+"#,
+    )
+    .expect("write");
+    let (sources, result) = llmw::load_file(&file, &Overrides::default());
+    let resolved = result.unwrap_or_else(|d| panic!("{}", render(&sources, &d, Style::Plain)));
+    let session = resolved.workload().phases[0].classes[0]
+        .session
+        .as_ref()
+        .expect("a session");
+    assert_eq!(
+        session.turns,
+        llmw::workload::Dist::Values(vec![2.0, 3.0, 2.0])
+    );
+    let plan = llmw::compile(&resolved).unwrap_or_else(|e| panic!("{e}"));
+    let turns: std::collections::BTreeSet<u32> = plan
+        .requests
+        .iter()
+        .filter_map(|r| r.session.as_ref().map(|s| s.turns))
+        .collect();
+    assert!(!turns.is_empty(), "no conversations planned");
+    assert!(turns.iter().all(|t| [2, 3].contains(t)), "{turns:?}");
+    // `llmw check` and `llmw plan` say so too.
+    for args in [vec!["check"], vec!["plan", "--format", "summary"]] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_llmw"))
+            .args(&args)
+            .arg(&file)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("llmw bug"), "{err}");
+    }
+}
+
+/// `llmw check --dump` prints each stage: the parsed files (with an include spliced in), the
+/// checked workload (the column still named), the resolved one (the column's values in place).
+#[test]
+fn llmw_check_dumps_each_stage() {
+    let file = project("resolve-dump", PROMPTS);
+    let dump = |stage: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_llmw"))
+            .args(["check", "--dump", stage])
+            .arg(&file)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.success(), "{stage}: {err}");
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let ast = dump("ast");
+    assert!(
+        ast.contains("Flat") && ast.contains("\"measured\""),
+        "{ast}"
+    );
+    assert!(!ast.contains("Values"), "{ast}");
+    let workload = dump("workload");
+    assert!(workload.contains("Empirical"), "{workload}");
+    assert!(workload.contains("FromDataset"), "{workload}");
+    let resolved = dump("resolved");
+    assert!(!resolved.contains("Empirical"), "{resolved}");
+    assert!(resolved.contains("Values"), "{resolved}");
+    assert!(resolved.contains("374.0"), "{resolved}");
+    assert!(
+        resolved.contains("class \"default\" prompts: 2 from the dataset"),
+        "{resolved}"
+    );
+    assert!(
+        resolved.contains("class \"sampled\" samples: 3 trace rows"),
+        "{resolved}"
+    );
+    // A file that does not parse is its diagnostics, at any stage.
+    std::fs::write(&file, "workload \"x\" {").expect("write");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_llmw"))
+        .args(["check", "--dump", "ast"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+}

@@ -11,14 +11,17 @@ use crate::syntax::{self, Entry, Name};
 /// Includes nested deeper than this are refused (a cycle is caught sooner).
 const MAX_INCLUDE_DEPTH: usize = 32;
 
-pub(crate) struct Flat {
+/// The parsed files of a workload: the main file's items with every `include` spliced in.
+#[derive(Debug)]
+pub struct Flat {
     pub workload: Option<Name>,
     pub items: Vec<Item>,
     /// The whole main file, for errors about it as a whole.
     pub span: Span,
 }
 
-pub(crate) struct Item {
+#[derive(Debug)]
+pub struct Item {
     pub entry: Entry,
     /// Set for items that came from an included file: later items may redefine them.
     pub included: bool,

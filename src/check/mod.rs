@@ -7,6 +7,7 @@
 mod abort;
 mod args;
 mod arrival;
+mod class;
 mod dist;
 mod fields;
 mod flatten;
@@ -21,7 +22,7 @@ mod slo;
 mod target;
 mod value;
 
-pub use flatten::read_source;
+pub use flatten::{read_source, Flat, Item};
 
 use crate::diag::Diagnostic;
 use crate::source::{FileId, Sources};
@@ -29,8 +30,8 @@ use crate::syntax::Entry;
 use crate::workload::{ParamValue, Target, Workload};
 
 use crate::suggest::closest;
+use class::ClassDecl;
 use scope::{ParamDef, Scope};
-use shape::ClassDecl;
 use value::Ctx;
 
 /// Command-line inputs that change the meaning of a workload.
@@ -57,14 +58,23 @@ const TOP_LEVEL: [&str; 12] = [
     "on_error",
 ];
 
-/// Checks the workload in source `main` (includes are read from disk and added to `sources`).
-pub fn check(
-    sources: &mut Sources,
-    main: FileId,
-    overrides: &Overrides,
-) -> Result<Workload, Vec<Diagnostic>> {
+/// The load step: source `main` parsed, with its `include`s read from disk (added to
+/// `sources`) and spliced in — the parsed files [`check`] takes. What could not be read or
+/// parsed is in the diagnostics, reported with the checker's own.
+pub fn load(sources: &mut Sources, main: FileId) -> (Flat, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let flat = flatten::flatten(sources, main, &mut diags);
+    (flat, diags)
+}
+
+/// Checks the parsed files of a workload (from [`load`], with its diagnostics) into a
+/// [`Workload`]; `--set` overrides are added to `sources`.
+pub fn check(
+    sources: &mut Sources,
+    loaded: (Flat, Vec<Diagnostic>),
+    overrides: &Overrides,
+) -> Result<Workload, Vec<Diagnostic>> {
+    let (flat, mut diags) = loaded;
     let set_files: Vec<FileId> = overrides
         .sets
         .iter()
@@ -133,7 +143,7 @@ pub fn check(
             Entry::Block(b) => match b.kind.text.as_str() {
                 "target" => target::target_block(&mut ctx, b, &mut target),
                 "requests" | "class" | "session" => {
-                    if let Some(decl) = shape::class_block(&mut ctx, b) {
+                    if let Some(decl) = class::class_block(&mut ctx, b) {
                         // By name through an index: a workload may declare thousands.
                         let at = by_name.get(&decl.name).copied();
                         if let Some(other) = at
@@ -163,7 +173,7 @@ pub fn check(
                             if at.is_none() {
                                 by_name.insert(decl.name.clone(), decls.len());
                             }
-                            shape::overlay_one(&mut decls, at, &decl);
+                            class::overlay_one(&mut decls, at, &decl);
                         }
                     }
                 }
@@ -216,7 +226,7 @@ pub fn check(
     }
 
     let mut diags = ctx.diags;
-    let Some(name) = flat.workload else {
+    let Some(name) = flat.workload.clone() else {
         return Err(diags);
     };
     if !diags.is_empty() {

@@ -6,10 +6,10 @@ use crate::syntax::Block;
 use crate::workload::{Arrival, Level, Load, Phase};
 
 use super::arrival::arrival;
+use super::class::{class_block, overlay, resolve_classes, ClassDecl};
 use super::dist::{dist, Of};
 use super::fields::fields;
 use super::level::{level, LevelOf};
-use super::shape::{class_block, overlay, resolve_classes, ClassDecl};
 use super::value::Ctx;
 
 const KEYS: [&str; 9] = [

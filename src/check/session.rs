@@ -5,11 +5,11 @@
 
 use crate::diag::Diagnostic;
 use crate::syntax::Entry;
-use crate::workload::{Class, Dist, History, Session, Shape};
+use crate::workload::{Dist, History};
 
 use super::dist::{dist, Of};
 use super::fields::fields;
-use super::shape::{lengths_and_prefix, missing, ClassDecl, PartialShape};
+use super::shape::{lengths_and_prefix, PartialShape};
 use super::value::Ctx;
 
 pub(crate) const SESSION_FIELDS: [&str; 8] = [
@@ -117,66 +117,4 @@ fn bounded(ctx: &mut Ctx, expr: &crate::syntax::Expr, what: &str, max: u32) -> O
         }
         _ => Some(d),
     }
-}
-
-/// A complete session class from its declaration (the phase's overrides applied), or `None`
-/// after reporting what is missing.
-pub(crate) fn resolve(ctx: &mut Ctx, decl: &ClassDecl, partial: &PartialSession) -> Option<Class> {
-    let Some(turns) = partial.turns.clone() else {
-        missing(ctx, decl, "turns", "turns = uniform(2, 8)");
-        return None;
-    };
-    let Some(input) = decl.shape.input.clone() else {
-        missing(
-            ctx,
-            decl,
-            "input",
-            "input = lognormal(median: 120, sigma: 0.8)",
-        );
-        return None;
-    };
-    let Some(output) = decl.shape.output.clone() else {
-        missing(ctx, decl, "output", "output = 256");
-        return None;
-    };
-    let system = decl.shape.prefix.clone().flatten();
-    if let Some(max) = partial.max_context {
-        // The smallest turn: the system prompt, one new user text and its reply.
-        let low = |d: &Dist| d.support().map(|(lo, _)| lo.max(1.0)).unwrap_or(1.0);
-        let one =
-            system.as_ref().map(|p| p.tokens as f64).unwrap_or(0.0) + low(&input) + low(&output);
-        if (max as f64) < one {
-            ctx.error(
-                Diagnostic::error(
-                    decl.span,
-                    format!(
-                        "session \"{}\": max_context {max} is below one turn ({} tokens: the system prompt, the smallest input and output)",
-                        decl.name,
-                        super::dist::fmt(one)
-                    ),
-                )
-                .help("raise max_context, or shorten the system prompt"),
-            );
-            return None;
-        }
-    }
-    Some(Class {
-        name: decl.name.clone(),
-        weight: decl.weight.unwrap_or(1.0),
-        shape: Shape {
-            input,
-            output,
-            prefix: system,
-            prompts: None,
-            sample: None,
-            tokenizer: None,
-        },
-        session: Some(Session {
-            turns,
-            think: partial.think.clone(),
-            history: partial.history.unwrap_or(History::Planned),
-            max_context: partial.max_context,
-            fanout: partial.fanout.clone(),
-        }),
-    })
 }

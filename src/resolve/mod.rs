@@ -8,26 +8,65 @@
 mod dataset;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::diag::Diagnostic;
 use crate::trace::{self, Format, ReadOptions, Trace};
-use crate::workload::{Arrival, Dist, FileRef, Load, Shape, TraceRef, Workload};
+use crate::workload::{Arrival, Dist, FileRef, Load, Phase, Shape, TraceRef, Workload};
 
 pub use dataset::Prompt;
 
-/// A checked workload with the contents of every file it names.
+/// A checked workload with the contents of every file it names: every `empirical(...)` in it
+/// replaced by the column's values, and beside each phase the rows of the trace it replays and,
+/// for each of its classes, the trace rows it samples and the dataset prompts it sends. Only
+/// [`resolve`] makes one, so a compiled phase always finds what it names.
 #[derive(Debug)]
 pub struct Resolved {
-    pub workload: Workload,
-    pub files: Files,
+    workload: Workload,
+    phases: Vec<PhaseFiles>,
 }
 
-/// What the workload's files hold, looked up by the reference that named them.
+/// What one phase's files hold, by the phase's position.
 #[derive(Debug, Default)]
-pub struct Files {
-    traces: Vec<(TraceKey, Trace)>,
+pub struct PhaseFiles {
+    /// The trace an open-loop `trace(...)` arrival replays.
+    pub arrivals: Option<Arc<Trace>>,
+    /// One per class of the phase, in the phase's order.
+    pub classes: Vec<ClassFiles>,
+}
+
+/// What one class's files hold.
+#[derive(Debug, Default)]
+pub struct ClassFiles {
+    /// `sample = trace(...)`: the rows its (input, output) pairs come from.
+    pub samples: Option<Arc<Trace>>,
+    /// `prompts = dataset(...)`: the prompts, measured by the class's tokenizer.
+    pub prompts: Option<Arc<[Prompt]>>,
+}
+
+impl Resolved {
+    /// The workload, with every distribution a plain one.
+    pub fn workload(&self) -> &Workload {
+        &self.workload
+    }
+
+    /// The files of phase `index` (of [`Resolved::workload`]'s phases).
+    pub fn phase(&self, index: usize) -> &PhaseFiles {
+        &self.phases[index]
+    }
+
+    /// Each phase with its files.
+    pub fn phases(&self) -> impl Iterator<Item = (&Phase, &PhaseFiles)> {
+        self.workload.phases.iter().zip(&self.phases)
+    }
+}
+
+/// Files read once each, by the reference that named them.
+#[derive(Debug, Default)]
+struct Files {
+    traces: Vec<(TraceKey, Arc<Trace>)>,
     columns: Vec<((PathBuf, String), Vec<f64>)>,
-    datasets: Vec<(DatasetKey, Vec<Prompt>)>,
+    datasets: Vec<(DatasetKey, Arc<[Prompt]>)>,
 }
 
 /// A dataset and the tokenizer that measures it.
@@ -56,49 +95,29 @@ impl TraceKey {
 }
 
 impl Files {
-    /// The rows of the trace `tr` names (every `TraceRef` of a resolved workload has them).
-    pub fn trace(&self, tr: &TraceRef) -> Option<&Trace> {
+    fn trace(&self, tr: &TraceRef) -> Option<&Arc<Trace>> {
         let key = TraceKey::of(tr);
         self.traces.iter().find(|(k, _)| *k == key).map(|(_, t)| t)
     }
-
-    /// The values of an `empirical(...)` column.
-    pub fn column(&self, file: &FileRef, column: &str) -> Option<&[f64]> {
-        self.columns
-            .iter()
-            .find(|((p, c), _)| *p == file.path && c == column)
-            .map(|(_, v)| v.as_slice())
-    }
-
-    /// The prompts of a `dataset(...)`, measured by `tokenizer` when the class names one.
-    pub fn dataset(&self, prompts: &FileRef, tokenizer: Option<&FileRef>) -> Option<&[Prompt]> {
-        let tok = tokenizer.map(|t| t.path.clone());
-        self.datasets
-            .iter()
-            .find(|((p, t), _)| *p == prompts.path && *t == tok)
-            .map(|(_, v)| v.as_slice())
-    }
 }
 
-/// Loads every file `workload` names; all problems are reported, each at its span.
-pub fn resolve(workload: Workload) -> Result<Resolved, Vec<Diagnostic>> {
+/// Loads every file `workload` names and puts what they hold in place; all problems are
+/// reported, each at its span.
+pub fn resolve(mut workload: Workload) -> Result<Resolved, Vec<Diagnostic>> {
     let mut r = Resolver::default();
+    // One walk over every distribution: what it loads, it substitutes.
+    workload.each_dist_mut(&mut |d| r.dist(d));
+    let mut phases = Vec::with_capacity(workload.phases.len());
     for phase in &workload.phases {
-        if let Load::Open(Arrival::Trace(tr)) = &phase.load {
-            r.trace(tr, true);
-        }
-        if let Some(think) = &phase.think {
-            r.dist(think);
-        }
-        for class in &phase.classes {
-            r.shape(&class.shape);
-        }
+        let arrivals = match &phase.load {
+            Load::Open(Arrival::Trace(tr)) => r.trace(tr, true),
+            _ => None,
+        };
+        let classes = phase.classes.iter().map(|c| r.shape(&c.shape)).collect();
+        phases.push(PhaseFiles { arrivals, classes });
     }
     if r.diagnostics.is_empty() {
-        Ok(Resolved {
-            workload,
-            files: r.files,
-        })
+        Ok(Resolved { workload, phases })
     } else {
         Err(r.diagnostics)
     }
@@ -134,17 +153,17 @@ impl Resolver {
     /// Loads the trace `tr` names (once per file and way of reading it). For an arrival, the
     /// trace's failed rows need an explicit choice — checked at every arrival that names it,
     /// since each says its own `failed:`.
-    fn trace(&mut self, tr: &TraceRef, arrival: bool) {
+    fn trace(&mut self, tr: &TraceRef, arrival: bool) -> Option<Arc<Trace>> {
         let key = TraceKey::of(tr);
         if !self.files.traces.iter().any(|(k, _)| *k == key) {
             if self.failed_traces.contains(&key) {
-                return;
+                return None;
             }
             let Some(format) = Format::parse(&tr.format) else {
                 let message = format!("unknown trace format '{}'", tr.format);
                 self.failed_traces.push(key);
                 self.report(&tr.path, message);
-                return;
+                return None;
             };
             let opts = ReadOptions {
                 columns: tr.columns.clone(),
@@ -152,17 +171,17 @@ impl Resolver {
                 skip_bad_rows: tr.skip_bad_rows,
             };
             match trace::read(&tr.path.path, format, &opts) {
-                Ok(t) => self.files.traces.push((key.clone(), t)),
+                Ok(t) => self.files.traces.push((key.clone(), Arc::new(t))),
                 Err(e) => {
                     self.failed_traces.push(key);
                     self.report(&tr.path, e.to_string());
-                    return;
+                    return None;
                 }
             }
         }
-        let failed = self
-            .files
-            .trace(tr)
+        let rows = self.files.trace(tr).cloned();
+        let failed = rows
+            .as_ref()
             .map_or(0, |t| t.rows.iter().filter(|r| r.failed).count());
         if arrival && failed > 0 && tr.replay_failed.is_none() {
             self.diagnostics.push(
@@ -174,55 +193,74 @@ impl Resolver {
                 .help("say failed: skip or failed: replay (llmw replay: --failed skip|replay)"),
             );
         }
+        rows
     }
 
-    fn dist(&mut self, dist: &Dist) {
+    /// Replaces every `empirical(...)` in `dist` by the column's values (left in place, and
+    /// reported, when the file cannot be read).
+    fn dist(&mut self, dist: &mut Dist) {
         match dist {
             Dist::Empirical { path, column } => {
                 let key = (path.path.clone(), column.clone());
-                if self.files.columns.iter().any(|(k, _)| *k == key) {
-                    return;
+                if !self.files.columns.iter().any(|(k, _)| *k == key) {
+                    match trace::column_values(&path.path, column) {
+                        Ok(v) => self.files.columns.push((key.clone(), v)),
+                        Err(e) => {
+                            let path = path.clone();
+                            self.fail(&path, e.to_string());
+                            return;
+                        }
+                    }
                 }
-                match trace::column_values(&path.path, column) {
-                    Ok(v) => self.files.columns.push((key, v)),
-                    Err(e) => self.fail(path, e.to_string()),
+                if let Some((_, v)) = self.files.columns.iter().find(|(k, _)| *k == key) {
+                    *dist = Dist::Values(v.clone());
                 }
             }
-            Dist::Mix { parts, .. } => parts.iter().for_each(|p| self.dist(p)),
+            Dist::Mix { parts, .. } => parts.iter_mut().for_each(|p| self.dist(p)),
             Dist::Clamp { inner, .. } => self.dist(inner),
             _ => {}
         }
     }
 
-    fn shape(&mut self, shape: &Shape) {
-        self.dist(&shape.input);
-        self.dist(&shape.output);
-        if let Some(tr) = &shape.sample {
-            self.trace(tr, false);
+    /// The trace rows and dataset prompts a class's shape names.
+    fn shape(&mut self, shape: &Shape) -> ClassFiles {
+        ClassFiles {
+            samples: shape.sample.as_ref().and_then(|tr| self.trace(tr, false)),
+            prompts: shape.prompts.as_ref().and_then(|p| self.dataset(p, shape)),
         }
-        let Some(prompts) = &shape.prompts else {
-            return;
-        };
+    }
+
+    fn dataset(&mut self, prompts: &FileRef, shape: &Shape) -> Option<Arc<[Prompt]>> {
         let key = (
             prompts.path.clone(),
             shape.tokenizer.as_ref().map(|t| t.path.clone()),
         );
-        if self.files.datasets.iter().any(|(k, _)| *k == key) {
-            return;
+        if let Some((_, list)) = self.files.datasets.iter().find(|(k, _)| *k == key) {
+            return Some(list.clone());
+        }
+        if self.failed.contains(&prompts.path) {
+            return None;
         }
         let tokenizer = match &shape.tokenizer {
             Some(t) => match self.tokenizers.get(&t.path) {
                 Ok(tok) => Some(tok),
                 Err(e) => {
                     self.fail(t, e);
-                    return;
+                    return None;
                 }
             },
             None => None,
         };
         match dataset::read(&prompts.path, tokenizer) {
-            Ok(list) => self.files.datasets.push((key, list)),
-            Err(e) => self.fail(prompts, e),
+            Ok(list) => {
+                let list: Arc<[Prompt]> = list.into();
+                self.files.datasets.push((key, list.clone()));
+                Some(list)
+            }
+            Err(e) => {
+                self.fail(prompts, e);
+                None
+            }
         }
     }
 }

@@ -1,7 +1,6 @@
 //! [`Workload`] → [`Schedule`].
 
-use thiserror::Error;
-
+use super::error::CompileError;
 use super::rate::RateFn;
 use super::{arrivals, closed, content, files, hash};
 use super::{ClassPlan, LoopKind, PhasePlan, Schedule, SearchPlan, StepPlan};
@@ -11,20 +10,10 @@ use crate::workload::{Arrival, Level, Load, Phase};
 
 use crate::limits::{MAX_PLANNED, MAX_STEPS};
 
-#[derive(Debug, Error, PartialEq)]
-pub enum CompileError {
-    #[error("phase '{phase}' would plan more than {limit} requests; lower its rate or duration, or split it")]
-    TooLarge { phase: String, limit: u64 },
-    #[error("phase '{phase}': {message}")]
-    Trace { phase: String, message: String },
-    #[error("phase '{phase}' has {count} steps; at most {MAX_STEPS} are supported")]
-    TooManySteps { phase: String, count: usize },
-}
-
 /// Compiles a resolved workload into its schedule: a pure function of the workload and the
 /// contents of its files.
 pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
-    let (workload, files) = (&resolved.workload, &resolved.files);
+    let workload = resolved.workload();
     let mut classes: Vec<String> = Vec::new();
     let mut phases = Vec::new();
     let mut requests = Vec::new();
@@ -32,10 +21,10 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
     let mut prompts: Vec<serde_json::Value> = Vec::new();
     let mut block_tokens = super::replay::DEFAULT_BLOCK;
     let mut start = Some(0u64);
-    for (index, phase) in workload.phases.iter().enumerate() {
+    for (index, (phase, phase_files)) in resolved.phases().enumerate() {
         let index = index as u32;
         let mut class_plans: Vec<ClassPlan> = Vec::new();
-        for c in &phase.classes {
+        for (c, class_files) in phase.classes.iter().zip(&phase_files.classes) {
             let id = match classes.iter().position(|n| *n == c.name) {
                 Some(i) => i,
                 None => {
@@ -43,43 +32,24 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                     classes.len() - 1
                 }
             };
-            let mut shape = c.shape.clone();
-            shape.input = files::values(&shape.input, files, &phase.name)?;
-            shape.output = files::values(&shape.output, files, &phase.name)?;
-            let samples = match &shape.sample {
-                Some(tr) => files::samples(tr, files, &phase.name)?,
-                None => Vec::new(),
-            };
-            let dataset = match &shape.prompts {
-                Some(path) => files::dataset(
-                    path,
-                    shape.tokenizer.as_ref(),
-                    files,
-                    &phase.name,
-                    &mut prompts,
-                )?,
-                None => Vec::new(),
-            };
+            let shape = c.shape.clone();
+            let samples = class_files
+                .samples
+                .as_deref()
+                .map(files::samples)
+                .unwrap_or_default();
+            let dataset = class_files
+                .prompts
+                .as_deref()
+                .map(|list| files::dataset(list, &mut prompts))
+                .unwrap_or_default();
             let prefix_cumulative = shape.prefix.as_ref().and_then(|p| {
                 p.skew.map(|s| {
                     let w: Vec<f64> = (1..=p.groups).map(|k| libm::pow(k as f64, -s)).collect();
                     cumulative(&w)
                 })
             });
-            let session = match &c.session {
-                Some(sn) => {
-                    let mut sn = sn.clone();
-                    sn.turns = files::values(&sn.turns, files, &phase.name)?;
-                    if let Some(t) = &sn.think {
-                        sn.think = Some(files::values(t, files, &phase.name)?);
-                    }
-                    if let Some(f) = &sn.fanout {
-                        sn.fanout = Some(files::values(f, files, &phase.name)?);
-                    }
-                    Some(sn)
-                }
-                None => None,
-            };
+            let session = c.session.clone();
             class_plans.push(ClassPlan {
                 id: id as u32,
                 name: c.name.clone(),
@@ -105,11 +75,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
             pause_ns: phase.pause_ns,
             steps: Vec::new(),
             max_in_flight: phase.max_in_flight,
-            think: phase
-                .think
-                .as_ref()
-                .map(|t| files::values(t, files, &phase.name))
-                .transpose()?,
+            think: phase.think.clone(),
             classes: class_plans,
             class_cumulative,
             requests: requests.len()..requests.len(),
@@ -221,7 +187,13 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                     &plan,
                     phase,
                     tr,
-                    files,
+                    phase_files
+                        .arrivals
+                        .as_deref()
+                        .ok_or_else(|| CompileError::Trace {
+                            phase: phase.name.clone(),
+                            message: "llmw bug: a trace phase without its rows".into(),
+                        })?,
                     start.unwrap_or(0),
                     super::replay::Tables {
                         blocks: &mut blocks,

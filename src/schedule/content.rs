@@ -108,8 +108,7 @@ fn single(
     if !class.dataset.is_empty() {
         let (index, tokens) = class.dataset[rng.below(class.dataset.len() as u64) as usize];
         prompt = Some(index);
-        // An empty value list is the checker's mark for "no `input` given: from the data".
-        if matches!(&shape.input, crate::workload::Dist::Values(v) if v.is_empty()) {
+        if shape.input == crate::workload::Dist::FromDataset {
             input = tokens;
         }
     }

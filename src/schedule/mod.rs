@@ -11,6 +11,7 @@ mod arrivals;
 mod closed;
 mod compile;
 pub mod content;
+mod error;
 mod files;
 mod hash;
 mod probe;
@@ -19,7 +20,8 @@ mod replay;
 pub mod sample;
 mod shard;
 
-pub use compile::{compile, CompileError};
+pub use compile::compile;
+pub use error::CompileError;
 pub use probe::Probe;
 pub use shard::{Cursor, Shard, MAX_SHARDS};
 

@@ -4,10 +4,9 @@
 //! recorded time but never before the previous turn's answer, each prompt carrying the
 //! conversation so far (a turn's recorded prompt length includes it).
 
-use super::compile::CompileError;
 use super::content::{self, request_id};
+use super::error::CompileError;
 use super::{PhasePlan, PlannedRequest, SessionTurn};
-use crate::resolve::Files;
 use crate::trace::{self, Transform};
 use crate::workload::{Phase, TraceRef};
 
@@ -33,7 +32,7 @@ pub fn requests(
     plan: &PhasePlan,
     phase: &Phase,
     tr: &TraceRef,
-    files: &Files,
+    read: &trace::Trace,
     base_ns: u64,
     tables: Tables,
 ) -> Result<Replayed, CompileError> {
@@ -42,7 +41,6 @@ pub fn requests(
         classes: class_names,
     } = tables;
     // The resolve stage loaded the rows and refused failed rows without a `failed:` choice.
-    let read = super::files::trace(tr, files, &phase.name)?;
     let t = Transform {
         speed: tr.speed,
         window_ns: tr.window_ns,

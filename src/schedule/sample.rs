@@ -24,8 +24,9 @@ pub fn draw(dist: &Dist, rng: &mut Rng, integer_uniform: bool) -> f64 {
         Dist::Mix { weights, parts } => {
             draw(&parts[pick_normalised(weights, rng)], rng, integer_uniform)
         }
-        // File-backed distributions are refused before sampling (see `compile`).
-        Dist::Empirical { .. } => f64::NAN,
+        // Resolve puts every column in place before compiling; a dataset's lengths are its
+        // prompts' own (see `content`): neither is drawn.
+        Dist::Empirical { .. } | Dist::FromDataset => f64::NAN,
         Dist::Values(v) if v.is_empty() => f64::NAN,
         Dist::Values(v) => v[rng.below(v.len() as u64) as usize],
         Dist::Clamp { inner, lo, hi } => draw(inner, rng, integer_uniform).clamp(*lo, *hi),

@@ -47,6 +47,11 @@ pub enum Dist {
     },
     /// Each value equally likely: an empirical column, loaded.
     Values(Vec<f64>),
+    /// A `dataset(...)` class that gives no `input`: each request's prompt length is its
+    /// dataset prompt's own. (Encoded as an empty value list, as before it had a name, so
+    /// plans keep their hashes.)
+    #[serde(rename = "Values", serialize_with = "no_values")]
+    FromDataset,
     Clamp {
         inner: Box<Dist>,
         lo: f64,
@@ -81,7 +86,7 @@ impl Dist {
                 }
                 (lo, hi)
             }
-            Dist::Empirical { .. } => return None,
+            Dist::Empirical { .. } | Dist::FromDataset => return None,
             Dist::Values(v) => v
                 .iter()
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
@@ -116,7 +121,9 @@ impl Dist {
                 total
             }
             Dist::Values(v) if !v.is_empty() => v.iter().sum::<f64>() / v.len() as f64,
-            Dist::Empirical { .. } | Dist::Clamp { .. } | Dist::Values(_) => return None,
+            Dist::Empirical { .. } | Dist::Clamp { .. } | Dist::Values(_) | Dist::FromDataset => {
+                return None
+            }
         })
     }
 
@@ -128,5 +135,24 @@ impl Dist {
             Dist::Clamp { inner, .. } => inner.is_file_backed(),
             _ => false,
         }
+    }
+}
+
+/// [`Dist::FromDataset`]'s encoding: an empty list.
+fn no_values<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    s.serialize_seq(Some(0))?.end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dist;
+
+    #[test]
+    fn from_the_dataset_is_encoded_as_before_it_had_a_name() {
+        let named = serde_json::to_string(&Dist::FromDataset).expect("json");
+        let before = serde_json::to_string(&Dist::Values(Vec::new())).expect("json");
+        assert_eq!(named, before);
+        assert_eq!(named, r#"{"Values":[]}"#);
     }
 }

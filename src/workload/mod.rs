@@ -265,3 +265,59 @@ pub struct Objective {
     /// The objective as written, e.g. `ttft.p99 < 2s`.
     pub text: String,
 }
+
+impl Workload {
+    /// Calls `f` on every distribution the workload holds — a closed-loop phase's `think`, each
+    /// class's `input` and `output`, each session's `turns`, `think` and `fanout` — the one walk
+    /// for a stage that must see them all (resolve loads `empirical(...)` columns through it).
+    /// The structs are taken apart field by field, so a new field cannot be missed silently.
+    pub fn each_dist_mut(&mut self, f: &mut impl FnMut(&mut Dist)) {
+        for phase in &mut self.phases {
+            let Phase {
+                name: _,
+                duration_ns: _,
+                max_requests: _,
+                load: _,
+                think,
+                max_in_flight: _,
+                measure: _,
+                pause_ns: _,
+                verify: _,
+                classes,
+                own_lengths: _,
+            } = phase;
+            if let Some(t) = think {
+                f(t);
+            }
+            for class in classes {
+                let Class {
+                    name: _,
+                    weight: _,
+                    shape,
+                    session,
+                } = class;
+                let Shape {
+                    input,
+                    output,
+                    prefix: _,
+                    prompts: _,
+                    sample: _,
+                    tokenizer: _,
+                } = shape;
+                f(input);
+                f(output);
+                if let Some(Session {
+                    turns,
+                    think,
+                    history: _,
+                    max_context: _,
+                    fanout,
+                }) = session
+                {
+                    f(turns);
+                    think.iter_mut().chain(fanout.iter_mut()).for_each(&mut *f);
+                }
+            }
+        }
+    }
+}

@@ -225,6 +225,8 @@ pub fn deframe_in_pieces(framing: Framing, input: &[u8], pieces: &[usize]) -> De
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+    use hyper::StatusCode;
 
     #[test]
     fn chunk_sizes_are_read_by_httparse_with_bare_line_feeds_allowed() {
@@ -275,6 +277,38 @@ mod tests {
                 &b"NEXT"[..buf.len() - start],
                 "split {split}"
             );
+        }
+    }
+
+    #[test]
+    fn content_lengths_must_agree_and_be_plain_numbers() {
+        let head = |lines: &[(&str, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (k, v) in lines {
+                headers.append(
+                    HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    HeaderValue::from_str(v).expect("value"),
+                );
+            }
+            Head {
+                status: StatusCode::OK,
+                headers,
+                http10: false,
+            }
+        };
+        let cl = "content-length";
+        assert_eq!(of(&head(&[(cl, "5, 5")])).ok(), Some(Framing::Length(5)));
+        assert_eq!(
+            of(&head(&[(cl, "5"), (cl, "5")])).ok(),
+            Some(Framing::Length(5))
+        );
+        for bad in [
+            &[(cl, "5"), (cl, "6")][..],
+            &[(cl, "+5")],
+            &[(cl, "5, 6")],
+            &[(cl, "")],
+        ] {
+            assert!(of(&head(bad)).is_err(), "{bad:?}");
         }
     }
 }
