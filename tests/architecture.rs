@@ -18,7 +18,12 @@ fn allowed() -> (Graph, BTreeSet<String>) {
     let section = section.split("\n## ").next().unwrap_or(section);
     let mut graph = Graph::new();
     let mut anything = BTreeSet::new();
-    for line in section.lines().filter(|l| l.starts_with("| `")) {
+    // The section's first table (the ones after it describe the insides of modules).
+    let table = section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'));
+    for line in table.filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
         let module = cells[0].trim_matches('`').to_string();
         let uses = cells.get(1).copied().unwrap_or("");

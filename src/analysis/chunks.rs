@@ -5,30 +5,14 @@
 //! percentiles need. Memory is bounded by the requests and the groups, not by the chunks.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use arrow_array::{Int32Array, Int64Array};
 
-use super::load::{column, guarded, open, Run, Status};
+use super::load::{column, guarded, open, ChunkFiles, ChunkPart, Run, Status};
 use super::AnalysisError;
 use crate::ranks::Ranks;
 use crate::rundir::tables::chunks as ch;
 use crate::stats::{wanted_ranks, Stats};
-
-/// The files of a run's chunk table, in order (one per table, or the parts of a run cut short;
-/// a merged run has every shard's), each with the offset that puts its times on the run's axis.
-#[derive(Debug, Clone, Default)]
-pub struct ChunkFiles {
-    pub parts: Vec<ChunkPart>,
-    /// Rows in all (from the files' metadata).
-    pub rows: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct ChunkPart {
-    pub path: PathBuf,
-    pub offset_ns: i64,
-}
 
 impl ChunkFiles {
     /// Calls `f(request row, at_ns, tokens)` for every chunk, in file order (a request's

@@ -7,6 +7,7 @@ use crate::metric::{CmpOp, Metric};
 use crate::rundir::manifest::{self, Loop, Manifest};
 use serde::Serialize;
 
+use super::latency::request_latencies;
 use super::load::{ErrorKind, Run, Status};
 use super::Options;
 use crate::stats::Stats;
@@ -45,12 +46,7 @@ pub struct Counts {
     pub by_kind: BTreeMap<&'static str, usize>,
 }
 
-/// A time window in seconds from the run's start.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Window {
-    pub start_s: f64,
-    pub end_s: f64,
-}
+pub use super::window::Window;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Group {
@@ -308,22 +304,6 @@ pub(crate) struct PerRequest {
     pub metric: Metric,
     pub op: CmpOp,
     pub threshold: f64,
-}
-
-/// An answered request's TTFT and (streamed, two tokens or more) mean inter-token latency, in
-/// ms: first token − sent, and (last − first token) / (output tokens − 1).
-pub(crate) fn request_latencies(run: &Run, i: usize, streamed: bool) -> (Option<f64>, Option<f64>) {
-    let r = &run.requests;
-    let Some(first) = r.first_token_ns[i] else {
-        return (None, None);
-    };
-    let ttft = (first - r.sent_ns[i]) as f64 / NS_PER_MS;
-    let out = r.output_tokens[i].unwrap_or(0).max(0) as i64;
-    let itl = match (r.last_token_ns[i], out >= 2 && streamed) {
-        (Some(last), true) => Some((last - first) as f64 / (out - 1) as f64 / NS_PER_MS),
-        _ => None,
-    };
-    (Some(ttft), itl)
 }
 
 /// Samples of one group, filled row by row.

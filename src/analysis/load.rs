@@ -15,7 +15,6 @@ use arrow_array::{
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use super::chunks::{ChunkFiles, ChunkPart};
 use super::AnalysisError;
 pub use crate::rundir::record::{ErrorKind, Status};
 
@@ -132,7 +131,7 @@ pub struct Run {
     pub server: ServerMetrics,
     /// The shards of the plan this run holds, when it is one or several parts of a plan run
     /// with `--shard` (`shards.rs`).
-    pub shards: Option<super::shards::Shards>,
+    pub shards: Option<super::shard_set::Shards>,
 }
 
 /// The columns of `path` (from its schema), to tell optional columns that are absent.
@@ -410,7 +409,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
     };
     Ok(Run {
         dir: dir.to_path_buf(),
-        shards: super::shards::alone(&meta),
+        shards: super::shard_set::alone(&meta),
         meta,
         requests: r,
         chunks,
@@ -461,4 +460,19 @@ fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {
             .extend_from_slice(column::<Float64Array>(&b, sm::VALUE, path)?.values());
     }
     Ok(m)
+}
+
+/// The files of a run's chunk table, in order (one per table, or the parts of a run cut short;
+/// a merged run has every shard's), each with the offset that puts its times on the run's axis.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkFiles {
+    pub parts: Vec<ChunkPart>,
+    /// Rows in all (from the files' metadata).
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChunkPart {
+    pub path: PathBuf,
+    pub offset_ns: i64,
 }

@@ -11,6 +11,7 @@ pub mod client;
 mod compare;
 pub mod csv;
 pub mod groups;
+mod latency;
 pub mod load;
 pub mod report;
 pub mod saturation;
@@ -18,11 +19,13 @@ pub mod search;
 pub mod series;
 pub mod server;
 pub mod sessions;
+mod shard_set;
 pub mod shards;
 pub mod slo;
 mod svg;
 pub mod tables;
 pub mod text;
+pub mod window;
 
 use std::path::{Path, PathBuf};
 

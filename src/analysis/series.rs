@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::chunks::{Frame, Positions};
-use super::groups::Window;
 use super::load::{Run, Status};
+use super::window::Window;
 use crate::stats::Stats;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

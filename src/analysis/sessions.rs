@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::groups::request_latencies;
+use super::latency::request_latencies;
 use super::load::{Run, Status};
 use crate::stats::Stats;
 

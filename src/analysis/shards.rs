@@ -8,41 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
-use super::load::{load, Requests, Run, ServerMetrics};
+use super::load::{load, ChunkFiles, Requests, Run, ServerMetrics};
+pub use super::shard_set::{alone, Shards};
 use super::AnalysisError;
 use crate::rundir::manifest::{Counts, Ending, Manifest};
-
-/// Which shards of a plan a run holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Shards {
-    pub count: u32,
-    pub present: Vec<u32>,
-    pub missing: Vec<u32>,
-    /// Each present shard's directory, in shard order.
-    pub dirs: Vec<String>,
-    /// Each present shard's time 0 after the earliest one's, ms (0 with one `--start-at`).
-    pub offsets_ms: Vec<f64>,
-}
-
-impl Shards {
-    pub fn partial(&self) -> bool {
-        !self.missing.is_empty()
-    }
-}
-
-/// A single directory's shard, as it is (a lone shard is a partial set).
-pub fn alone(meta: &Manifest) -> Option<Shards> {
-    let s = meta.shard?;
-    Some(Shards {
-        count: s.count,
-        present: vec![s.index],
-        missing: (0..s.count).filter(|i| *i != s.index).collect(),
-        dirs: Vec::new(),
-        offsets_ms: vec![0.0],
-    })
-}
 
 /// `dirs` with each directory that is not a run but holds runs (a fleet's directory of shard
 /// directories, as the Kubernetes example writes them) replaced by those runs, in name order.
@@ -169,7 +138,7 @@ fn merge(mut runs: Vec<Run>, partial: bool) -> Result<Run, AnalysisError> {
         timed_setup: true,
         ..Requests::default()
     };
-    let mut chunks = super::chunks::ChunkFiles::default();
+    let mut chunks = ChunkFiles::default();
     // One server, scraped by every shard: the lowest shard's scrape stands for it.
     let mut server = ServerMetrics::default();
     for (k, (run, offset)) in runs.into_iter().zip(&offsets).enumerate() {
