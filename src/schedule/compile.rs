@@ -199,7 +199,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                         blocks: &mut blocks,
                         classes: &mut classes,
                     },
-                )?;
+                );
                 if requests.len() + replayed.requests.len() > MAX_PLANNED as usize {
                     return Err(CompileError::TooLarge {
                         phase: phase.name.clone(),

@@ -5,7 +5,6 @@
 //! conversation so far (a turn's recorded prompt length includes it).
 
 use super::content::{self, request_id};
-use super::error::CompileError;
 use super::{PhasePlan, PlannedRequest, SessionTurn};
 use crate::trace::{self, Transform};
 use crate::workload::{Phase, TraceRef};
@@ -35,7 +34,7 @@ pub fn requests(
     read: &trace::Trace,
     base_ns: u64,
     tables: Tables,
-) -> Result<Replayed, CompileError> {
+) -> Replayed {
     let Tables {
         blocks,
         classes: class_names,
@@ -138,11 +137,11 @@ pub fn requests(
             .map(|a| a - base_ns + 1)
             .unwrap_or(0)
     });
-    Ok(Replayed {
+    Replayed {
         requests: out,
         duration_ns,
         sessions,
-    })
+    }
 }
 
 /// The rows as units in order of their first send: each row alone, or (with `sessions`) each
