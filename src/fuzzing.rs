@@ -25,18 +25,15 @@ pub fn language(data: &[u8]) {
     }
 }
 
-/// A streamed response: the first byte chooses the API (its low bit) and how the rest is split
-/// into network reads.
+/// A streamed response: the first byte chooses the API (its low two bits) and how the rest is
+/// split into network reads.
 pub fn sse(data: &[u8]) {
     let Some((&step, rest)) = data.split_first() else {
         return;
     };
-    let api = if step & 1 == 0 {
-        crate::schedule::Api::Chat
-    } else {
-        crate::schedule::Api::Completions
-    };
-    let step = (step as usize / 2 % 64) + 1;
+    let all = crate::schedule::Api::ALL;
+    let api = all[step as usize % all.len()];
+    let step = (step as usize / 4 % 64) + 1;
     let reads: Vec<&[u8]> = rest.chunks(step).collect();
     let _ = crate::engine::replay_stream(api, &reads, 16);
 }

@@ -30,6 +30,8 @@ pub mod purpose {
     /// A search probe's arrivals and requests, keyed by its level.
     pub const PROBE_ARRIVALS: u64 = 3;
     pub const PROBE_CONTENT: u64 = 4;
+    /// A request's (or a conversation's) model, drawn from its class's mix.
+    pub const MODEL: u64 = 5;
 }
 
 /// xoshiro256** (Blackman & Vigna), seeded from one 64-bit key through SplitMix64.

@@ -174,6 +174,7 @@ fn options(
         out: Some(dir.to_path_buf()),
         target: target.to_string(),
         api_key: None,
+        anthropic_key: None,
         ca_cert: None,
         progress: false,
         provenance: Default::default(),

@@ -173,6 +173,7 @@ async fn run_in_simulator(schedule: std::sync::Arc<llmw::Schedule>, name: &str) 
         out: Some(dir.clone()),
         target: server.url(),
         api_key: None,
+        anthropic_key: None,
         ca_cert: None,
         progress: false,
         provenance: Default::default(),

@@ -7,7 +7,7 @@
 use crate::diag::Diagnostic;
 use crate::source::Span;
 use crate::syntax::Block;
-use crate::workload::{Class, Dist, History, Session, Shape};
+use crate::workload::{Class, Dist, Form, History, Session, Shape};
 
 use super::session::{session_fields, PartialSession};
 use super::shape::{class_fields, PartialShape};
@@ -138,6 +138,7 @@ pub(crate) fn resolve_classes(
             name: "default".into(),
             weight: 1.0,
             shape,
+            form: Form::default(),
             session: None,
         }];
     }
@@ -188,6 +189,7 @@ pub(crate) fn resolve_classes(
                 sample: shape.sample,
                 tokenizer: shape.tokenizer,
             },
+            form: shape.form.resolved(),
             session: None,
         });
     }
@@ -304,6 +306,7 @@ fn session_class(ctx: &mut Ctx, decl: &ClassDecl, partial: &PartialSession) -> O
             sample: None,
             tokenizer: None,
         },
+        form: decl.shape.form.clone().resolved(),
         session: Some(Session {
             turns,
             think: partial.think.clone(),

@@ -11,6 +11,7 @@ mod class;
 mod dist;
 mod fields;
 mod flatten;
+mod form;
 mod headers;
 mod level;
 mod on_error;

@@ -9,10 +9,11 @@ use crate::workload::{Dist, History};
 
 use super::dist::{dist, Of};
 use super::fields::fields;
+use super::form::FORM_FIELDS;
 use super::shape::{lengths_and_prefix, PartialShape};
 use super::value::Ctx;
 
-pub(crate) const SESSION_FIELDS: [&str; 8] = [
+pub(crate) const SESSION_FIELDS: [&str; 10] = [
     "turns",
     "system",
     "input",
@@ -21,6 +22,8 @@ pub(crate) const SESSION_FIELDS: [&str; 8] = [
     "history",
     "max_context",
     "fanout",
+    FORM_FIELDS[0],
+    FORM_FIELDS[1],
 ];
 
 use crate::limits::{MAX_FANOUT, MAX_TURNS};

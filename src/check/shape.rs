@@ -10,15 +10,18 @@ use crate::workload::{Dist, Prefix, TraceRef};
 use super::args::Args;
 use super::dist::{dist, Of};
 use super::fields::fields;
+use super::form::{form_fields, PartialForm, FORM_FIELDS};
 use super::value::Ctx;
 
-pub(crate) const SHAPE_FIELDS: [&str; 6] = [
+pub(crate) const SHAPE_FIELDS: [&str; 8] = [
     "input",
     "output",
     "prefix",
     "prompts",
     "sample",
     "tokenizer",
+    FORM_FIELDS[0],
+    FORM_FIELDS[1],
 ];
 
 /// A shape as one block gives it: every field optional until classes are resolved.
@@ -31,6 +34,8 @@ pub(crate) struct PartialShape {
     pub prompts: Option<crate::workload::FileRef>,
     pub sample: Option<TraceRef>,
     pub tokenizer: Option<crate::workload::FileRef>,
+    /// `api` and `model`.
+    pub form: PartialForm,
 }
 
 impl PartialShape {
@@ -43,6 +48,7 @@ impl PartialShape {
             prompts: over.prompts.clone().or_else(|| self.prompts.clone()),
             sample: over.sample.clone().or_else(|| self.sample.clone()),
             tokenizer: over.tokenizer.clone().or_else(|| self.tokenizer.clone()),
+            form: self.form.merged(&over.form),
         }
     }
 }
@@ -70,7 +76,10 @@ pub(crate) fn lengths_and_prefix(
     f: &super::fields::Fields,
     prefix_field: &str,
 ) -> PartialShape {
-    let mut shape = PartialShape::default();
+    let mut shape = PartialShape {
+        form: form_fields(ctx, f),
+        ..PartialShape::default()
+    };
     if let Some(e) = f.get("input") {
         shape.input = length(ctx, e, "input");
     }

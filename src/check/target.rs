@@ -3,7 +3,7 @@
 
 use crate::diag::Diagnostic;
 use crate::syntax::{Block, ExprKind};
-use crate::workload::{Api, PromptTokens, Target};
+use crate::workload::{PromptTokens, Target};
 
 use super::fields::fields;
 use super::value::Ctx;
@@ -34,12 +34,8 @@ pub(crate) fn target_block(ctx: &mut Ctx, block: &Block, target: &mut Target) {
         );
     }
     if let Some(e) = f.get("api") {
-        if let Some(api) = ctx.keyword(e, "api", &["chat", "completions"]) {
-            target.api = if api == "chat" {
-                Api::Chat
-            } else {
-                Api::Completions
-            };
+        if let Some(api) = super::form::api(ctx, e) {
+            target.api = api;
         }
     }
     if let Some(e) = f.get("model") {

@@ -40,6 +40,10 @@ pub struct Common {
     /// Read the API key from this environment variable (default OPENAI_API_KEY).
     #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
     api_key_env: String,
+    /// Read the key of `api = messages` requests from this environment variable (default
+    /// ANTHROPIC_API_KEY); unset, they carry the --api-key-env key.
+    #[arg(long, value_name = "NAME", default_value = "ANTHROPIC_API_KEY")]
+    anthropic_key_env: String,
     /// Also trust the CA certificates in this PEM file for an https:// target or metrics URL
     /// (the internal CA that signed the server's certificate), besides the Mozilla roots.
     #[arg(long, value_name = "FILE")]
@@ -191,6 +195,9 @@ pub fn execute(
         out: common.out.clone(),
         target,
         api_key: std::env::var(&common.api_key_env)
+            .ok()
+            .filter(|k| !k.is_empty()),
+        anthropic_key: std::env::var(&common.anthropic_key_env)
             .ok()
             .filter(|k| !k.is_empty()),
         secret_headers,

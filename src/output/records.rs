@@ -42,7 +42,26 @@ fn opt<T: ToString>(v: Option<T>, none: &str) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| none.to_string())
 }
 
-fn row(out: &mut impl Write, r: &PlannedRequest, names: &Names, json: bool) -> io::Result<()> {
+/// `,"api":…,"model":…` where the request's class names its own API or model (other plans list
+/// as they always did).
+fn form(s: &Schedule, r: &PlannedRequest) -> String {
+    let mut out = String::new();
+    if s.class_plan(r).is_some_and(|c| !c.form.is_plain()) {
+        out.push_str(&format!(",\"api\":\"{}\"", s.api_of(r).as_str()));
+        if let Some(m) = s.model_of(r) {
+            out.push_str(&format!(",\"model\":{}", json_str(m)));
+        }
+    }
+    out
+}
+
+fn row(
+    out: &mut impl Write,
+    form: &str,
+    r: &PlannedRequest,
+    names: &Names,
+    json: bool,
+) -> io::Result<()> {
     let none = if json { "null" } else { "" };
     let phase = &names.phases[r.phase as usize];
     let class = &names.classes[r.class as usize];
@@ -61,9 +80,10 @@ fn row(out: &mut impl Write, r: &PlannedRequest, names: &Names, json: bool) -> i
         } else {
             String::new()
         };
+
         writeln!(
             out,
-            "{{\"id\":{},\"phase\":{phase},\"step\":{},\"class\":{class},\"at\":{at},\"input_tokens\":{},\"output_tokens\":{},\"prefix_group\":{group},\"prefix_tokens\":{},\"think\":{think}{conversation}}}",
+            "{{\"id\":{},\"phase\":{phase},\"step\":{},\"class\":{class},\"at\":{at},\"input_tokens\":{},\"output_tokens\":{},\"prefix_group\":{group},\"prefix_tokens\":{},\"think\":{think}{conversation}{form}}}",
             r.id, r.step, r.input_tokens, r.output_tokens, r.prefix_tokens
         )
     } else {
@@ -80,7 +100,7 @@ pub fn write_jsonl(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -
     let mut result = Ok(());
     for_each_row(s, preview, |r, _, _| {
         if result.is_ok() {
-            result = row(out, r, &names, true);
+            result = row(out, &form(s, r), r, &names, true);
         }
     });
     result
@@ -100,13 +120,13 @@ pub fn write_jsonl_with_prompts(
         }
         buf.clear();
         // Writing to a Vec cannot fail; the row ends in "}\n": extend the object.
-        let _ = row(&mut buf, r, &names, true);
+        let _ = row(&mut buf, &form(s, r), r, &names, true);
         buf.truncate(buf.len().saturating_sub(2));
         let prompt = match r.session {
             Some(_) => crate::prompt::conversation(s.seed, unit, i, None).0,
             None => crate::prompt::of(s, r),
         };
-        let prompt = match (s.target.api, prompt) {
+        let prompt = match (s.api_of(r), prompt) {
             // What the completions API is sent: the conversation as one text.
             (crate::schedule::Api::Completions, p @ crate::prompt::Prompt::Conversation(_)) => {
                 serde_json::Value::String(p.text())
@@ -126,7 +146,7 @@ pub fn write_csv(out: &mut impl Write, s: &Schedule, preview: ClosedPreview) -> 
     let mut result = Ok(());
     for_each_row(s, preview, |r, _, _| {
         if result.is_ok() {
-            result = row(out, r, &names, false);
+            result = row(out, "", r, &names, false);
         }
     });
     result
@@ -154,6 +174,6 @@ pub fn json_row(r: &PlannedRequest, s: &Schedule) -> String {
     };
     let mut buf = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = row(&mut buf, &local, &names, true);
+    let _ = row(&mut buf, &form(s, r), &local, &names, true);
     String::from_utf8_lossy(&buf).trim_end().to_string()
 }

@@ -51,6 +51,10 @@ pub struct Manifest {
     pub simulator: Option<Simulator>,
     pub request_ids: RequestIds,
     pub prompt_calibration: PromptCalibration,
+    /// When the run sent to more than one API: each API's own (`prompt_calibration` is the
+    /// target's).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub prompt_calibration_by_api: std::collections::BTreeMap<String, PromptCalibration>,
     /// Known at the end of the run.
     #[serde(default)]
     pub connections: Option<Connections>,
@@ -168,6 +172,8 @@ pub struct SourceFile {
 pub enum Api {
     Chat,
     Completions,
+    Responses,
+    Messages,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -59,6 +59,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                 samples,
                 dataset,
                 session,
+                form: c.form.clone(),
             });
         }
         let class_cumulative =

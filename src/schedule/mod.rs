@@ -13,6 +13,7 @@ mod compile;
 pub mod content;
 mod error;
 mod files;
+mod form;
 mod hash;
 mod probe;
 mod rate;
@@ -30,7 +31,7 @@ use std::ops::Range;
 /// What the engine needs of the workload beyond the plan comes with the schedule, so the engine
 /// never sees a `Workload`.
 pub use crate::workload::{
-    AbortRule, Api, Backoff, History, Objective, ParamValue, PromptTokens, Target,
+    AbortRule, Api, Backoff, Form, History, Objective, ParamValue, PromptTokens, Target,
 };
 use crate::workload::{Dist, Process, SearchLevel, Session, Shape};
 
@@ -161,6 +162,9 @@ pub struct ClassPlan {
     /// `session` classes: the turn structure. (Left out of the hash encoding when `None`.)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<Session>,
+    /// The class's own API and models (left out of the hash encoding when it has none).
+    #[serde(skip_serializing_if = "Form::is_plain")]
+    pub form: Form,
 }
 
 /// One planned request.

@@ -5,9 +5,11 @@
 //! nanoseconds, rates are per second, lengths are tokens.
 
 mod dist;
+mod form;
 mod load;
 
 pub use dist::Dist;
+pub use form::Form;
 pub use load::{Arrival, Level, Load, Process, SearchLevel, TraceRef};
 
 use std::path::PathBuf;
@@ -94,10 +96,41 @@ pub struct ParamValue {
     pub overridden: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Api {
     Chat,
     Completions,
+    /// The OpenAI Responses API.
+    Responses,
+    /// The Anthropic Messages API.
+    Messages,
+}
+
+impl Api {
+    /// Every API, in the order the language lists them.
+    pub const ALL: [Api; 4] = [Api::Chat, Api::Completions, Api::Responses, Api::Messages];
+
+    /// The API's name in a workload (`api = responses`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Chat => "chat",
+            Api::Completions => "completions",
+            Api::Responses => "responses",
+            Api::Messages => "messages",
+        }
+    }
+
+    /// The API named `name`.
+    pub fn named(name: &str) -> Option<Api> {
+        Api::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// Whether the server wraps the prompt in a chat template (whose tokens `prompt_tokens =
+    /// exact` measures and takes off).
+    pub fn templated(self) -> bool {
+        self != Api::Completions
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +199,8 @@ pub struct Class {
     pub name: String,
     pub weight: f64,
     pub shape: Shape,
+    /// The API and model, where the class names its own.
+    pub form: Form,
     /// `session "name" { ... }`: the class's unit is a conversation of turns, not one request
     /// (`shape.input`/`output` are each turn's new user text and reply, `shape.prefix` its
     /// system prompt).
@@ -294,6 +329,7 @@ impl Workload {
                     name: _,
                     weight: _,
                     shape,
+                    form: _,
                     session,
                 } = class;
                 let Shape {

@@ -219,6 +219,7 @@ pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Me
         out: Some(dir.clone()),
         target,
         api_key: Some("sk-test-secret-key".into()),
+        anthropic_key: None,
         ca_cert: None,
         progress: false,
         provenance: llmw::engine::Provenance {

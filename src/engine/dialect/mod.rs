@@ -6,7 +6,9 @@
 //! must not touch a socket, a clock or a row: it is pure, so the fuzz targets and the tests
 //! feed it bytes.
 
+mod messages;
 mod openai;
+mod responses;
 
 use std::borrow::Cow;
 
@@ -52,10 +54,25 @@ pub enum Event<'a> {
         usage: Usage,
         finish: Option<Cow<'a, str>>,
     },
-    /// The stream's end marker (`[DONE]`); nothing after it is read.
+    /// The answer's last event, with its usage and why it ended (the Responses API's
+    /// `response.completed`): nothing after it is read.
+    Finish { usage: Usage, reason: Cow<'a, str> },
+    /// The stream's end marker (`[DONE]`, `message_stop`); nothing after it is read.
     End,
     /// The server reported an error inside the stream.
     Error(String),
+}
+
+impl<'a> Event<'a> {
+    /// Text and reasoning alone (both empty: an event with nothing llmw records).
+    pub fn text(answer: Cow<'a, str>, reasoning: Cow<'a, str>) -> Event<'a> {
+        Event::Delta {
+            answer,
+            reasoning,
+            usage: Usage::default(),
+            finish: None,
+        }
+    }
 }
 
 /// A whole (non-streamed) answer, decoded.
@@ -73,6 +90,12 @@ pub struct Whole {
 pub trait Dialect: Sync {
     /// The path requests are posted to (`/v1/chat/completions`).
     fn route(&self) -> &'static str;
+    /// The headers that carry the API key (`None`: no key was given) and any the API
+    /// requires; OpenAI's `Authorization: Bearer` unless the dialect says otherwise.
+    fn auth(&self, key: Option<&str>) -> Vec<(&'static str, String)> {
+        key.map(|k| vec![("authorization", format!("Bearer {k}"))])
+            .unwrap_or_default()
+    }
     /// The request body.
     fn body(&self, ask: Ask<'_>) -> Value;
     /// One SSE event's data; `Err` says why it is not an event of this API.
@@ -86,5 +109,7 @@ pub fn of(api: Api) -> &'static dyn Dialect {
     match api {
         Api::Chat => &openai::CHAT,
         Api::Completions => &openai::COMPLETIONS,
+        Api::Responses => &responses::RESPONSES,
+        Api::Messages => &messages::MESSAGES,
     }
 }

@@ -11,6 +11,7 @@ use crate::engine::request::{Failure, Sender};
 use crate::prompt::Prompt;
 use crate::rundir::manifest;
 use crate::rundir::record::ErrorKind;
+use crate::schedule::Api;
 
 /// Words in the two probes.
 const PROBES: [u32; 2] = [16, 80];
@@ -50,14 +51,14 @@ impl Calibration {
     }
 }
 
-/// Sends the probes as the run's requests go (its dialect, headers and key); an error says
-/// why the overhead could not be measured, with the run's secrets redacted.
-pub async fn measure(sender: &Sender) -> Result<Calibration, String> {
+/// Sends the probes as the run's requests of `api` go (its dialect, headers and key); an
+/// error says why the overhead could not be measured, with the run's secrets redacted.
+pub async fn measure(sender: &Sender, api: Api) -> Result<Calibration, String> {
     let mut probes = Vec::new();
     let failed = |kind, message: String| Failure::new(kind, message).recorded(sender.secrets());
+    let dialect = sender.lane(api).dialect;
     for (words, id) in PROBES.iter().zip(PROBE_IDS) {
-        let body = sender
-            .dialect
+        let body = dialect
             .body(Ask {
                 model: &sender.model,
                 prompt: Prompt::Text(crate::prompt::probe_text(*words)),
@@ -68,13 +69,13 @@ pub async fn measure(sender: &Sender) -> Result<Calibration, String> {
             })
             .to_string();
         let uuid = sender.nonce.uuid(id);
-        let auth = sender.api_key.as_ref().map(|k| format!("Bearer {k}"));
-        let headers = sender.headers(&uuid, auth.as_deref());
+        let auth = sender.auth(api);
+        let headers = sender.headers(&uuid, &auth);
         let sent = sender
             .http
             .send(
                 hyper::Method::POST,
-                sender.dialect.route(),
+                dialect.route(),
                 &headers,
                 body.as_bytes(),
             )
@@ -97,14 +98,13 @@ pub async fn measure(sender: &Sender) -> Result<Calibration, String> {
             ));
         }
         sender.http.release(resp.body);
-        let answer = sender
-            .dialect
+        let answer = dialect
             .whole(&bytes)
             .map_err(|e| failed(ErrorKind::Decode, format!("not JSON: {e}")))?;
         let tokens = answer
             .usage
             .prompt
-            .ok_or("the response has no usage.prompt_tokens")?;
+            .ok_or("the response says no prompt token count in its usage")?;
         probes.push((*words, tokens));
     }
     Ok(fit(probes))

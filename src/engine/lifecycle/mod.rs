@@ -19,7 +19,6 @@ pub mod setup;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::dialect;
 use crate::engine::record::run_dir::Findings;
 use crate::engine::record::warn;
 use crate::engine::request::{self, Sender};
@@ -59,9 +58,10 @@ async fn prepare(
     let mut sender = Sender {
         http,
         api_key: opts.api_key.clone(),
+        anthropic_key: opts.anthropic_key.clone(),
         secret_headers: opts.secret_headers.clone(),
         target: schedule.target.clone(),
-        dialect: dialect::of(schedule.target.api),
+        lanes: request::Lane::all(),
         model,
         schedule: schedule.clone(),
         timeout: schedule
@@ -70,11 +70,20 @@ async fn prepare(
             .map(Duration::from_nanos)
             .unwrap_or(request::DEFAULT_TIMEOUT),
         nonce,
-        prompt_overhead: 0,
         stopper: opts.stopper.clone(),
     };
-    let (overhead, prompt_calibration) = setup::calibrate_prompts(&sender, schedule, warn).await;
-    sender.prompt_overhead = overhead;
+    let calibrated = setup::calibrate_prompts(&sender, schedule, warn).await;
+    for (api, overhead, _) in &calibrated {
+        sender.lanes[*api as usize].prompt_overhead = *overhead;
+    }
+    let prompt_calibration = calibrated[0].2.clone();
+    let prompt_calibration_by_api = match calibrated.len() {
+        1 => Default::default(),
+        _ => calibrated
+            .into_iter()
+            .map(|(api, _, c)| (api.as_str().to_string(), c))
+            .collect(),
+    };
     sender
         .http
         .prewarm(setup::expected_concurrency(schedule), 64)
@@ -86,6 +95,7 @@ async fn prepare(
             format: "the last 15 digits are the plan's request_id in decimal".into(),
         },
         prompt_calibration,
+        prompt_calibration_by_api,
         connections: None,
         server_metrics: None,
         start_at: None,

@@ -16,6 +16,9 @@ pub struct RunOptions {
     /// the simulator when there is no real server.
     pub target: String,
     pub api_key: Option<String>,
+    /// The key of `api = messages` requests when it differs from `api_key` (the CLI reads
+    /// `ANTHROPIC_API_KEY`); `None`: they carry `api_key`.
+    pub anthropic_key: Option<String>,
     /// The values of the workload's `header_env` headers, read from the environment by the
     /// caller: (header, value). Sent with every request, never written (errors that echo
     /// them are redacted).

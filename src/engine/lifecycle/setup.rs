@@ -100,12 +100,31 @@ async fn discover_model(http: &HttpClient, key: Option<&str>) -> Result<String, 
         .ok_or_else(|| why("no models listed".into()))
 }
 
-/// Measures the chat template's overhead when the run needs it (chat API, `prompt_tokens =
-/// exact`, synthesized prompts); returns the tokens to take off each synthesized prompt and what
-/// `run.json` says of it.
+/// Measures each API's template overhead where the run needs it (a templated API, `prompt_tokens
+/// = exact`): every API the plan sends to, the target's first. Returns each API with the tokens
+/// to take off its synthesized prompts and what `run.json` says of it.
 pub async fn calibrate_prompts(
     sender: &Sender,
     schedule: &Schedule,
+    warn: &Warn,
+) -> Vec<(Api, u32, manifest::PromptCalibration)> {
+    let mut apis = schedule.apis();
+    apis.sort_by_key(|a| *a != schedule.target.api);
+    if apis.is_empty() {
+        apis.push(schedule.target.api);
+    }
+    let mut out = Vec::with_capacity(apis.len());
+    for api in apis {
+        let (overhead, calibration) = calibrate_api(sender, schedule, api, warn).await;
+        out.push((api, overhead, calibration));
+    }
+    out
+}
+
+async fn calibrate_api(
+    sender: &Sender,
+    schedule: &Schedule,
+    api: Api,
     warn: &Warn,
 ) -> (u32, manifest::PromptCalibration) {
     let t = &schedule.target;
@@ -117,8 +136,8 @@ pub async fn calibrate_prompts(
         note,
         failed,
     };
-    if t.api != Api::Chat || t.prompt_tokens == PromptTokens::Text {
-        let note = if t.api == Api::Chat {
+    if !api.templated() || t.prompt_tokens == PromptTokens::Text {
+        let note = if api.templated() {
             "the server's template tokens come on top of input"
         } else {
             "completions send the text as it is"
@@ -126,18 +145,19 @@ pub async fn calibrate_prompts(
         return (0, none(Some(note.into()), None));
     }
     let limit = setup_timeout(schedule);
-    let measured = tokio::time::timeout(limit, calibrate::measure(sender))
+    let measured = tokio::time::timeout(limit, calibrate::measure(sender, api))
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
+    let name = api.as_str();
     match measured {
         Ok(c) => {
             if (c.tokens_per_word - 1.0).abs() > 0.05 {
-                warn(&format!("the server counts {:.2} tokens per synthesized word (1.00 expected); prompt lengths will be off by that factor", c.tokens_per_word));
+                warn(&format!("the server counts {:.2} tokens per synthesized word on {name} (1.00 expected); prompt lengths will be off by that factor", c.tokens_per_word));
             }
             (c.overhead, c.to_manifest())
         }
         Err(e) => {
-            warn(&format!("could not measure the chat template's tokens ({e}); chat prompts carry them on top of input"));
+            warn(&format!("could not measure the {name} template's tokens ({e}); {name} prompts carry them on top of input"));
             (0, none(None, Some(e)))
         }
     }

@@ -117,6 +117,7 @@ pub fn sanitize_url(url: &str) -> String {
 pub struct Findings {
     pub request_ids: manifest::RequestIds,
     pub prompt_calibration: manifest::PromptCalibration,
+    pub prompt_calibration_by_api: std::collections::BTreeMap<String, manifest::PromptCalibration>,
     pub connections: Option<manifest::Connections>,
     pub server_metrics: Option<manifest::ServerMetrics>,
     pub start_at: Option<manifest::StartAt>,
@@ -185,6 +186,8 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
             api: match t.api {
                 Api::Chat => manifest::Api::Chat,
                 Api::Completions => manifest::Api::Completions,
+                Api::Responses => manifest::Api::Responses,
+                Api::Messages => manifest::Api::Messages,
             },
             model: meta.model.clone(),
             stream: t.stream,
@@ -211,6 +214,7 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
         simulator: meta.provenance.simulator.clone(),
         request_ids: state.findings.request_ids.clone(),
         prompt_calibration: state.findings.prompt_calibration.clone(),
+        prompt_calibration_by_api: state.findings.prompt_calibration_by_api.clone(),
         connections: state.findings.connections.clone(),
         server_metrics: state.findings.server_metrics.clone(),
         started_at: rfc3339(state.wall_start),

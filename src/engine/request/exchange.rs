@@ -23,17 +23,25 @@ const AFTER_DONE: Duration = Duration::from_millis(100);
 pub type Outcome = Result<(), Failure>;
 
 impl Sender {
-    /// The headers every request carries: the body's type, the request id, the key, the
+    /// The headers every request carries: the body's type, the request id, the dialect's
+    /// (the key, and any its API requires, unless the workload sets that header itself), the
     /// workload's headers and the secret ones.
-    pub fn headers<'a>(&'a self, uuid: &'a str, auth: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    pub fn headers<'a>(
+        &'a self,
+        uuid: &'a str,
+        auth: &'a [(&'static str, String)],
+    ) -> Vec<(&'a str, &'a str)> {
         let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
         if let Some(h) = &self.target.request_id_header {
             headers.push((h.as_str(), uuid));
         }
-        if let Some(a) = auth {
-            headers.push(("authorization", a));
+        let ours = self.target.headers.iter().chain(&self.secret_headers);
+        for (k, v) in auth {
+            if !ours.clone().any(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                headers.push((k, v.as_str()));
+            }
         }
-        for (k, v) in self.target.headers.iter().chain(&self.secret_headers) {
+        for (k, v) in ours {
             headers.push((k.as_str(), v.as_str()));
         }
         headers
@@ -48,13 +56,14 @@ impl Sender {
         sent_ns: u64,
         p: &mut Progress,
     ) -> Outcome {
-        let auth = self.api_key.as_ref().map(|k| format!("Bearer {k}"));
-        let headers = self.headers(uuid, auth.as_deref());
+        let dialect = self.dialect(r);
+        let auth = self.auth(self.schedule.api_of(r));
+        let headers = self.headers(uuid, &auth);
         let sent = match self
             .http
             .send(
                 hyper::Method::POST,
-                self.dialect.route(),
+                dialect.route(),
                 &headers,
                 body.as_bytes(),
             )
@@ -109,7 +118,7 @@ impl Sender {
         if self.target.stream {
             self.read_stream(r, resp.body, clock, floor, p).await
         } else {
-            self.read_whole(r.id, resp.body, clock, floor, p).await
+            self.read_whole(r, resp.body, clock, floor, p).await
         }
     }
 
@@ -117,7 +126,7 @@ impl Sender {
     /// time its last bytes arrived.
     async fn read_whole(
         &self,
-        id: u64,
+        r: &crate::schedule::PlannedRequest,
         mut body: ResponseBody,
         clock: &Clock,
         floor: u64,
@@ -131,7 +140,8 @@ impl Sender {
         let at = clock.arrival(body.arrived_unix_ns()).max(floor);
         p.done_ns = Some(at);
         self.http.release(body);
-        let w = self.dialect.whole(&bytes).map_err(|e| {
+        let id = r.id;
+        let w = self.dialect(r).whole(&bytes).map_err(|e| {
             Failure::new(
                 ErrorKind::Decode,
                 format!("response is not valid JSON: {e}"),
@@ -192,7 +202,7 @@ impl Sender {
         floor: u64,
         p: &mut Progress,
     ) -> Outcome {
-        let mut reader = StreamReader::new(r.id, r.output_tokens, self.dialect);
+        let mut reader = StreamReader::new(r.id, r.output_tokens, self.dialect(r));
         let broken = |e: crate::engine::wire::h1::WireError| {
             Failure::new(ErrorKind::Stream, format!("stream broken: {e}"))
         };

@@ -31,7 +31,7 @@ use crate::engine::wire::race::Won;
 use crate::prompt::Prompt;
 use crate::request_id::RunNonce;
 use crate::rundir::record::{ChunkRow, ErrorKind, RequestRow, Status};
-use crate::schedule::{PlannedRequest, Target};
+use crate::schedule::{Api, PlannedRequest, Target};
 pub use failure::Failure;
 use progress::Progress;
 
@@ -39,22 +39,45 @@ use progress::Progress;
 pub struct Sender {
     pub http: HttpClient,
     pub api_key: Option<String>,
+    /// The key of `api = messages` requests, when it is not `api_key`.
+    pub anthropic_key: Option<String>,
     /// `header_env` headers with their values (never written; redacted from errors).
     pub secret_headers: Vec<(String, String)>,
     pub target: Target,
-    /// How the target's API builds a body and reads an answer.
-    pub dialect: &'static dyn Dialect,
+    /// Per API (in [`Api::ALL`] order): how it builds a body and reads an answer, and the
+    /// template tokens taken off its synthesized prompts.
+    pub lanes: Vec<Lane>,
+    /// The target's model (a class may name its own).
     pub model: String,
     /// The plan, for prompt synthesis (seed, replayed prefix blocks).
     pub schedule: Arc<crate::schedule::Schedule>,
     pub timeout: Duration,
     /// The run-unique part of every request's UUID.
     pub nonce: RunNonce,
-    /// Tokens the server adds to a chat prompt (its template), taken off synthesized text so
-    /// the server counts `input` tokens (0 with `prompt_tokens = text` or on completions).
-    pub prompt_overhead: u32,
     /// How the run ends, if it was stopped: an interrupted run's requests say so.
     pub stopper: Arc<Stopper>,
+}
+
+/// How the requests of one API are sent.
+pub struct Lane {
+    pub dialect: &'static dyn Dialect,
+    /// Tokens the server adds to a prompt of this API (its template), taken off synthesized
+    /// text so the server counts `input` tokens (0 with `prompt_tokens = text`, on completions,
+    /// or when it could not be measured).
+    pub prompt_overhead: u32,
+}
+
+impl Lane {
+    /// Every API's lane, none with an overhead yet.
+    pub fn all() -> Vec<Lane> {
+        Api::ALL
+            .into_iter()
+            .map(|a| Lane {
+                dialect: crate::engine::dialect::of(a),
+                prompt_overhead: 0,
+            })
+            .collect()
+    }
 }
 
 /// Without `timeout` in the workload, a request that takes longer than this is a timeout.
@@ -98,17 +121,38 @@ impl Sender {
     pub fn secrets(&self) -> impl Iterator<Item = &str> {
         self.api_key
             .iter()
+            .chain(&self.anthropic_key)
             .chain(self.secret_headers.iter().map(|(_, v)| v))
             .map(String::as_str)
     }
 
+    /// The lane of `api`.
+    pub fn lane(&self, api: Api) -> &Lane {
+        &self.lanes[api as usize]
+    }
+
+    /// The headers that carry `api`'s key (and any its API requires).
+    pub fn auth(&self, api: Api) -> Vec<(&'static str, String)> {
+        let key = match api {
+            Api::Messages => self.anthropic_key.as_ref().or(self.api_key.as_ref()),
+            _ => self.api_key.as_ref(),
+        };
+        self.lane(api).dialect.auth(key.map(String::as_str))
+    }
+
+    /// The dialect `r` is sent in.
+    pub fn dialect(&self, r: &PlannedRequest) -> &'static dyn Dialect {
+        self.lane(self.schedule.api_of(r)).dialect
+    }
+
     fn body(&self, r: &PlannedRequest, prompt: Option<Prompt>) -> String {
+        let lane = self.lane(self.schedule.api_of(r));
         let prompt = prompt.unwrap_or_else(|| {
-            crate::prompt::of_shortened(&self.schedule, r, self.prompt_overhead)
+            crate::prompt::of_shortened(&self.schedule, r, lane.prompt_overhead)
         });
-        self.dialect
+        lane.dialect
             .body(Ask {
-                model: &self.model,
+                model: self.schedule.model_of(r).unwrap_or(&self.model),
                 prompt,
                 max_tokens: r.output_tokens,
                 stream: self.target.stream,

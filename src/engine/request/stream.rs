@@ -84,6 +84,13 @@ fn on_event(
             st.done = true;
             return;
         }
+        Ok(Event::Finish { usage, reason }) => {
+            p.note_usage(&usage);
+            p.finished = true;
+            p.finish_reason = Some(reason.into_owned());
+            st.done = true;
+            return;
+        }
         Ok(Event::Error(err)) => {
             st.failure = Some(Failure::new(
                 ErrorKind::Stream,
