@@ -1,0 +1,340 @@
+//! The OpenAI API as the simulator speaks it, its whole wire format in one file: the routes
+//! (`GET /v1/models`, `POST /v1/chat/completions`, `POST /v1/completions`), what a request's
+//! body asks for (`messages` or `prompt`, `max_tokens`, `ignore_eos`/`min_tokens`, `stream`,
+//! `stream_options.include_usage` and `continuous_usage_stats`), the streamed chunks
+//! (`chat.completion.chunk` / `text_completion`, `reasoning_content` deltas, a usage event,
+//! `[DONE]`), the whole `chat.completion` / `text_completion` body, and the error body every
+//! route of the simulator answers with (vLLM's and llama.cpp's shape too).
+
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::api::{Ask, Route, Writer};
+use super::json::push_json_str;
+use super::reply::Reply;
+
+/// The OpenAI API's routes.
+pub(super) fn route(method: &Method, path: &str) -> Option<Route> {
+    match (method, path) {
+        (&Method::GET, "/v1/models") => Some(Route::Json(models)),
+        (&Method::POST, "/v1/chat/completions") => {
+            Some(Route::Complete(|body, n| read(true, body, n)))
+        }
+        (&Method::POST, "/v1/completions") => Some(Route::Complete(|body, n| read(false, body, n))),
+        _ => None,
+    }
+}
+
+fn models(model: &str) -> Value {
+    json!({"object": "list", "data": [{"id": model, "object": "model", "owned_by": "llmw-sim"}]})
+}
+
+/// An error's body: `{"error": {"message", "type", "code"}}`.
+pub(super) fn error_body(status: StatusCode, message: &str) -> Value {
+    json!({"error": {"message": message, "type": "invalid_request_error", "code": status.as_u16()}})
+}
+
+/// Request `n` to chat completions (`chat`) or completions.
+fn read(chat: bool, body: &Value, n: u64) -> Result<Ask, String> {
+    let Some(words) = prompt_words(chat, body) else {
+        let what = if chat { "messages" } else { "prompt" };
+        return Err(format!("missing or invalid '{what}'"));
+    };
+    let max_tokens = body
+        .get("max_tokens")
+        .or_else(|| body.get("max_completion_tokens"))
+        .and_then(Value::as_u64)
+        .unwrap_or(256)
+        .clamp(1, 1 << 20) as u32;
+    let exact = body
+        .get("ignore_eos")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        || body
+            .get("min_tokens")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| m >= max_tokens as u64);
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let option = |name: &str| {
+        body.get("stream_options")
+            .and_then(|o| o.get(name))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let writer = OpenAi {
+        chat,
+        id: format!("cmpl-{n}"),
+        usage: option("include_usage"),
+        continuous_usage: option("continuous_usage_stats"),
+    };
+    Ok(Ask {
+        words,
+        chat,
+        max_tokens,
+        exact,
+        stream,
+        writer: Box::new(writer),
+    })
+}
+
+/// The words of the prompt: every message's content for chat, the prompt for completions.
+fn prompt_words(chat: bool, body: &Value) -> Option<Vec<String>> {
+    let text = if chat {
+        let messages = body.get("messages")?.as_array()?;
+        let mut all = String::new();
+        for m in messages {
+            match m.get("content") {
+                Some(Value::String(s)) => all.push_str(s),
+                Some(Value::Array(parts)) => {
+                    for p in parts {
+                        if let Some(t) = p.get("text").and_then(Value::as_str) {
+                            all.push_str(t);
+                            all.push(' ');
+                        }
+                    }
+                }
+                _ => {}
+            }
+            all.push(' ');
+        }
+        all
+    } else {
+        body.get("prompt")?.as_str()?.to_string()
+    };
+    Some(text.split_whitespace().map(str::to_string).collect())
+}
+
+/// One answer's writer, with what its request chose.
+struct OpenAi {
+    /// Chat completions, or completions.
+    chat: bool,
+    id: String,
+    /// `stream_options.include_usage`: a usage event before `[DONE]`.
+    usage: bool,
+    /// `stream_options.continuous_usage_stats`: usage in every chunk.
+    continuous_usage: bool,
+}
+
+impl OpenAi {
+    fn object(&self) -> &'static str {
+        if self.chat {
+            "chat.completion.chunk"
+        } else {
+            "text_completion"
+        }
+    }
+
+    /// One SSE event: `text` of `kind` (answer or reasoning), or the role or finish chunk.
+    /// Written out by hand, keys in serde_json's order: one string per chunk and no `Value`
+    /// tree, so that the simulator, not its JSON, is what a client benchmark measures.
+    fn chunk(
+        &self,
+        reply: &Reply,
+        text: Option<(&str, bool)>,
+        finish: Option<&str>,
+        role: bool,
+        generated: u32,
+        out: &mut String,
+    ) {
+        use std::fmt::Write;
+        out.push_str("data: {\"choices\":[{");
+        if self.chat {
+            out.push_str("\"delta\":{");
+            if role {
+                out.push_str("\"content\":\"\",\"role\":\"assistant\"");
+            } else if let Some((t, reasoning)) = text {
+                out.push_str(if reasoning {
+                    "\"reasoning_content\":"
+                } else {
+                    "\"content\":"
+                });
+                push_json_str(out, t);
+            }
+            out.push_str("},");
+        }
+        out.push_str("\"finish_reason\":");
+        match finish {
+            Some(f) => push_json_str(out, f),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"index\":0");
+        if !self.chat {
+            out.push_str(",\"text\":");
+            push_json_str(out, text.map_or("", |t| t.0));
+        }
+        out.push_str("}],\"created\":0,\"id\":");
+        push_json_str(out, &self.id);
+        out.push_str(",\"model\":");
+        push_json_str(out, &reply.model);
+        let _ = write!(out, ",\"object\":\"{}\"", self.object());
+        if self.continuous_usage {
+            let (p, c) = (reply.prompt_tokens, generated);
+            let _ = write!(
+                out,
+                ",\"usage\":{{\"completion_tokens\":{c},\"completion_tokens_details\":{{\"reasoning_tokens\":{}}},\"prompt_tokens\":{p},\"prompt_tokens_details\":{{\"cached_tokens\":{}}},\"total_tokens\":{}}}",
+                reply.reasoning.min(c),
+                reply.cached,
+                p + c
+            );
+        }
+        out.push_str("}\n\n");
+    }
+
+    fn usage(&self, reply: &Reply, completion: u32) -> Value {
+        json!({"prompt_tokens": reply.prompt_tokens, "completion_tokens": completion, "total_tokens": reply.prompt_tokens + completion,
+               "prompt_tokens_details": {"cached_tokens": reply.cached},
+               "completion_tokens_details": {"reasoning_tokens": reply.reasoning.min(completion)}})
+    }
+}
+
+fn finish_reason(stopped: bool) -> &'static str {
+    if stopped {
+        "stop"
+    } else {
+        "length"
+    }
+}
+
+impl Writer for OpenAi {
+    fn start(&mut self, reply: &Reply, out: &mut String) {
+        if self.chat {
+            self.chunk(reply, None, None, true, 0, out);
+        }
+    }
+
+    fn text(
+        &mut self,
+        reply: &Reply,
+        text: &str,
+        reasoning: bool,
+        generated: u32,
+        out: &mut String,
+    ) {
+        self.chunk(reply, Some((text, reasoning)), None, false, generated, out);
+    }
+
+    fn finish(&mut self, reply: &Reply, stopped: bool, generated: u32, out: &mut String) {
+        let reason = finish_reason(stopped);
+        self.chunk(reply, None, Some(reason), false, generated, out);
+        if self.usage {
+            let last = json!({"id": self.id, "object": self.object(), "created": 0, "model": reply.model, "choices": [], "usage": self.usage(reply, generated)});
+            out.push_str(&format!("data: {last}\n\n"));
+        }
+        out.push_str("data: [DONE]\n\n");
+    }
+
+    fn abandon(&mut self, _: &Reply, out: &mut String) {
+        // A bare [DONE], no finish_reason.
+        out.push_str("data: [DONE]\n\n");
+    }
+
+    fn malformed(&mut self, out: &mut String) {
+        out.push_str("data: {\"choices\": [oops\n\n");
+    }
+
+    fn whole(
+        &self,
+        reply: &Reply,
+        answer: &str,
+        thinking: &str,
+        stopped: bool,
+        generated: u32,
+    ) -> Value {
+        let reason = finish_reason(stopped);
+        let choice = if self.chat {
+            let mut message = json!({"role": "assistant", "content": answer});
+            if !thinking.is_empty() {
+                message["reasoning_content"] = json!(thinking);
+            }
+            json!({"index": 0, "message": message, "finish_reason": reason})
+        } else {
+            json!({"index": 0, "text": answer, "finish_reason": reason})
+        };
+        let object = if self.chat {
+            "chat.completion"
+        } else {
+            "text_completion"
+        };
+        json!({"id": self.id, "object": object, "created": 0, "model": reply.model, "choices": [choice], "usage": self.usage(reply, generated)})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::http::timing::Origin;
+
+    /// What `OpenAi::chunk` writes by hand, built as a `Value` (the way it was before).
+    fn oracle(
+        w: &OpenAi,
+        r: &Reply,
+        text: Option<(&str, bool)>,
+        finish: Option<&str>,
+        role: bool,
+        n: u32,
+    ) -> Value {
+        let choice = if w.chat {
+            let delta = match (role, text) {
+                (true, _) => json!({"role": "assistant", "content": ""}),
+                (false, Some((t, true))) => json!({"reasoning_content": t}),
+                (false, Some((t, false))) => json!({"content": t}),
+                (false, None) => json!({}),
+            };
+            json!({"index": 0, "delta": delta, "finish_reason": finish})
+        } else {
+            json!({"index": 0, "text": text.map(|t| t.0).unwrap_or(""), "finish_reason": finish})
+        };
+        let mut event = json!({"id": w.id, "object": w.object(), "created": 0, "model": r.model, "choices": [choice]});
+        if w.continuous_usage {
+            event["usage"] = w.usage(r, n);
+        }
+        event
+    }
+
+    #[test]
+    fn hand_written_chunks_are_the_json_they_stand_for() {
+        for (chat, continuous_usage) in [(true, true), (true, false), (false, true), (false, false)]
+        {
+            let r = Reply {
+                origin: Origin {
+                    received: std::time::Instant::now(),
+                    arrived_unix_ns: None,
+                    request_id: None,
+                },
+                timings: None,
+                model: "a \"quoted\"\\model\n".into(),
+                prompt_tokens: 30,
+                output_tokens: 9,
+                reasoning: 2,
+                per_chunk: 1,
+                cached: 16,
+            };
+            let w = OpenAi {
+                chat,
+                id: "cmpl-7".into(),
+                usage: true,
+                continuous_usage,
+            };
+            type Case<'a> = (Option<(&'a str, bool)>, Option<&'a str>, bool, u32);
+            let cases: [Case; 5] = [
+                (None, None, true, 0),
+                (Some((" the model", false)), None, false, 3),
+                (Some((" why", true)), None, false, 1),
+                (None, Some("length"), false, 9),
+                (Some(("tab\there \"q\"", false)), Some("stop"), false, 4),
+            ];
+            for (text, finish, role, n) in cases {
+                let mut line = String::new();
+                w.chunk(&r, text, finish, role, n, &mut line);
+                let json = line
+                    .strip_prefix("data: ")
+                    .and_then(|l| l.strip_suffix("\n\n"))
+                    .expect("one SSE event");
+                let got: Value = serde_json::from_str(json).expect("valid JSON");
+                assert_eq!(got, oracle(&w, &r, text, finish, role, n), "{line}");
+                // Byte for byte what serde_json writes for that value (its keys sorted).
+                assert_eq!(json, oracle(&w, &r, text, finish, role, n).to_string());
+            }
+        }
+    }
+}
