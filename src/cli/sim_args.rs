@@ -153,6 +153,14 @@ pub struct BehaviourArgs {
     /// `stream_options.continuous_usage_stats` each chunk carries its running usage.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub tokens_per_chunk: u32,
+    /// Answer this route `404 Not Found`, as a server that does not serve its API does
+    /// (`/v1/responses`, `/v1/messages`; repeatable).
+    #[arg(long, value_name = "ROUTE")]
+    pub unserved: Vec<String>,
+    /// Refuse (401) every /v1/ request without this key, as `Authorization: Bearer KEY` or
+    /// `x-api-key: KEY` (vLLM's --api-key).
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
 }
 
 impl BehaviourArgs {
@@ -166,6 +174,8 @@ impl BehaviourArgs {
             chat_template_tokens: self.chat_template_tokens,
             reasoning_tokens: self.reasoning_tokens,
             tokens_per_chunk: self.tokens_per_chunk,
+            unserved: self.unserved.clone(),
+            api_key: self.api_key.clone(),
         }
     }
 }

@@ -33,6 +33,12 @@ pub struct Behaviour {
     /// Generated tokens per streamed chunk (speculative decoding, server-side coalescing). With
     /// `stream_options.continuous_usage_stats` each chunk carries its running usage.
     pub tokens_per_chunk: u32,
+    /// Routes answered `404 Not Found` (FastAPI's `{"detail": "Not Found"}`), as a server that
+    /// does not serve that API does: `/v1/responses`, `/v1/messages`.
+    pub unserved: Vec<String>,
+    /// Every `/v1/` request must carry this key, as `Authorization: Bearer KEY` or (Anthropic's
+    /// way) `x-api-key: KEY`; without it, `401 Unauthorized` (vLLM's `--api-key`).
+    pub api_key: Option<String>,
 }
 
 impl Default for Behaviour {
@@ -46,6 +52,8 @@ impl Default for Behaviour {
             chat_template_tokens: 0,
             reasoning_tokens: 0,
             tokens_per_chunk: 1,
+            unserved: Vec::new(),
+            api_key: None,
         }
     }
 }

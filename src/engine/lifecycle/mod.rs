@@ -53,7 +53,6 @@ async fn prepare(
 ) -> Result<(Sender, Findings), RunError> {
     let trust = http::Trust::with(opts.ca_cert.as_deref()).map_err(RunError::Target)?;
     let http = http::HttpClient::new(url, &trust).map_err(RunError::Target)?;
-    let model = setup::model(schedule, &http, opts.api_key.as_deref()).await?;
     let nonce = RunNonce::new();
     let mut sender = Sender {
         http,
@@ -62,7 +61,7 @@ async fn prepare(
         secret_headers: opts.secret_headers.clone(),
         target: schedule.target.clone(),
         lanes: request::Lane::all(),
-        model,
+        model: String::new(),
         schedule: schedule.clone(),
         timeout: schedule
             .target
@@ -72,6 +71,9 @@ async fn prepare(
         nonce,
         stopper: opts.stopper.clone(),
     };
+    // Asked as the target's API asks: its key in its header (Anthropic's `x-api-key`).
+    let auth = sender.auth(schedule.target.api);
+    sender.model = setup::model(schedule, &sender.http, &auth).await?;
     let calibrated = setup::calibrate_prompts(&sender, schedule, warn).await;
     for (api, overhead, _) in &calibrated {
         sender.lanes[*api as usize].prompt_overhead = *overhead;

@@ -61,28 +61,27 @@ pub fn check_plan(schedule: &Schedule, judged: bool) -> Result<(), RunError> {
 pub async fn model(
     schedule: &Schedule,
     http: &HttpClient,
-    key: Option<&str>,
+    auth: &[(&'static str, String)],
 ) -> Result<String, RunError> {
     if let Some(m) = &schedule.target.model {
         return Ok(m.clone());
     }
     let limit = setup_timeout(schedule);
-    tokio::time::timeout(limit, discover_model(http, key))
+    tokio::time::timeout(limit, discover_model(http, auth))
         .await
         .map_err(|_| format!("the workload names no model and the server's /v1/models did not answer within {limit:?}; set target {{ model = \"...\" }}"))
         .and_then(|r| r)
         .map_err(RunError::Model)
 }
 
-async fn discover_model(http: &HttpClient, key: Option<&str>) -> Result<String, String> {
+async fn discover_model(
+    http: &HttpClient,
+    auth: &[(&'static str, String)],
+) -> Result<String, String> {
     let why = |e: String| {
         format!("the workload names no model and asking the server's /v1/models failed: {e}; set target {{ model = \"...\" }}")
     };
-    let auth = key.map(|k| format!("Bearer {k}"));
-    let headers: Vec<(&str, &str)> = auth
-        .as_deref()
-        .map(|a| vec![("authorization", a)])
-        .unwrap_or_default();
+    let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let sent = http
         .send(hyper::Method::GET, "/v1/models", &headers, b"")
         .await

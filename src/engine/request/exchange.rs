@@ -98,7 +98,15 @@ impl Sender {
                         crate::engine::wire::retry_after::parse(v, std::time::SystemTime::now())
                     });
             }
-            let (message, body) = http_error(resp).await;
+            let (mut message, body) = http_error(resp).await;
+            if matches!(status.as_u16(), 404 | 501) {
+                let api = self.schedule.api_of(r);
+                message = format!(
+                    "{} does not answer {message}: this server may not serve api = {} — set the class's (or the target's) api to one it serves",
+                    dialect.route(),
+                    api.as_str()
+                );
+            }
             // Read to its end, the error's connection can serve the next request (a storm of
             // 429s must not become a storm of new connections).
             self.http.release(body);
@@ -155,9 +163,16 @@ impl Sender {
         }
         let total = p.usage_output.unwrap_or(1);
         if !w.reasoning.is_empty() {
-            let tokens = p
-                .usage_reasoning
-                .unwrap_or(if w.answer.is_empty() { total } else { 1 });
+            // Without a reasoning count (the Messages API reports none), the output's share
+            // of reasoning bytes, leaving the answer at least one token.
+            let tokens = p.usage_reasoning.unwrap_or_else(|| {
+                let (r, a) = (w.reasoning.len() as f64, w.answer.len() as f64);
+                let share = (total as f64 * r / (r + a)).round() as u32;
+                match w.answer.is_empty() {
+                    true => total,
+                    false => share.clamp(1, total.saturating_sub(1).max(1)),
+                }
+            });
             p.chunks.push(ChunkRow {
                 request_id: id,
                 seq: 0,

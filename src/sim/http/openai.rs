@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
+use super::read::{cap, content_words, exact};
 use super::reply::Reply;
 
 /// The OpenAI API's routes.
@@ -40,20 +41,10 @@ fn read(chat: bool, body: &Value, n: u64) -> Result<Ask, String> {
         let what = if chat { "messages" } else { "prompt" };
         return Err(format!("missing or invalid '{what}'"));
     };
-    let max_tokens = body
-        .get("max_tokens")
-        .or_else(|| body.get("max_completion_tokens"))
-        .and_then(Value::as_u64)
-        .unwrap_or(256)
-        .clamp(1, 1 << 20) as u32;
-    let exact = body
-        .get("ignore_eos")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-        || body
-            .get("min_tokens")
-            .and_then(Value::as_u64)
-            .is_some_and(|m| m >= max_tokens as u64);
+    let max_tokens = cap(body, "max_tokens")
+        .or_else(|| cap(body, "max_completion_tokens"))
+        .unwrap_or(256);
+    let exact = exact(body, max_tokens);
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let option = |name: &str| {
         body.get("stream_options")
@@ -79,29 +70,15 @@ fn read(chat: bool, body: &Value, n: u64) -> Result<Ask, String> {
 
 /// The words of the prompt: every message's content for chat, the prompt for completions.
 fn prompt_words(chat: bool, body: &Value) -> Option<Vec<String>> {
-    let text = if chat {
-        let messages = body.get("messages")?.as_array()?;
-        let mut all = String::new();
-        for m in messages {
-            match m.get("content") {
-                Some(Value::String(s)) => all.push_str(s),
-                Some(Value::Array(parts)) => {
-                    for p in parts {
-                        if let Some(t) = p.get("text").and_then(Value::as_str) {
-                            all.push_str(t);
-                            all.push(' ');
-                        }
-                    }
-                }
-                _ => {}
-            }
-            all.push(' ');
-        }
-        all
-    } else {
-        body.get("prompt")?.as_str()?.to_string()
-    };
-    Some(text.split_whitespace().map(str::to_string).collect())
+    if !chat {
+        let text = body.get("prompt")?.as_str()?;
+        return Some(text.split_whitespace().map(str::to_string).collect());
+    }
+    let mut words = Vec::new();
+    for m in body.get("messages")?.as_array()? {
+        content_words(m.get("content"), &mut words);
+    }
+    Some(words)
 }
 
 /// One answer's writer, with what its request chose.

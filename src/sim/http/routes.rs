@@ -12,16 +12,16 @@ use serde_json::{json, Value};
 
 use super::api::{Route, Routes};
 use super::complete::complete;
-use super::openai;
 use super::reports::{metrics, timings};
 use super::respond::{error, full, Body};
 use super::state::State;
 use super::timing::Origin;
+use super::{messages, openai, responses};
 use crate::sim::behaviour::Conn;
 
 /// The APIs the simulator speaks, each in its own file: the first whose routes answer a method
 /// and path serves it.
-const APIS: &[Routes] = &[openai::route];
+const APIS: &[Routes] = &[openai::route, responses::route, messages::route];
 
 /// Requests larger than this are refused (413).
 const MAX_BODY: usize = 64 << 20;
@@ -44,6 +44,27 @@ pub(super) async fn route(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let path = req.uri().path().trim_end_matches('/').to_string();
+    if state
+        .behaviour
+        .unserved
+        .iter()
+        .any(|u| u.trim_end_matches('/') == path)
+    {
+        return (
+            full(StatusCode::NOT_FOUND, json!({"detail": "Not Found"})),
+            false,
+        );
+    }
+    if let Some(key) = &state.behaviour.api_key {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let bearer = header("authorization").and_then(|a| a.strip_prefix("Bearer "));
+        if path.starts_with("/v1/") && bearer != Some(key) && header("x-api-key") != Some(key) {
+            return (
+                full(StatusCode::UNAUTHORIZED, json!({"error": "Unauthorized"})),
+                false,
+            );
+        }
+    }
     let read = match (req.method(), path.as_str()) {
         (&Method::GET, "/health") => return (full(StatusCode::OK, json!({"status": "ok"})), false),
         (&Method::GET, "/llmw/timings") => return (timings(state), false),

@@ -1,0 +1,266 @@
+//! The API dialects end to end against the simulator in-process: chat, completions, the
+//! Responses API and the Messages API mixed in one workload, streamed and whole, each read into
+//! the same rows (prompt tokens as planned after each API's own template calibration, reasoning
+//! and answer chunks, each API's finish reason); the Messages API's key in `x-api-key`; a route
+//! the server does not serve.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use common::runs::{chunks, requests, run_json, Req};
+use llmw::sim::{Behaviour, SimConfig};
+
+/// Four single-request classes, one per API, and a conversation in each of the two new APIs.
+fn mixed(stream: bool) -> String {
+    format!(
+        r#"workload "dialects" {{
+  seed = 11
+  target {{ ignore_eos = true stream = {stream} timeout = 30s }}
+  class "chat" weight 1 {{ input = uniform(40, 80) output = uniform(8, 16) }}
+  class "completions" weight 1 {{ api = completions input = uniform(40, 80) output = uniform(8, 16) }}
+  class "responses" weight 1 {{ api = responses input = uniform(40, 80) output = uniform(8, 16) }}
+  class "messages" weight 1 {{ api = messages input = uniform(40, 80) output = uniform(8, 16) }}
+  session "agent" weight 1 {{ api = responses turns = 3 system = shared(tokens: 20, groups: 2) input = 20 output = 8 }}
+  session "claude" weight 1 {{ api = messages turns = 3 system = shared(tokens: 20, groups: 2) input = 20 output = 8 }}
+  phase "p" {{ requests = 120 concurrency = 6 }}
+}}"#
+    )
+}
+
+/// A simulator whose template adds 30 tokens to every templated prompt and whose answers
+/// begin with 3 reasoning tokens.
+fn templated() -> SimConfig {
+    SimConfig {
+        model: "m".into(),
+        behaviour: Behaviour {
+            chat_template_tokens: 30,
+            reasoning_tokens: 3,
+            ..Behaviour::default()
+        },
+        ..SimConfig::default()
+    }
+}
+
+async fn run(
+    text: &str,
+    config: SimConfig,
+    name: &str,
+    keys: (Option<&str>, Option<&str>),
+) -> PathBuf {
+    let server = common::runs::simulator(config).await;
+    let mut p = common::runs::prepare(text, name, server.url(), Default::default());
+    p.options.api_key = keys.0.map(str::to_string);
+    p.options.anthropic_key = keys.1.map(str::to_string);
+    let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
+    assert_eq!(
+        result.ending,
+        llmw::engine::Ending::Completed,
+        "{:?}",
+        result.error
+    );
+    p.dir
+}
+
+fn by_class(rows: &[Req]) -> BTreeMap<String, Vec<Req>> {
+    let mut out: BTreeMap<String, Vec<Req>> = BTreeMap::new();
+    for r in rows {
+        out.entry(r.class.clone()).or_default().push(r.clone());
+    }
+    out
+}
+
+/// Checks every row of a mixed run; `stream` says whether chunks came one token at a time.
+fn check_mixed(dir: &std::path::Path, stream: bool) {
+    let rows = requests(dir);
+    let classes = by_class(&rows);
+    assert_eq!(
+        classes.len(),
+        6,
+        "every class drew requests: {:?}",
+        classes.keys()
+    );
+    let ok = |r: &Req| {
+        r.status == "ok"
+            || r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("mid-session"))
+    };
+    for r in &rows {
+        assert!(ok(r), "{} {}: {:?}", r.class, r.request_id, r.error);
+    }
+    let finish = [
+        ("chat", "length"),
+        ("completions", "length"),
+        ("responses", "max_output_tokens"),
+        ("messages", "max_tokens"),
+        ("agent", "max_output_tokens"),
+        ("claude", "max_tokens"),
+    ];
+    let chunk_rows = chunks(dir);
+    for (class, reason) in finish {
+        for r in classes[class].iter().filter(|r| r.status == "ok") {
+            assert_eq!(
+                r.finish_reason.as_deref(),
+                Some(reason),
+                "{class} {}",
+                r.request_id
+            );
+            assert_eq!(r.output_tokens, Some(r.output_tokens_requested), "{class}");
+            let templated = class != "completions";
+            // Single requests are shortened by each API's own measured template; a
+            // conversation's turns never are (each is an exact extension of the last).
+            let expected = match (templated, r.session.is_some()) {
+                (true, true) => r.input_tokens + 30,
+                _ => r.input_tokens,
+            };
+            assert_eq!(r.prompt_tokens, Some(expected), "{class} {}", r.request_id);
+            let thinking = if templated { 3 } else { 0 };
+            // A whole Anthropic message counts no thinking tokens: llmw estimates them by the
+            // reasoning's share of the text.
+            let estimated = !stream && ["messages", "claude"].contains(&class);
+            let near = |n: i32| match estimated {
+                true => (n - thinking).abs() <= 1,
+                false => n == thinking,
+            };
+            assert!(
+                r.reasoning_tokens.is_some_and(near),
+                "{class}: {:?}",
+                r.reasoning_tokens
+            );
+            assert!(
+                r.first_token_ns.is_some() && r.first_content_ns >= r.first_token_ns,
+                "{class}"
+            );
+            let mine: Vec<_> = chunk_rows
+                .iter()
+                .filter(|c| c.request_id == r.request_id)
+                .collect();
+            let reasoning: i32 = mine.iter().filter(|c| c.reasoning).map(|c| c.tokens).sum();
+            let answer: i32 = mine.iter().filter(|c| !c.reasoning).map(|c| c.tokens).sum();
+            assert!(near(reasoning), "{class} {}: {reasoning}", r.request_id);
+            assert_eq!(reasoning + answer, r.output_tokens_requested, "{class}");
+            if stream {
+                assert_eq!(
+                    mine.len() as i32,
+                    r.output_tokens_requested,
+                    "one chunk a token: {class}"
+                );
+            } else {
+                assert!(
+                    mine.len() <= 2,
+                    "{class}: a whole answer is at most reasoning + answer"
+                );
+            }
+        }
+    }
+    let meta = run_json(dir);
+    let by_api = &meta["prompt_calibration_by_api"];
+    for api in ["chat", "responses", "messages"] {
+        assert_eq!(by_api[api]["overhead_tokens"], 30, "{api}: {by_api}");
+    }
+    assert_eq!(by_api["completions"]["overhead_tokens"], 0, "{by_api}");
+    assert_eq!(
+        meta["prompt_calibration"]["overhead_tokens"], 30,
+        "the target's (chat)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_streams_into_the_same_rows() {
+    let dir = run(&mixed(true), templated(), "dialects-stream", (None, None)).await;
+    check_mixed(&dir, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_answers_whole_into_the_same_rows() {
+    let dir = run(&mixed(false), templated(), "dialects-whole", (None, None)).await;
+    check_mixed(&dir, false);
+}
+
+/// Every file of a run directory, as bytes.
+fn every_file(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("run dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(every_file(&p));
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.push((p, b));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_messages_api_carries_its_own_key_in_x_api_key_and_no_file_holds_it() {
+    let (openai, anthropic) = ("sk-openai-planted-0001", "sk-ant-planted-0002");
+    let text = r#"workload "keys" {
+  seed = 2
+  target { model = "m" }
+  class "chat" weight 1 { input = 20 output = 4 }
+  class "claude" weight 1 { api = messages input = 20 output = 4 }
+  phase "p" { requests = 20 concurrency = 2 }
+}"#;
+    // The server takes only the Anthropic key: the Messages requests get through, chat's
+    // (with the OpenAI key as a bearer token) are refused.
+    let mut config = templated();
+    config.behaviour.api_key = Some(anthropic.into());
+    let dir = run(
+        text,
+        config,
+        "dialects-keys",
+        (Some(openai), Some(anthropic)),
+    )
+    .await;
+    let rows = by_class(&requests(&dir));
+    assert!(
+        rows["claude"].iter().all(|r| r.status == "ok"),
+        "{:?}",
+        rows["claude"]
+    );
+    assert!(
+        rows["chat"].iter().all(|r| r.http_status == Some(401)),
+        "{:?}",
+        rows["chat"]
+    );
+    for (path, bytes) in every_file(&dir) {
+        for key in [openai, anthropic] {
+            assert!(
+                !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+                "{} holds a key",
+                path.display()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_the_server_does_not_serve_is_an_error_that_names_route_and_api() {
+    let text = r#"workload "unserved" {
+  seed = 2
+  class "chat" weight 1 { input = 20 output = 4 }
+  class "agent" weight 1 { api = responses input = 20 output = 4 }
+  phase "p" { requests = 20 concurrency = 2 }
+}"#;
+    let mut config = templated();
+    config.behaviour.unserved = vec!["/v1/responses".into()];
+    let dir = run(text, config, "dialects-unserved", (None, None)).await;
+    let rows = by_class(&requests(&dir));
+    assert!(rows["chat"].iter().all(|r| r.status == "ok"));
+    for r in &rows["agent"] {
+        assert_eq!((r.status.as_str(), r.http_status), ("error", Some(404)));
+        assert_eq!(r.error_kind.as_deref(), Some("http_status"));
+        let e = r.error.as_deref().unwrap_or("");
+        assert!(
+            e.contains("/v1/responses") && e.contains("api = responses") && e.contains("Not Found"),
+            "{e}"
+        );
+    }
+    let failed = &run_json(&dir)["prompt_calibration_by_api"]["responses"]["failed"];
+    assert!(
+        failed.as_str().is_some_and(|f| f.contains("404")),
+        "{failed}"
+    );
+}
