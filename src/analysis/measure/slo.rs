@@ -1,5 +1,5 @@
 //! The workload's `slo` objectives, evaluated over every measured request of the run (all
-//! measured groups pooled, after warm-up/cool-down exclusion): [`judge_slo`] reads each metric
+//! measured groups pooled, after warm-up/cool-down exclusion): `judge_slo` reads each metric
 //! off the pooled group, or pools the rates over the groups.
 
 use serde::Serialize;
