@@ -5,7 +5,7 @@
 //!   ([`ServerMetrics`]), which shards of a plan it is ([`Shards`]). Types only; it reads no file.
 //! - `parquet.rs` — Parquet access: a file's columns and lazy batches, typed and optional
 //!   columns, the guard against the reader's panics. Knows no table's meaning.
-//! - `chunks.rs` — the chunk files and one streamed read of them ([`chunks::ChunkFiles`]); what
+//! - `chunks.rs` — the chunk files and one streamed read of them ([`ChunkFiles`]); what
 //!   a pass computes is `measure/scan.rs`, not here.
 //! - `read.rs` — the loader ([`load`]): `run.json` and the tables into a [`Run`].
 //! - `shards.rs` — several directories into runs: the shards of one plan merged into one
@@ -19,5 +19,6 @@ mod read;
 mod run;
 pub mod shards;
 
+pub use chunks::{ChunkFiles, ChunkPart};
 pub use read::load;
 pub use run::{ErrorKind, Requests, Run, ServerMetrics, Shards, Status};
