@@ -1,5 +1,5 @@
-//! A time window of a run, in seconds from its start: the shared type of groups, series, the
-//! server's and the client's metrics. A leaf.
+//! A time window of the run: the one type every measure lines its figures up by (a group's
+//! window, its measured part, its steady state). A leaf: the measures use it, it uses none.
 
 use serde::Serialize;
 

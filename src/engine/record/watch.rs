@@ -3,7 +3,7 @@
 //! measures how long it waits to run again: the time a response that has arrived waits before
 //! llmw reads it (a timer's own lateness would add tokio's 1 ms granularity to every sample).
 //! Busy cores or a late event loop delay the reading of responses, so latencies then include the
-//! client's own delays; the analysis names the steps where that happened (`analysis/client.rs`).
+//! client's own delays; the analysis names the steps where that happened (`analysis/measure/client.rs`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -3,13 +3,13 @@
 use std::fmt::Write;
 
 use super::cells::{load, ms, num, pct, table};
-use super::compare::Comparison;
-use super::groups::{Group, Load};
 use super::tables::{
     connections_table, details_table, failures_table, intervals_table, search_table, search_unit,
     server_table, sessions_table, turns_table, verify_table,
 };
-use super::Analysis;
+use crate::analysis::measure::groups::{Group, Load};
+use crate::analysis::measure::search::{Point, SearchReport};
+use crate::analysis::measure::{Analysis, Comparison};
 use crate::metric::{Stat, Unit};
 use crate::stats::Stats;
 
@@ -281,7 +281,7 @@ pub fn comparison(c: &Comparison) -> String {
 }
 
 /// A searched phase: its probes in the order run, what they found, the verification holds.
-fn search(s: &super::search::SearchReport, out: &mut String) {
+fn search(s: &SearchReport, out: &mut String) {
     let unit = search_unit(s);
     let how = match &s.levels_from {
         Some(from) => format!("the levels of {from}, replayed"),
@@ -304,7 +304,7 @@ fn search(s: &super::search::SearchReport, out: &mut String) {
     );
     let (header, rows) = search_table(s);
     out.push_str(&table(&header, &rows, 2));
-    let found = |what: &str, p: &Option<super::search::Point>, none: &str| match p {
+    let found = |what: &str, p: &Option<Point>, none: &str| match p {
         Some(p) => {
             let show = |v: Option<f64>| v.map_or("-".into(), |v| crate::fmt::trim(v, 3));
             let [lo, hi] = p.bracket.map(show);

@@ -8,9 +8,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::groups::{self, Group};
-use super::load::{Requests, Run};
-use super::{judge_slo, slo, Options};
+use super::groups::{Group, Load};
+use super::slo::{self, judge_slo};
+use super::{compute, windows};
+use crate::analysis::load::{Requests, Run};
+use crate::analysis::options::Options;
 use crate::rundir::manifest::{self, Loop, Manifest, ProbeMeasure};
 use crate::rundir::record::{RequestRow, Status};
 use crate::search::{self, Bracket, Measured};
@@ -128,8 +130,8 @@ pub struct VerifyView {
 /// empty or no token fell in it.
 /// The load a probe really applied: its users (closed loop), or the requests it sent per second
 /// of its measured stretch (open loop).
-fn applied_load(run: &Run, def: &groups::GroupDef) -> Option<f64> {
-    let groups::Load::Rate(_) = def.load else {
+fn applied_load(run: &Run, def: &windows::GroupDef) -> Option<f64> {
+    let Load::Rate(_) = def.load else {
         return Some(def.load.value());
     };
     let r = &run.requests;
@@ -141,19 +143,19 @@ fn applied_load(run: &Run, def: &groups::GroupDef) -> Option<f64> {
 }
 
 /// The stretch a probe's measures cover: its hold after the warm-up (ns on the run's axis).
-fn held(def: &groups::GroupDef) -> Option<(i64, i64)> {
+fn held(def: &windows::GroupDef) -> Option<(i64, i64)> {
     let from = def.window_ns.0 + def.warmup_ns;
     let to = def.window_ns.1?;
     (to > from).then_some((from, to))
 }
 
 /// The request rows of a probe's group.
-fn rows_of<'r>(run: &'r Run, def: &'r groups::GroupDef) -> impl Iterator<Item = usize> + 'r {
+fn rows_of<'r>(run: &'r Run, def: &'r windows::GroupDef) -> impl Iterator<Item = usize> + 'r {
     let r = &run.requests;
     (0..r.len()).filter(move |&i| r.step[i] as u32 == def.step && r.phase[i] == def.phase)
 }
 
-fn hold_tps(run: &Run, def: &groups::GroupDef) -> Option<f64> {
+fn hold_tps(run: &Run, def: &windows::GroupDef) -> Option<f64> {
     let r = &run.requests;
     let (from, to) = held(def)?;
     let (from, to) = (from as f64, to as f64);
@@ -203,7 +205,7 @@ fn report(
     groups: &[Group],
 ) -> SearchReport {
     let meta = &run.meta;
-    let defs = groups::definitions(meta);
+    let defs = windows::definitions(meta);
     let def = |step: u32| {
         defs.iter()
             .find(|d| d.phase == phase.name && d.step == step)
@@ -348,16 +350,16 @@ impl crate::rundir::probe::Judge for ProbeJudge {
             server: Default::default(),
             shards: None,
         };
-        let defs: Vec<_> = groups::definitions(&run.meta)
+        let defs: Vec<_> = windows::definitions(&run.meta)
             .into_iter()
             .filter(|d| d.phase == phase && d.step == step)
             .collect();
         if defs.is_empty() {
             return Err(format!("no step {step} of phase '{phase}' in the manifest"));
         }
-        let m = groups::membership(&run, &defs, &Options::default());
-        let objectives = groups::per_request_objectives(&run.meta.slo);
-        let g = groups::compute(&run, &defs, &m, &objectives, None)
+        let m = windows::membership(&run, &defs, &Options::default());
+        let objectives = compute::per_request_objectives(&run.meta.slo);
+        let g = compute::compute(&run, &defs, &m, &objectives, None)
             .pop()
             .ok_or("the probe has no group")?;
         Ok(ProbeMeasure {

@@ -1,5 +1,6 @@
 //! The workload's `slo` objectives, evaluated over every measured request of the run (all
-//! measured groups pooled, after warm-up/cool-down exclusion).
+//! measured groups pooled, after warm-up/cool-down exclusion): `judge_slo` reads each metric
+//! off the pooled group, or pools the rates over the groups.
 
 use serde::Serialize;
 
@@ -69,4 +70,49 @@ pub fn pooled_rate(
         }
     }
     (den > 0.0).then(|| num / den)
+}
+
+/// The objectives judged over `pooled` (every request they cover as one group), with the
+/// pooled rates (throughput, errors, drops) over `groups`.
+pub(crate) fn judge_slo(
+    objectives: &[manifest::Objective],
+    pooled: Option<&Group>,
+    groups: &[Group],
+) -> Option<Vec<Objective>> {
+    evaluate(objectives, |metric, stat| {
+        let p = pooled?;
+        let rate = |v: Option<f64>| v.map(|v| (v, None));
+        let dist = match metric.canonical() {
+            Metric::Ttft => &p.ttft_ms,
+            Metric::Itl | Metric::Tpot => &p.itl_ms,
+            Metric::E2e => &p.e2e_ms,
+            Metric::TpsUser => &p.tps_user,
+            Metric::Tps => {
+                return rate(pooled_rate(groups, |g| {
+                    Some((g.tps? * g.span_s?, g.span_s?))
+                }))
+            }
+            Metric::Errors => {
+                return rate(pooled_rate(groups, |g| {
+                    let finished = (g.requests.ok + g.requests.error + g.requests.timeout) as f64;
+                    Some(((g.requests.error + g.requests.timeout) as f64, finished))
+                }))
+            }
+            Metric::Dropped => {
+                return rate(pooled_rate(groups, |g| {
+                    Some((g.requests.dropped as f64, g.requests.total as f64))
+                }))
+            }
+        };
+        // Times are in ms in the statistics and in seconds in objectives.
+        let scale = if metric == Metric::TpsUser { 1.0 } else { 1e-3 };
+        let stat = stat.unwrap_or(Stat::Max);
+        let ci = match stat {
+            Stat::P50 => dist.p50_ci95,
+            Stat::P99 => dist.p99_ci95,
+            _ => None,
+        };
+        dist.get(stat)
+            .map(|v| (v * scale, ci.map(|[a, b]| [a * scale, b * scale])))
+    })
 }

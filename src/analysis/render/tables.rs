@@ -3,7 +3,9 @@
 //! verification — as cells that text and the report both render.
 
 use super::cells::{ms, num, pct, Cells};
-use super::groups::{failure_kinds, Group};
+use crate::analysis::measure::groups::{failure_kinds, Group};
+use crate::analysis::measure::search::SearchReport;
+use crate::analysis::measure::sessions::TurnStats;
 
 /// What real servers add, when a run has it: answer timing of reasoning models, prefix-cache
 /// hits and resent requests, one row per group.
@@ -194,7 +196,7 @@ const TURNS_SHOWN: usize = 12;
 pub fn turns_table(g: &Group) -> Option<Cells> {
     let s = g.sessions.as_ref()?;
     let n = s.by_turn.len();
-    let row = |t: &crate::analysis::sessions::TurnStats| {
+    let row = |t: &TurnStats| {
         vec![
             t.turn.to_string(),
             format!("{}/{}", t.ok, t.requests),
@@ -265,7 +267,7 @@ pub fn intervals_table(g: &[Group]) -> Option<Cells> {
 }
 
 /// A searched phase's probes, in the order run: its table's header and rows.
-pub fn search_table(s: &super::search::SearchReport) -> (Vec<&'static str>, Vec<Vec<String>>) {
+pub fn search_table(s: &SearchReport) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let unit = search_unit(s);
     let rows = s
         .probes
@@ -297,9 +299,7 @@ pub fn search_table(s: &super::search::SearchReport) -> (Vec<&'static str>, Vec<
 }
 
 /// A search's verification holds: its table's header and rows (`None` without any).
-pub fn verify_table(
-    s: &super::search::SearchReport,
-) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+pub fn verify_table(s: &SearchReport) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
     if s.verify.is_empty() {
         return None;
     }
@@ -348,7 +348,7 @@ pub fn verify_table(
 }
 
 /// The unit of a search's levels.
-pub fn search_unit(s: &super::search::SearchReport) -> &'static str {
+pub fn search_unit(s: &SearchReport) -> &'static str {
     if s.of == "concurrency" {
         "users"
     } else {

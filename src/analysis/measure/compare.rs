@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::groups::Read;
-use super::{Analysis, AnalysisError};
+use super::analyze::Analysis;
+use super::groups::{Group, Read};
+use crate::analysis::error::AnalysisError;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
@@ -30,7 +31,7 @@ pub struct Delta {
 }
 
 /// The 95 % interval of a compared metric, where it has one.
-type Interval = fn(&super::groups::Group) -> Option<[f64; 2]>;
+type Interval = fn(&Group) -> Option<[f64; 2]>;
 
 /// The metrics compared, by name, and how to read them from a group.
 pub const METRICS: [(&str, Read, Interval); 7] = [

@@ -1,61 +1,12 @@
-//! The chunk table, streamed: a run's chunks (a billion rows for an hour at 2,000 requests/s)
-//! are never held in memory. One pass gives every per-group sum and count (chunk gaps by output
-//! position, tokens per second of the run) and counts each group's chunk gaps into a
+//! The passes over the chunk table: one pass gives every per-group sum and count (chunk gaps by
+//! output position, tokens per second of the run) and counts each group's chunk gaps into a
 //! [`Ranks`] histogram; a few more passes (usually one) find the exact gaps at the ranks the
 //! percentiles need. Memory is bounded by the requests and the groups, not by the chunks.
 
-use std::collections::HashMap;
-
-use arrow_array::{Int32Array, Int64Array};
-
-use super::load::{column, guarded, open, ChunkFiles, ChunkPart, Run, Status};
-use super::AnalysisError;
+use crate::analysis::error::AnalysisError;
+use crate::analysis::load::{Run, Status};
 use crate::ranks::Ranks;
-use crate::rundir::tables::chunks as ch;
 use crate::stats::{wanted_ranks, Stats};
-
-impl ChunkFiles {
-    /// Calls `f(request row, at_ns, tokens)` for every chunk, in file order (a request's
-    /// chunks are contiguous and in `seq` order); the row is `u32::MAX` for a chunk of no
-    /// known request.
-    pub fn for_each(
-        &self,
-        rows_of: &HashMap<i64, u32>,
-        mut f: impl FnMut(u32, i64, i32),
-    ) -> Result<(), AnalysisError> {
-        for part in &self.parts {
-            // A damaged file can make the Parquet reader panic: an error naming the file.
-            guarded(&part.path, || read(part, rows_of, &mut f))?;
-        }
-        Ok(())
-    }
-}
-
-/// One file's chunks, for [`ChunkFiles::for_each`].
-fn read(
-    part: &ChunkPart,
-    rows_of: &HashMap<i64, u32>,
-    f: &mut impl FnMut(u32, i64, i32),
-) -> Result<(), AnalysisError> {
-    let (_, batches) = open(&part.path, &[ch::REQUEST_ID, ch::AT_NS, ch::TOKENS])?;
-    let mut last: Option<(i64, u32)> = None;
-    for b in batches {
-        let b = b?;
-        let ids = column::<Int64Array>(&b, ch::REQUEST_ID, &part.path)?.values();
-        let at = column::<Int64Array>(&b, ch::AT_NS, &part.path)?.values();
-        let tokens = column::<Int32Array>(&b, ch::TOKENS, &part.path)?.values();
-        for ((id, at), tk) in ids.iter().zip(at.iter()).zip(tokens.iter()) {
-            // Consecutive chunks share a request: look the id up only when it changes.
-            let row = match last {
-                Some((l, row)) if l == *id => row,
-                _ => rows_of.get(id).copied().unwrap_or(u32::MAX),
-            };
-            last = Some((*id, row));
-            f(row, at + part.offset_ns, *tk);
-        }
-    }
-    Ok(())
-}
 
 /// Position buckets of chunk gaps: [1,2), [2,4), [4,8), … by the later chunk's seq, as
 /// (sum of gaps in ms, gaps).

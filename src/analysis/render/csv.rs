@@ -1,8 +1,8 @@
 //! `--format csv`: one row per group (and run), every statistic in its own column;
 //! `--format turns-csv`: one row per turn index of each group with conversations.
 
-use super::groups::{failure_kinds, Group, Load};
-use super::Analysis;
+use crate::analysis::measure::groups::{failure_kinds, Group, Load};
+use crate::analysis::measure::Analysis;
 use crate::metric::Stat;
 use crate::stats::Stats;
 

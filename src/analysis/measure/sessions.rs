@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::latency::request_latencies;
-use super::load::{Run, Status};
+use crate::analysis::load::{Run, Status};
 use crate::stats::Stats;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

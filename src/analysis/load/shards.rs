@@ -8,9 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::load::{load, ChunkFiles, Requests, Run, ServerMetrics};
-pub use super::shard_set::{alone, Shards};
-use super::AnalysisError;
+use super::chunks::ChunkFiles;
+use super::read::load;
+pub use super::run::{alone, Shards};
+use super::run::{Requests, Run, ServerMetrics};
+use crate::analysis::error::AnalysisError;
 use crate::rundir::manifest::{Counts, Ending, Manifest};
 
 /// `dirs` with each directory that is not a run but holds runs (a fleet's directory of shard

@@ -1,8 +1,9 @@
-//! One answered request's latencies, the same for a group and for a turn of the session view.
+//! One request's latencies as every measure reads them: TTFT and the mean inter-token latency
+//! of an answered request. A leaf: the groups and the session view both use it.
 
-use super::load::Run;
+use crate::analysis::load::Run;
 
-const NS_PER_MS: f64 = 1e6;
+pub(crate) const NS_PER_MS: f64 = 1e6;
 
 /// An answered request's TTFT and (streamed, two tokens or more) mean inter-token latency, in
 /// ms: first token − sent, and (last − first token) / (output tokens − 1).

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::chunks::{Frame, Positions};
-use super::load::{Run, Status};
-use super::window::Window;
+use super::scan::{Frame, Positions};
+use crate::analysis::load::{Run, Status};
+use crate::analysis::window::Window;
 use crate::stats::Stats;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

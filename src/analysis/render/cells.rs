@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::groups::Load;
+use crate::analysis::measure::groups::Load;
 
 /// A table of cells: its header and its rows.
 pub type Cells = (Vec<&'static str>, Vec<Vec<String>>);

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::window::Window;
+use crate::analysis::window::Window;
 use crate::rundir::manifest::{ClientSample, ClientWatch};
 
 /// A second whose event-loop lateness p99 is above this (ms) delayed responses' reading.

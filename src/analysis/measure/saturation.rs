@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::groups::{Group, Load};
+use super::search::{SearchReport, Verdict};
 use crate::search::load_for;
 
 /// A step counts as no longer growing below this relative throughput gain.
@@ -175,7 +176,7 @@ fn unsupported(prev: &Group, cur: &Group) -> Option<String> {
 /// The saturation point a search found: the lowest level whose throughput reached the plateau
 /// (or that erred), the best throughput once it stopped growing, and the operating range read
 /// off the probes below it.
-pub fn from_search(r: &super::search::SearchReport) -> Option<Saturation> {
+pub fn from_search(r: &SearchReport) -> Option<Saturation> {
     let point = r.saturation.as_ref()?;
     let level = point.level?;
     let tps = point.tps?;
@@ -191,7 +192,7 @@ pub fn from_search(r: &super::search::SearchReport) -> Option<Saturation> {
         _ => String::new(),
     };
     let reason = if probe.verdict.erred() {
-        let what = if probe.verdict == super::search::Verdict::Errors {
+        let what = if probe.verdict == Verdict::Errors {
             "errors"
         } else {
             "overruns (requests still running a hold after their probe)"
@@ -233,7 +234,7 @@ mod tests {
     fn group(phase: &str, users: f64, tps: f64, ttft: f64) -> Group {
         let mut stats = crate::stats::Stats::empty();
         stats.p50 = Some(ttft);
-        let window = crate::analysis::groups::Window {
+        let window = crate::analysis::window::Window {
             start_s: 0.0,
             end_s: 1.0,
         };

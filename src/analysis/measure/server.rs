@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use super::load::ServerMetrics;
-use super::window::Window;
+use crate::analysis::load::ServerMetrics;
+use crate::analysis::window::Window;
 
 /// Server-side figures over one group's window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
