@@ -157,6 +157,10 @@ pub struct RequestRow {
     /// A closed-loop user paused this long after this request failed, before its next one
     /// (`on_error { backoff }`, or the server's `Retry-After`); `None` when it did not.
     pub backoff_ns: Option<u64>,
+    /// The API the request was sent to (`chat`, `responses`, …) and the model it named;
+    /// `None` in runs from before the columns.
+    pub api: Option<&'static str>,
+    pub model: Option<String>,
 }
 
 impl RequestRow {
@@ -204,6 +208,8 @@ impl RequestRow {
             connect_ns: None,
             tls_ns: None,
             backoff_ns: None,
+            api: None,
+            model: None,
         }
     }
 }

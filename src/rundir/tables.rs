@@ -39,6 +39,8 @@ pub mod requests {
     pub const TLS_NS: &str = "tls_ns";
     pub const BACKOFF_NS: &str = "backoff_ns";
     pub const ERROR_KIND: &str = "error_kind";
+    pub const API: &str = "api";
+    pub const MODEL: &str = "model";
 
     use std::sync::Arc;
 
@@ -86,6 +88,8 @@ pub mod requests {
             i64n(TLS_NS, true),
             i64n(BACKOFF_NS, true),
             s(ERROR_KIND, true),
+            s(API, true),
+            s(MODEL, true),
         ]))
     }
 
@@ -128,6 +132,8 @@ pub mod requests {
         let mut tls = Int64Builder::with_capacity(n);
         let mut backoff = Int64Builder::with_capacity(n);
         let mut error_kind = StringBuilder::new();
+        let mut api = StringBuilder::new();
+        let mut model = StringBuilder::new();
         let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
         let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
         for r in rows.iter() {
@@ -174,6 +180,8 @@ pub mod requests {
             tls.append_option(r.tls_ns.map(i64_of));
             backoff.append_option(r.backoff_ns.map(i64_of));
             error_kind.append_option(r.error_kind.map(|k| k.as_str()));
+            api.append_option(r.api);
+            model.append_option(r.model.as_deref());
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(id.finish()),
@@ -209,6 +217,8 @@ pub mod requests {
             Arc::new(tls.finish()),
             Arc::new(backoff.finish()),
             Arc::new(error_kind.finish()),
+            Arc::new(api.finish()),
+            Arc::new(model.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("requests batch: {e}"))
     }

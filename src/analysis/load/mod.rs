@@ -21,4 +21,4 @@ pub mod shards;
 
 pub use chunks::{ChunkFiles, ChunkPart};
 pub use read::load;
-pub use run::{ErrorKind, Requests, Run, ServerMetrics, Shards, Status};
+pub use run::{ErrorKind, Labels, Requests, Run, ServerMetrics, Shards, Status};

@@ -48,6 +48,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         rq::INPUT_TOKENS,
         rq::OUTPUT_TOKENS,
         rq::STATUS,
+        rq::CLASS,
     ];
     let cols: Vec<&str> = cols.iter().copied().chain(extra).collect();
     let mut r = Requests {
@@ -82,6 +83,9 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         let tls = optional::<Int64Array>(&b, rq::TLS_NS);
         let backoff = optional::<Int64Array>(&b, rq::BACKOFF_NS);
         let kind = optional::<StringArray>(&b, rq::ERROR_KIND);
+        let class = column::<StringArray>(&b, rq::CLASS, &rpath)?;
+        let api = optional::<StringArray>(&b, rq::API);
+        let model = optional::<StringArray>(&b, rq::MODEL);
         for i in 0..b.num_rows() {
             let named = kind.filter(|k| !k.is_null(i)).map(|k| k.value(i));
             r.error_kind.push(match named {
@@ -96,6 +100,11 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
                     }
                 })?),
             });
+            r.class.push(class.value(i));
+            r.api
+                .push(api.filter(|a| !a.is_null(i)).map_or("", |a| a.value(i)));
+            r.model
+                .push(model.filter(|m| !m.is_null(i)).map_or("", |m| m.value(i)));
             r.connect_ns.push(opt_at(connect, i, Int64Array::value));
             r.tls_ns.push(opt_at(tls, i, Int64Array::value));
             r.backoff_ns.push(opt_at(backoff, i, Int64Array::value));
@@ -166,7 +175,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
 }
 
 /// Columns of `requests.parquet` read when present.
-const OPTIONAL: [&str; 14] = [
+const OPTIONAL: [&str; 16] = [
     rq::PROMPT_TOKENS,
     rq::CACHED_TOKENS,
     rq::FIRST_CONTENT_NS,
@@ -181,6 +190,8 @@ const OPTIONAL: [&str; 14] = [
     rq::TLS_NS,
     rq::BACKOFF_NS,
     rq::ERROR_KIND,
+    rq::API,
+    rq::MODEL,
 ];
 
 fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {

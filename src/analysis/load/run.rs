@@ -48,6 +48,47 @@ pub struct Requests {
     pub backoff_ns: Vec<Option<i64>>,
     /// The run timed connection set-up (it has the `connect_ns` column).
     pub timed_setup: bool,
+    /// Each row's class, API and model, by name (an API or model `""` in runs from before
+    /// those columns).
+    pub class: Labels,
+    pub api: Labels,
+    pub model: Labels,
+}
+
+/// A string column held as each row's index into its distinct values (a run has a handful of
+/// classes and models, and many rows).
+#[derive(Debug, Default, Clone)]
+pub struct Labels {
+    pub names: Vec<String>,
+    pub of_row: Vec<u32>,
+}
+
+impl Labels {
+    pub fn push(&mut self, name: &str) {
+        let at = match self.names.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            }
+        };
+        self.of_row.push(at as u32);
+    }
+
+    /// Row `i`'s name.
+    pub fn of(&self, i: usize) -> &str {
+        self.of_row
+            .get(i)
+            .and_then(|&k| self.names.get(k as usize))
+            .map_or("", String::as_str)
+    }
+
+    /// `from`'s rows after these (merging shards).
+    pub fn extend(&mut self, from: &Labels) {
+        for &k in &from.of_row {
+            self.push(&from.names[k as usize]);
+        }
+    }
 }
 
 impl Requests {
@@ -91,6 +132,10 @@ impl Requests {
             r.connect_ns.push(row.connect_ns.map(int));
             r.tls_ns.push(row.tls_ns.map(int));
             r.backoff_ns.push(row.backoff_ns.map(int));
+            // Rows in memory carry the class's index, not its name (`run.json` has none).
+            r.class.push(&row.class.to_string());
+            r.api.push(row.api.unwrap_or(""));
+            r.model.push(row.model.as_deref().unwrap_or(""));
         }
         r
     }

@@ -188,6 +188,9 @@ fn append(to: &mut Requests, from: Requests, offset: i64) {
     to.output_tokens.extend(from.output_tokens);
     to.status.extend(from.status);
     to.error_kind.extend(from.error_kind);
+    to.class.extend(&from.class);
+    to.api.extend(&from.api);
+    to.model.extend(&from.model);
     to.prompt_tokens.extend(from.prompt_tokens);
     to.cached_tokens.extend(from.cached_tokens);
     to.first_content_ns.extend(shift_opt(from.first_content_ns));

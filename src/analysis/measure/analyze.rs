@@ -7,12 +7,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::groups::{Excluded, Group, Load};
-use super::{compute, saturation, scan, search, series, slo, windows};
+use super::groups::Group;
+use super::{compute, saturation, scan, search, series, slices, slo, windows};
 use crate::analysis::error::AnalysisError;
 use crate::analysis::load::{shards, Run, Shards};
 use crate::analysis::options::Options;
-use crate::analysis::window::Window;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Analysis {
@@ -27,6 +26,10 @@ pub struct Analysis {
     pub warmup_s: f64,
     pub cooldown_s: f64,
     pub groups: Vec<Group>,
+    /// The measured requests by class and by model (where the run has more than one of
+    /// either), each slice pooled over phases and steps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<slices::Slice>,
     pub saturation: Option<saturation::Saturation>,
     pub slo: Option<Vec<slo::Objective>>,
     /// Searched phases (`search(...)`): their probes, what they found, the verification holds.
@@ -53,26 +56,8 @@ pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
     let groups = compute::compute(run, &defs, &membership, &objectives, Some(&scan));
 
     // The SLO is judged over every measured request: pool the groups into one.
-    let pooled_def = vec![windows::GroupDef {
-        phase: "all".into(),
-        step: 0,
-        load: Load::Rate(0.0),
-        window_ns: (0, None),
-        warmup_ns: 0,
-    }];
-    let pooled_membership = windows::Membership {
-        of_row: membership.of_row.iter().map(|g| g.map(|_| 0)).collect(),
-        excluded: vec![Excluded::default()],
-        measured: vec![Window {
-            start_s: 0.0,
-            end_s: 0.0,
-        }],
-        windows: vec![Window {
-            start_s: 0.0,
-            end_s: 0.0,
-        }],
-    };
-    let pooled = compute::compute(run, &pooled_def, &pooled_membership, &objectives, None).pop();
+    let pooled = slices::pooled(run, &membership, &objectives);
+    let slices = slices::slices(run, &membership, &objectives);
     let slo = slo::judge_slo(&run.meta.slo, pooled.as_ref(), &groups);
     let search = search::reports(run, &groups);
     // A searched phase's probes run in the order the search chose, not of load: its saturation
@@ -94,6 +79,7 @@ pub fn analyze(run: &Run, opts: &Options) -> Result<Analysis, AnalysisError> {
         cooldown_s: opts.cooldown_ns as f64 / 1e9,
         saturation,
         groups,
+        slices,
         slo,
         search,
         timeseries: series::timeseries(run, frame, &scan.tokens),

@@ -15,13 +15,15 @@
 //! - `sessions.rs` — the session view of each group (conversations, by turn).
 //! - `server.rs` — the server's own metrics over each group's window.
 //! - `client.rs` — the client's self-watch over each group's window.
+//! - `slices.rs` — the measured requests pooled across phases and steps: whole (for the SLO)
+//!   and by class and by model.
 //! - `slo.rs` — the workload's objectives judged over the pooled requests.
 //! - `search.rs` — searched phases: probes, brackets, verification holds; the live probe judge.
 //! - `saturation.rs` — the saturation point and the operating range.
 //! - `compare.rs` — several analyses side by side.
 //!
 //! Order, leaves first: latency, scan, client, server → series, sessions → groups → windows →
-//! compute → slo → search → saturation → analyze → compare. The window type, the options and
+//! compute → slices → slo → search → saturation → analyze → compare. The window type, the options and
 //! the error are leaves above this folder (`analysis/window.rs`, `options.rs`, `error.rs`).
 
 mod analyze;
@@ -36,6 +38,7 @@ pub mod search;
 pub mod series;
 pub mod server;
 pub mod sessions;
+pub mod slices;
 pub mod slo;
 mod windows;
 

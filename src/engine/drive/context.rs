@@ -113,7 +113,7 @@ impl Ctx {
                     .unwrap_or_else(|| "no message".into());
                 let why = format!("llmw bug: the request task panicked ({what})");
                 self.stopper.stop(Ending::Failed, why.clone());
-                let mut row = unsent(&r, Status::Error, ErrorKind::Internal, why);
+                let mut row = self.unsent(&r, Status::Error, ErrorKind::Internal, why);
                 row.scheduled_ns = scheduled_ns;
                 row.sent_ns = sent;
                 row.done_ns = self.clock.now();
@@ -178,6 +178,21 @@ impl Ctx {
         );
     }
 
+    /// A row for a request that never reached the server, with its plan fields, API and model.
+    fn unsent(
+        &self,
+        r: &PlannedRequest,
+        status: Status,
+        kind: ErrorKind,
+        why: String,
+    ) -> RequestRow {
+        RequestRow {
+            api: Some(self.sender.schedule.api_of(r).as_str()),
+            model: Some(self.sender.model_of(r).to_string()),
+            ..unsent(r, status, kind, why)
+        }
+    }
+
     /// The row of a request that never went out, recorded now.
     fn record_unsent(
         &self,
@@ -187,7 +202,7 @@ impl Ctx {
         scheduled_ns: Option<u64>,
     ) {
         let now = self.clock.now();
-        let mut row = unsent(r, status, kind, why);
+        let mut row = self.unsent(r, status, kind, why);
         row.scheduled_ns = scheduled_ns;
         row.sent_ns = now;
         row.done_ns = now;

@@ -145,6 +145,11 @@ impl Sender {
         self.lane(self.schedule.api_of(r)).dialect
     }
 
+    /// The model `r` names: its class's, else the target's.
+    pub fn model_of(&self, r: &PlannedRequest) -> &str {
+        self.schedule.model_of(r).unwrap_or(&self.model)
+    }
+
     fn body(&self, r: &PlannedRequest, prompt: Option<Prompt>) -> String {
         let lane = self.lane(self.schedule.api_of(r));
         let prompt = prompt.unwrap_or_else(|| {
@@ -152,7 +157,7 @@ impl Sender {
         });
         lane.dialect
             .body(Ask {
-                model: self.schedule.model_of(r).unwrap_or(&self.model),
+                model: self.model_of(r),
                 prompt,
                 max_tokens: r.output_tokens,
                 stream: self.target.stream,
@@ -331,6 +336,8 @@ impl Sender {
             connect_ns: p.setup.map(|s| s.connect.as_nanos() as u64),
             tls_ns: p.setup.and_then(|s| s.tls).map(|t| t.as_nanos() as u64),
             backoff_ns: None,
+            api: Some(self.schedule.api_of(r).as_str()),
+            model: Some(self.model_of(r).to_string()),
         }
     }
 }
