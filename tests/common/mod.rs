@@ -4,6 +4,7 @@
 use llmw::diag::{render, Style};
 pub mod runs;
 pub mod schema;
+pub mod sessions;
 
 use llmw::{check_text, compile, Overrides, Schedule, Workload};
 
