@@ -171,6 +171,132 @@ fn check_mixed(dir: &std::path::Path, stream: bool) {
 async fn every_api_streams_into_the_same_rows() {
     let dir = run(&mixed(true), templated(), "dialects-stream", (None, None)).await;
     check_mixed(&dir, true);
+    // Every row names the API it went to; the analysis reads the classes side by side, each
+    // with its API, in the published shape.
+    let rows = requests(&dir);
+    fn api_of(class: &str) -> &str {
+        match class {
+            "agent" => "responses",
+            "claude" => "messages",
+            c => c,
+        }
+    }
+    for r in &rows {
+        assert_eq!(r.api.as_deref(), Some(api_of(&r.class)), "{}", r.class);
+        assert_eq!(r.model.as_deref(), Some("m"), "the discovered model");
+    }
+    let a = &llmw::analysis::analyze_dirs(&[&dir], &Default::default()).expect("analysis")[0];
+    let by_class: Vec<(&str, Option<&str>, usize)> = a
+        .slices
+        .iter()
+        .filter(|s| s.by == "class")
+        .map(|s| (s.name.as_str(), s.api.as_deref(), s.group.requests.total))
+        .collect();
+    let counts = by_class_counts(&rows);
+    let expected: Vec<(&str, Option<&str>, usize)> = counts
+        .iter()
+        .map(|(c, n)| (c.as_str(), Some(api_of(c)), *n))
+        .collect();
+    assert_eq!(by_class, expected);
+    assert!(
+        a.slices.iter().all(|s| s.by == "class"),
+        "one model: no model slices"
+    );
+    for s in &a.slices {
+        assert!(
+            s.group.ttft_ms.p50.is_some() && s.group.itl_ms.p50.is_some(),
+            "{}",
+            s.name
+        );
+    }
+    let text = llmw::analysis::text::analysis(a);
+    assert!(
+        text.contains("by class") && text.contains("responses"),
+        "{text}"
+    );
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("docs/analysis.schema.json").expect("schema"),
+    )
+    .expect("json");
+    let errors = common::schema::validate(&schema, &serde_json::to_value(a).expect("json"));
+    assert!(errors.is_empty(), "{errors:#?}");
+    let run_schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/run.schema.json").expect("schema"))
+            .expect("json");
+    let errors = common::schema::validate(&run_schema, &run_json(&dir));
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+fn by_class_counts(rows: &[Req]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        *out.entry(r.class.clone()).or_default() += 1;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_mix_is_drawn_per_request_and_per_conversation_as_planned() {
+    let text = r#"workload "lora" {
+  seed = 9
+  param adapter = "lora-sql"
+  target { model = "base" }
+  class "sql" weight 1 { model = choice("base": 3, adapter: 1) input = 20 output = 4 }
+  session "chat" weight 1 { model = choice("base": 1, "lora-chat": 1) turns = 3 input = 10 output = 4 }
+  class "plain" weight 1 { input = 20 output = 4 }
+  phase "p" { requests = 600 concurrency = 8 }
+}"#;
+    let server = common::runs::simulator(templated()).await;
+    let p = common::runs::prepare(text, "dialects-models", server.url(), Default::default());
+    let (dir, schedule) = (p.dir.clone(), p.schedule.clone());
+    llmw::engine::run(p.schedule, p.options).await.expect("run");
+    let rows = requests(&dir);
+    let plan = schedule.closed_sequence(0, 0, 2000);
+    let planned: BTreeMap<i64, &llmw::schedule::PlannedRequest> =
+        plan.iter().map(|r| (r.id as i64, r)).collect();
+    let mut sql = BTreeMap::<String, usize>::new();
+    let mut conversations = BTreeMap::<i64, std::collections::BTreeSet<String>>::new();
+    for r in &rows {
+        let model = r.model.clone().expect("model");
+        let want = planned[&r.request_id];
+        // Row by row what the plan says this request names.
+        assert_eq!(
+            Some(model.as_str()),
+            Some(schedule.model_of(want).unwrap_or("base"))
+        );
+        match r.class.as_str() {
+            "sql" => *sql.entry(model).or_default() += 1,
+            "chat" => {
+                conversations
+                    .entry(r.session.expect("a turn"))
+                    .or_default()
+                    .insert(model);
+            }
+            _ => assert_eq!(model, "base"),
+        }
+    }
+    // Every turn of a conversation names one model.
+    assert!(
+        conversations.values().all(|m| m.len() == 1),
+        "{conversations:?}"
+    );
+    let n = sql.values().sum::<usize>() as f64;
+    let share = *sql.get("lora-sql").unwrap_or(&0) as f64 / n;
+    // Binomial: within 4 standard deviations of the planned 1/4.
+    let sd = (0.25 * 0.75 / n).sqrt();
+    assert!(
+        n > 100.0 && (share - 0.25).abs() < 4.0 * sd,
+        "{share} of {n}"
+    );
+    assert_eq!(sql.len(), 2, "{sql:?}");
+    let a = &llmw::analysis::analyze_dirs(&[&dir], &Default::default()).expect("analysis")[0];
+    let models: Vec<&str> = a
+        .slices
+        .iter()
+        .filter(|s| s.by == "model")
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(models, ["base", "lora-chat", "lora-sql"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -60,6 +60,8 @@ pub struct Req {
     pub connect_ns: Option<i64>,
     pub tls_ns: Option<i64>,
     pub backoff_ns: Option<i64>,
+    pub api: Option<String>,
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +151,8 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 connect_ns: opt_i64(i64c("connect_ns"), i),
                 tls_ns: opt_i64(i64c("tls_ns"), i),
                 backoff_ns: opt_i64(i64c("backoff_ns"), i),
+                api: opt_s("api", i),
+                model: opt_s("model", i),
             });
         }
     }

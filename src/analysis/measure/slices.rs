@@ -88,7 +88,7 @@ pub(crate) fn slices(run: &Run, base: &Membership, objectives: &[PerRequest]) ->
     out
 }
 
-/// The label values of the measured rows, in first-seen order.
+/// The label values of the measured rows, by name.
 fn present(labels: &Labels, base: &Membership) -> Vec<usize> {
     let mut seen = Vec::new();
     for (i, g) in base.of_row.iter().enumerate() {
@@ -97,6 +97,7 @@ fn present(labels: &Labels, base: &Membership) -> Vec<usize> {
             seen.push(k);
         }
     }
+    seen.sort_by(|a, b| labels.names[*a].cmp(&labels.names[*b]));
     seen
 }
 

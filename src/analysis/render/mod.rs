@@ -4,16 +4,18 @@
 //! - `cells.rs` — how a number, a share and a load are written; aligned tables (a leaf).
 //! - `tables.rs` — the detail tables (servers, connections, failures, sessions, intervals,
 //!   searches) as cells, for text and the report alike.
+//! - `slices.rs` — the run by class and by model, as cells (the API beside each).
 //! - `text.rs` — `--format text`: the terminal's tables and notes, one run or a comparison.
 //! - `csv.rs` — `--format csv` and `turns-csv`.
 //! - `svg.rs` — a small SVG chart (a leaf; only the report draws).
 //! - `report/` — `llmw report`, the HTML page (its own map in `report/mod.rs`).
 //!
-//! Order, leaves first: cells, svg → tables → text → report; csv uses only `measure/`.
+//! Order, leaves first: cells, svg → tables, slices → text → report; csv uses only `measure/`.
 
 pub mod cells;
 pub mod csv;
 pub mod report;
+pub mod slices;
 mod svg;
 pub mod tables;
 pub mod text;

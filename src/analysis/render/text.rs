@@ -197,6 +197,13 @@ pub fn analysis(a: &Analysis) -> String {
 }
 
 fn details(a: &Analysis, out: &mut String) {
+    for (by, title) in [("class", "by class"), ("model", "by model")] {
+        if let Some((header, rows)) = super::slices::slices_table(&a.slices, by) {
+            let _ = writeln!(out, "{title} (every measured phase and step):");
+            out.push_str(&table(&header, &rows, 2));
+            out.push('\n');
+        }
+    }
     if let Some((header, rows)) = details_table(&a.groups) {
         out.push_str(&table(&header, &rows, 2));
         out.push('\n');

@@ -16,6 +16,14 @@ fn summary_table(a: &Analysis) -> String {
         h.push_str("<p>95 % confidence intervals (percentiles: order statistics; throughput: batch means over 10 windows):</p>");
         h.push_str(&html_table(&header, &rows));
     }
+    for (by, title) in [("class", "By class"), ("model", "By model")] {
+        if let Some((header, rows)) = crate::analysis::render::slices::slices_table(&a.slices, by) {
+            h.push_str(&format!(
+                "<p>{title} (every measured phase and step; the API each was sent to):</p>"
+            ));
+            h.push_str(&html_table(&header, &rows));
+        }
+    }
     if let Some((header, rows)) = tables::failures_table(&a.groups) {
         h.push_str("<p>Failed requests by kind (the <code>error_kind</code> column; docs/runs.md says what each means):</p>");
         h.push_str(&html_table(&header, &rows));
