@@ -24,6 +24,7 @@ fn main() {
             blocks: None,
             prompt: None,
             session: None,
+            inputs: None,
         };
         let text = prompt(7, &r);
         println!("{}", serde_json::json!({"tokens": n, "prompt": text}));

@@ -15,6 +15,8 @@ pub const MAX_COUNT: u64 = 9_000_000_000_000_000;
 
 /// Turns in one conversation (`session { turns = ... }`), at most.
 pub const MAX_TURNS: u32 = 10_000;
+/// Inputs of one embeddings request at most (OpenAI's limit).
+pub const MAX_INPUTS: u32 = 2048;
 /// Parallel requests at one turn of a conversation (`fanout`), at most.
 pub const MAX_FANOUT: u32 = 256;
 

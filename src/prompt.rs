@@ -141,6 +141,8 @@ pub enum Prompt {
     /// A conversation: as text (completions) its contents are joined by a space, so the text is
     /// exactly its words and each turn's text begins with the previous turn's prompt and reply.
     Conversation(serde_json::Value),
+    /// An embeddings request's inputs.
+    Batch(Vec<String>),
 }
 
 impl Prompt {
@@ -149,6 +151,7 @@ impl Prompt {
         match self {
             Prompt::Text(t) => serde_json::Value::String(t.clone()),
             Prompt::Messages(m) | Prompt::Conversation(m) => m.clone(),
+            Prompt::Batch(b) => serde_json::json!(b),
         }
     }
 
@@ -168,8 +171,18 @@ impl Prompt {
             Prompt::Text(t) => t.clone(),
             Prompt::Messages(m) => join(m, "\n"),
             Prompt::Conversation(m) => join(m, " "),
+            Prompt::Batch(b) => b.join("\n"),
         }
     }
+}
+
+/// The `n` inputs of an embeddings request, `input_tokens / n` words each (input k's words
+/// from the request's id and k, purposes 1000 on: every input differs, and a rerun sends the same).
+fn batch(seed: u64, r: &PlannedRequest, n: u32) -> Vec<String> {
+    let each = (r.input_tokens / n.max(1)).max(1);
+    (0..n as u64)
+        .map(|k| turn_words(seed, 1_000 + k, r.id, each))
+        .collect()
 }
 
 /// An earlier turn's reply as the server sent it (`history = live`): its text and tokens.
@@ -251,8 +264,12 @@ pub fn conversation(
     )
 }
 
-/// The prompt of a request: its dataset entry when it has one, else synthesized text.
+/// The prompt of a request: its dataset entry when it has one, an embeddings batch's inputs,
+/// else synthesized text.
 pub fn of(schedule: &crate::schedule::Schedule, r: &PlannedRequest) -> Prompt {
+    if let Some(n) = r.inputs.filter(|_| r.prompt.is_none()) {
+        return Prompt::Batch(batch(schedule.seed, r, n));
+    }
     match r.prompt.and_then(|i| schedule.prompts.get(i as usize)) {
         Some(serde_json::Value::String(s)) => Prompt::Text(s.clone()),
         Some(m) => Prompt::Messages(m.clone()),
@@ -331,6 +348,7 @@ mod tests {
             think_ns: None,
             blocks: None,
             prompt: None,
+            inputs: None,
             session: None,
         }
     }

@@ -390,3 +390,100 @@ async fn an_api_the_server_does_not_serve_is_an_error_that_names_route_and_api()
         "{failed}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_batches_beside_chat_are_counted_by_input_without_a_ttft() {
+    let text = r#"workload "rag" {
+  seed = 4
+  target { ignore_eos = true }
+  class "embed" weight 1 { api = embeddings inputs = uniform(2, 12) input = 32 }
+  class "answer" weight 1 { input = 100 output = 8 }
+  phase "p" { requests = 80 concurrency = 4 }
+}"#;
+    let dir = run(text, templated(), "dialects-embeddings", (None, None)).await;
+    let rows = by_class(&requests(&dir));
+    let embed = &rows["embed"];
+    let mut inputs = 0;
+    for r in embed {
+        assert_eq!(r.status, "ok", "{:?}", r.error);
+        assert_eq!(r.api.as_deref(), Some("embeddings"));
+        let n = r.inputs.expect("an embeddings row counts its inputs");
+        assert!((2..=12).contains(&n), "{n}");
+        // Every input of `input` tokens, no template, nothing generated.
+        assert_eq!(r.input_tokens, 32 * n);
+        assert_eq!(r.prompt_tokens, Some(32 * n));
+        assert_eq!((r.output_tokens_requested, r.output_tokens), (0, Some(0)));
+        assert_eq!((r.first_token_ns, r.chunks), (None, 0));
+        inputs += n as i64;
+    }
+    assert!(rows["answer"]
+        .iter()
+        .all(|r| r.inputs.is_none() && r.status == "ok"));
+    let a = &llmw::analysis::analyze_dirs(&[&dir], &Default::default()).expect("analysis")[0];
+    let e = a.groups[0].embeddings.as_ref().expect("embeddings figures");
+    assert_eq!((e.requests, e.inputs), (embed.len(), inputs));
+    assert_eq!(e.input_tokens, 32 * inputs);
+    let span = a.groups[0].span_s.expect("span");
+    assert!((e.inputs_per_s.expect("rate") - inputs as f64 / span).abs() < 1e-9);
+    let slice = a
+        .slices
+        .iter()
+        .find(|s| s.name == "embed")
+        .expect("the class");
+    assert_eq!(slice.api.as_deref(), Some("embeddings"));
+    assert!(
+        slice.group.ttft_ms.p50.is_none(),
+        "no TTFT for an embedding"
+    );
+    assert!(slice
+        .group
+        .embeddings
+        .as_ref()
+        .is_some_and(|e| e.latency_ms.p50.is_some()));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("docs/analysis.schema.json").expect("schema"),
+    )
+    .expect("json");
+    let errors = common::schema::validate(&schema, &serde_json::to_value(a).expect("json"));
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn what_an_api_cannot_carry_is_an_error_at_its_field() {
+    let cases = [
+        (
+            r#"class "e" { api = embeddings input = 10 output = 5 }"#,
+            "an embeddings request generates nothing",
+        ),
+        (
+            r#"class "c" { inputs = 4 input = 10 output = 5 }"#,
+            "inputs is the batch of an embeddings request",
+        ),
+        (
+            r#"session "s" { api = embeddings turns = 2 input = 10 output = 5 }"#,
+            "the embeddings API does not hold",
+        ),
+        (
+            r#"class "e" { api = embeddings inputs = 5000 input = 10 }"#,
+            "over the limit of 2048",
+        ),
+    ];
+    for (class, want) in cases {
+        let text = format!(
+            "workload \"w\" {{\n  {class}\n  phase \"p\" {{ requests = 4 concurrency = 1 }}\n}}"
+        );
+        let errors = common::errors(&text);
+        assert!(errors.contains(want), "{class}: {errors}");
+    }
+    // Inherited from requests, a field the class's API does not take is left out quietly.
+    let ok = r#"workload "w" {
+  requests { input = 10 output = 5 }
+  class "e" { api = embeddings inputs = 3 }
+  phase "p" { requests = 4 concurrency = 1 }
+}"#;
+    let s = common::plan(ok);
+    let first = s.closed_sequence(0, 0, 40);
+    assert!(first
+        .iter()
+        .any(|r| r.inputs == Some(3) && r.output_tokens == 0));
+}

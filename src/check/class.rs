@@ -7,7 +7,7 @@
 use crate::diag::Diagnostic;
 use crate::source::Span;
 use crate::syntax::Block;
-use crate::workload::{Class, Dist, Form, History, Session, Shape};
+use crate::workload::{Api, Class, Dist, Form, History, Session, Shape};
 
 use super::session::{session_fields, PartialSession};
 use super::shape::{class_fields, PartialShape};
@@ -170,9 +170,10 @@ pub(crate) fn resolve_classes(
                 continue;
             }
         };
+        let embeds = shape.form.api.unwrap_or(ctx.target_api) == Api::Embeddings;
         let output = match shape.output {
             Some(d) => d,
-            None if from_file => Dist::Const(1.0),
+            None if from_file || embeds => Dist::Const(1.0),
             None => {
                 missing(ctx, decl, "output", "output = 256");
                 continue;
@@ -189,7 +190,7 @@ pub(crate) fn resolve_classes(
                 sample: shape.sample,
                 tokenizer: shape.tokenizer,
             },
-            form: shape.form.resolved(),
+            form: shape.form.resolved(ctx, ctx.target_api, None),
             session: None,
         });
     }
@@ -306,7 +307,11 @@ fn session_class(ctx: &mut Ctx, decl: &ClassDecl, partial: &PartialSession) -> O
             sample: None,
             tokenizer: None,
         },
-        form: decl.shape.form.clone().resolved(),
+        form: decl
+            .shape
+            .form
+            .clone()
+            .resolved(ctx, ctx.target_api, Some(decl.span)),
         session: Some(Session {
             turns,
             think: partial.think.clone(),

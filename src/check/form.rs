@@ -1,22 +1,34 @@
-//! `api` and `model` in a `requests`, `class` or `session` block: which API a class's requests
-//! go to and which model they name (one, or a weighted mix: `model = choice("base": 3,
-//! "lora-sql": 1)`). A class takes what it leaves out from `requests`, then from the target.
+//! `api`, `model` and `inputs` in a `requests`, `class` or `session` block: which API a class's
+//! requests go to, which model they name (one, or a weighted mix: `model = choice("base": 3,
+//! "lora-sql": 1)`), and for embeddings how many inputs each carries. A class takes what it
+//! leaves out from `requests`, then from the target. What an API cannot carry (`output` or a
+//! conversation on `embeddings`, `inputs` elsewhere) is an error at the field that says so.
 
 use crate::diag::Diagnostic;
+use crate::source::Span;
 use crate::syntax::{Expr, ExprKind};
-use crate::workload::{Api, Form};
+use crate::workload::{Api, Dist, Form};
 
+use super::dist::{dist, Of};
 use super::fields::Fields;
 use super::value::Ctx;
 
 /// The fields read here.
-pub(crate) const FORM_FIELDS: [&str; 2] = ["api", "model"];
+pub(crate) const FORM_FIELDS: [&str; 3] = ["api", "model", "inputs"];
 
-/// A block's `api` and `model`, each optional until the classes are resolved.
+use crate::limits::MAX_INPUTS;
+
+/// A block's `api`, `model` and `inputs`, each optional until the classes are resolved, with
+/// where the block wrote the fields an API may refuse.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PartialForm {
     pub api: Option<Api>,
     pub models: Option<Vec<(String, f64)>>,
+    pub inputs: Option<Dist>,
+    pub api_at: Option<Span>,
+    pub inputs_at: Option<Span>,
+    /// The block's own `output` (a field embeddings do not take).
+    pub output_at: Option<Span>,
 }
 
 impl PartialForm {
@@ -25,27 +37,104 @@ impl PartialForm {
         PartialForm {
             api: over.api.or(self.api),
             models: over.models.clone().or_else(|| self.models.clone()),
+            inputs: over.inputs.clone().or_else(|| self.inputs.clone()),
+            // Only a block's own fields are refused: an inherited `output` or `inputs` that
+            // the class's API does not take is left out quietly.
+            api_at: over.api_at,
+            inputs_at: over.inputs_at,
+            output_at: over.output_at,
         }
     }
 
-    pub fn resolved(self) -> Form {
+    /// The form, after checking what the class's API (`api`, else `default`: the target's)
+    /// can carry; `session` is a conversation's block (where an error points when it wrote no
+    /// `api` of its own).
+    pub fn resolved(self, ctx: &mut Ctx, default: Api, session: Option<Span>) -> Form {
+        let api = self.api.unwrap_or(default);
+        let whose = if self.api.is_some() {
+            "this class's"
+        } else {
+            "the target's"
+        };
+        if api == Api::Embeddings {
+            if let Some(at) = self.output_at {
+                ctx.error(
+                    Diagnostic::error(
+                        at,
+                        "an embeddings request generates nothing: output does not apply",
+                    )
+                    .label(format!("{whose} api is embeddings"))
+                    .help("remove output; inputs = N sets how many inputs each request embeds"),
+                );
+            }
+            if let Some(block) = session {
+                let at = self.api_at.unwrap_or(block);
+                ctx.error(
+                    Diagnostic::error(at, "a session is a conversation, which the embeddings API does not hold")
+                        .help("use a class \"...\" { api = embeddings ... } for embeddings; sessions take chat, completions, responses or messages"),
+                );
+            }
+        } else if let Some(at) = self.inputs_at {
+            ctx.error(
+                Diagnostic::error(
+                    at,
+                    format!(
+                        "inputs is the batch of an embeddings request; {whose} api is {}",
+                        api.as_str()
+                    ),
+                )
+                .help("set api = embeddings, or remove inputs"),
+            );
+        }
         Form {
             api: self.api,
             models: self.models.unwrap_or_default(),
+            inputs: self.inputs.filter(|_| api == Api::Embeddings),
         }
     }
 }
 
-/// Reads `api` and `model` from a block's fields.
+/// Reads `api`, `model` and `inputs` from a block's fields.
 pub(crate) fn form_fields(ctx: &mut Ctx, f: &Fields) -> PartialForm {
-    let mut form = PartialForm::default();
+    let mut form = PartialForm {
+        output_at: f.name("output").map(|n| n.span),
+        api_at: f.name("api").map(|n| n.span),
+        inputs_at: f.name("inputs").map(|n| n.span),
+        ..PartialForm::default()
+    };
     if let Some(e) = f.get("api") {
         form.api = api(ctx, e);
     }
     if let Some(e) = f.get("model") {
         form.models = models(ctx, e);
     }
+    if let Some(e) = f.get("inputs") {
+        form.inputs = inputs(ctx, e);
+    }
     form
+}
+
+/// `inputs = DIST`: a whole number of inputs per request, at least 1 and at most
+/// [`MAX_INPUTS`] (draws are kept within).
+fn inputs(ctx: &mut Ctx, e: &Expr) -> Option<Dist> {
+    let d = dist(ctx, e, Of::Tokens, "inputs")?;
+    match d.support() {
+        Some((_, hi)) if hi < 0.5 => {
+            ctx.error(Diagnostic::error(e.span, "inputs must be at least 1").help("inputs = 16"));
+            None
+        }
+        Some((lo, _)) if lo > MAX_INPUTS as f64 => {
+            ctx.error(
+                Diagnostic::error(
+                    e.span,
+                    format!("inputs is over the limit of {MAX_INPUTS} per request"),
+                )
+                .help(format!("clamp it: ... clamp 1..{MAX_INPUTS}")),
+            );
+            None
+        }
+        _ => Some(d),
+    }
 }
 
 /// `api = chat | completions | responses | messages`.

@@ -114,6 +114,7 @@ pub fn check(
         scope: &scope,
         ordinal: 0,
         diags,
+        target_api: crate::workload::Api::Chat,
     };
     let mut description = None;
     let mut seed = None;
@@ -197,6 +198,7 @@ pub fn check(
         }
     }
 
+    ctx.target_api = target.api;
     let mut phases: Vec<crate::workload::Phase> = Vec::new();
     for (ordinal, b) in &phase_blocks {
         ctx.ordinal = *ordinal;

@@ -13,7 +13,7 @@ use super::form::FORM_FIELDS;
 use super::shape::{lengths_and_prefix, PartialShape};
 use super::value::Ctx;
 
-pub(crate) const SESSION_FIELDS: [&str; 10] = [
+pub(crate) const SESSION_FIELDS: [&str; 11] = [
     "turns",
     "system",
     "input",
@@ -24,6 +24,7 @@ pub(crate) const SESSION_FIELDS: [&str; 10] = [
     "fanout",
     FORM_FIELDS[0],
     FORM_FIELDS[1],
+    FORM_FIELDS[2],
 ];
 
 use crate::limits::{MAX_FANOUT, MAX_TURNS};

@@ -13,7 +13,7 @@ use super::fields::fields;
 use super::form::{form_fields, PartialForm, FORM_FIELDS};
 use super::value::Ctx;
 
-pub(crate) const SHAPE_FIELDS: [&str; 8] = [
+pub(crate) const SHAPE_FIELDS: [&str; 9] = [
     "input",
     "output",
     "prefix",
@@ -22,6 +22,7 @@ pub(crate) const SHAPE_FIELDS: [&str; 8] = [
     "tokenizer",
     FORM_FIELDS[0],
     FORM_FIELDS[1],
+    FORM_FIELDS[2],
 ];
 
 /// A shape as one block gives it: every field optional until classes are resolved.

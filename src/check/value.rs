@@ -17,6 +17,8 @@ pub(crate) struct Ctx<'s> {
     /// Position of the item being checked, for param visibility.
     pub ordinal: usize,
     pub diags: Vec<Diagnostic>,
+    /// The target's API (known once the items are read; classes that name none take it).
+    pub target_api: crate::workload::Api,
 }
 
 const NS_PER_S: f64 = 1e9;

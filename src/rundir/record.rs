@@ -161,6 +161,8 @@ pub struct RequestRow {
     /// `None` in runs from before the columns.
     pub api: Option<&'static str>,
     pub model: Option<String>,
+    /// An embeddings request's inputs (`None` for the other APIs, and in runs before it).
+    pub inputs: Option<u32>,
 }
 
 impl RequestRow {
@@ -210,6 +212,7 @@ impl RequestRow {
             backoff_ns: None,
             api: None,
             model: None,
+            inputs: None,
         }
     }
 }

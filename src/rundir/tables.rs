@@ -41,6 +41,7 @@ pub mod requests {
     pub const ERROR_KIND: &str = "error_kind";
     pub const API: &str = "api";
     pub const MODEL: &str = "model";
+    pub const INPUTS: &str = "inputs";
 
     use std::sync::Arc;
 
@@ -90,6 +91,7 @@ pub mod requests {
             s(ERROR_KIND, true),
             s(API, true),
             s(MODEL, true),
+            i32n(INPUTS, true),
         ]))
     }
 
@@ -134,6 +136,7 @@ pub mod requests {
         let mut error_kind = StringBuilder::new();
         let mut api = StringBuilder::new();
         let mut model = StringBuilder::new();
+        let mut inputs = Int32Builder::with_capacity(n);
         let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
         let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
         for r in rows.iter() {
@@ -182,6 +185,7 @@ pub mod requests {
             error_kind.append_option(r.error_kind.map(|k| k.as_str()));
             api.append_option(r.api);
             model.append_option(r.model.as_deref());
+            inputs.append_option(r.inputs.map(i32_of));
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(id.finish()),
@@ -219,6 +223,7 @@ pub mod requests {
             Arc::new(error_kind.finish()),
             Arc::new(api.finish()),
             Arc::new(model.finish()),
+            Arc::new(inputs.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("requests batch: {e}"))
     }

@@ -59,7 +59,16 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                 samples,
                 dataset,
                 session,
-                form: c.form.clone(),
+                form: {
+                    // An embeddings target makes every class that names no API one of
+                    // embeddings (its requests generate nothing), in the plan itself.
+                    let mut form = c.form.clone();
+                    if form.api.is_none() && workload.target.api == crate::workload::Api::Embeddings
+                    {
+                        form.api = Some(crate::workload::Api::Embeddings);
+                    }
+                    form
+                },
             });
         }
         let class_cumulative =

@@ -114,6 +114,15 @@ fn single(
     }
     let (prefix_group, prefix_tokens) = prefix(class, rng);
     let think_ns = phase.think.as_ref().map(|d| sample::duration_ns(d, rng));
+    // An embeddings request generates nothing; its batch of inputs, each `input` tokens long,
+    // is drawn last, so that other classes draw as they always did.
+    let embeds = class.form.api == Some(crate::workload::Api::Embeddings);
+    let output = if embeds { 0 } else { output };
+    let inputs = class.form.inputs.as_ref().map(|d| {
+        let n = sample::length(d, rng).min(crate::limits::MAX_INPUTS);
+        input = input.saturating_mul(n);
+        n
+    });
     PlannedRequest {
         id: request_id(phase.index, step, position),
         phase: phase.index,
@@ -128,6 +137,7 @@ fn single(
         blocks: None,
         prompt,
         session: None,
+        inputs,
     }
 }
 
@@ -197,6 +207,7 @@ fn conversation(head: &Head, session: &Session, rng: &mut Rng, out: &mut Vec<Pla
                 think_ns,
                 blocks: None,
                 prompt: None,
+                inputs: None,
                 session: Some(SessionTurn {
                     id,
                     turn,

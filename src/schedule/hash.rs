@@ -38,6 +38,11 @@ pub fn plan_hash(s: &Schedule) -> String {
             h.update(t.id.to_le_bytes());
             h.update(r.think_ns.unwrap_or(u64::MAX).to_le_bytes());
         }
+        // An embeddings batch (absent elsewhere, so other plans keep their hashes).
+        if let Some(n) = r.inputs {
+            h.update(b"inputs");
+            h.update(n.to_le_bytes());
+        }
         // Replayed prefix blocks decide the prompt text (absent for most plans).
         if let Some(list) = r.blocks.and_then(|i| s.blocks.get(i as usize)) {
             h.update(s.block_tokens.to_le_bytes());

@@ -190,6 +190,9 @@ pub struct PlannedRequest {
     pub prompt: Option<u32>,
     /// A turn of a conversation (`session` classes and replayed trace sessions).
     pub session: Option<SessionTurn>,
+    /// An embeddings request's inputs (`inputs = DIST`), each of `input_tokens / inputs`
+    /// tokens; `None`: one input, or not an embeddings request.
+    pub inputs: Option<u32>,
 }
 
 /// Where a request stands in its conversation. Its prompt is the system prompt (the request's

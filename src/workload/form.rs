@@ -1,7 +1,8 @@
-//! What a class's requests are besides their lengths: the API they are sent to and the model
-//! they name. Left out, both are the target's.
+//! What a class's requests are besides their lengths: the API they are sent to, the model they
+//! name, and for embeddings how many inputs each carries. Left out, API and model are the
+//! target's.
 
-use super::Api;
+use super::{Api, Dist};
 
 /// The API and model of a class or session (`None`: the target's).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -12,6 +13,10 @@ pub struct Form {
     /// `model = "name"`. A session draws one for all its turns.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<(String, f64)>,
+    /// `inputs = DIST`: the inputs of each embeddings request (its batch), each of `input`
+    /// tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Dist>,
 }
 
 impl Form {

@@ -105,11 +105,19 @@ pub enum Api {
     Responses,
     /// The Anthropic Messages API.
     Messages,
+    /// The OpenAI embeddings API: a batch of inputs, nothing generated, never streamed.
+    Embeddings,
 }
 
 impl Api {
     /// Every API, in the order the language lists them.
-    pub const ALL: [Api; 4] = [Api::Chat, Api::Completions, Api::Responses, Api::Messages];
+    pub const ALL: [Api; 5] = [
+        Api::Chat,
+        Api::Completions,
+        Api::Responses,
+        Api::Messages,
+        Api::Embeddings,
+    ];
 
     /// The API's name in a workload (`api = responses`).
     pub fn as_str(self) -> &'static str {
@@ -118,6 +126,7 @@ impl Api {
             Api::Completions => "completions",
             Api::Responses => "responses",
             Api::Messages => "messages",
+            Api::Embeddings => "embeddings",
         }
     }
 
@@ -129,7 +138,12 @@ impl Api {
     /// Whether the server wraps the prompt in a chat template (whose tokens `prompt_tokens =
     /// exact` measures and takes off).
     pub fn templated(self) -> bool {
-        self != Api::Completions
+        !matches!(self, Api::Completions | Api::Embeddings)
+    }
+
+    /// Whether the API generates text (embeddings do not: no output, no first token).
+    pub fn generates(self) -> bool {
+        self != Api::Embeddings
     }
 }
 
@@ -329,9 +343,12 @@ impl Workload {
                     name: _,
                     weight: _,
                     shape,
-                    form: _,
+                    form,
                     session,
                 } = class;
+                if let Some(d) = &mut form.inputs {
+                    f(d);
+                }
                 let Shape {
                     input,
                     output,

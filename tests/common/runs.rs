@@ -62,6 +62,7 @@ pub struct Req {
     pub backoff_ns: Option<i64>,
     pub api: Option<String>,
     pub model: Option<String>,
+    pub inputs: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -153,6 +154,7 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 backoff_ns: opt_i64(i64c("backoff_ns"), i),
                 api: opt_s("api", i),
                 model: opt_s("model", i),
+                inputs: opt_i32(i32c("inputs"), i),
             });
         }
     }

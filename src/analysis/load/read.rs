@@ -86,6 +86,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         let class = column::<StringArray>(&b, rq::CLASS, &rpath)?;
         let api = optional::<StringArray>(&b, rq::API);
         let model = optional::<StringArray>(&b, rq::MODEL);
+        let inputs = optional::<Int32Array>(&b, rq::INPUTS);
         for i in 0..b.num_rows() {
             let named = kind.filter(|k| !k.is_null(i)).map(|k| k.value(i));
             r.error_kind.push(match named {
@@ -108,6 +109,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
             r.connect_ns.push(opt_at(connect, i, Int64Array::value));
             r.tls_ns.push(opt_at(tls, i, Int64Array::value));
             r.backoff_ns.push(opt_at(backoff, i, Int64Array::value));
+            r.inputs.push(opt_at(inputs, i, Int32Array::value));
             r.session.push(opt_at(session, i, Int64Array::value));
             r.turn.push(opt_at(turn, i, Int32Array::value));
             r.branch.push(opt_at(branch, i, Int32Array::value));
@@ -175,7 +177,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
 }
 
 /// Columns of `requests.parquet` read when present.
-const OPTIONAL: [&str; 16] = [
+const OPTIONAL: [&str; 17] = [
     rq::PROMPT_TOKENS,
     rq::CACHED_TOKENS,
     rq::FIRST_CONTENT_NS,
@@ -192,6 +194,7 @@ const OPTIONAL: [&str; 16] = [
     rq::ERROR_KIND,
     rq::API,
     rq::MODEL,
+    rq::INPUTS,
 ];
 
 fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {

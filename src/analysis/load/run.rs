@@ -46,6 +46,8 @@ pub struct Requests {
     pub connect_ns: Vec<Option<i64>>,
     pub tls_ns: Vec<Option<i64>>,
     pub backoff_ns: Vec<Option<i64>>,
+    /// An embeddings request's inputs (`None` for the other APIs and older runs).
+    pub inputs: Vec<Option<i32>>,
     /// The run timed connection set-up (it has the `connect_ns` column).
     pub timed_setup: bool,
     /// Each row's class, API and model, by name (an API or model `""` in runs from before
@@ -132,6 +134,7 @@ impl Requests {
             r.connect_ns.push(row.connect_ns.map(int));
             r.tls_ns.push(row.tls_ns.map(int));
             r.backoff_ns.push(row.backoff_ns.map(int));
+            r.inputs.push(row.inputs.map(small));
             // Rows in memory carry the class's index, not its name (`run.json` has none).
             r.class.push(&row.class.to_string());
             r.api.push(row.api.unwrap_or(""));

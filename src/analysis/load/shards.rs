@@ -188,6 +188,7 @@ fn append(to: &mut Requests, from: Requests, offset: i64) {
     to.output_tokens.extend(from.output_tokens);
     to.status.extend(from.status);
     to.error_kind.extend(from.error_kind);
+    to.inputs.extend(from.inputs);
     to.class.extend(&from.class);
     to.api.extend(&from.api);
     to.model.extend(&from.model);

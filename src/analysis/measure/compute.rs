@@ -9,7 +9,9 @@ use crate::metric::{CmpOp, Metric};
 use crate::rundir::manifest;
 use crate::stats::Stats;
 
-use super::groups::{failure_kind, Backoff, Connections, Counts, Group, Prompt, Tokens};
+use super::groups::{
+    failure_kind, Backoff, Connections, Counts, Embeddings, Group, Prompt, Tokens,
+};
 use super::latency::{request_latencies, NS_PER_MS};
 use super::scan::Scan;
 use super::windows::{GroupDef, Membership};
@@ -60,6 +62,10 @@ struct Samples {
     backoff: Backoff,
     good: usize,
     span: Option<(i64, i64)>,
+    /// Completed embeddings requests: latencies, inputs, input tokens.
+    embed_latency: Vec<f64>,
+    embed_inputs: i64,
+    embed_tokens: i64,
 }
 
 /// A throughput trend below this share of the mean counts as steady.
@@ -149,6 +155,11 @@ pub(crate) fn compute(
         }
         let e2e = (r.done_ns[i] - r.sent_ns[i]) as f64;
         s.e2e.push(e2e / NS_PER_MS);
+        if let Some(n) = r.inputs[i] {
+            s.embed_latency.push(e2e / NS_PER_MS);
+            s.embed_inputs += n.max(0) as i64;
+            s.embed_tokens += r.prompt_tokens[i].unwrap_or(r.input_tokens[i]).max(0) as i64;
+        }
         let out = r.output_tokens[i].unwrap_or(0).max(0) as i64;
         s.tokens += out;
         s.finished.push((r.done_ns[i] as f64 / 1e9, out as f64));
@@ -272,6 +283,14 @@ pub(crate) fn compute(
                     backoff: s.backoff,
                     server,
                     sessions,
+                    embeddings: (!s.embed_latency.is_empty()).then(|| Embeddings {
+                        requests: s.embed_latency.len(),
+                        inputs: s.embed_inputs,
+                        input_tokens: s.embed_tokens,
+                        latency_ms: Stats::of(&mut s.embed_latency),
+                        inputs_per_s: span_s.map(|t| s.embed_inputs as f64 / t),
+                        input_tokens_per_s: span_s.map(|t| s.embed_tokens as f64 / t),
+                    }),
                 }
             },
         )

@@ -103,6 +103,23 @@ pub struct Group {
     /// Conversations: started, completed, turns, duration, and latency and cache by turn
     /// (null for a group without sessions).
     pub sessions: Option<Sessions>,
+    /// Embeddings requests: latency, inputs and input tokens per second (null for a group
+    /// without any; they have no TTFT, ITL or output).
+    pub embeddings: Option<Embeddings>,
+}
+
+/// The completed embeddings requests of a group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Embeddings {
+    pub requests: usize,
+    /// Inputs embedded, and their tokens (the server's `prompt_tokens`, else the planned ones).
+    pub inputs: i64,
+    pub input_tokens: i64,
+    /// Send to the whole answer (ms).
+    pub latency_ms: Stats,
+    /// Over the group's span (null without one).
+    pub inputs_per_s: Option<f64>,
+    pub input_tokens_per_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

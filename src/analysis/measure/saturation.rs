@@ -273,6 +273,7 @@ mod tests {
             backoff: Default::default(),
             server: None,
             sessions: None,
+            embeddings: None,
         }
     }
 

@@ -8,6 +8,7 @@ use crate::metric::Stat;
 
 /// The slices of one kind (`class` or `model`) as a table, if the run has them.
 pub fn slices_table(slices: &[Slice], by: &str) -> Option<Cells> {
+    let embeds = slices.iter().any(|s| s.group.embeddings.is_some());
     let rows: Vec<Vec<String>> = slices
         .iter()
         .filter(|s| s.by == by)
@@ -17,7 +18,7 @@ pub fn slices_table(slices: &[Slice], by: &str) -> Option<Cells> {
                 (p, n) if p > 0 && n > 0 => format!("{:.0}", p as f64 / n as f64),
                 _ => "-".into(),
             };
-            vec![
+            let mut row = vec![
                 s.name.clone(),
                 s.api.clone().unwrap_or_else(|| "-".into()),
                 format!("{}/{}", g.requests.ok, g.requests.total),
@@ -30,14 +31,18 @@ pub fn slices_table(slices: &[Slice], by: &str) -> Option<Cells> {
                 num(g.tps),
                 prompt,
                 pct(g.prompt.cache_hit_share),
-            ]
+            ];
+            if embeds {
+                row.push(num(g.embeddings.as_ref().and_then(|e| e.inputs_per_s)));
+            }
+            row
         })
         .collect();
     if rows.is_empty() {
         return None;
     }
     let first = if by == "model" { "model" } else { "class" };
-    let header = vec![
+    let mut header = vec![
         first,
         "api",
         "ok/total",
@@ -51,5 +56,8 @@ pub fn slices_table(slices: &[Slice], by: &str) -> Option<Cells> {
         "prompt tok",
         "prefix cache hit",
     ];
+    if embeds {
+        header.push("inputs/s");
+    }
     Some((header, rows))
 }

@@ -77,6 +77,38 @@ pub fn failures_table(g: &[Group]) -> Option<Cells> {
     Some((header, rows))
 }
 
+/// Embeddings requests, when a group has them: their latency and what they embedded per
+/// second (they have no TTFT, ITL or output), one row per group with any.
+pub fn embeddings_table(g: &[Group]) -> Option<Cells> {
+    let rows: Vec<Vec<String>> = g
+        .iter()
+        .filter_map(|g| {
+            let e = g.embeddings.as_ref()?;
+            Some(vec![
+                g.phase.clone(),
+                g.step.to_string(),
+                e.requests.to_string(),
+                e.inputs.to_string(),
+                ms(e.latency_ms.p50),
+                ms(e.latency_ms.p99),
+                num(e.inputs_per_s),
+                num(e.input_tokens_per_s),
+            ])
+        })
+        .collect();
+    let header = vec![
+        "phase",
+        "step",
+        "requests",
+        "inputs",
+        "latency p50",
+        "p99",
+        "inputs/s",
+        "input tok/s",
+    ];
+    (!rows.is_empty()).then_some((header, rows))
+}
+
 /// How requests reached the server, when any opened a connection or backed off: the share that
 /// opened one and its set-up time (not part of TTFT), and closed-loop pauses after failures.
 pub fn connections_table(g: &[Group]) -> Option<Cells> {

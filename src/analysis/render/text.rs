@@ -212,6 +212,11 @@ fn details(a: &Analysis, out: &mut String) {
         out.push_str(&table(&header, &rows, 2));
         out.push('\n');
     }
+    if let Some((header, rows)) = super::tables::embeddings_table(&a.groups) {
+        out.push_str("embeddings (no TTFT or output; latency is send to answer):\n");
+        out.push_str(&table(&header, &rows, 2));
+        out.push('\n');
+    }
     if let Some((header, rows)) = failures_table(&a.groups) {
         out.push_str("failed requests by kind (docs/runs.md says what each means):\n");
         out.push_str(&table(&header, &rows, 2));

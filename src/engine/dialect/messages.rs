@@ -39,7 +39,9 @@ impl Dialect for Messages {
 
     fn body(&self, ask: Ask<'_>) -> Value {
         let (system, messages) = match ask.prompt {
-            Prompt::Text(t) => (None, json!([{"role": "user", "content": t}])),
+            p @ (Prompt::Text(_) | Prompt::Batch(_)) => {
+                (None, json!([{"role": "user", "content": p.text()}]))
+            }
             Prompt::Messages(m) | Prompt::Conversation(m) => split_system(m),
         };
         let mut body = json!({

@@ -6,6 +6,7 @@
 //! must not touch a socket, a clock or a row: it is pure, so the fuzz targets and the tests
 //! feed it bytes.
 
+mod embeddings;
 mod messages;
 mod openai;
 mod responses;
@@ -111,5 +112,6 @@ pub fn of(api: Api) -> &'static dyn Dialect {
         Api::Completions => &openai::COMPLETIONS,
         Api::Responses => &responses::RESPONSES,
         Api::Messages => &messages::MESSAGES,
+        Api::Embeddings => &embeddings::EMBEDDINGS,
     }
 }

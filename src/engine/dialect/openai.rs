@@ -27,7 +27,9 @@ impl Dialect for Chat {
         // Taken, not cloned: a long conversation's messages are the body's bulk.
         let messages = match std::mem::replace(&mut ask.prompt, Prompt::Text(String::new())) {
             Prompt::Messages(m) | Prompt::Conversation(m) => m,
-            p @ Prompt::Text(_) => json!([{"role": "user", "content": p.text()}]),
+            p @ (Prompt::Text(_) | Prompt::Batch(_)) => {
+                json!([{"role": "user", "content": p.text()}])
+            }
         };
         common(json!({"model": ask.model, "messages": messages}), &ask)
     }

@@ -25,7 +25,7 @@ impl Dialect for Responses {
 
     fn body(&self, ask: Ask<'_>) -> Value {
         let input = match ask.prompt {
-            Prompt::Text(t) => Value::String(t),
+            p @ (Prompt::Text(_) | Prompt::Batch(_)) => Value::String(p.text()),
             Prompt::Messages(m) | Prompt::Conversation(m) => items(m),
         };
         let mut body = json!({

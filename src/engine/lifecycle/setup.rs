@@ -137,11 +137,11 @@ async fn calibrate_api(
     };
     if !api.templated() || t.prompt_tokens == PromptTokens::Text {
         let note = if api.templated() {
-            "the server's template tokens come on top of input"
+            "the server's template tokens come on top of input".to_string()
         } else {
-            "completions send the text as it is"
+            format!("{} sends the text as it is", api.as_str())
         };
-        return (0, none(Some(note.into()), None));
+        return (0, none(Some(note), None));
     }
     let limit = setup_timeout(schedule);
     let measured = tokio::time::timeout(limit, calibrate::measure(sender, api))

@@ -188,6 +188,7 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
                 Api::Completions => manifest::Api::Completions,
                 Api::Responses => manifest::Api::Responses,
                 Api::Messages => manifest::Api::Messages,
+                Api::Embeddings => manifest::Api::Embeddings,
             },
             model: meta.model.clone(),
             stream: t.stream,

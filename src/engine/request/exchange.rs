@@ -123,7 +123,7 @@ impl Sender {
                 "the server encoded the response (content-encoding: {enc}), which llmw does not decode; turn compression off for this route"
             )));
         }
-        if self.target.stream {
+        if self.streams(r) {
             self.read_stream(r, resp.body, clock, floor, p).await
         } else {
             self.read_whole(r, resp.body, clock, floor, p).await

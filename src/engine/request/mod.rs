@@ -140,6 +140,11 @@ impl Sender {
         self.lane(api).dialect.auth(key.map(String::as_str))
     }
 
+    /// Whether `r`'s answer is streamed: the target's `stream`, for an API that generates.
+    pub fn streams(&self, r: &PlannedRequest) -> bool {
+        self.target.stream && self.schedule.api_of(r).generates()
+    }
+
     /// The dialect `r` is sent in.
     pub fn dialect(&self, r: &PlannedRequest) -> &'static dyn Dialect {
         self.lane(self.schedule.api_of(r)).dialect
@@ -160,7 +165,7 @@ impl Sender {
                 model: self.model_of(r),
                 prompt,
                 max_tokens: r.output_tokens,
-                stream: self.target.stream,
+                stream: self.streams(r),
                 ignore_eos: self.target.ignore_eos,
                 temperature: self.target.temperature,
             })
@@ -216,7 +221,7 @@ impl Sender {
         let uuid = self.nonce.uuid(r.id);
         let mut progress = Progress {
             // Room for the chunks asked for, so 2,000 streams do not hold a doubled Vec each.
-            chunks: Vec::with_capacity(if self.target.stream {
+            chunks: Vec::with_capacity(if self.streams(r) {
                 r.output_tokens.min(CHUNKS_AHEAD) as usize + 2
             } else {
                 2
@@ -337,6 +342,7 @@ impl Sender {
             tls_ns: p.setup.and_then(|s| s.tls).map(|t| t.as_nanos() as u64),
             backoff_ns: None,
             api: Some(self.schedule.api_of(r).as_str()),
+            inputs: (!self.schedule.api_of(r).generates()).then(|| r.inputs.unwrap_or(1)),
             model: Some(self.model_of(r).to_string()),
         }
     }

@@ -11,6 +11,7 @@ pub enum Api {
     Completions,
     Responses,
     Messages,
+    Embeddings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

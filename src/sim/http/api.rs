@@ -39,6 +39,8 @@ pub(super) enum Route {
     Json(fn(model: &str) -> Value),
     /// A completion, its body read by this.
     Complete(Read),
+    /// A batch of inputs embedded (`embeddings.rs`): no generation, no stream.
+    Embed,
 }
 
 /// One API's routes: what it answers `method` on `path` (a trailing `/` taken off) with, if it

@@ -1,7 +1,8 @@
 //! The simulator's HTTP surface: the OpenAI API (`/v1/models`, `/v1/chat/completions` and
 //! `/v1/completions`, streaming — server-sent events, with `stream_options.include_usage` and
 //! `continuous_usage_stats` — or not), the OpenAI Responses API (`/v1/responses`) and the
-//! Anthropic Messages API (`/v1/messages`), each with its own event sequence, `/metrics` (Prometheus, vLLM's metric names), and the
+//! Anthropic Messages API (`/v1/messages`), each with its own event sequence, embeddings
+//! (`/v1/embeddings`), `/metrics` (Prometheus, vLLM's metric names), and the
 //! connection and request-id ways of real servers chosen in
 //! [`Behaviour`](crate::sim::Behaviour).
 //!
@@ -19,6 +20,7 @@
 //! | `openai.rs` | the OpenAI API's wire format: routes, request fields, SSE chunks by hand, whole bodies, the error body |
 //! | `responses.rs` | the OpenAI Responses API's: `input` items, `max_output_tokens`, the named `response.*` events, the response object |
 //! | `messages.rs` | the Anthropic Messages API's: `system`, required `max_tokens`, `message_start` … `message_stop`, uncached `input_tokens` |
+//! | `embeddings.rs` | the embeddings API: `input` strings, a cost per input token outside the batcher, one embedding each |
 //! | `read.rs` | what the APIs' request readers share: a content's words, the exact-length rule, a length cap (leaf) |
 //! | `reports.rs` | `GET /llmw/timings` and `GET /metrics` |
 //! | `respond.rs` | the body type, plain JSON answers and errors |
@@ -35,6 +37,7 @@
 mod api;
 mod complete;
 mod conn;
+mod embeddings;
 mod json;
 mod messages;
 mod openai;

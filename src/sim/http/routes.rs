@@ -16,12 +16,17 @@ use super::reports::{metrics, timings};
 use super::respond::{error, full, Body};
 use super::state::State;
 use super::timing::Origin;
-use super::{messages, openai, responses};
+use super::{embeddings, messages, openai, responses};
 use crate::sim::behaviour::Conn;
 
 /// The APIs the simulator speaks, each in its own file: the first whose routes answer a method
 /// and path serves it.
-const APIS: &[Routes] = &[openai::route, responses::route, messages::route];
+const APIS: &[Routes] = &[
+    openai::route,
+    responses::route,
+    messages::route,
+    embeddings::route,
+];
 
 /// Requests larger than this are refused (413).
 const MAX_BODY: usize = 64 << 20;
@@ -73,7 +78,8 @@ pub(super) async fn route(
             Some(Route::Json(answer)) => {
                 return (full(StatusCode::OK, answer(&state.model)), false)
             }
-            Some(Route::Complete(read)) => read,
+            Some(Route::Complete(read)) => Some(read),
+            Some(Route::Embed) => None,
             None => return (error(StatusCode::NOT_FOUND, "no such route"), false),
         },
     };
@@ -114,6 +120,9 @@ pub(super) async fn route(
                 false,
             )
         }
+    };
+    let Some(read) = read else {
+        return (embeddings::answer(&body, state).await, false);
     };
     let origin = Origin {
         received,

@@ -24,6 +24,10 @@ fn summary_table(a: &Analysis) -> String {
             h.push_str(&html_table(&header, &rows));
         }
     }
+    if let Some((header, rows)) = tables::embeddings_table(&a.groups) {
+        h.push_str("<p>Embeddings requests (no TTFT or output; latency is send to answer):</p>");
+        h.push_str(&html_table(&header, &rows));
+    }
     if let Some((header, rows)) = tables::failures_table(&a.groups) {
         h.push_str("<p>Failed requests by kind (the <code>error_kind</code> column; docs/runs.md says what each means):</p>");
         h.push_str(&html_table(&header, &rows));
