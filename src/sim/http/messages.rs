@@ -143,12 +143,14 @@ impl Writer for Messages {
         ));
     }
 
-    fn finish(&mut self, _: &Reply, stopped: bool, generated: u32, out: &mut String) {
+    fn finish(&mut self, reply: &Reply, stopped: bool, generated: u32, out: &mut String) {
         self.close_block(out);
+        // The cumulative usage, prompt counts included (as Anthropic's API sends it now): the
+        // prefix cache's count is known by the end, not always at message_start.
         event(
             "message_delta",
             json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(stopped), "stop_sequence": null},
-                   "usage": {"output_tokens": generated}}),
+                   "usage": usage(reply, generated)}),
             out,
         );
         event("message_stop", json!({"type": "message_stop"}), out);
