@@ -32,6 +32,8 @@ pub mod purpose {
     pub const PROBE_CONTENT: u64 = 4;
     /// A request's (or a conversation's) model, drawn from its class's mix.
     pub const MODEL: u64 = 5;
+    /// A conversation's replica under `spread = session` (keyed by its id alone, not the seed).
+    pub const TARGET: u64 = 6;
 }
 
 /// xoshiro256** (Blackman & Vigna), seeded from one 64-bit key through SplitMix64.

@@ -539,3 +539,43 @@ fn replay_flags_reach_the_real_read() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(common::runs::requests(&out).len(), 2);
 }
+
+#[test]
+fn targets_file_lists_urls_and_a_url_given_twice_is_refused() {
+    let dir = common::runs::temp_dir("cli-targets");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "# nothing here\n\n").expect("write");
+    let o = llmw(&[
+        "run",
+        "workloads/quickstart.llmw",
+        "--targets-file",
+        empty.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("lists no URL"), "{}", stderr(&o));
+    // The file's URL (after its comment) is the --target's again, spelled with /v1.
+    let twice = dir.join("twice.txt");
+    std::fs::write(&twice, "http://127.0.0.1:9/v1  # gpu-0\n").expect("write");
+    let out = dir.join("run");
+    let o = llmw(&[
+        "run",
+        "workloads/quickstart.llmw",
+        "--target",
+        "http://127.0.0.1:9",
+        "--targets-file",
+        twice.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("http://127.0.0.1:9 is given twice"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !out.exists(),
+        "nothing recorded for a run refused before it started"
+    );
+}

@@ -172,7 +172,7 @@ fn options(
     llmw::engine::RunOptions {
         secret_headers: Vec::new(),
         out: Some(dir.to_path_buf()),
-        target: target.to_string(),
+        targets: vec![target.to_string()],
         api_key: None,
         anthropic_key: None,
         ca_cert: None,

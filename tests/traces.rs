@@ -171,7 +171,7 @@ async fn run_in_simulator(schedule: std::sync::Arc<llmw::Schedule>, name: &str) 
     let opts = llmw::engine::RunOptions {
         secret_headers: Vec::new(),
         out: Some(dir.clone()),
-        target: server.url(),
+        targets: vec![server.url()],
         api_key: None,
         anthropic_key: None,
         ca_cert: None,

@@ -3,12 +3,12 @@
 
 use crate::diag::Diagnostic;
 use crate::syntax::{Block, ExprKind};
-use crate::workload::{PromptTokens, Target};
+use crate::workload::{PromptTokens, Spread, Target};
 
 use super::fields::fields;
 use super::value::Ctx;
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "api",
     "model",
     "stream",
@@ -19,6 +19,7 @@ const KEYS: [&str; 10] = [
     "temperature",
     "request_id_header",
     "prompt_tokens",
+    "spread",
 ];
 
 /// Applies one `target` block on top of `target` (later blocks win field by field).
@@ -72,6 +73,15 @@ pub(crate) fn target_block(ctx: &mut Ctx, block: &Block, target: &mut Target) {
             } else {
                 PromptTokens::Text
             };
+        }
+    }
+    if let Some(e) = f.get("spread") {
+        let names = Spread::ALL.map(Spread::as_str);
+        if let Some(m) = ctx.keyword(e, "spread", &names) {
+            target.spread = Spread::ALL
+                .into_iter()
+                .find(|s| s.as_str() == m)
+                .unwrap_or_default();
         }
     }
     if let Some(e) = f.get("request_id_header") {

@@ -27,10 +27,15 @@ pub struct Args {
 /// Options every command that runs a schedule takes.
 #[derive(Debug, clap::Args)]
 pub struct Common {
-    /// Base URL of an OpenAI-compatible server (e.g. http://localhost:8000). Without it, the
-    /// built-in simulator is started in-process.
-    #[arg(long, value_name = "URL")]
-    target: Option<String>,
+    /// Base URL of an OpenAI-compatible server (e.g. http://localhost:8000). Give it once per
+    /// replica of a fleet: the workload's `spread` says which request goes where. Without it,
+    /// the built-in simulator is started in-process.
+    #[arg(long = "target", value_name = "URL")]
+    targets: Vec<String>,
+    /// A file of target URLs, one per line (blank lines and `#` comments skipped), after any
+    /// --target.
+    #[arg(long, value_name = "FILE")]
+    targets_file: Option<PathBuf>,
     /// The run directory to create (default: runs/<workload>-<UTC time>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -54,9 +59,10 @@ pub struct Common {
     /// Simulator profile (used without --target).
     #[arg(long = "sim-profile", value_enum, default_value_t = ProfileArg::Default)]
     sim_profile: ProfileArg,
-    /// Scrape the server's Prometheus metrics from this URL (default: <target>/metrics).
+    /// Scrape the server's Prometheus metrics from this URL (default: each target's
+    /// /metrics). Once for a whole fleet, or once per --target in the same order.
     #[arg(long, value_name = "URL", conflicts_with = "no_metrics")]
-    metrics_url: Option<String>,
+    metrics_url: Vec<String>,
     /// Do not scrape the server's Prometheus metrics.
     #[arg(long)]
     no_metrics: bool,
@@ -170,13 +176,20 @@ pub fn execute(
             return ExitCode::from(super::EXIT_INVALID);
         }
     };
+    let targets = match targets(common) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
     // Without --target the built-in simulator serves the run, in this process, for its length.
-    let (target, simulator, _server) = if let Some(t) = &common.target {
-        (t.clone(), None, None)
+    let (targets, simulator, _server) = if !targets.is_empty() {
+        (targets, None, None)
     } else {
         let config = SimConfig {
             profile: common.sim_profile.profile(),
@@ -184,7 +197,7 @@ pub fn execute(
         };
         let described = describe(&config);
         match runtime.block_on(llmw::sim::start(([127, 0, 0, 1], 0).into(), config)) {
-            Ok(server) => (server.url(), Some(described), Some(server)),
+            Ok(server) => (vec![server.url()], Some(described), Some(server)),
             Err(e) => {
                 eprintln!("error: cannot start the simulator: {e}");
                 return ExitCode::from(super::EXIT_FAILED);
@@ -193,7 +206,7 @@ pub fn execute(
     };
     let options = RunOptions {
         out: common.out.clone(),
-        target,
+        targets,
         api_key: std::env::var(&common.api_key_env)
             .ok()
             .filter(|k| !k.is_empty()),
@@ -208,10 +221,11 @@ pub fn execute(
             sets,
             simulator,
         },
-        metrics: match (&common.metrics_url, common.no_metrics) {
+        metrics: match (common.metrics_url.as_slice(), common.no_metrics) {
             (_, true) => Metrics::Off,
-            (Some(u), false) => Metrics::Url(u.clone()),
-            (None, false) => Metrics::Default,
+            ([], false) => Metrics::Default,
+            ([u], false) => Metrics::Url(u.clone()),
+            (us, false) => Metrics::Each(us.to_vec()),
         },
         stopper: Stopper::new(),
         start_at: common.start_at,
@@ -264,6 +278,26 @@ pub fn execute(
             ExitCode::from(super::EXIT_FAILED)
         }
     }
+}
+
+/// The --target URLs, then those of --targets-file.
+fn targets(common: &Common) -> Result<Vec<String>, String> {
+    let mut out = common.targets.clone();
+    if let Some(path) = &common.targets_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --targets-file {}: {e}", path.display()))?;
+        let before = out.len();
+        out.extend(
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+        if out.len() == before {
+            return Err(format!("--targets-file {} lists no URL", path.display()));
+        }
+    }
+    Ok(out)
 }
 
 /// The simulator's cost model, for `run.json`.

@@ -163,6 +163,9 @@ pub struct RequestRow {
     pub model: Option<String>,
     /// An embeddings request's inputs (`None` for the other APIs, and in runs before it).
     pub inputs: Option<u32>,
+    /// The target (base URL, credentials removed) the request went to, of the run's one or
+    /// several; `None` in runs from before the column.
+    pub target: Option<std::sync::Arc<str>>,
 }
 
 impl RequestRow {
@@ -213,6 +216,7 @@ impl RequestRow {
             api: None,
             model: None,
             inputs: None,
+            target: None,
         }
     }
 }
@@ -236,4 +240,6 @@ pub struct MetricRow {
     /// The label set as the server wrote it, without braces (`model_name="m",le="0.5"`).
     pub labels: String,
     pub value: f64,
+    /// The target whose server wrote the sample (`None`: one `--metrics-url` for a fleet).
+    pub target: Option<std::sync::Arc<str>>,
 }

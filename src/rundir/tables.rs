@@ -42,6 +42,7 @@ pub mod requests {
     pub const API: &str = "api";
     pub const MODEL: &str = "model";
     pub const INPUTS: &str = "inputs";
+    pub const TARGET: &str = "target";
 
     use std::sync::Arc;
 
@@ -92,6 +93,7 @@ pub mod requests {
             s(API, true),
             s(MODEL, true),
             i32n(INPUTS, true),
+            s(TARGET, true),
         ]))
     }
 
@@ -137,6 +139,7 @@ pub mod requests {
         let mut api = StringBuilder::new();
         let mut model = StringBuilder::new();
         let mut inputs = Int32Builder::with_capacity(n);
+        let mut target = StringBuilder::new();
         let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
         let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
         for r in rows.iter() {
@@ -186,6 +189,7 @@ pub mod requests {
             api.append_option(r.api);
             model.append_option(r.model.as_deref());
             inputs.append_option(r.inputs.map(i32_of));
+            target.append_option(r.target.as_deref());
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(id.finish()),
@@ -224,6 +228,7 @@ pub mod requests {
             Arc::new(api.finish()),
             Arc::new(model.finish()),
             Arc::new(inputs.finish()),
+            Arc::new(target.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("requests batch: {e}"))
     }
@@ -291,6 +296,7 @@ pub mod server_metrics {
     pub const NAME: &str = "name";
     pub const LABELS: &str = "labels";
     pub const VALUE: &str = "value";
+    pub const TARGET: &str = "target";
 
     use std::sync::Arc;
 
@@ -306,6 +312,7 @@ pub mod server_metrics {
             Field::new(NAME, DataType::Utf8, false),
             Field::new(LABELS, DataType::Utf8, false),
             Field::new(VALUE, DataType::Float64, false),
+            Field::new(TARGET, DataType::Utf8, true),
         ]))
     }
 
@@ -315,17 +322,20 @@ pub mod server_metrics {
         let mut name = StringBuilder::new();
         let mut labels = StringBuilder::new();
         let mut value = Float64Builder::with_capacity(n);
+        let mut target = StringBuilder::new();
         for r in rows {
             at.append_value(r.at_ns.min(i64::MAX as u64) as i64);
             name.append_value(&r.name);
             labels.append_value(&r.labels);
             value.append_value(r.value);
+            target.append_option(r.target.as_deref());
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(at.finish()),
             Arc::new(name.finish()),
             Arc::new(labels.finish()),
             Arc::new(value.finish()),
+            Arc::new(target.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("metrics batch: {e}"))
     }

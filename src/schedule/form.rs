@@ -1,9 +1,10 @@
-//! Which API and model each request goes with: its class's, else the target's. Both are pure
-//! functions of the plan and the request, so the plan's output, the engine and a check of a
-//! run agree without the plan storing them per request. A conversation draws its model once
-//! (from its id), so every turn names the same one.
+//! Which API and model each request goes with (its class's, else the target's), and which of
+//! several targets it goes to (the target's `spread`). All are pure functions of the plan and
+//! the request, so the plan's output, the engine and a check of a run agree without the plan
+//! storing them per request. A conversation draws its model once (from its id), and under
+//! `spread = session` its replica once, so every turn names the same ones.
 
-use super::{Api, ClassPlan, PlannedRequest, Schedule};
+use super::{Api, ClassPlan, PlannedRequest, Schedule, Spread};
 use crate::rng::{key, purpose, Rng};
 
 impl Schedule {
@@ -38,6 +39,21 @@ impl Schedule {
             u -= share;
         }
         models.last().map(|(m, _)| m.as_str())
+    }
+
+    /// Which of `targets` targets `r` goes to (0 with one).
+    pub fn target_of(&self, r: &PlannedRequest, targets: usize) -> usize {
+        if targets <= 1 {
+            return 0;
+        }
+        let n = targets as u64;
+        let at = match (self.target.spread, r.session) {
+            (Spread::Session, Some(t)) => key(&[purpose::TARGET, t.id]) % n,
+            (Spread::Session | Spread::RoundRobin, _) => r.id % n,
+            // Class ids number the workload's classes in the order it declares them.
+            (Spread::Class, _) => u64::from(r.class) % n,
+        };
+        at as usize
     }
 
     /// Every API the plan sends to, in [`Api::ALL`] order.

@@ -31,7 +31,7 @@ use std::ops::Range;
 /// What the engine needs of the workload beyond the plan comes with the schedule, so the engine
 /// never sees a `Workload`.
 pub use crate::workload::{
-    AbortRule, Api, Backoff, Form, History, Objective, ParamValue, PromptTokens, Target,
+    AbortRule, Api, Backoff, Form, History, Objective, ParamValue, PromptTokens, Spread, Target,
 };
 use crate::workload::{Dist, Process, SearchLevel, Session, Shape};
 

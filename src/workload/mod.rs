@@ -165,6 +165,37 @@ pub struct Target {
     pub request_id_header: Option<String>,
     /// How prompt lengths are made to match `input` on the chat API.
     pub prompt_tokens: PromptTokens,
+    /// How requests are spread over several targets (`--target` given more than once).
+    pub spread: Spread,
+}
+
+/// `spread = session | round_robin | class`: which of several targets a request goes to. A
+/// pure function of the plan, the request and the number of targets
+/// ([`crate::schedule::Schedule::target_of`]), so a run of the same plan against the same
+/// fleet sends every request to the same replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Spread {
+    /// Every turn of a conversation to one target, chosen by a hash of its id (its prefix
+    /// cache stays warm); other requests round robin.
+    #[default]
+    Session,
+    /// Request `id` to target `id mod N`, conversations too.
+    RoundRobin,
+    /// Every request of the `k`-th class (in the order the workload declares them) to target
+    /// `k mod N`.
+    Class,
+}
+
+impl Spread {
+    pub const ALL: [Spread; 3] = [Spread::Session, Spread::RoundRobin, Spread::Class];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Spread::Session => "session",
+            Spread::RoundRobin => "round_robin",
+            Spread::Class => "class",
+        }
+    }
 }
 
 /// `prompt_tokens = exact | text`: whether the chat template's tokens count toward `input`.
@@ -203,6 +234,7 @@ impl Default for Target {
             temperature: None,
             request_id_header: Some(DEFAULT_REQUEST_ID_HEADER.to_string()),
             prompt_tokens: PromptTokens::Exact,
+            spread: Spread::Session,
         }
     }
 }

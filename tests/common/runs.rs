@@ -63,6 +63,7 @@ pub struct Req {
     pub api: Option<String>,
     pub model: Option<String>,
     pub inputs: Option<i32>,
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -154,6 +155,7 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 backoff_ns: opt_i64(i64c("backoff_ns"), i),
                 api: opt_s("api", i),
                 model: opt_s("model", i),
+                target: opt_s("target", i),
                 inputs: opt_i32(i32c("inputs"), i),
             });
         }
@@ -223,7 +225,7 @@ pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Me
     let options = llmw::engine::RunOptions {
         secret_headers: Vec::new(),
         out: Some(dir.clone()),
-        target,
+        targets: vec![target],
         api_key: Some("sk-test-secret-key".into()),
         anthropic_key: None,
         ca_cert: None,

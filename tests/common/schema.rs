@@ -116,3 +116,11 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
         }
     }
 }
+
+/// Asserts that `value` follows the JSON Schema in the file at `path` (from the crate's root).
+pub fn conforms(path: &str, value: &Value) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let errors = validate(&schema, value);
+    assert!(errors.is_empty(), "{path}: {errors:#?}");
+}

@@ -87,6 +87,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
         let api = optional::<StringArray>(&b, rq::API);
         let model = optional::<StringArray>(&b, rq::MODEL);
         let inputs = optional::<Int32Array>(&b, rq::INPUTS);
+        let target = optional::<StringArray>(&b, rq::TARGET);
         for i in 0..b.num_rows() {
             let named = kind.filter(|k| !k.is_null(i)).map(|k| k.value(i));
             r.error_kind.push(match named {
@@ -106,6 +107,8 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
                 .push(api.filter(|a| !a.is_null(i)).map_or("", |a| a.value(i)));
             r.model
                 .push(model.filter(|m| !m.is_null(i)).map_or("", |m| m.value(i)));
+            r.target
+                .push(target.filter(|t| !t.is_null(i)).map_or("", |t| t.value(i)));
             r.connect_ns.push(opt_at(connect, i, Int64Array::value));
             r.tls_ns.push(opt_at(tls, i, Int64Array::value));
             r.backoff_ns.push(opt_at(backoff, i, Int64Array::value));
@@ -177,7 +180,7 @@ fn read_run(dir: &Path) -> Result<Run, AnalysisError> {
 }
 
 /// Columns of `requests.parquet` read when present.
-const OPTIONAL: [&str; 17] = [
+const OPTIONAL: [&str; 18] = [
     rq::PROMPT_TOKENS,
     rq::CACHED_TOKENS,
     rq::FIRST_CONTENT_NS,
@@ -195,6 +198,7 @@ const OPTIONAL: [&str; 17] = [
     rq::API,
     rq::MODEL,
     rq::INPUTS,
+    rq::TARGET,
 ];
 
 fn server_metrics(dir: &Path) -> Result<ServerMetrics, AnalysisError> {

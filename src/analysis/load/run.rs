@@ -50,11 +50,12 @@ pub struct Requests {
     pub inputs: Vec<Option<i32>>,
     /// The run timed connection set-up (it has the `connect_ns` column).
     pub timed_setup: bool,
-    /// Each row's class, API and model, by name (an API or model `""` in runs from before
-    /// those columns).
+    /// Each row's class, API, model and target, by name (an API, model or target `""` in
+    /// runs from before those columns).
     pub class: Labels,
     pub api: Labels,
     pub model: Labels,
+    pub target: Labels,
 }
 
 /// A string column held as each row's index into its distinct values (a run has a handful of
@@ -139,6 +140,7 @@ impl Requests {
             r.class.push(&row.class.to_string());
             r.api.push(row.api.unwrap_or(""));
             r.model.push(row.model.as_deref().unwrap_or(""));
+            r.target.push(row.target.as_deref().unwrap_or(""));
         }
         r
     }

@@ -192,6 +192,7 @@ fn append(to: &mut Requests, from: Requests, offset: i64) {
     to.class.extend(&from.class);
     to.api.extend(&from.api);
     to.model.extend(&from.model);
+    to.target.extend(&from.target);
     to.prompt_tokens.extend(from.prompt_tokens);
     to.cached_tokens.extend(from.cached_tokens);
     to.first_content_ns.extend(shift_opt(from.first_content_ns));

@@ -1,7 +1,8 @@
 //! The measured requests pooled across phases and steps, whole or sliced: the pool the SLO is
-//! judged over, and the run by class and by model, each slice one group over its requests, so
-//! that classes sent to different APIs (chat beside the Responses and Messages APIs) or naming
-//! different models (a base model and its LoRA adapters) read side by side.
+//! judged over, and the run by class, by model and by target, each slice one group over its
+//! requests, so that classes sent to different APIs (chat beside the Responses and Messages
+//! APIs), naming different models (a base model and its LoRA adapters) or sent to different
+//! replicas of a fleet read side by side.
 
 use serde::Serialize;
 
@@ -14,7 +15,7 @@ use crate::analysis::window::Window;
 /// One slice of the run's measured requests.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Slice {
-    /// What the run is sliced by: `class` or `model`.
+    /// What the run is sliced by: `class`, `model` or `target`.
     pub by: &'static str,
     pub name: String,
     /// The API the slice's requests went to, when they all went to one (null for a run from
@@ -61,11 +62,15 @@ pub(crate) fn pooled(run: &Run, base: &Membership, objectives: &[PerRequest]) ->
     pool(run, base, objectives, &["all".to_string()], |_| 0).pop()
 }
 
-/// The run by class and by model, where it has more than one of either.
+/// The run by class, by model and by target, where it has more than one of any.
 pub(crate) fn slices(run: &Run, base: &Membership, objectives: &[PerRequest]) -> Vec<Slice> {
     let r = &run.requests;
     let mut out = Vec::new();
-    for (by, labels) in [("class", &r.class), ("model", &r.model)] {
+    for (by, labels) in [
+        ("class", &r.class),
+        ("model", &r.model),
+        ("target", &r.target),
+    ] {
         let present = present(labels, base);
         if present.len() < 2 {
             continue;

@@ -4,7 +4,7 @@
 //! - `cells.rs` — how a number, a share and a load are written; aligned tables (a leaf).
 //! - `tables.rs` — the detail tables (servers, connections, failures, sessions, intervals,
 //!   searches) as cells, for text and the report alike.
-//! - `slices.rs` — the run by class and by model, as cells (the API beside each).
+//! - `slices.rs` — the run by class, by model and by target, as cells (the API beside each).
 //! - `text.rs` — `--format text`: the terminal's tables and notes, one run or a comparison.
 //! - `csv.rs` — `--format csv` and `turns-csv`.
 //! - `svg.rs` — a small SVG chart (a leaf; only the report draws).

@@ -1,12 +1,15 @@
-//! The run by class and by model (the measured requests of each, pooled over phases and steps)
-//! as cells that text and the report both render: one table per slicing, one row per class or
-//! model, with the API it went to.
+//! The run by class, by model and by target (the measured requests of each, pooled over phases
+//! and steps) as cells that text and the report both render: one table per slicing, one row
+//! per class, model or target, with the API it went to.
 
 use super::cells::{ms, num, pct, Cells};
 use crate::analysis::measure::slices::Slice;
 use crate::metric::Stat;
 
-/// The slices of one kind (`class` or `model`) as a table, if the run has them.
+/// What a run is sliced by, in the order its tables come.
+pub const BY: [&str; 3] = ["class", "model", "target"];
+
+/// The slices of one kind (one of [`BY`]) as a table, if the run has them.
 pub fn slices_table(slices: &[Slice], by: &str) -> Option<Cells> {
     let embeds = slices.iter().any(|s| s.group.embeddings.is_some());
     let rows: Vec<Vec<String>> = slices
@@ -41,7 +44,7 @@ pub fn slices_table(slices: &[Slice], by: &str) -> Option<Cells> {
     if rows.is_empty() {
         return None;
     }
-    let first = if by == "model" { "model" } else { "class" };
+    let first = BY.into_iter().find(|b| *b == by).unwrap_or("class");
     let mut header = vec![
         first,
         "api",

@@ -197,9 +197,9 @@ pub fn analysis(a: &Analysis) -> String {
 }
 
 fn details(a: &Analysis, out: &mut String) {
-    for (by, title) in [("class", "by class"), ("model", "by model")] {
+    for by in super::slices::BY {
         if let Some((header, rows)) = super::slices::slices_table(&a.slices, by) {
-            let _ = writeln!(out, "{title} (every measured phase and step):");
+            let _ = writeln!(out, "by {by} (every measured phase and step):");
             out.push_str(&table(&header, &rows, 2));
             out.push('\n');
         }

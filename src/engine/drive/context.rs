@@ -189,6 +189,7 @@ impl Ctx {
         RequestRow {
             api: Some(self.sender.schedule.api_of(r).as_str()),
             model: Some(self.sender.model_of(r).to_string()),
+            target: Some(self.sender.replica(r).url.clone()),
             ..unsent(r, status, kind, why)
         }
     }

@@ -51,9 +51,11 @@ impl Calibration {
     }
 }
 
-/// Sends the probes as the run's requests of `api` go (its dialect, headers and key); an
-/// error says why the overhead could not be measured, with the run's secrets redacted.
-pub async fn measure(sender: &Sender, api: Api) -> Result<Calibration, String> {
+/// Sends the probes to replica `replica` as the run's requests of `api` go (its dialect,
+/// headers and key); an error says why the overhead could not be measured, with the run's
+/// secrets redacted.
+pub async fn measure(sender: &Sender, replica: usize, api: Api) -> Result<Calibration, String> {
+    let http = &sender.replicas[replica].http;
     let mut probes = Vec::new();
     let failed = |kind, message: String| Failure::new(kind, message).recorded(sender.secrets());
     let dialect = sender.lane(api).dialect;
@@ -71,8 +73,7 @@ pub async fn measure(sender: &Sender, api: Api) -> Result<Calibration, String> {
         let uuid = sender.nonce.uuid(id);
         let auth = sender.auth(api);
         let headers = sender.headers(&uuid, &auth);
-        let sent = sender
-            .http
+        let sent = http
             .send(
                 hyper::Method::POST,
                 dialect.route(),
@@ -97,7 +98,7 @@ pub async fn measure(sender: &Sender, api: Api) -> Result<Calibration, String> {
                 format!("HTTP {}: {}", status.as_u16(), text.trim()),
             ));
         }
-        sender.http.release(resp.body);
+        http.release(resp.body);
         let answer = dialect
             .whole(&bytes)
             .map_err(|e| failed(ErrorKind::Decode, format!("not JSON: {e}")))?;

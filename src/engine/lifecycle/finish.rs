@@ -4,9 +4,9 @@
 
 use crate::engine::lifecycle::options::{RunError, RunResult};
 use crate::engine::lifecycle::recording::Recording;
-use crate::engine::record::progress;
 use crate::engine::record::run_dir::Ending;
 use crate::engine::record::run_record::Standing;
+use crate::engine::record::{progress, scrape};
 use crate::rundir::manifest;
 
 pub async fn close(rec: Recording) -> Result<RunResult, RunError> {
@@ -25,18 +25,26 @@ pub async fn close(rec: Recording) -> Result<RunResult, RunError> {
         d.abort();
         progress::clear();
     }
-    let reuse = ctx.sender.http.report().reuse;
+    let reuse = ctx.sender.replicas.iter().all(|r| r.http.report().reuse);
     let stopper = ctx.stopper.clone();
     drop(ctx);
-    let server_metrics = match scraper {
-        Some((task, stop)) => {
-            let _ = stop.send(true);
-            task.await.ok().map(|outcome| outcome.to_manifest())
+    let (server_metrics, per_target) = match scraper {
+        Some(s) => {
+            let _ = s.stop.send(true);
+            let outcomes = s.task.await.ok();
+            let per_target: Option<Vec<manifest::ServerMetrics>> = outcomes
+                .as_ref()
+                .filter(|_| s.per_target)
+                .map(|o| o.iter().map(scrape::Outcome::to_manifest).collect());
+            (outcomes.map(|o| scrape::combined(&o)), per_target)
         }
-        None => Some(manifest::ServerMetrics {
-            off: true,
-            ..Default::default()
-        }),
+        None => (
+            Some(manifest::ServerMetrics {
+                off: true,
+                ..Default::default()
+            }),
+            None,
+        ),
     };
     heartbeat.0.abort();
     let _ = (&mut heartbeat.0).await;
@@ -50,6 +58,11 @@ pub async fn close(rec: Recording) -> Result<RunResult, RunError> {
         });
         if server_metrics.is_some() {
             r.findings.server_metrics = server_metrics;
+        }
+        if let (Some(fleet), Some(each)) = (&mut r.findings.fleet, per_target) {
+            for (t, m) in fleet.targets.iter_mut().zip(each) {
+                t.server_metrics = Some(m);
+            }
         }
         r.findings.client = Some(watch.to_manifest());
     });

@@ -19,7 +19,7 @@ pub mod setup;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::record::run_dir::Findings;
+use crate::engine::record::run_dir::{self, Findings};
 use crate::engine::record::warn;
 use crate::engine::request::{self, Sender};
 use crate::engine::wire::http;
@@ -32,9 +32,18 @@ use options::{RunError, RunOptions, RunResult};
 pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult, RunError> {
     setup::check_plan(&schedule, opts.judge.is_some() || opts.levels.is_some())?;
     let warn = opts.warn.clone().unwrap_or_else(warn::ignore);
-    let url = setup::base_url(&opts.target);
-    let (sender, findings) = prepare(&schedule, &opts, &url, &warn).await?;
-    let rec = recording::start(schedule, &opts, url, sender, findings, &warn).await?;
+    let urls = setup::base_urls(&opts.targets).map_err(RunError::Target)?;
+    if let crate::engine::record::scrape::Metrics::Each(pages) = &opts.metrics {
+        if pages.len() != urls.len() {
+            return Err(RunError::Target(format!(
+                "{} metrics URLs for {} targets: give one --metrics-url for the whole fleet, or one per --target in the same order",
+                pages.len(),
+                urls.len()
+            )));
+        }
+    }
+    let (sender, findings) = prepare(&schedule, &opts, &urls, &warn).await?;
+    let rec = recording::start(schedule, &opts, urls, sender, findings, &warn).await?;
     let searching = phases::Searching {
         judge: opts.judge.clone(),
         levels: opts.levels.as_ref(),
@@ -44,18 +53,28 @@ pub async fn run(schedule: Arc<Schedule>, opts: RunOptions) -> Result<RunResult,
     finish::close(rec).await
 }
 
-/// Set-up: the sender (its client, model, dialect, prompt overhead) and what was learned.
+/// Set-up: the sender (its clients, model, dialect, prompt overhead) and what was learned.
 async fn prepare(
     schedule: &Arc<Schedule>,
     opts: &RunOptions,
-    url: &str,
+    urls: &[String],
     warn: &warn::Warn,
 ) -> Result<(Sender, Findings), RunError> {
     let trust = http::Trust::with(opts.ca_cert.as_deref()).map_err(RunError::Target)?;
-    let http = http::HttpClient::new(url, &trust).map_err(RunError::Target)?;
+    let replicas = urls
+        .iter()
+        .map(|url| {
+            Ok(request::Replica {
+                url: run_dir::sanitize_url(url).into(),
+                http: http::HttpClient::new(url, &trust)?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(RunError::Target)?;
     let nonce = RunNonce::new();
     let mut sender = Sender {
-        http,
+        replicas,
+        primary: 0,
         api_key: opts.api_key.clone(),
         anthropic_key: opts.anthropic_key.clone(),
         secret_headers: opts.secret_headers.clone(),
@@ -73,7 +92,7 @@ async fn prepare(
     };
     // Asked as the target's API asks: its key in its header (Anthropic's `x-api-key`).
     let auth = sender.auth(schedule.target.api);
-    sender.model = setup::model(schedule, &sender.http, &auth).await?;
+    (sender.model, sender.primary) = setup::model(schedule, &sender.replicas, &auth).await?;
     let calibrated = setup::calibrate_prompts(&sender, schedule, warn).await;
     for (api, overhead, _) in &calibrated {
         sender.lanes[*api as usize].prompt_overhead = *overhead;
@@ -86,9 +105,10 @@ async fn prepare(
             .map(|(api, _, c)| (api.as_str().to_string(), c))
             .collect(),
     };
-    sender
-        .http
-        .prewarm(setup::expected_concurrency(schedule), 64)
+    // Each replica's share of the connections, opened together (a dead one fails at once).
+    let share = setup::expected_concurrency(schedule).div_ceil(sender.replicas.len());
+    let per = 64usize.div_ceil(sender.replicas.len());
+    futures_util::future::join_all(sender.replicas.iter().map(|r| r.http.prewarm(share, per)))
         .await;
     let findings = Findings {
         request_ids: manifest::RequestIds {
@@ -100,6 +120,17 @@ async fn prepare(
         prompt_calibration_by_api,
         connections: None,
         server_metrics: None,
+        fleet: (urls.len() > 1).then(|| manifest::Fleet {
+            spread: schedule.target.spread.as_str().to_string(),
+            targets: sender
+                .replicas
+                .iter()
+                .map(|r| manifest::Replica {
+                    url: r.url.to_string(),
+                    server_metrics: None,
+                })
+                .collect(),
+        }),
         start_at: None,
         host_clock: None,
         client: None,

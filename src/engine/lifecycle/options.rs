@@ -12,9 +12,10 @@ pub use crate::engine::record::warn::Warn;
 pub struct RunOptions {
     /// The run directory; default `runs/<workload>-<UTC time>`.
     pub out: Option<PathBuf>,
-    /// The server's base URL (`http://host:8000`, a trailing `/v1` is fine). The caller starts
+    /// The servers' base URLs (`http://host:8000`, a trailing `/v1` is fine), at least one;
+    /// with several, the workload's `spread` says which request goes where. The caller starts
     /// the simulator when there is no real server.
-    pub target: String,
+    pub targets: Vec<String>,
     pub api_key: Option<String>,
     /// The key of `api = messages` requests when it differs from `api_key` (the CLI reads
     /// `ANTHROPIC_API_KEY`); `None`: they carry `api_key`.

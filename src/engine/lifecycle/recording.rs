@@ -17,7 +17,6 @@ use crate::engine::record::writer::TraceWriter;
 use crate::engine::record::{host_clock, progress, watch};
 use crate::engine::request::Sender;
 use crate::engine::wire::clock::{rfc3339, Clock};
-use crate::engine::wire::http::HttpClient;
 use crate::rundir::manifest;
 use crate::schedule::Schedule;
 
@@ -30,11 +29,13 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// The metrics scrape and the signal that stops it (it outlives the requests).
-pub type Scraper = (
-    tokio::task::JoinHandle<scrape::Outcome>,
-    tokio::sync::watch::Sender<bool>,
-);
+/// The metrics scrape and the signal that stops it (it outlives the requests): one outcome
+/// per page, and whether the pages are the targets' own, one each in order.
+pub struct Scraper {
+    pub task: tokio::task::JoinHandle<Vec<scrape::Outcome>>,
+    pub stop: tokio::sync::watch::Sender<bool>,
+    pub per_target: bool,
+}
 
 /// A run being recorded.
 pub struct Recording {
@@ -54,14 +55,14 @@ pub struct Recording {
 pub async fn start(
     schedule: Arc<Schedule>,
     opts: &RunOptions,
-    url: String,
+    urls: Vec<String>,
     sender: Sender,
     mut findings: Findings,
     warn: &Warn,
 ) -> Result<Recording, RunError> {
     let meta = RunMeta {
         provenance: opts.provenance.clone(),
-        target_url: url.clone(),
+        target_url: urls[0].clone(),
         model: sender.model.clone(),
     };
     // The directory is made before any wait for `--start-at`, so a bad one fails now; its
@@ -103,7 +104,7 @@ pub async fn start(
         schedule.classes.clone(),
     )
     .map_err(RunError::Writer)?;
-    let scraper = start_scrape(&opts.metrics, &url, &sender.http, clock, &writer)?;
+    let scraper = start_scrape(&opts.metrics, &urls, &sender, clock, &writer)?;
     let (watch, watcher) = watch::spawn(clock);
     let ctx = Arc::new(Ctx::new(
         schedule.clone(),
@@ -138,32 +139,61 @@ pub async fn start(
     })
 }
 
-/// Starts scraping the server's metrics unless turned off.
+/// Starts scraping the servers' metrics unless turned off: each target's `/metrics`, one
+/// `--metrics-url` for all, or one per target.
 fn start_scrape(
     metrics: &Metrics,
-    target: &str,
-    http: &HttpClient,
+    urls: &[String],
+    sender: &Sender,
     clock: Clock,
     writer: &TraceWriter,
 ) -> Result<Option<Scraper>, RunError> {
-    let (client, path, url) = match metrics {
+    let replicas = &sender.replicas;
+    let elsewhere = |u: &str, target: Option<&Arc<str>>| {
+        let (base, path) = scrape::split_url(u).map_err(RunError::Target)?;
+        Ok(scrape::Source {
+            http: replicas[0]
+                .http
+                .elsewhere(&base)
+                .map_err(RunError::Target)?,
+            path,
+            url: run_dir::sanitize_url(u),
+            target: target.cloned(),
+        })
+    };
+    let (sources, per_target) = match metrics {
         Metrics::Off => return Ok(None),
         Metrics::Default => (
-            http.sibling(),
-            "/metrics".to_string(),
-            format!("{target}/metrics"),
+            replicas
+                .iter()
+                .zip(urls)
+                .map(|(r, url)| scrape::Source {
+                    http: r.http.sibling(),
+                    path: "/metrics".to_string(),
+                    url: run_dir::sanitize_url(&format!("{url}/metrics")),
+                    target: Some(r.url.clone()),
+                })
+                .collect(),
+            true,
         ),
         Metrics::Url(u) => {
-            let (base, path) = scrape::split_url(u).map_err(RunError::Target)?;
-            (
-                http.elsewhere(&base).map_err(RunError::Target)?,
-                path,
-                u.clone(),
-            )
+            let one = (replicas.len() == 1).then(|| &replicas[0].url);
+            (vec![elsewhere(u, one)?], replicas.len() == 1)
         }
+        // As many as the targets (the run checked it before set-up).
+        Metrics::Each(us) => (
+            us.iter()
+                .zip(replicas)
+                .map(|(u, r)| elsewhere(u, Some(&r.url)))
+                .collect::<Result<_, _>>()?,
+            true,
+        ),
     };
-    let url = run_dir::sanitize_url(&url);
     let (stop, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(scrape::run(client, path, url, clock, writer.tx.clone(), rx));
-    Ok(Some((task, stop)))
+    let task = tokio::spawn(scrape::run(sources, clock, writer.tx.clone(), rx));
+    Ok(Some(Scraper {
+        task,
+        stop,
+        per_target,
+    }))
 }

@@ -12,7 +12,7 @@ use crate::engine::lifecycle::options::RunError;
 use crate::engine::record::run_dir;
 use crate::engine::record::stop::{self, Stopper};
 use crate::engine::record::warn::Warn;
-use crate::engine::request::Sender;
+use crate::engine::request::{Replica, Sender};
 use crate::engine::wire::http::HttpClient;
 use crate::rundir::manifest;
 use crate::schedule::{Api, LoopKind, PromptTokens, Schedule};
@@ -42,6 +42,22 @@ pub fn base_url(url: &str) -> String {
     u.strip_suffix("/v1").unwrap_or(u).to_string()
 }
 
+/// The run's targets as base URLs: at least one, none named twice.
+pub fn base_urls(targets: &[String]) -> Result<Vec<String>, String> {
+    let urls: Vec<String> = targets.iter().map(|t| base_url(t)).collect();
+    if urls.is_empty() {
+        return Err("no target to send to".into());
+    }
+    for (i, u) in urls.iter().enumerate() {
+        if urls[..i].contains(u) {
+            return Err(format!(
+                "the target {u} is given twice; give each replica once (spread sends each its share)"
+            ));
+        }
+    }
+    Ok(urls)
+}
+
 /// The plan can run as asked: a searched phase has a judge (or levels to replay), and is not
 /// split across shards.
 pub fn check_plan(schedule: &Schedule, judged: bool) -> Result<(), RunError> {
@@ -57,21 +73,36 @@ pub fn check_plan(schedule: &Schedule, judged: bool) -> Result<(), RunError> {
     Ok(())
 }
 
-/// The workload's model, or the first the server lists.
+/// The workload's model, or the first the server lists, and the replica set-up asks from
+/// then on: the first whose `/v1/models` answered (a dead replica of several is not the run's
+/// end; its requests fail on their own).
 pub async fn model(
     schedule: &Schedule,
-    http: &HttpClient,
+    replicas: &[Replica],
     auth: &[(&'static str, String)],
-) -> Result<String, RunError> {
+) -> Result<(String, usize), RunError> {
     if let Some(m) = &schedule.target.model {
-        return Ok(m.clone());
+        return Ok((m.clone(), 0));
     }
     let limit = setup_timeout(schedule);
-    tokio::time::timeout(limit, discover_model(http, auth))
-        .await
-        .map_err(|_| format!("the workload names no model and the server's /v1/models did not answer within {limit:?}; set target {{ model = \"...\" }}"))
-        .and_then(|r| r)
-        .map_err(RunError::Model)
+    let mut first_error = None;
+    for (i, replica) in replicas.iter().enumerate() {
+        let asked = tokio::time::timeout(limit, discover_model(&replica.http, auth))
+            .await
+            .map_err(|_| format!("the workload names no model and the server's /v1/models did not answer within {limit:?}; set target {{ model = \"...\" }}"))
+            .and_then(|r| r);
+        match asked {
+            Ok(m) => return Ok((m, i)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let e = first_error.unwrap_or_default();
+    Err(RunError::Model(match replicas.len() {
+        1 => e,
+        n => format!("{e} (asked of all {n} targets)"),
+    }))
 }
 
 async fn discover_model(
@@ -144,9 +175,22 @@ async fn calibrate_api(
         return (0, none(Some(note), None));
     }
     let limit = setup_timeout(schedule);
-    let measured = tokio::time::timeout(limit, calibrate::measure(sender, api))
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
+    // From the replica that told the model on: the first that answers the probes.
+    let n = sender.replicas.len();
+    let mut measured = Err(String::new());
+    for i in (0..n).map(|k| (sender.primary + k) % n) {
+        let tried = tokio::time::timeout(limit, calibrate::measure(sender, i, api))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
+        match (&measured, tried) {
+            (_, Ok(c)) => {
+                measured = Ok(c);
+                break;
+            }
+            (Err(e), Err(tried)) if e.is_empty() => measured = Err(tried),
+            _ => {}
+        }
+    }
     let name = api.as_str();
     match measured {
         Ok(c) => {

@@ -120,6 +120,8 @@ pub struct Findings {
     pub prompt_calibration_by_api: std::collections::BTreeMap<String, manifest::PromptCalibration>,
     pub connections: Option<manifest::Connections>,
     pub server_metrics: Option<manifest::ServerMetrics>,
+    /// Several targets: the spread and each target (its scrape known at the end).
+    pub fleet: Option<manifest::Fleet>,
     pub start_at: Option<manifest::StartAt>,
     pub host_clock: Option<manifest::HostClock>,
     pub client: Option<manifest::ClientWatch>,
@@ -203,6 +205,7 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
             request_id_header: t.request_id_header.clone(),
             prompt_tokens: prompt_tokens(t.prompt_tokens),
         },
+        fleet: state.findings.fleet.clone(),
         on_error: Some(manifest::OnError {
             backoff: schedule.backoff.as_ref().map(|b| manifest::BackoffRule {
                 from_ns: b.from_ns,

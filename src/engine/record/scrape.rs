@@ -2,7 +2,7 @@
 //! the text exposition format into `server_metrics.parquet` (`at_ns` on the run's clock, `name`,
 //! `labels`, `value`). A server without the endpoint is noted in `run.json`, never an error.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use crate::engine::record::writer::Msg;
@@ -22,11 +22,13 @@ const MAX_PAGE: usize = 8 << 20;
 /// Where the metrics come from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Metrics {
-    /// `<target>/metrics`.
+    /// `<target>/metrics`, for every target.
     #[default]
     Default,
-    /// Another URL (`--metrics-url`).
+    /// Another URL (`--metrics-url`): one page for every target.
     Url(String),
+    /// One URL per target, in the targets' order (`--metrics-url` once per `--target`).
+    Each(Vec<String>),
     /// Not scraped (`--no-metrics`).
     Off,
 }
@@ -52,6 +54,27 @@ impl Outcome {
             samples: self.samples,
             unavailable: self.unavailable.clone(),
         }
+    }
+}
+
+/// The scrape of every page as `run.json`'s `server_metrics` says it: one page's own, or the
+/// pages' counts summed (the URL is each target's, in `fleet`), unavailable only when every
+/// page was.
+pub fn combined(outcomes: &[Outcome]) -> crate::rundir::manifest::ServerMetrics {
+    if let [one] = outcomes {
+        return one.to_manifest();
+    }
+    let unavailable: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.unavailable.as_ref().map(|e| format!("{}: {e}", o.url)))
+        .collect();
+    crate::rundir::manifest::ServerMetrics {
+        off: false,
+        url: None,
+        scrapes: outcomes.iter().map(|o| o.scrapes).sum(),
+        failed_scrapes: outcomes.iter().map(|o| o.failures).sum(),
+        samples: outcomes.iter().map(|o| o.samples).sum(),
+        unavailable: (unavailable.len() == outcomes.len()).then(|| unavailable.join("; ")),
     }
 }
 
@@ -127,9 +150,15 @@ pub fn split_url(url: &str) -> Result<(String, String), String> {
 }
 
 /// One scrape: the page's samples, or why there are none.
-async fn scrape_once(http: &HttpClient, path: &str, at: u64) -> Result<Vec<MetricRow>, String> {
+async fn scrape_once(source: &Source, at: u64) -> Result<Vec<MetricRow>, String> {
+    let http = &source.http;
     let sent = http
-        .send(hyper::Method::GET, path, &[("accept", "text/plain")], b"")
+        .send(
+            hyper::Method::GET,
+            &source.path,
+            &[("accept", "text/plain")],
+            b"",
+        )
         .await?;
     let mut resp = sent.response;
     let status = resp.status;
@@ -156,6 +185,7 @@ async fn scrape_once(http: &HttpClient, path: &str, at: u64) -> Result<Vec<Metri
             name: s.name.to_string(),
             labels: s.labels.to_string(),
             value: s.value,
+            target: source.target.clone(),
         })
         .collect();
     if rows.is_empty() {
@@ -164,19 +194,32 @@ async fn scrape_once(http: &HttpClient, path: &str, at: u64) -> Result<Vec<Metri
     Ok(rows)
 }
 
-/// Scrapes every [`EVERY`] until `stop` turns true, sending rows to the writer.
+/// One metrics page to scrape: its client and path, its URL as `run.json` records it, and the
+/// target its samples are labelled with (`None`: one page for the whole fleet).
+pub struct Source {
+    pub http: HttpClient,
+    pub path: String,
+    pub url: String,
+    pub target: Option<Arc<str>>,
+}
+
+/// Scrapes every source every [`EVERY`] until `stop` turns true, sending rows to the writer;
+/// one outcome per source, in order. The sources of one round are scraped together and their
+/// samples share its `at_ns`, so a fleet's gauges add up scrape by scrape. A source whose first
+/// scrape fails is noted and left alone; the others go on.
 pub async fn run(
-    http: HttpClient,
-    path: String,
-    url: String,
+    sources: Vec<Source>,
     clock: Clock,
     writer: mpsc::SyncSender<Msg>,
     mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Outcome {
-    let mut out = Outcome {
-        url,
-        ..Outcome::default()
-    };
+) -> Vec<Outcome> {
+    let mut out: Vec<Outcome> = sources
+        .iter()
+        .map(|s| Outcome {
+            url: s.url.clone(),
+            ..Outcome::default()
+        })
+        .collect();
     let mut next = tokio::time::Instant::now();
     loop {
         let at = clock.now();
@@ -186,23 +229,33 @@ pub async fn run(
         } else {
             SCRAPE_TIMEOUT
         };
-        let result = tokio::time::timeout(limit, scrape_once(&http, &path, at))
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")));
-        out.scrapes += 1;
-        match result {
-            Ok(rows) => {
-                out.samples += rows.len() as u64;
-                // The writer's queue is bounded; a full queue drops this scrape, not the run.
-                if writer.try_send(Msg::Metrics(rows)).is_err() {
-                    out.failures += 1;
+        let live: Vec<usize> = (0..sources.len())
+            .filter(|&i| out[i].unavailable.is_none())
+            .collect();
+        if live.is_empty() {
+            return out;
+        }
+        let sources = &sources;
+        let results = futures_util::future::join_all(live.iter().map(|&i| async move {
+            tokio::time::timeout(limit, scrape_once(&sources[i], at))
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")))
+        }))
+        .await;
+        for (i, result) in live.into_iter().zip(results) {
+            let o = &mut out[i];
+            o.scrapes += 1;
+            match result {
+                Ok(rows) => {
+                    o.samples += rows.len() as u64;
+                    // The writer's queue is bounded; a full queue drops this scrape, not the run.
+                    if writer.try_send(Msg::Metrics(rows)).is_err() {
+                        o.failures += 1;
+                    }
                 }
+                Err(e) if o.samples == 0 && o.scrapes == 1 => o.unavailable = Some(e),
+                Err(_) => o.failures += 1,
             }
-            Err(e) if out.samples == 0 && out.scrapes == 1 => {
-                out.unavailable = Some(e);
-                return out;
-            }
-            Err(_) => out.failures += 1,
         }
         if *stop.borrow() {
             return out;

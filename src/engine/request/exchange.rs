@@ -60,6 +60,7 @@ impl Sender {
         let auth = self.auth(self.schedule.api_of(r));
         let headers = self.headers(uuid, &auth);
         let sent = match self
+            .replica(r)
             .http
             .send(
                 hyper::Method::POST,
@@ -109,7 +110,7 @@ impl Sender {
             }
             // Read to its end, the error's connection can serve the next request (a storm of
             // 429s must not become a storm of new connections).
-            self.http.release(body);
+            self.replica(r).http.release(body);
             return Err(Failure::new(ErrorKind::HttpStatus, message));
         }
         if let Some(enc) = resp
@@ -147,7 +148,7 @@ impl Sender {
         // When the body's last bytes arrived (by the kernel's stamp, `arrival.rs`).
         let at = clock.arrival(body.arrived_unix_ns()).max(floor);
         p.done_ns = Some(at);
-        self.http.release(body);
+        self.replica(r).http.release(body);
         let id = r.id;
         let w = self.dialect(r).whole(&bytes).map_err(|e| {
             Failure::new(
@@ -268,11 +269,11 @@ impl Sender {
             // (the answer is complete); its connection is dropped.
             let rest = tokio::time::timeout(AFTER_DONE, body.read_to_end(ERROR_BODY_BYTES)).await;
             if matches!(rest, Ok(Ok(_))) {
-                self.http.release(body);
+                self.replica(r).http.release(body);
             }
             Ok(())
         } else if p.finished {
-            self.http.release(body);
+            self.replica(r).http.release(body);
             Ok(())
         } else {
             Err(Failure::new(

@@ -35,9 +35,13 @@ use crate::schedule::{Api, PlannedRequest, Target};
 pub use failure::Failure;
 use progress::Progress;
 
-/// Everything needed to send requests to one server.
+/// Everything needed to send requests to the run's servers.
 pub struct Sender {
-    pub http: HttpClient,
+    /// The run's targets, at least one; which one a request goes to is the plan's
+    /// ([`crate::schedule::Schedule::target_of`]).
+    pub replicas: Vec<Replica>,
+    /// The replica set-up asks (the model, the template probes): the first that answered.
+    pub primary: usize,
     pub api_key: Option<String>,
     /// The key of `api = messages` requests, when it is not `api_key`.
     pub anthropic_key: Option<String>,
@@ -56,6 +60,12 @@ pub struct Sender {
     pub nonce: RunNonce,
     /// How the run ends, if it was stopped: an interrupted run's requests say so.
     pub stopper: Arc<Stopper>,
+}
+
+/// One of the run's targets: its URL as recorded (credentials removed) and its connections.
+pub struct Replica {
+    pub url: Arc<str>,
+    pub http: HttpClient,
 }
 
 /// How the requests of one API are sent.
@@ -124,6 +134,11 @@ impl Sender {
             .chain(&self.anthropic_key)
             .chain(self.secret_headers.iter().map(|(_, v)| v))
             .map(String::as_str)
+    }
+
+    /// The replica `r` is sent to.
+    pub fn replica(&self, r: &PlannedRequest) -> &Replica {
+        &self.replicas[self.schedule.target_of(r, self.replicas.len())]
     }
 
     /// The lane of `api`.
@@ -344,6 +359,7 @@ impl Sender {
             api: Some(self.schedule.api_of(r).as_str()),
             inputs: (!self.schedule.api_of(r).generates()).then(|| r.inputs.unwrap_or(1)),
             model: Some(self.model_of(r).to_string()),
+            target: Some(self.replica(r).url.clone()),
         }
     }
 }

@@ -28,8 +28,8 @@ pub use file::ManifestError;
 pub use host::{ClientSample, ClientWatch, HostClock, Shard, StartAt};
 pub use phases::{Loop, Phase, ProbeMeasure, ProbeRecord, Search, Step};
 pub use target::{
-    Api, Connections, Probe, PromptCalibration, PromptTokens, RequestIds, ServerMetrics, Simulator,
-    Target,
+    Api, Connections, Fleet, Probe, PromptCalibration, PromptTokens, Replica, RequestIds,
+    ServerMetrics, Simulator, Target,
 };
 pub use workload::{BackoffRule, Objective, OnError, Param, SourceFile};
 
@@ -65,6 +65,9 @@ pub struct Manifest {
     #[serde(default)]
     pub includes: Vec<SourceFile>,
     pub target: Target,
+    /// Several targets: how requests were spread and each one (`target.url` is the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<Fleet>,
     /// How closed-loop users paced themselves after failures (`None` for runs from before it).
     #[serde(default)]
     pub on_error: Option<OnError>,

@@ -72,6 +72,24 @@ pub struct Probe {
     pub prompt_tokens: u32,
 }
 
+/// The run's targets, when it had several (`--target` more than once): how requests were
+/// spread over them, and each with its own metrics scrape (`server_metrics` sums them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fleet {
+    /// `session`, `round_robin` or `class` (the workload's `spread`).
+    pub spread: String,
+    pub targets: Vec<Replica>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replica {
+    /// The base URL, credentials removed: the `target` column's value for its requests.
+    pub url: String,
+    /// Its own page's scrape (`None`: one `--metrics-url` for the fleet, or not scraped).
+    #[serde(default)]
+    pub server_metrics: Option<ServerMetrics>,
+}
+
 /// The in-process simulator's cost model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Simulator {

@@ -16,10 +16,10 @@ fn summary_table(a: &Analysis) -> String {
         h.push_str("<p>95 % confidence intervals (percentiles: order statistics; throughput: batch means over 10 windows):</p>");
         h.push_str(&html_table(&header, &rows));
     }
-    for (by, title) in [("class", "By class"), ("model", "By model")] {
+    for by in crate::analysis::render::slices::BY {
         if let Some((header, rows)) = crate::analysis::render::slices::slices_table(&a.slices, by) {
             h.push_str(&format!(
-                "<p>{title} (every measured phase and step; the API each was sent to):</p>"
+                "<p>By {by} (every measured phase and step; the API each was sent to):</p>"
             ));
             h.push_str(&html_table(&header, &rows));
         }
