@@ -9,6 +9,7 @@ pub mod diag;
 pub mod engine;
 pub mod fmt;
 pub mod fuzzing;
+pub mod image;
 pub mod limits;
 pub mod metric;
 pub mod output;

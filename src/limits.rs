@@ -17,6 +17,10 @@ pub const MAX_COUNT: u64 = 9_000_000_000_000_000;
 pub const MAX_TURNS: u32 = 10_000;
 /// Inputs of one embeddings request at most (OpenAI's limit).
 pub const MAX_INPUTS: u32 = 2048;
+/// Images in one request at most (`images = DIST`, draws kept within).
+pub const MAX_IMAGES: u32 = 64;
+/// The widest or tallest synthetic image, in pixels (`image_size = "WxH"`).
+pub const MAX_IMAGE_SIDE: u32 = 8192;
 /// Parallel requests at one turn of a conversation (`fanout`), at most.
 pub const MAX_FANOUT: u32 = 256;
 

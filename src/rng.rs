@@ -34,6 +34,9 @@ pub mod purpose {
     pub const MODEL: u64 = 5;
     /// A conversation's replica under `spread = session` (keyed by its id alone, not the seed).
     pub const TARGET: u64 = 6;
+    /// A request's images: how many and their sizes, then each one's pixels.
+    pub const IMAGES: u64 = 7;
+    pub const IMAGE_CONTENT: u64 = 8;
 }
 
 /// xoshiro256** (Blackman & Vigna), seeded from one 64-bit key through SplitMix64.

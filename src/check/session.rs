@@ -13,7 +13,7 @@ use super::form::FORM_FIELDS;
 use super::shape::{lengths_and_prefix, PartialShape};
 use super::value::Ctx;
 
-pub(crate) const SESSION_FIELDS: [&str; 11] = [
+pub(crate) const SESSION_FIELDS: [&str; 14] = [
     "turns",
     "system",
     "input",
@@ -25,6 +25,9 @@ pub(crate) const SESSION_FIELDS: [&str; 11] = [
     FORM_FIELDS[0],
     FORM_FIELDS[1],
     FORM_FIELDS[2],
+    FORM_FIELDS[3],
+    FORM_FIELDS[4],
+    FORM_FIELDS[5],
 ];
 
 use crate::limits::{MAX_FANOUT, MAX_TURNS};

@@ -13,7 +13,7 @@ use super::fields::fields;
 use super::form::{form_fields, PartialForm, FORM_FIELDS};
 use super::value::Ctx;
 
-pub(crate) const SHAPE_FIELDS: [&str; 9] = [
+pub(crate) const SHAPE_FIELDS: [&str; 12] = [
     "input",
     "output",
     "prefix",
@@ -23,6 +23,9 @@ pub(crate) const SHAPE_FIELDS: [&str; 9] = [
     FORM_FIELDS[0],
     FORM_FIELDS[1],
     FORM_FIELDS[2],
+    FORM_FIELDS[3],
+    FORM_FIELDS[4],
+    FORM_FIELDS[5],
 ];
 
 /// A shape as one block gives it: every field optional until classes are resolved.

@@ -166,6 +166,14 @@ pub struct RequestRow {
     /// The target (base URL, credentials removed) the request went to, of the run's one or
     /// several; `None` in runs from before the column.
     pub target: Option<std::sync::Arc<str>>,
+    /// The images the request sent (`None`: its class sends none, and in runs before the
+    /// column), their pixels (width × height summed) and encoded bytes (before base64).
+    pub images: Option<u32>,
+    pub image_pixels: Option<u64>,
+    pub image_bytes: Option<u64>,
+    /// The request body's length in bytes (`None` for a request never sent, and in runs
+    /// before the column).
+    pub body_bytes: Option<u64>,
 }
 
 impl RequestRow {
@@ -217,6 +225,10 @@ impl RequestRow {
             model: None,
             inputs: None,
             target: None,
+            images: None,
+            image_pixels: None,
+            image_bytes: None,
+            body_bytes: None,
         }
     }
 }

@@ -43,6 +43,10 @@ pub mod requests {
     pub const MODEL: &str = "model";
     pub const INPUTS: &str = "inputs";
     pub const TARGET: &str = "target";
+    pub const IMAGES: &str = "images";
+    pub const IMAGE_PIXELS: &str = "image_pixels";
+    pub const IMAGE_BYTES: &str = "image_bytes";
+    pub const BODY_BYTES: &str = "body_bytes";
 
     use std::sync::Arc;
 
@@ -94,6 +98,10 @@ pub mod requests {
             s(MODEL, true),
             i32n(INPUTS, true),
             s(TARGET, true),
+            i32n(IMAGES, true),
+            i64n(IMAGE_PIXELS, true),
+            i64n(IMAGE_BYTES, true),
+            i64n(BODY_BYTES, true),
         ]))
     }
 
@@ -140,6 +148,10 @@ pub mod requests {
         let mut model = StringBuilder::new();
         let mut inputs = Int32Builder::with_capacity(n);
         let mut target = StringBuilder::new();
+        let mut images = Int32Builder::with_capacity(n);
+        let mut image_pixels = Int64Builder::with_capacity(n);
+        let mut image_bytes = Int64Builder::with_capacity(n);
+        let mut body_bytes = Int64Builder::with_capacity(n);
         let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
         let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
         for r in rows.iter() {
@@ -190,6 +202,10 @@ pub mod requests {
             model.append_option(r.model.as_deref());
             inputs.append_option(r.inputs.map(i32_of));
             target.append_option(r.target.as_deref());
+            images.append_option(r.images.map(i32_of));
+            image_pixels.append_option(r.image_pixels.map(i64_of));
+            image_bytes.append_option(r.image_bytes.map(i64_of));
+            body_bytes.append_option(r.body_bytes.map(i64_of));
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(id.finish()),
@@ -229,6 +245,10 @@ pub mod requests {
             Arc::new(model.finish()),
             Arc::new(inputs.finish()),
             Arc::new(target.finish()),
+            Arc::new(images.finish()),
+            Arc::new(image_pixels.finish()),
+            Arc::new(image_bytes.finish()),
+            Arc::new(body_bytes.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("requests batch: {e}"))
     }

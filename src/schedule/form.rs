@@ -41,6 +41,39 @@ impl Schedule {
         models.last().map(|(m, _)| m.as_str())
     }
 
+    /// The images `r` sends with its user text, each its width and height: how many drawn from
+    /// its class's `images`, each size from its `image_size` shares, from the seed and the
+    /// request's id (a turn of a conversation draws its own).
+    pub fn images_of(&self, r: &PlannedRequest) -> Vec<(u32, u32)> {
+        let Some(form) = self.class_plan(r).map(|c| &c.form) else {
+            return Vec::new();
+        };
+        let Some(count) = &form.images else {
+            return Vec::new();
+        };
+        let mut rng = Rng::new(key(&[self.seed, purpose::IMAGES, r.id]));
+        let n = super::sample::count(count, &mut rng, crate::limits::MAX_IMAGES);
+        (0..n)
+            .map(|_| {
+                let mut u = rng.f64();
+                for (size, share) in &form.image_sizes {
+                    if u < *share {
+                        return *size;
+                    }
+                    u -= share;
+                }
+                form.image_sizes
+                    .last()
+                    .map_or(crate::workload::DEFAULT_IMAGE_SIZE, |(s, _)| *s)
+            })
+            .collect()
+    }
+
+    /// The key of the `k`-th image of `r` (its pixels: [`crate::image::synth`]).
+    pub fn image_key(&self, r: &PlannedRequest, k: usize) -> u64 {
+        key(&[self.seed, purpose::IMAGE_CONTENT, r.id, k as u64])
+    }
+
     /// Which of `targets` targets `r` goes to (0 with one).
     pub fn target_of(&self, r: &PlannedRequest, targets: usize) -> usize {
         if targets <= 1 {

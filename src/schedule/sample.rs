@@ -45,6 +45,16 @@ pub fn length(dist: &Dist, rng: &mut Rng) -> u32 {
     }
 }
 
+/// A count: the draw rounded to the nearest whole number, 0 or more, at most `most`.
+pub fn count(dist: &Dist, rng: &mut Rng, most: u32) -> u32 {
+    let v = libm::round(draw(dist, rng, true));
+    if v.is_nan() || v < 0.0 {
+        0
+    } else {
+        (v.min(f64::from(most))) as u32
+    }
+}
+
 /// A duration in nanoseconds from a distribution of seconds (negative draws become 0).
 pub fn duration_ns(dist: &Dist, rng: &mut Rng) -> u64 {
     let v = draw(dist, rng, false) * 1e9;

@@ -1,6 +1,6 @@
 //! What a class's requests are besides their lengths: the API they are sent to, the model they
-//! name, and for embeddings how many inputs each carries. Left out, API and model are the
-//! target's.
+//! name, for embeddings how many inputs each carries, and for vision models the images each
+//! sends. Left out, API and model are the target's.
 
 use super::{Api, Dist};
 
@@ -17,7 +17,22 @@ pub struct Form {
     /// tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Dist>,
+    /// `images = DIST`: the images each request (each turn) sends with its user text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<Dist>,
+    /// `image_size = "WxH"` or a weighted choice: each image's width and height in pixels, with
+    /// the sizes' shares (summing to 1); empty without images.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub image_sizes: Vec<((u32, u32), f64)>,
+    /// `image_format = jpeg | png`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_format: Option<ImageFormat>,
 }
+
+pub use crate::image::Format as ImageFormat;
+
+/// Without `image_size`, images are this big.
+pub const DEFAULT_IMAGE_SIZE: (u32, u32) = (512, 512);
 
 impl Form {
     /// Nothing set: the class is sent as the target says (left out of the plan's encoding, so

@@ -64,6 +64,10 @@ pub struct Req {
     pub model: Option<String>,
     pub inputs: Option<i32>,
     pub target: Option<String>,
+    pub images: Option<i32>,
+    pub image_pixels: Option<i64>,
+    pub image_bytes: Option<i64>,
+    pub body_bytes: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -156,6 +160,10 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 api: opt_s("api", i),
                 model: opt_s("model", i),
                 target: opt_s("target", i),
+                images: opt_i32(i32c("images"), i),
+                image_pixels: opt_i64(i64c("image_pixels"), i),
+                image_bytes: opt_i64(i64c("image_bytes"), i),
+                body_bytes: opt_i64(i64c("body_bytes"), i),
                 inputs: opt_i32(i32c("inputs"), i),
             });
         }

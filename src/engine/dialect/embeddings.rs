@@ -67,6 +67,7 @@ mod tests {
             stream: true,
             ignore_eos: true,
             temperature: None,
+            images: Vec::new(),
         });
         assert_eq!(
             body,

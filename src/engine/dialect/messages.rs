@@ -38,12 +38,18 @@ impl Dialect for Messages {
     }
 
     fn body(&self, ask: Ask<'_>) -> Value {
-        let (system, messages) = match ask.prompt {
+        let (system, mut messages) = match ask.prompt {
             p @ (Prompt::Text(_) | Prompt::Batch(_)) => {
                 (None, json!([{"role": "user", "content": p.text()}]))
             }
             Prompt::Messages(m) | Prompt::Conversation(m) => split_system(m),
         };
+        super::attach(
+            &mut messages,
+            &ask.images,
+            "text",
+            |p| json!({"type": "image", "source": {"type": "base64", "media_type": p.mime, "data": p.base64}}),
+        );
         let mut body = json!({
             "model": ask.model,
             "messages": messages,
@@ -251,6 +257,7 @@ mod tests {
             stream: false,
             ignore_eos: false,
             temperature: None,
+            images: Vec::new(),
         });
         assert_eq!(body["system"], "s");
         assert_eq!(body["messages"], json!([{"role": "user", "content": "u"}]));

@@ -27,6 +27,44 @@ pub struct Ask<'a> {
     /// Generate exactly `max_tokens` (the API's way of ignoring end-of-sequence), if it has one.
     pub ignore_eos: bool,
     pub temperature: Option<f64>,
+    /// Images sent with the last user message (none on APIs that take none).
+    pub images: Vec<Picture>,
+}
+
+/// An image as a request carries it: its media type and its bytes in base64.
+pub struct Picture {
+    pub mime: &'static str,
+    pub base64: String,
+}
+
+impl Picture {
+    /// `data:image/jpeg;base64,...`.
+    pub fn data_url(&self) -> String {
+        format!("data:{};base64,{}", self.mime, self.base64)
+    }
+}
+
+/// Puts `images` into the last `user` message of `messages` (chat-form `role`/`content`
+/// objects, or Responses items): its text becomes a `text_type` part, each image a part made
+/// by `part`, in the API's own form.
+fn attach(messages: &mut Value, images: &[Picture], text_type: &str, part: fn(&Picture) -> Value) {
+    if images.is_empty() {
+        return;
+    }
+    let Some(last) = messages.as_array_mut().and_then(|list| {
+        list.iter_mut()
+            .rev()
+            .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+    }) else {
+        return;
+    };
+    let mut parts = match last.get_mut("content").map(Value::take) {
+        Some(Value::String(text)) => vec![serde_json::json!({"type": text_type, "text": text})],
+        Some(Value::Array(parts)) => parts,
+        _ => Vec::new(),
+    };
+    parts.extend(images.iter().map(part));
+    last["content"] = Value::Array(parts);
 }
 
 /// Token counts as far as the server reported them; `output` is the running total so far in

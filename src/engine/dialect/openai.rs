@@ -25,12 +25,18 @@ impl Dialect for Chat {
 
     fn body(&self, mut ask: Ask<'_>) -> Value {
         // Taken, not cloned: a long conversation's messages are the body's bulk.
-        let messages = match std::mem::replace(&mut ask.prompt, Prompt::Text(String::new())) {
+        let mut messages = match std::mem::replace(&mut ask.prompt, Prompt::Text(String::new())) {
             Prompt::Messages(m) | Prompt::Conversation(m) => m,
             p @ (Prompt::Text(_) | Prompt::Batch(_)) => {
                 json!([{"role": "user", "content": p.text()}])
             }
         };
+        super::attach(
+            &mut messages,
+            &ask.images,
+            "text",
+            |p| json!({"type": "image_url", "image_url": {"url": p.data_url()}}),
+        );
         common(json!({"model": ask.model, "messages": messages}), &ask)
     }
 

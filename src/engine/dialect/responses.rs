@@ -24,10 +24,21 @@ impl Dialect for Responses {
     }
 
     fn body(&self, ask: Ask<'_>) -> Value {
-        let input = match ask.prompt {
-            p @ (Prompt::Text(_) | Prompt::Batch(_)) => Value::String(p.text()),
+        let mut input = match ask.prompt {
+            p @ (Prompt::Text(_) | Prompt::Batch(_)) if ask.images.is_empty() => {
+                Value::String(p.text())
+            }
+            p @ (Prompt::Text(_) | Prompt::Batch(_)) => {
+                items(json!([{"role": "user", "content": p.text()}]))
+            }
             Prompt::Messages(m) | Prompt::Conversation(m) => items(m),
         };
+        super::attach(
+            &mut input,
+            &ask.images,
+            "input_text",
+            |p| json!({"type": "input_image", "image_url": p.data_url()}),
+        );
         let mut body = json!({
             "model": ask.model,
             "input": input,
@@ -236,6 +247,7 @@ mod tests {
             stream: true,
             ignore_eos: false,
             temperature: None,
+            images: Vec::new(),
         });
         assert_eq!(body["max_output_tokens"], 9);
         assert_eq!(

@@ -68,6 +68,7 @@ pub async fn measure(sender: &Sender, replica: usize, api: Api) -> Result<Calibr
                 stream: false,
                 ignore_eos: false,
                 temperature: None,
+                images: Vec::new(),
             })
             .to_string();
         let uuid = sender.nonce.uuid(id);

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::engine::dialect::{Ask, Dialect};
+use crate::engine::dialect::{Ask, Dialect, Picture};
 use crate::engine::record::run_dir::Ending;
 use crate::engine::record::stop::Stopper;
 use crate::engine::wire::clock::Clock;
@@ -102,6 +102,15 @@ async fn until_bumped(cut: &mut watch::Receiver<u64>) {
     }
 }
 
+/// What a request's images came to: how many (`None`: its class sends none), their pixels and
+/// their encoded bytes (before base64).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Images {
+    pub count: Option<u32>,
+    pub pixels: u64,
+    pub bytes: u64,
+}
+
 /// A request that ended: its row, its chunks, the answer's text if it was asked for, and how
 /// long the server asked to be left alone.
 pub struct Done {
@@ -170,12 +179,15 @@ impl Sender {
         self.schedule.model_of(r).unwrap_or(&self.model)
     }
 
-    fn body(&self, r: &PlannedRequest, prompt: Option<Prompt>) -> String {
+    /// `r`'s body, and what its images came to.
+    fn body(&self, r: &PlannedRequest, prompt: Option<Prompt>) -> (String, Images) {
         let lane = self.lane(self.schedule.api_of(r));
         let prompt = prompt.unwrap_or_else(|| {
             crate::prompt::of_shortened(&self.schedule, r, lane.prompt_overhead)
         });
-        lane.dialect
+        let (images, made) = self.images(r);
+        let body = lane
+            .dialect
             .body(Ask {
                 model: self.model_of(r),
                 prompt,
@@ -183,8 +195,41 @@ impl Sender {
                 stream: self.streams(r),
                 ignore_eos: self.target.ignore_eos,
                 temperature: self.target.temperature,
+                images,
             })
-            .to_string()
+            .to_string();
+        (body, made)
+    }
+
+    /// `r`'s images, made now from the plan (its class's count, sizes and format).
+    fn images(&self, r: &PlannedRequest) -> (Vec<Picture>, Images) {
+        use base64::Engine as _;
+        let Some(form) = self.schedule.class_plan(r).map(|c| &c.form) else {
+            return (Vec::new(), Images::default());
+        };
+        if form.images.is_none() {
+            return (Vec::new(), Images::default());
+        }
+        let sizes = self.schedule.images_of(r);
+        let format = form.image_format.unwrap_or_default();
+        let mut made = Images {
+            count: Some(sizes.len() as u32),
+            ..Images::default()
+        };
+        let pictures = sizes
+            .iter()
+            .enumerate()
+            .map(|(k, &(w, h))| {
+                let bytes = crate::image::synth(self.schedule.image_key(r, k), w, h, format);
+                made.pixels += u64::from(w) * u64::from(h);
+                made.bytes += bytes.len() as u64;
+                Picture {
+                    mime: format.mime(),
+                    base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+                }
+            })
+            .collect();
+        (pictures, made)
     }
 
     /// Why a request that did not finish ended, when something other than the exchange ended
@@ -232,7 +277,8 @@ impl Sender {
     ) -> Done {
         let input_tokens = turn.as_ref().map_or(r.input_tokens, |t| t.input_tokens);
         let capture = turn.as_ref().is_some_and(|t| t.capture);
-        let body = self.body(r, turn.map(|t| t.prompt));
+        let (body, images) = self.body(r, turn.map(|t| t.prompt));
+        let body_bytes = body.len() as u64;
         let uuid = self.nonce.uuid(r.id);
         let mut progress = Progress {
             // Room for the chunks asked for, so 2,000 streams do not hold a doubled Vec each.
@@ -277,7 +323,7 @@ impl Sender {
             }
             Err((s, f)) => (s, Some(f)),
         };
-        let row = self.row(
+        let mut row = self.row(
             r,
             scheduled_ns,
             sent_ns,
@@ -288,6 +334,12 @@ impl Sender {
             failure,
             &mut progress,
         );
+        row.body_bytes = Some(body_bytes);
+        if images.count.is_some() {
+            row.images = images.count;
+            row.image_pixels = Some(images.pixels);
+            row.image_bytes = Some(images.bytes);
+        }
         Done {
             row,
             chunks: progress.chunks,
@@ -360,6 +412,7 @@ impl Sender {
             inputs: (!self.schedule.api_of(r).generates()).then(|| r.inputs.unwrap_or(1)),
             model: Some(self.model_of(r).to_string()),
             target: Some(self.replica(r).url.clone()),
+            ..RequestRow::bare(r.id, r.step, status, (0, None, None, 0))
         }
     }
 }

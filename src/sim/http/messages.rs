@@ -26,12 +26,12 @@ pub(super) fn route(method: &Method, path: &str) -> Option<Route> {
 /// Request `n`.
 fn read(body: &Value, n: u64) -> Result<Ask, String> {
     let mut words = Vec::new();
-    content_words(body.get("system"), &mut words);
+    content_words(body.get("system"), &mut words)?;
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return Err("missing or invalid 'messages'".into());
     };
     for m in messages {
-        content_words(m.get("content"), &mut words);
+        content_words(m.get("content"), &mut words)?;
     }
     let max_tokens = cap(body, "max_tokens").ok_or("max_tokens: Field required")?;
     Ok(Ask {

@@ -37,10 +37,7 @@ pub(super) fn error_body(status: StatusCode, message: &str) -> Value {
 
 /// Request `n` to chat completions (`chat`) or completions.
 fn read(chat: bool, body: &Value, n: u64) -> Result<Ask, String> {
-    let Some(words) = prompt_words(chat, body) else {
-        let what = if chat { "messages" } else { "prompt" };
-        return Err(format!("missing or invalid '{what}'"));
-    };
+    let words = prompt_words(chat, body)?;
     let max_tokens = cap(body, "max_tokens")
         .or_else(|| cap(body, "max_completion_tokens"))
         .unwrap_or(256);
@@ -69,16 +66,27 @@ fn read(chat: bool, body: &Value, n: u64) -> Result<Ask, String> {
 }
 
 /// The words of the prompt: every message's content for chat, the prompt for completions.
-fn prompt_words(chat: bool, body: &Value) -> Option<Vec<String>> {
+fn prompt_words(chat: bool, body: &Value) -> Result<Vec<String>, String> {
+    let missing = || {
+        let what = if chat { "messages" } else { "prompt" };
+        format!("missing or invalid '{what}'")
+    };
     if !chat {
-        let text = body.get("prompt")?.as_str()?;
-        return Some(text.split_whitespace().map(str::to_string).collect());
+        let text = body
+            .get("prompt")
+            .and_then(Value::as_str)
+            .ok_or_else(missing)?;
+        return Ok(text.split_whitespace().map(str::to_string).collect());
     }
     let mut words = Vec::new();
-    for m in body.get("messages")?.as_array()? {
-        content_words(m.get("content"), &mut words);
+    let messages = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or_else(missing)?;
+    for m in messages {
+        content_words(m.get("content"), &mut words)?;
     }
-    Some(words)
+    Ok(words)
 }
 
 /// One answer's writer, with what its request chose.

@@ -1,22 +1,63 @@
 //! What every API's request reader shares: the words of a message's content (a string, or parts
-//! with `text`), and the rule that a request asks for exactly its length (`ignore_eos`, or a
-//! `min_tokens` at the cap). A leaf.
+//! with `text` and images), and the rule that a request asks for exactly its length
+//! (`ignore_eos`, or a `min_tokens` at the cap). A leaf.
+//!
+//! An image counts as a vision model counts it: one token per [`PIXELS_PER_TOKEN`] pixels
+//! (Qwen2-VL's 14-pixel patches merged 2 × 2), each a word made from the image's bytes, so its
+//! prefill costs by the pixel and the same image twice shares a cached prefix.
 
+use base64::Engine as _;
 use serde_json::Value;
 
-/// Appends the words of one message's `content`.
-pub(super) fn content_words(content: Option<&Value>, words: &mut Vec<String>) {
+/// Pixels per image token: a 28 × 28 block.
+pub(super) const PIXELS_PER_TOKEN: u64 = 28 * 28;
+
+/// Appends the words of one message's `content`: its text, and its images' tokens. An image
+/// that cannot be decoded is an error (the server's 400).
+pub(super) fn content_words(
+    content: Option<&Value>,
+    words: &mut Vec<String>,
+) -> Result<(), String> {
     match content {
         Some(Value::String(s)) => words.extend(s.split_whitespace().map(str::to_string)),
         Some(Value::Array(parts)) => {
             for p in parts {
                 if let Some(t) = p.get("text").and_then(Value::as_str) {
                     words.extend(t.split_whitespace().map(str::to_string));
+                } else if let Some(data) = image_data(p) {
+                    image_words(data, words)?;
                 }
             }
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// An image part's base64 data, in any API's form: chat's `image_url.url` and the Responses
+/// API's `image_url` (data URLs), the Messages API's `source.data`.
+fn image_data(part: &Value) -> Option<&str> {
+    let kind = part.get("type").and_then(Value::as_str)?;
+    let url = match kind {
+        "image_url" => part.pointer("/image_url/url")?.as_str()?,
+        "input_image" => part.get("image_url")?.as_str()?,
+        "image" => return part.pointer("/source/data")?.as_str(),
+        _ => return None,
+    };
+    url.split_once(";base64,").map(|(_, data)| data)
+}
+
+/// One image's tokens as words.
+fn image_words(data: &str, words: &mut Vec<String>) -> Result<(), String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| format!("an image is not valid base64: {e}"))?;
+    let (w, h) = crate::image::dimensions(&bytes)
+        .ok_or("an image is neither a PNG nor a JPEG this server reads")?;
+    let tokens = (u64::from(w) * u64::from(h)).div_ceil(PIXELS_PER_TOKEN);
+    let id = crate::image::crc32(&bytes);
+    words.extend((0..tokens).map(|i| format!("<img{id:08x}.{i}>")));
+    Ok(())
 }
 
 /// Whether the request asks for exactly `max_tokens`, never a natural end before.
@@ -35,4 +76,51 @@ pub(super) fn cap(body: &Value, field: &str) -> Option<u32> {
     body.get(field)
         .and_then(Value::as_u64)
         .map(|v| v.clamp(1, 1 << 20) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn words(content: Value) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        content_words(Some(&content), &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn images_count_by_the_pixel_in_every_api_form() {
+        use base64::Engine as _;
+        let png = crate::image::synth(3, 56, 30, crate::image::Format::Png);
+        let data = base64::engine::general_purpose::STANDARD.encode(&png);
+        let url = format!("data:image/png;base64,{data}");
+        // 56 × 30 = 1,680 pixels: 3 tokens of 784, whatever the API's form.
+        for part in [
+            json!({"type": "image_url", "image_url": {"url": url}}),
+            json!({"type": "input_image", "image_url": url}),
+            json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}),
+        ] {
+            let w = words(json!([{"type": "text", "text": "what is this"}, part])).expect("read");
+            assert_eq!(w.len(), 3 + 3, "{w:?}");
+        }
+        // The same image twice: the same words (a cached prefix).
+        let a = words(json!([{"type": "input_image", "image_url": url}])).expect("read");
+        assert_eq!(
+            a,
+            words(json!([{"type": "input_image", "image_url": url}])).expect("read")
+        );
+    }
+
+    #[test]
+    fn an_image_the_server_cannot_read_is_refused() {
+        let bad = words(
+            json!([{"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}]),
+        );
+        assert!(bad.expect_err("refused").contains("not valid base64"));
+        let gif =
+            words(json!([{"type": "input_image", "image_url": "data:image/gif;base64,R0lGODlh"}]));
+        assert!(gif
+            .expect_err("refused")
+            .contains("neither a PNG nor a JPEG"));
+    }
 }

@@ -34,7 +34,7 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
         Some(Value::String(s)) => words.extend(s.split_whitespace().map(str::to_string)),
         Some(Value::Array(items)) => {
             for item in items {
-                content_words(item.get("content"), &mut words);
+                content_words(item.get("content"), &mut words)?;
             }
         }
         _ => return Err("missing or invalid 'input'".into()),
