@@ -21,6 +21,8 @@ pub const MAX_INPUTS: u32 = 2048;
 pub const MAX_IMAGES: u32 = 64;
 /// The widest or tallest synthetic image, in pixels (`image_size = "WxH"`).
 pub const MAX_IMAGE_SIDE: u32 = 8192;
+/// Tool definitions one request carries at most (OpenAI's limit).
+pub const MAX_TOOLS: u32 = 128;
 /// Parallel requests at one turn of a conversation (`fanout`), at most.
 pub const MAX_FANOUT: u32 = 256;
 

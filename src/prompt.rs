@@ -124,6 +124,68 @@ fn prefix_words(seed: u64, group: u32, tokens: u32, out: &mut String) {
     words(&mut rng, tokens, out);
 }
 
+/// One synthetic function definition a request offers the model: its name, what it does, and
+/// the JSON Schema of its parameters (the chat form; each dialect writes it its own way).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: String,
+    pub parameters: serde_json::Value,
+}
+
+/// The tools `r` offers: its class's `tools` definitions, each of `tool_tokens` words (drawn
+/// per tool from the seed and the class, so every request of a class offers the same set, as
+/// an agent does: a server's prefix cache holds them once). The words are split between the
+/// description and one to three string parameters' descriptions.
+pub fn tools(schedule: &crate::schedule::Schedule, r: &PlannedRequest) -> Vec<Tool> {
+    let Some(form) = schedule.class_plan(r).map(|c| &c.form) else {
+        return Vec::new();
+    };
+    let n = form.tools.unwrap_or(0);
+    (0..n)
+        .map(|k| {
+            let mut rng = Rng::new(key(&[
+                schedule.seed,
+                PROMPT_TEXT,
+                5,
+                r.class as u64,
+                k as u64,
+            ]));
+            let total = match &form.tool_tokens {
+                Some(d) => crate::schedule::sample::length(d, &mut rng),
+                None => crate::workload::DEFAULT_TOOL_TOKENS as u32,
+            };
+            let params = 1 + k % 3;
+            let mut text = |n: u32| {
+                let mut out = String::with_capacity(n as usize * 7);
+                words(&mut rng, n, &mut out);
+                out.trim_start().to_string()
+            };
+            let each = total / (params + 1);
+            let description = text(total - each * params);
+            let mut properties = serde_json::Map::new();
+            let mut required = Vec::new();
+            for p in 0..params {
+                let name = format!("arg{p}");
+                properties.insert(
+                    name.clone(),
+                    serde_json::json!({"type": "string", "description": text(each)}),
+                );
+                required.push(serde_json::Value::String(name));
+            }
+            Tool {
+                name: format!("tool_{}_{k}", r.class),
+                description,
+                parameters: serde_json::json!({
+                    "type": "object",
+                    "properties": properties,
+                    "required": required,
+                }),
+            }
+        })
+        .collect()
+}
+
 /// `n` words of synthesized text for a calibration probe (the same for every run).
 pub fn probe_text(n: u32) -> String {
     let mut rng = Rng::new(key(&[0, PROMPT_TEXT, 4, n as u64]));

@@ -16,17 +16,20 @@ use super::fields::Fields;
 use super::value::Ctx;
 
 /// The fields read here.
-pub(crate) const FORM_FIELDS: [&str; 6] = [
+pub(crate) const FORM_FIELDS: [&str; 9] = [
     "api",
     "model",
     "inputs",
     "images",
     "image_size",
     "image_format",
+    "tools",
+    "tool_tokens",
+    "tool_choice",
 ];
 
-use crate::limits::{MAX_IMAGES, MAX_IMAGE_SIDE, MAX_INPUTS};
-use crate::workload::{ImageFormat, DEFAULT_IMAGE_SIZE};
+use crate::limits::{MAX_IMAGES, MAX_IMAGE_SIDE, MAX_INPUTS, MAX_TOOLS};
+use crate::workload::{ImageFormat, ToolChoice, DEFAULT_IMAGE_SIZE};
 
 /// A block's `api`, `model` and `inputs`, each optional until the classes are resolved, with
 /// where the block wrote the fields an API may refuse.
@@ -38,11 +41,17 @@ pub(crate) struct PartialForm {
     pub images: Option<Dist>,
     pub image_sizes: Option<Vec<((u32, u32), f64)>>,
     pub image_format: Option<ImageFormat>,
+    pub tools: Option<u32>,
+    pub tool_tokens: Option<Dist>,
+    pub tool_choice: Option<ToolChoice>,
     pub api_at: Option<Span>,
     pub inputs_at: Option<Span>,
     /// The block's own `images`, and its `image_size` or `image_format` (which need images).
     pub images_at: Option<Span>,
     pub image_fields_at: Option<Span>,
+    /// The block's own `tools`, `tool_tokens` or `tool_choice` (which embeddings and
+    /// completions do not take).
+    pub tools_at: Option<Span>,
     /// The block's own `output` (a field embeddings do not take).
     pub output_at: Option<Span>,
 }
@@ -60,12 +69,19 @@ impl PartialForm {
                 .clone()
                 .or_else(|| self.image_sizes.clone()),
             image_format: over.image_format.or(self.image_format),
+            tools: over.tools.or(self.tools),
+            tool_tokens: over
+                .tool_tokens
+                .clone()
+                .or_else(|| self.tool_tokens.clone()),
+            tool_choice: over.tool_choice.or(self.tool_choice),
             // Only a block's own fields are refused: an inherited `output`, `inputs` or
             // `images` that the class's API does not take is left out quietly.
             api_at: over.api_at,
             inputs_at: over.inputs_at,
             images_at: over.images_at,
             image_fields_at: over.image_fields_at,
+            tools_at: over.tools_at,
             output_at: over.output_at,
         }
     }
@@ -132,6 +148,16 @@ impl PartialForm {
                 );
             }
         }
+        if let (false, Some(at)) = (sees, self.tools_at) {
+            ctx.error(
+                Diagnostic::error(
+                    at,
+                    format!("{whose} api is {}, which carries no tools", api.as_str()),
+                )
+                .help("tools go with api = chat, responses or messages"),
+            );
+        }
+        let tools = self.tools.filter(|n| sees && *n > 0);
         let with_images = images.is_some();
         Form {
             api: self.api,
@@ -144,6 +170,9 @@ impl PartialForm {
                 (true, None) => vec![(DEFAULT_IMAGE_SIZE, 1.0)],
             },
             image_format: self.image_format.filter(|_| with_images),
+            tools,
+            tool_tokens: self.tool_tokens.filter(|_| tools.is_some()),
+            tool_choice: self.tool_choice.filter(|_| tools.is_some()),
         }
     }
 }
@@ -158,6 +187,11 @@ pub(crate) fn form_fields(ctx: &mut Ctx, f: &Fields) -> PartialForm {
         image_fields_at: f
             .name("image_size")
             .or(f.name("image_format"))
+            .map(|n| n.span),
+        tools_at: f
+            .name("tools")
+            .or(f.name("tool_tokens"))
+            .or(f.name("tool_choice"))
             .map(|n| n.span),
         ..PartialForm::default()
     };
@@ -175,6 +209,30 @@ pub(crate) fn form_fields(ctx: &mut Ctx, f: &Fields) -> PartialForm {
     }
     if let Some(e) = f.get("image_size") {
         form.image_sizes = image_sizes(ctx, e);
+    }
+    if let Some(e) = f.get("tools") {
+        form.tools = ctx.count(e, "tools").and_then(|n| {
+            if n > u64::from(MAX_TOOLS) {
+                ctx.error(
+                    Diagnostic::error(
+                        e.span,
+                        format!("tools is over the limit of {MAX_TOOLS} per request"),
+                    )
+                    .help("tools = 8"),
+                );
+                return None;
+            }
+            Some(n as u32)
+        });
+    }
+    if let Some(e) = f.get("tool_tokens") {
+        form.tool_tokens = dist(ctx, e, Of::Tokens, "tool_tokens");
+    }
+    if let Some(e) = f.get("tool_choice") {
+        let names = ToolChoice::ALL.map(ToolChoice::as_str);
+        form.tool_choice = ctx
+            .keyword(e, "tool_choice", &names)
+            .and_then(|m| ToolChoice::ALL.into_iter().find(|c| c.as_str() == m));
     }
     if let Some(e) = f.get("image_format") {
         let names = ImageFormat::ALL.map(ImageFormat::as_str);

@@ -13,7 +13,7 @@ use super::form::FORM_FIELDS;
 use super::shape::{lengths_and_prefix, PartialShape};
 use super::value::Ctx;
 
-pub(crate) const SESSION_FIELDS: [&str; 14] = [
+pub(crate) const SESSION_FIELDS: [&str; 17] = [
     "turns",
     "system",
     "input",
@@ -28,6 +28,9 @@ pub(crate) const SESSION_FIELDS: [&str; 14] = [
     FORM_FIELDS[3],
     FORM_FIELDS[4],
     FORM_FIELDS[5],
+    FORM_FIELDS[6],
+    FORM_FIELDS[7],
+    FORM_FIELDS[8],
 ];
 
 use crate::limits::{MAX_FANOUT, MAX_TURNS};

@@ -13,7 +13,7 @@ use super::fields::fields;
 use super::form::{form_fields, PartialForm, FORM_FIELDS};
 use super::value::Ctx;
 
-pub(crate) const SHAPE_FIELDS: [&str; 12] = [
+pub(crate) const SHAPE_FIELDS: [&str; 15] = [
     "input",
     "output",
     "prefix",
@@ -26,6 +26,9 @@ pub(crate) const SHAPE_FIELDS: [&str; 12] = [
     FORM_FIELDS[3],
     FORM_FIELDS[4],
     FORM_FIELDS[5],
+    FORM_FIELDS[6],
+    FORM_FIELDS[7],
+    FORM_FIELDS[8],
 ];
 
 /// A shape as one block gives it: every field optional until classes are resolved.

@@ -174,6 +174,11 @@ pub struct RequestRow {
     /// The request body's length in bytes (`None` for a request never sent, and in runs
     /// before the column).
     pub body_bytes: Option<u64>,
+    /// The tools the request offered (`None`: none), the calls its answer began, and when the
+    /// first call's first byte arrived.
+    pub tools: Option<u32>,
+    pub tool_calls: Option<u32>,
+    pub first_tool_ns: Option<u64>,
 }
 
 impl RequestRow {
@@ -229,6 +234,9 @@ impl RequestRow {
             image_pixels: None,
             image_bytes: None,
             body_bytes: None,
+            tools: None,
+            tool_calls: None,
+            first_tool_ns: None,
         }
     }
 }

@@ -47,6 +47,9 @@ pub mod requests {
     pub const IMAGE_PIXELS: &str = "image_pixels";
     pub const IMAGE_BYTES: &str = "image_bytes";
     pub const BODY_BYTES: &str = "body_bytes";
+    pub const TOOLS: &str = "tools";
+    pub const TOOL_CALLS: &str = "tool_calls";
+    pub const FIRST_TOOL_NS: &str = "first_tool_ns";
 
     use std::sync::Arc;
 
@@ -102,6 +105,9 @@ pub mod requests {
             i64n(IMAGE_PIXELS, true),
             i64n(IMAGE_BYTES, true),
             i64n(BODY_BYTES, true),
+            i32n(TOOLS, true),
+            i32n(TOOL_CALLS, true),
+            i64n(FIRST_TOOL_NS, true),
         ]))
     }
 
@@ -152,6 +158,9 @@ pub mod requests {
         let mut image_pixels = Int64Builder::with_capacity(n);
         let mut image_bytes = Int64Builder::with_capacity(n);
         let mut body_bytes = Int64Builder::with_capacity(n);
+        let mut tools = Int32Builder::with_capacity(n);
+        let mut tool_calls = Int32Builder::with_capacity(n);
+        let mut first_tool = Int64Builder::with_capacity(n);
         let i64_of = |v: u64| v.min(i64::MAX as u64) as i64;
         let i32_of = |v: u32| v.min(i32::MAX as u32) as i32;
         for r in rows.iter() {
@@ -206,6 +215,9 @@ pub mod requests {
             image_pixels.append_option(r.image_pixels.map(i64_of));
             image_bytes.append_option(r.image_bytes.map(i64_of));
             body_bytes.append_option(r.body_bytes.map(i64_of));
+            tools.append_option(r.tools.map(i32_of));
+            tool_calls.append_option(r.tool_calls.map(i32_of));
+            first_tool.append_option(r.first_tool_ns.map(i64_of));
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(id.finish()),
@@ -249,6 +261,9 @@ pub mod requests {
             Arc::new(image_pixels.finish()),
             Arc::new(image_bytes.finish()),
             Arc::new(body_bytes.finish()),
+            Arc::new(tools.finish()),
+            Arc::new(tool_calls.finish()),
+            Arc::new(first_tool.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| format!("requests batch: {e}"))
     }

@@ -32,6 +32,7 @@ use std::ops::Range;
 /// never sees a `Workload`.
 pub use crate::workload::{
     AbortRule, Api, Backoff, Form, History, Objective, ParamValue, PromptTokens, Spread, Target,
+    ToolChoice,
 };
 use crate::workload::{Dist, Process, SearchLevel, Session, Shape};
 

@@ -27,7 +27,40 @@ pub struct Form {
     /// `image_format = jpeg | png`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_format: Option<ImageFormat>,
+    /// `tools = N`: synthetic function definitions sent with every request of the class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<u32>,
+    /// `tool_tokens = DIST`: each definition's words (drawn per tool, the same for every request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_tokens: Option<Dist>,
+    /// `tool_choice = auto | required | none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
 }
+
+/// Whether the model may, must or must not call a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolChoice {
+    Auto,
+    Required,
+    None,
+}
+
+impl ToolChoice {
+    pub const ALL: [ToolChoice; 3] = [ToolChoice::Auto, ToolChoice::Required, ToolChoice::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolChoice::Auto => "auto",
+            ToolChoice::Required => "required",
+            ToolChoice::None => "none",
+        }
+    }
+}
+
+/// Without `tool_tokens`, a tool's definition is this many words.
+pub const DEFAULT_TOOL_TOKENS: f64 = 64.0;
 
 pub use crate::image::Format as ImageFormat;
 

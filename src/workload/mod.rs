@@ -9,7 +9,7 @@ mod form;
 mod load;
 
 pub use dist::Dist;
-pub use form::{Form, ImageFormat, DEFAULT_IMAGE_SIZE};
+pub use form::{Form, ImageFormat, ToolChoice, DEFAULT_IMAGE_SIZE, DEFAULT_TOOL_TOKENS};
 pub use load::{Arrival, Level, Load, Process, SearchLevel, TraceRef};
 
 use std::path::PathBuf;

@@ -68,6 +68,9 @@ pub struct Req {
     pub image_pixels: Option<i64>,
     pub image_bytes: Option<i64>,
     pub body_bytes: Option<i64>,
+    pub tools: Option<i32>,
+    pub tool_calls: Option<i32>,
+    pub first_tool_ns: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +167,9 @@ pub fn requests(dir: &Path) -> Vec<Req> {
                 image_pixels: opt_i64(i64c("image_pixels"), i),
                 image_bytes: opt_i64(i64c("image_bytes"), i),
                 body_bytes: opt_i64(i64c("body_bytes"), i),
+                tools: opt_i32(i32c("tools"), i),
+                tool_calls: opt_i32(i32c("tool_calls"), i),
+                first_tool_ns: opt_i64(i64c("first_tool_ns"), i),
                 inputs: opt_i32(i32c("inputs"), i),
             });
         }

@@ -50,6 +50,7 @@ impl Dialect for Embeddings {
             },
             finished: !data.is_empty(),
             finish_reason: Some(format!("{} embeddings", data.len())),
+            ..Whole::default()
         })
     }
 }
@@ -68,6 +69,8 @@ mod tests {
             ignore_eos: true,
             temperature: None,
             images: Vec::new(),
+            tools: Vec::new(),
+            tool_choice: None,
         });
         assert_eq!(
             body,

@@ -66,6 +66,22 @@ impl Dialect for Messages {
         if let Some(t) = ask.temperature {
             body["temperature"] = json!(t);
         }
+        if !ask.tools.is_empty() {
+            body["tools"] = ask
+                .tools
+                .iter()
+                .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+                .collect();
+        }
+        if let Some(c) = ask.tool_choice {
+            // Anthropic's words: auto, any (a tool must be called), none.
+            let kind = match c {
+                crate::schedule::ToolChoice::Auto => "auto",
+                crate::schedule::ToolChoice::Required => "any",
+                crate::schedule::ToolChoice::None => "none",
+            };
+            body["tool_choice"] = json!({"type": kind});
+        }
         body
     }
 
@@ -109,6 +125,8 @@ struct StreamEvent<'a> {
     #[serde(default)]
     usage: Option<Value>,
     #[serde(default)]
+    content_block: Option<Value>,
+    #[serde(default)]
     message: Option<Value>,
     #[serde(default)]
     error: Option<Value>,
@@ -122,6 +140,8 @@ struct Delta<'a> {
     thinking: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     stop_reason: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    partial_json: Option<Cow<'a, str>>,
 }
 
 fn event(data: &[u8]) -> Result<Event<'_>, String> {
@@ -129,7 +149,30 @@ fn event(data: &[u8]) -> Result<Event<'_>, String> {
     Ok(match v.kind.as_ref() {
         "content_block_delta" => {
             let d = v.delta.ok_or("a content_block_delta without its delta")?;
-            Event::text(d.text.unwrap_or_default(), d.thinking.unwrap_or_default())
+            match d.partial_json {
+                // A tool_use block's arguments (`input_json_delta`).
+                Some(json) => Event::Tool {
+                    arguments: json,
+                    started: false,
+                    usage: Usage::default(),
+                    finish: None,
+                },
+                None => Event::text(d.text.unwrap_or_default(), d.thinking.unwrap_or_default()),
+            }
+        }
+        "content_block_start"
+            if v.content_block
+                .as_ref()
+                .and_then(|b| b.get("type"))
+                .and_then(Value::as_str)
+                == Some("tool_use") =>
+        {
+            Event::Tool {
+                arguments: Cow::Borrowed(""),
+                started: true,
+                usage: Usage::default(),
+                finish: None,
+            }
         }
         "message_start" => Event::Delta {
             answer: Cow::Borrowed(""),
@@ -182,6 +225,7 @@ fn whole(body: &[u8]) -> Result<Whole, String> {
     }
     let mut answer = String::new();
     let mut reasoning = String::new();
+    let (mut tool_calls, mut tool_arguments) = (0, String::new());
     for block in v
         .get("content")
         .and_then(Value::as_array)
@@ -191,6 +235,11 @@ fn whole(body: &[u8]) -> Result<Whole, String> {
         match block.get("type").and_then(Value::as_str) {
             Some("text") => answer.push_str(block["text"].as_str().unwrap_or("")),
             Some("thinking") => reasoning.push_str(block["thinking"].as_str().unwrap_or("")),
+            Some("tool_use") => {
+                tool_calls += 1;
+                tool_arguments
+                    .push_str(&block.get("input").map(Value::to_string).unwrap_or_default());
+            }
             _ => {}
         }
     }
@@ -201,6 +250,8 @@ fn whole(body: &[u8]) -> Result<Whole, String> {
         usage: v.get("usage").map(usage).unwrap_or_default(),
         finished: stop.is_some(),
         finish_reason: stop.map(str::to_string),
+        tool_calls,
+        tool_arguments,
     })
 }
 
@@ -258,6 +309,8 @@ mod tests {
             ignore_eos: false,
             temperature: None,
             images: Vec::new(),
+            tools: Vec::new(),
+            tool_choice: None,
         });
         assert_eq!(body["system"], "s");
         assert_eq!(body["messages"], json!([{"role": "user", "content": "u"}]));

@@ -29,6 +29,10 @@ pub struct Ask<'a> {
     pub temperature: Option<f64>,
     /// Images sent with the last user message (none on APIs that take none).
     pub images: Vec<Picture>,
+    /// Function definitions offered to the model, and whether it may, must or must not call
+    /// one (`None`: the server's default).
+    pub tools: Vec<crate::prompt::Tool>,
+    pub tool_choice: Option<crate::schedule::ToolChoice>,
 }
 
 /// An image as a request carries it: its media type and its bytes in base64.
@@ -98,6 +102,15 @@ pub enum Event<'a> {
     Finish { usage: Usage, reason: Cow<'a, str> },
     /// The stream's end marker (`[DONE]`, `message_stop`); nothing after it is read.
     End,
+    /// Part of a tool call: `started` when a call begins (its name arrives), `arguments` the
+    /// piece of its JSON arguments this event carried (either may be empty), with the usage it
+    /// carried.
+    Tool {
+        arguments: Cow<'a, str>,
+        started: bool,
+        usage: Usage,
+        finish: Option<Cow<'a, str>>,
+    },
     /// The server reported an error inside the stream.
     Error(String),
 }
@@ -123,6 +136,9 @@ pub struct Whole {
     /// The answer says it ended (a finish reason, even one that is not text).
     pub finished: bool,
     pub finish_reason: Option<String>,
+    /// Tool calls in the answer, and their JSON arguments one after the other.
+    pub tool_calls: u32,
+    pub tool_arguments: String,
 }
 
 /// What an API implements.
@@ -151,5 +167,58 @@ pub fn of(api: Api) -> &'static dyn Dialect {
         Api::Responses => &responses::RESPONSES,
         Api::Messages => &messages::MESSAGES,
         Api::Embeddings => &embeddings::EMBEDDINGS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::ToolChoice;
+
+    fn ask(tools: usize, choice: Option<ToolChoice>) -> Ask<'static> {
+        Ask {
+            model: "m",
+            prompt: Prompt::Text("what now".into()),
+            max_tokens: 8,
+            stream: true,
+            ignore_eos: false,
+            temperature: None,
+            images: Vec::new(),
+            tools: (0..tools)
+                .map(|k| crate::prompt::Tool {
+                    name: format!("tool_0_{k}"),
+                    description: "look it up".into(),
+                    parameters: serde_json::json!({"type": "object", "properties": {"arg0": {"type": "string"}}}),
+                })
+                .collect(),
+            tool_choice: choice,
+        }
+    }
+
+    #[test]
+    fn tools_go_in_each_apis_own_form() {
+        let chat = of(Api::Chat).body(ask(2, Some(ToolChoice::Required)));
+        assert_eq!(chat["tools"][1]["type"], "function");
+        assert_eq!(chat["tools"][1]["function"]["name"], "tool_0_1");
+        assert_eq!(chat["tools"][0]["function"]["parameters"]["type"], "object");
+        assert_eq!(chat["tool_choice"], "required");
+        let responses = of(Api::Responses).body(ask(2, Some(ToolChoice::Auto)));
+        assert_eq!(responses["tools"][0]["type"], "function");
+        assert_eq!(responses["tools"][0]["name"], "tool_0_0");
+        assert_eq!(responses["tools"][0]["parameters"]["type"], "object");
+        assert_eq!(responses["tool_choice"], "auto");
+        let messages = of(Api::Messages).body(ask(1, Some(ToolChoice::Required)));
+        assert_eq!(messages["tools"][0]["name"], "tool_0_0");
+        assert_eq!(messages["tools"][0]["input_schema"]["type"], "object");
+        assert_eq!(messages["tools"][0]["description"], "look it up");
+        assert_eq!(messages["tool_choice"], serde_json::json!({"type": "any"}));
+        // No tools, no fields.
+        for api in [Api::Chat, Api::Responses, Api::Messages] {
+            let b = of(api).body(ask(0, None));
+            assert!(
+                b.get("tools").is_none() && b.get("tool_choice").is_none(),
+                "{b}"
+            );
+        }
     }
 }

@@ -72,6 +72,19 @@ impl Dialect for Completions {
 
 /// The fields both APIs take.
 fn common(mut body: Value, ask: &Ask<'_>) -> Value {
+    if !ask.tools.is_empty() {
+        body["tools"] = ask
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "function": {
+                    "name": t.name, "description": t.description, "parameters": t.parameters}})
+            })
+            .collect();
+    }
+    if let Some(c) = ask.tool_choice {
+        body["tool_choice"] = json!(c.as_str());
+    }
     body["max_tokens"] = json!(ask.max_tokens);
     body["stream"] = json!(ask.stream);
     if ask.stream {
@@ -125,6 +138,29 @@ fn event(data: &[u8]) -> Result<Event<'_>, String> {
         });
     };
     let (content, reasoning) = match choice.delta {
+        Some(StreamDelta {
+            tool_calls: Some(calls),
+            ..
+        }) if !calls.is_empty() => {
+            // One call's pieces (or, rarely, several calls' in one chunk).
+            let started = calls
+                .iter()
+                .any(|c| c.id.is_some() || c.function.as_ref().is_some_and(|f| f.name.is_some()));
+            let mut pieces = calls
+                .into_iter()
+                .filter_map(|c| c.function.and_then(|f| f.arguments));
+            let first = pieces.next().unwrap_or(Cow::Borrowed(""));
+            let arguments = pieces.fold(first, |mut all, p| {
+                all.to_mut().push_str(&p);
+                all
+            });
+            return Ok(Event::Tool {
+                arguments,
+                started,
+                usage,
+                finish: choice.finish_reason,
+            });
+        }
         Some(d) => (d.content, d.reasoning_content.or(d.reasoning)),
         None => (None, None),
     };
@@ -167,12 +203,21 @@ fn whole(body: &[u8]) -> Result<Whole, String> {
         },
         None => Usage::default(),
     };
+    let calls = choice
+        .and_then(|c| c.pointer("/message/tool_calls"))
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
     Ok(Whole {
         answer,
         reasoning,
         usage,
         finished: finish.is_some_and(|f| !f.is_null()),
         finish_reason: finish.and_then(Value::as_str).map(str::to_string),
+        tool_calls: calls.len() as u32,
+        tool_arguments: calls
+            .iter()
+            .filter_map(|c| c.pointer("/function/arguments").and_then(Value::as_str))
+            .collect(),
     })
 }
 
@@ -207,6 +252,25 @@ struct StreamDelta<'a> {
     reasoning_content: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     reasoning: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCallDelta<'a>>>,
+}
+
+/// A piece of a streamed tool call: its id and name in the first, arguments after.
+#[derive(serde::Deserialize)]
+struct ToolCallDelta<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    function: Option<FunctionDelta<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FunctionDelta<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
 }
 
 #[derive(serde::Deserialize)]

@@ -54,6 +54,19 @@ impl Dialect for Responses {
         if let Some(t) = ask.temperature {
             body["temperature"] = json!(t);
         }
+        if !ask.tools.is_empty() {
+            body["tools"] = ask
+                .tools
+                .iter()
+                .map(|t| {
+                    json!({"type": "function", "name": t.name, "description": t.description,
+                        "parameters": t.parameters})
+                })
+                .collect();
+        }
+        if let Some(c) = ask.tool_choice {
+            body["tool_choice"] = json!(c.as_str());
+        }
         body
     }
 
@@ -99,6 +112,8 @@ struct StreamEvent<'a> {
     #[serde(default)]
     response: Option<Value>,
     #[serde(default)]
+    item: Option<Value>,
+    #[serde(default)]
     message: Option<Value>,
     #[serde(default)]
     error: Option<Value>,
@@ -111,6 +126,31 @@ fn event(data: &[u8]) -> Result<Event<'_>, String> {
         "response.reasoning_text.delta" | "response.reasoning_summary_text.delta" => {
             Event::text(Cow::Borrowed(""), v.delta.unwrap_or_default())
         }
+        "response.output_item.added"
+            if v.item
+                .as_ref()
+                .and_then(|i| i.get("type"))
+                .and_then(Value::as_str)
+                == Some("function_call") =>
+        {
+            let arguments = v
+                .item
+                .as_ref()
+                .and_then(|i| i.get("arguments"))
+                .and_then(Value::as_str);
+            Event::Tool {
+                arguments: Cow::Owned(arguments.unwrap_or("").to_string()),
+                started: true,
+                usage: Usage::default(),
+                finish: None,
+            }
+        }
+        "response.function_call_arguments.delta" => Event::Tool {
+            arguments: v.delta.unwrap_or_default(),
+            started: false,
+            usage: Usage::default(),
+            finish: None,
+        },
         "response.completed" | "response.incomplete" => {
             let r = v.response.unwrap_or(Value::Null);
             Event::Finish {
@@ -163,6 +203,7 @@ fn whole(body: &[u8]) -> Result<Whole, String> {
     }
     let mut answer = String::new();
     let mut reasoning = String::new();
+    let (mut tool_calls, mut tool_arguments) = (0, String::new());
     for item in v
         .get("output")
         .and_then(Value::as_array)
@@ -172,6 +213,12 @@ fn whole(body: &[u8]) -> Result<Whole, String> {
         let into = match item.get("type").and_then(Value::as_str) {
             Some("message") => &mut answer,
             Some("reasoning") => &mut reasoning,
+            Some("function_call") => {
+                tool_calls += 1;
+                tool_arguments
+                    .push_str(item.get("arguments").and_then(Value::as_str).unwrap_or(""));
+                continue;
+            }
             _ => continue,
         };
         let parts = ["content", "summary"]
@@ -191,6 +238,8 @@ fn whole(body: &[u8]) -> Result<Whole, String> {
         usage: usage(&v),
         finished: matches!(status, Some("completed" | "incomplete")),
         finish_reason: status.map(|_| reason(&v)),
+        tool_calls,
+        tool_arguments,
     })
 }
 
@@ -248,6 +297,8 @@ mod tests {
             ignore_eos: false,
             temperature: None,
             images: Vec::new(),
+            tools: Vec::new(),
+            tool_choice: None,
         });
         assert_eq!(body["max_output_tokens"], 9);
         assert_eq!(

@@ -69,6 +69,8 @@ pub async fn measure(sender: &Sender, replica: usize, api: Api) -> Result<Calibr
                 ignore_eos: false,
                 temperature: None,
                 images: Vec::new(),
+                tools: Vec::new(),
+                tool_choice: None,
             })
             .to_string();
         let uuid = sender.nonce.uuid(id);

@@ -158,7 +158,15 @@ impl Sender {
         })?;
         p.note_usage(&w.usage);
         p.finish_reason = w.finish_reason;
-        if !w.answer.is_empty() || !w.reasoning.is_empty() {
+        // A tool call's arguments are output as an answer's text is.
+        let answer_bytes = w.answer.len() + w.tool_arguments.len();
+        if w.tool_calls > 0 || p.tools_offered {
+            p.tool_calls = Some(w.tool_calls);
+        }
+        if w.tool_calls > 0 {
+            p.first_tool_ns = Some(at);
+        }
+        if answer_bytes > 0 || !w.reasoning.is_empty() {
             p.first_token_ns = Some(at);
             p.last_token_ns = Some(at);
         }
@@ -167,9 +175,9 @@ impl Sender {
             // Without a reasoning count (the Messages API reports none), the output's share
             // of reasoning bytes, leaving the answer at least one token.
             let tokens = p.usage_reasoning.unwrap_or_else(|| {
-                let (r, a) = (w.reasoning.len() as f64, w.answer.len() as f64);
+                let (r, a) = (w.reasoning.len() as f64, answer_bytes as f64);
                 let share = (total as f64 * r / (r + a)).round() as u32;
-                match w.answer.is_empty() {
+                match answer_bytes == 0 {
                     true => total,
                     false => share.clamp(1, total.saturating_sub(1).max(1)),
                 }
@@ -186,7 +194,7 @@ impl Sender {
         if let Some(keep) = &mut p.reply {
             keep.push_str(&w.answer);
         }
-        if !w.answer.is_empty() {
+        if answer_bytes > 0 {
             p.first_content_ns = Some(at);
             let before = p.counted();
             p.chunks.push(ChunkRow {
@@ -194,7 +202,7 @@ impl Sender {
                 seq: p.chunks.len() as u32,
                 at_ns: at,
                 tokens: total.saturating_sub(before).max(1),
-                bytes: w.answer.len() as u32,
+                bytes: answer_bytes as u32,
                 reasoning: false,
             });
         }

@@ -179,13 +179,16 @@ impl Sender {
         self.schedule.model_of(r).unwrap_or(&self.model)
     }
 
-    /// `r`'s body, and what its images came to.
-    fn body(&self, r: &PlannedRequest, prompt: Option<Prompt>) -> (String, Images) {
+    /// `r`'s body, what its images came to, and the tools it offers.
+    fn body(&self, r: &PlannedRequest, prompt: Option<Prompt>) -> (String, Images, u32) {
         let lane = self.lane(self.schedule.api_of(r));
         let prompt = prompt.unwrap_or_else(|| {
             crate::prompt::of_shortened(&self.schedule, r, lane.prompt_overhead)
         });
         let (images, made) = self.images(r);
+        let tools = crate::prompt::tools(&self.schedule, r);
+        let offered = tools.len() as u32;
+        let tool_choice = self.schedule.class_plan(r).and_then(|c| c.form.tool_choice);
         let body = lane
             .dialect
             .body(Ask {
@@ -196,9 +199,11 @@ impl Sender {
                 ignore_eos: self.target.ignore_eos,
                 temperature: self.target.temperature,
                 images,
+                tools,
+                tool_choice,
             })
             .to_string();
-        (body, made)
+        (body, made, offered)
     }
 
     /// `r`'s images, made now from the plan (its class's count, sizes and format).
@@ -277,7 +282,7 @@ impl Sender {
     ) -> Done {
         let input_tokens = turn.as_ref().map_or(r.input_tokens, |t| t.input_tokens);
         let capture = turn.as_ref().is_some_and(|t| t.capture);
-        let (body, images) = self.body(r, turn.map(|t| t.prompt));
+        let (body, images, tools) = self.body(r, turn.map(|t| t.prompt));
         let body_bytes = body.len() as u64;
         let uuid = self.nonce.uuid(r.id);
         let mut progress = Progress {
@@ -289,6 +294,7 @@ impl Sender {
             }),
             failure_free: true,
             reply: capture.then(String::new),
+            tools_offered: tools > 0,
             ..Progress::default()
         };
         // When the attempt began: the row's `sent_ns` only if no byte was ever written.
@@ -335,6 +341,11 @@ impl Sender {
             &mut progress,
         );
         row.body_bytes = Some(body_bytes);
+        if tools > 0 {
+            row.tools = Some(tools);
+            row.tool_calls = Some(progress.tool_calls.unwrap_or(0));
+            row.first_tool_ns = progress.first_tool_ns;
+        }
         if images.count.is_some() {
             row.images = images.count;
             row.image_pixels = Some(images.pixels);

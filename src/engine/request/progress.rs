@@ -33,6 +33,11 @@ pub struct Progress {
     pub reply: Option<String>,
     /// A 429's or 503's `Retry-After`.
     pub retry_after: Option<std::time::Duration>,
+    /// The request offered tools: its row counts the calls (0 when none came).
+    pub tools_offered: bool,
+    /// Tool calls begun in the answer, and when the first one's first byte arrived.
+    pub tool_calls: Option<u32>,
+    pub first_tool_ns: Option<u64>,
 }
 
 impl Progress {

@@ -2,6 +2,8 @@
 //! every chunk with text a [`ChunkRow`] at the time its network read arrived, and the rules
 //! that make a stream a failure (a chunk flood, an error event, data that is not the API's).
 
+use std::borrow::Cow;
+
 use super::failure::{short, Failure};
 use super::progress::Progress;
 use crate::engine::dialect::{self, Dialect, Event};
@@ -79,7 +81,7 @@ fn on_event(
     if st.failure.is_some() || st.done {
         return;
     }
-    let (answer, reasoning, usage, finish) = match dialect.event(data) {
+    let (answer, reasoning, usage, finish, tool) = match dialect.event(data) {
         Ok(Event::End) => {
             st.done = true;
             return;
@@ -103,7 +105,21 @@ fn on_event(
             reasoning,
             usage,
             finish,
-        }) => (answer, reasoning, usage, finish),
+        }) => (answer, reasoning, usage, finish, false),
+        Ok(Event::Tool {
+            arguments,
+            started,
+            usage,
+            finish,
+        }) => {
+            // A tool call is generated output: its arguments' pieces are chunks of the
+            // answer, its start the first tool-call byte.
+            *p.tool_calls.get_or_insert(0) += u32::from(started);
+            if started || !arguments.is_empty() {
+                p.first_tool_ns.get_or_insert(at);
+            }
+            (arguments, Cow::Borrowed(""), usage, finish, true)
+        }
         Err(_) => {
             st.failure = Some(Failure::new(
                 ErrorKind::Decode,
@@ -131,7 +147,8 @@ fn on_event(
             p.first_token_ns = Some(at);
         }
         let is_answer = !answer.is_empty();
-        if let (Some(keep), true) = (&mut p.reply, is_answer) {
+        // A conversation's live history keeps the answer's text, not a call's arguments.
+        if let (Some(keep), true, false) = (&mut p.reply, is_answer, tool) {
             keep.push_str(&answer);
         }
         if is_answer && p.first_content_ns.is_none() {
@@ -183,4 +200,56 @@ pub fn replay_stream(
     }
     reader.end(u64::MAX, &mut p);
     (p.chunks, reader.st.failure.map(|f| f.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A recorded llama.cpp stream (tests/fixtures/tool-calls/), fed in one read.
+    fn read(api: Api, body: &[u8]) -> (Progress, Option<Failure>) {
+        let mut p = Progress::default();
+        let mut reader = StreamReader::new(0, 256, dialect::of(api));
+        let _ = reader.read(body, 7, &mut p);
+        reader.end(8, &mut p);
+        (p, reader.st.failure)
+    }
+
+    #[test]
+    fn a_tool_call_is_read_in_every_api_as_output_with_its_first_byte() {
+        let fixtures: [(Api, &[u8], &str); 3] = [
+            (
+                Api::Chat,
+                include_bytes!("../../../tests/fixtures/tool-calls/chat_required.sse"),
+                "tool_calls",
+            ),
+            (
+                Api::Responses,
+                include_bytes!("../../../tests/fixtures/tool-calls/resp_required.sse"),
+                "completed",
+            ),
+            (
+                Api::Messages,
+                include_bytes!("../../../tests/fixtures/tool-calls/msg_any.sse"),
+                "tool_use",
+            ),
+        ];
+        for (api, body, reason) in fixtures {
+            let (p, failure) = read(api, body);
+            assert!(
+                failure.is_none(),
+                "{api:?}: {:?}",
+                failure.map(|f| f.message)
+            );
+            assert_eq!(p.tool_calls, Some(1), "{api:?}");
+            assert_eq!(p.first_tool_ns, Some(7), "{api:?}");
+            assert!(
+                !p.chunks.is_empty() && p.chunks.iter().all(|c| !c.reasoning),
+                "{api:?}"
+            );
+            assert_eq!(p.first_token_ns, Some(7), "{api:?}");
+            assert_eq!(p.finish_reason.as_deref(), Some(reason), "{api:?}");
+            assert!(p.finished, "{api:?}");
+        }
+    }
 }

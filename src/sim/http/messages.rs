@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
-use super::read::{cap, content_words, exact};
+use super::read::{cap, content_words, exact, tool_words};
 use super::reply::Reply;
 
 /// The Messages API's route.
@@ -33,6 +33,7 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
     for m in messages {
         content_words(m.get("content"), &mut words)?;
     }
+    tool_words(body, &mut words);
     let max_tokens = cap(body, "max_tokens").ok_or("max_tokens: Field required")?;
     Ok(Ask {
         words,

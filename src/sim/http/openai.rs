@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
-use super::read::{cap, content_words, exact};
+use super::read::{cap, content_words, exact, tool_words};
 use super::reply::Reply;
 
 /// The OpenAI API's routes.
@@ -37,7 +37,8 @@ pub(super) fn error_body(status: StatusCode, message: &str) -> Value {
 
 /// Request `n` to chat completions (`chat`) or completions.
 fn read(chat: bool, body: &Value, n: u64) -> Result<Ask, String> {
-    let words = prompt_words(chat, body)?;
+    let mut words = prompt_words(chat, body)?;
+    tool_words(body, &mut words);
     let max_tokens = cap(body, "max_tokens")
         .or_else(|| cap(body, "max_completion_tokens"))
         .unwrap_or(256);

@@ -34,6 +34,31 @@ pub(super) fn content_words(
     Ok(())
 }
 
+/// Appends the words of the request's tool definitions (`tools`, in any API's form): every
+/// `description` in them, as a template renders a tool's definition into the prompt. (Real
+/// templates add their JSON around it too; the simulator counts the words alone.)
+pub(super) fn tool_words(body: &Value, words: &mut Vec<String>) {
+    fn walk(v: &Value, words: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("description", Value::String(s)) => {
+                            words.extend(s.split_whitespace().map(str::to_string));
+                        }
+                        _ => walk(x, words),
+                    }
+                }
+            }
+            Value::Array(list) => list.iter().for_each(|x| walk(x, words)),
+            _ => {}
+        }
+    }
+    if let Some(tools) = body.get("tools") {
+        walk(tools, words);
+    }
+}
+
 /// An image part's base64 data, in any API's form: chat's `image_url.url` and the Responses
 /// API's `image_url` (data URLs), the Messages API's `source.data`.
 fn image_data(part: &Value) -> Option<&str> {

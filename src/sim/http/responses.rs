@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
-use super::read::{cap, content_words, exact};
+use super::read::{cap, content_words, exact, tool_words};
 use super::reply::Reply;
 
 /// The Responses API's route.
@@ -39,6 +39,7 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
         }
         _ => return Err("missing or invalid 'input'".into()),
     }
+    tool_words(body, &mut words);
     let max_tokens = cap(body, "max_output_tokens").unwrap_or(256);
     Ok(Ask {
         words,
