@@ -174,3 +174,105 @@ fn tools_where_an_api_cannot_carry_them_are_errors() {
     let e = with(r#"class "c" { tools = 2 tool_choice = always input = 10 output = 4 }"#);
     assert!(e.contains("required"), "{e}");
 }
+
+/// A simulator that answers half of the requests offering tools with a call.
+fn calling() -> llmw::sim::SimConfig {
+    llmw::sim::SimConfig {
+        model: "m".into(),
+        behaviour: llmw::sim::Behaviour {
+            tool_call_share: 0.5,
+            reasoning_tokens: 2,
+            ..Default::default()
+        },
+        // No model delay, and answers that end on their own (mostly) before the cap.
+        profile: llmw::sim::Profile {
+            natural_output_mean: 20,
+            ..llmw::sim::Profile::named(llmw::sim::ProfileName::Fast)
+        },
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_call_a_tool_are_read_in_every_api_streamed_and_whole() {
+    for stream in [true, false] {
+        let text = format!(
+            r#"workload "calls" {{
+  seed = 3
+  target {{ model = "m"  timeout = 30s  stream = {stream} }}
+  class "chat" weight 1 {{ tools = 2  input = 20  output = 40 }}
+  class "responses" weight 1 {{ api = responses  tools = 2  input = 20  output = 40 }}
+  class "messages" weight 1 {{ api = messages  tools = 2  input = 20  output = 40 }}
+  class "never" weight 1 {{ tools = 2  tool_choice = none  input = 20  output = 40 }}
+  phase "p" {{ requests = 240  concurrency = 8 }}
+}}"#
+        );
+        let server = common::runs::simulator(calling()).await;
+        let p = common::runs::prepare(&text, "tool-calls", server.url(), Default::default());
+        let dir = p.dir.clone();
+        let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
+        assert_eq!(
+            result.ending,
+            llmw::engine::Ending::Completed,
+            "{:?}",
+            result.error
+        );
+        let rows = requests(&dir);
+        let mut called = BTreeMap::<String, (usize, usize)>::new();
+        for r in &rows {
+            assert_eq!(r.status, "ok", "{:?}", r.error);
+            let calls = r.tool_calls.expect("tools were offered");
+            let n = called.entry(r.class.clone()).or_default();
+            n.1 += 1;
+            if calls == 0 {
+                assert_eq!(
+                    r.first_tool_ns, None,
+                    "{} stream {stream} {:?}",
+                    r.class, r.finish_reason
+                );
+                continue;
+            }
+            n.0 += 1;
+            assert_eq!(calls, 1, "one call an answer");
+            let first = r.first_tool_ns.expect("a call's first byte");
+            // Reasoning came first, then the call: its first byte is after the first token.
+            assert!(
+                first >= r.first_token_ns.expect("first token"),
+                "request {}",
+                r.request_id
+            );
+            assert!(
+                r.reasoning_tokens.unwrap_or(0) >= 1,
+                "reasoning before the call"
+            );
+            let reason = r.finish_reason.as_deref().expect("finish");
+            let want = match r.class.as_str() {
+                "chat" => ["tool_calls", "length"],
+                "responses" => ["completed", "max_output_tokens"],
+                _ => ["tool_use", "max_tokens"],
+            };
+            assert!(want.contains(&reason), "{}: {reason}", r.class);
+            // The call's arguments are the output: all of it counted, as text would be.
+            assert!(
+                r.output_tokens.expect("output") > 2 && r.chunks >= 1,
+                "{} stream {stream}: {:?} {}",
+                r.class,
+                r.output_tokens,
+                r.chunks
+            );
+        }
+        assert_eq!(
+            called["never"].0, 0,
+            "tool_choice = none is never answered with a call"
+        );
+        for class in ["chat", "responses", "messages"] {
+            let (k, n) = called[class];
+            // Binomial(n, 1/2): within 4 standard deviations.
+            let sd = (n as f64 * 0.25).sqrt();
+            assert!(
+                (k as f64 - n as f64 / 2.0).abs() <= 4.0 * sd,
+                "{class} (stream {stream}): {k} of {n}"
+            );
+        }
+    }
+}

@@ -161,6 +161,10 @@ pub struct BehaviourArgs {
     /// `x-api-key: KEY` (vLLM's --api-key).
     #[arg(long, value_name = "KEY")]
     pub api_key: Option<String>,
+    /// Answer this share (0 to 1) of the requests that offer tools with a call to the first
+    /// tool, its arguments the answer's tokens (finish `tool_calls`, `tool_use`).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
+    pub tool_calls: f64,
 }
 
 impl BehaviourArgs {
@@ -176,6 +180,7 @@ impl BehaviourArgs {
             tokens_per_chunk: self.tokens_per_chunk,
             unserved: self.unserved.clone(),
             api_key: self.api_key.clone(),
+            tool_call_share: self.tool_calls,
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct Behaviour {
     /// Every `/v1/` request must carry this key, as `Authorization: Bearer KEY` or (Anthropic's
     /// way) `x-api-key: KEY`; without it, `401 Unauthorized` (vLLM's `--api-key`).
     pub api_key: Option<String>,
+    /// The share of requests offering tools (and not `tool_choice: none`) answered with a
+    /// call to the first tool instead of text: its arguments are the answer's tokens.
+    pub tool_call_share: f64,
 }
 
 impl Default for Behaviour {
@@ -54,6 +57,7 @@ impl Default for Behaviour {
             tokens_per_chunk: 1,
             unserved: Vec::new(),
             api_key: None,
+            tool_call_share: 0.0,
         }
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct Ask {
     pub(super) stream: bool,
     /// How the answer is written, with what the request chose of its API's options.
     pub(super) writer: Box<dyn Writer>,
+    /// The first tool the request offers, if it offers any and allows a call.
+    pub(super) tool: Option<String>,
 }
 
 /// Reads completion request `n`'s body: what it asks for, or a 400's message.
@@ -52,6 +54,11 @@ pub(super) type Routes = fn(method: &Method, path: &str) -> Option<Route>;
 /// `whole` alone. `generated` counts the tokens generated so far, `reply` holds the counts
 /// (its `cached` as the batcher last said).
 pub(super) trait Writer: Send {
+    /// The answer is a call of tool `name`, not text: the answer's tokens are its arguments
+    /// (an API without tools ignores it).
+    fn call(&mut self, name: &str) {
+        let _ = name;
+    }
     /// Before the first token (OpenAI's chat: the role chunk); nothing is sent if it writes
     /// nothing.
     fn start(&mut self, reply: &Reply, out: &mut String);

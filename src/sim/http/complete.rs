@@ -53,7 +53,8 @@ pub(super) async fn complete(
         max_tokens,
         exact,
         stream,
-        writer,
+        mut writer,
+        tool,
     } = match read(&body, n) {
         Ok(ask) => ask,
         Err(message) => return (error(StatusCode::BAD_REQUEST, &message), false),
@@ -78,6 +79,12 @@ pub(super) async fn complete(
         return (r, false);
     }
     let b = &state.behaviour;
+    if let Some(name) = tool {
+        // The same requests answer with a call every run (a draw from the request's number).
+        if Rng::new(key(&[n, 23])).f64() < b.tool_call_share {
+            writer.call(&name);
+        }
+    }
     let template = if chat { b.chat_template_tokens } else { 0 };
     let prompt_tokens = words.len() as u32 + template;
     let (tx, rx) = mpsc::unbounded_channel();

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
-use super::read::{cap, content_words, exact, tool_words};
+use super::read::{cap, content_words, exact, first_tool, tool_words};
 use super::reply::Reply;
 
 /// The Messages API's route.
@@ -36,6 +36,7 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
     tool_words(body, &mut words);
     let max_tokens = cap(body, "max_tokens").ok_or("max_tokens: Field required")?;
     Ok(Ask {
+        tool: first_tool(body),
         words,
         chat: true,
         max_tokens,
@@ -45,6 +46,7 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
             id: format!("msg_{n}"),
             blocks: 0,
             open: None,
+            call: None,
         }),
     })
 }
@@ -53,8 +55,10 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
 struct Messages {
     id: String,
     blocks: u32,
-    /// The open block: thinking (`true`) or text.
+    /// The open block: thinking (`true`) or text (or the tool call).
     open: Option<bool>,
+    /// The answer is a call of this tool: a `tool_use` block, not text.
+    call: Option<String>,
 }
 
 fn stop_reason(stopped: bool) -> &'static str {
@@ -86,6 +90,16 @@ fn usage(reply: &Reply, output: u32) -> Value {
 }
 
 impl Messages {
+    /// A piece of the open `tool_use` block's input JSON.
+    fn json_delta(&self, piece: &str, out: &mut String) {
+        event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": self.blocks - 1,
+                   "delta": {"type": "input_json_delta", "partial_json": piece}}),
+            out,
+        );
+    }
+
     fn close_block(&mut self, out: &mut String) {
         if self.open.take().is_some() {
             event(
@@ -98,6 +112,10 @@ impl Messages {
 }
 
 impl Writer for Messages {
+    fn call(&mut self, name: &str) {
+        self.call = Some(name.to_string());
+    }
+
     fn start(&mut self, reply: &Reply, out: &mut String) {
         let message = json!({"id": self.id, "type": "message", "role": "assistant", "content": [], "model": reply.model,
                              "stop_reason": null, "stop_sequence": null, "usage": usage(reply, 1)});
@@ -110,6 +128,23 @@ impl Writer for Messages {
     }
 
     fn text(&mut self, _: &Reply, text: &str, reasoning: bool, _: u32, out: &mut String) {
+        if let (false, Some(name)) = (reasoning, self.call.clone()) {
+            let mut piece = text.to_string();
+            if self.open != Some(false) {
+                self.close_block(out);
+                let block = json!({"type": "tool_use", "id": format!("toolu_{}", self.id), "name": name, "input": {}});
+                event(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": self.blocks, "content_block": block}),
+                    out,
+                );
+                self.blocks += 1;
+                self.open = Some(false);
+                piece = format!("{}{}", super::openai::ARGS_OPEN, text.trim_start());
+            }
+            self.json_delta(&piece, out);
+            return;
+        }
         if self.open != Some(reasoning) {
             self.close_block(out);
             let block = if reasoning {
@@ -145,12 +180,21 @@ impl Writer for Messages {
     }
 
     fn finish(&mut self, reply: &Reply, stopped: bool, generated: u32, out: &mut String) {
+        let called = self.call.is_some() && self.open == Some(false);
+        if called && stopped {
+            self.json_delta(super::openai::ARGS_CLOSE, out);
+        }
         self.close_block(out);
+        let reason = if called && stopped {
+            "tool_use"
+        } else {
+            stop_reason(stopped)
+        };
         // The cumulative usage, prompt counts included (as Anthropic's API sends it now): the
         // prefix cache's count is known by the end, not always at message_start.
         event(
             "message_delta",
-            json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(stopped), "stop_sequence": null},
+            json!({"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": null},
                    "usage": usage(reply, generated)}),
             out,
         );
@@ -177,8 +221,24 @@ impl Writer for Messages {
         if !thinking.is_empty() {
             content.push(json!({"type": "thinking", "thinking": thinking, "signature": ""}));
         }
-        content.push(json!({"type": "text", "text": answer}));
+        let reason = match self.call.as_ref().filter(|_| !answer.is_empty()) {
+            Some(name) => {
+                content.push(
+                    json!({"type": "tool_use", "id": format!("toolu_{}", self.id), "name": name,
+                                    "input": {"arg0": answer}}),
+                );
+                if stopped {
+                    "tool_use"
+                } else {
+                    "max_tokens"
+                }
+            }
+            None => {
+                content.push(json!({"type": "text", "text": answer}));
+                stop_reason(stopped)
+            }
+        };
         json!({"id": self.id, "type": "message", "role": "assistant", "model": reply.model, "content": content,
-               "stop_reason": stop_reason(stopped), "stop_sequence": null, "usage": usage(reply, generated)})
+               "stop_reason": reason, "stop_sequence": null, "usage": usage(reply, generated)})
     }
 }

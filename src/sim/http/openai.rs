@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
-use super::read::{cap, content_words, exact, tool_words};
+use super::read::{cap, content_words, exact, first_tool, tool_words};
 use super::reply::Reply;
 
 /// The OpenAI API's routes.
@@ -55,8 +55,11 @@ fn read(chat: bool, body: &Value, n: u64) -> Result<Ask, String> {
         id: format!("cmpl-{n}"),
         usage: option("include_usage"),
         continuous_usage: option("continuous_usage_stats"),
+        call: None,
+        args: 0,
     };
     Ok(Ask {
+        tool: first_tool(body),
         words,
         chat,
         max_tokens,
@@ -99,7 +102,16 @@ struct OpenAi {
     usage: bool,
     /// `stream_options.continuous_usage_stats`: usage in every chunk.
     continuous_usage: bool,
+    /// The answer is a call of this tool (chat only).
+    call: Option<String>,
+    /// Argument pieces written so far.
+    args: u32,
 }
+
+/// What a simulated call's arguments open with: the answer's words are the value of its one
+/// argument (closed at a natural end; a call cut at its length is cut JSON, as servers send).
+pub(super) const ARGS_OPEN: &str = "{\"arg0\": \"";
+pub(super) const ARGS_CLOSE: &str = "\"}";
 
 impl OpenAi {
     fn object(&self) -> &'static str {
@@ -181,7 +193,27 @@ fn finish_reason(stopped: bool) -> &'static str {
     }
 }
 
+impl OpenAi {
+    /// A `tool_calls` chunk: the call's start (id, name) or a piece of its arguments.
+    fn call_chunk(&mut self, reply: &Reply, name: Option<&str>, arguments: &str, out: &mut String) {
+        let call = match name {
+            Some(n) => json!({"index": 0, "id": format!("call_{}", self.id), "type": "function",
+                               "function": {"name": n, "arguments": arguments}}),
+            None => json!({"index": 0, "function": {"arguments": arguments}}),
+        };
+        let chunk = json!({"choices": [{"delta": {"tool_calls": [call]}, "finish_reason": null, "index": 0}],
+                           "created": 0, "id": self.id, "model": reply.model, "object": self.object()});
+        out.push_str(&format!("data: {chunk}\n\n"));
+    }
+}
+
 impl Writer for OpenAi {
+    fn call(&mut self, name: &str) {
+        if self.chat {
+            self.call = Some(name.to_string());
+        }
+    }
+
     fn start(&mut self, reply: &Reply, out: &mut String) {
         if self.chat {
             self.chunk(reply, None, None, true, 0, out);
@@ -196,11 +228,29 @@ impl Writer for OpenAi {
         generated: u32,
         out: &mut String,
     ) {
+        if let (Some(name), false) = (self.call.clone(), reasoning) {
+            // The call begins (its id and name) with the first token after any reasoning.
+            let piece = if self.args == 0 {
+                self.call_chunk(reply, Some(&name), "", out);
+                format!("{ARGS_OPEN}{}", text.trim_start())
+            } else {
+                text.to_string()
+            };
+            self.args += 1;
+            return self.call_chunk(reply, None, &piece, out);
+        }
         self.chunk(reply, Some((text, reasoning)), None, false, generated, out);
     }
 
     fn finish(&mut self, reply: &Reply, stopped: bool, generated: u32, out: &mut String) {
-        let reason = finish_reason(stopped);
+        // A call only once it began (an answer all reasoning never reached it).
+        let reason = match (self.call.is_some() && self.args > 0, stopped) {
+            (true, true) => {
+                self.call_chunk(reply, None, ARGS_CLOSE, out);
+                "tool_calls"
+            }
+            _ => finish_reason(stopped),
+        };
         self.chunk(reply, None, Some(reason), false, generated, out);
         if self.usage {
             let last = json!({"id": self.id, "object": self.object(), "created": 0, "model": reply.model, "choices": [], "usage": self.usage(reply, generated)});
@@ -227,6 +277,20 @@ impl Writer for OpenAi {
         generated: u32,
     ) -> Value {
         let reason = finish_reason(stopped);
+        // A call only if the answer reached it (an answer all reasoning did not).
+        if let Some(name) = self.call.as_ref().filter(|_| !answer.is_empty()) {
+            let arguments = format!(
+                "{ARGS_OPEN}{answer}{}",
+                if stopped { ARGS_CLOSE } else { "" }
+            );
+            let call = json!({"id": format!("call_{}", self.id), "type": "function",
+                              "function": {"name": name, "arguments": arguments}});
+            let reason = if stopped { "tool_calls" } else { "length" };
+            let message = json!({"role": "assistant", "content": null, "tool_calls": [call]});
+            let choice = json!({"index": 0, "message": message, "finish_reason": reason});
+            return json!({"id": self.id, "object": "chat.completion", "created": 0, "model": reply.model,
+                          "choices": [choice], "usage": self.usage(reply, generated)});
+        }
         let choice = if self.chat {
             let mut message = json!({"role": "assistant", "content": answer});
             if !thinking.is_empty() {
@@ -300,6 +364,8 @@ mod tests {
                 id: "cmpl-7".into(),
                 usage: true,
                 continuous_usage,
+                call: None,
+                args: 0,
             };
             type Case<'a> = (Option<(&'a str, bool)>, Option<&'a str>, bool, u32);
             let cases: [Case; 5] = [

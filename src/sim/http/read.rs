@@ -59,6 +59,19 @@ pub(super) fn tool_words(body: &Value, words: &mut Vec<String>) {
     }
 }
 
+/// The name of the first tool `body` offers, unless its `tool_choice` rules calls out (chat and
+/// Responses: `"none"`; Messages: `{"type": "none"}`).
+pub(super) fn first_tool(body: &Value) -> Option<String> {
+    let choice = body.get("tool_choice");
+    let none = choice.and_then(Value::as_str) == Some("none")
+        || choice.and_then(|c| c.get("type")).and_then(Value::as_str) == Some("none");
+    let tool = body.get("tools")?.as_array()?.first()?;
+    let name = tool
+        .pointer("/function/name")
+        .or_else(|| tool.get("name"))?;
+    (!none).then(|| name.as_str().map(str::to_string)).flatten()
+}
+
 /// An image part's base64 data, in any API's form: chat's `image_url.url` and the Responses
 /// API's `image_url` (data URLs), the Messages API's `source.data`.
 fn image_data(part: &Value) -> Option<&str> {

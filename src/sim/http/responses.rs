@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
-use super::read::{cap, content_words, exact, tool_words};
+use super::read::{cap, content_words, exact, first_tool, tool_words};
 use super::reply::Reply;
 
 /// The Responses API's route.
@@ -42,6 +42,7 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
     tool_words(body, &mut words);
     let max_tokens = cap(body, "max_output_tokens").unwrap_or(256);
     Ok(Ask {
+        tool: first_tool(body),
         words,
         chat: true,
         max_tokens,
@@ -53,6 +54,7 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
             items: 0,
             open: None,
             text: String::new(),
+            call: None,
         }),
     })
 }
@@ -67,6 +69,8 @@ struct Responses {
     open: Option<bool>,
     /// The open item's text so far (its `…done` events repeat it).
     text: String,
+    /// The answer is a call of this tool: a `function_call` item, not a message.
+    call: Option<String>,
 }
 
 fn item_id(id: &str, reasoning: bool) -> String {
@@ -115,7 +119,31 @@ impl Responses {
         self.open = Some(reasoning);
     }
 
+    /// The function call's item, its arguments as they stand.
+    fn call_item(&self, name: &str, status: &str) -> Value {
+        json!({"id": format!("fc_{}", self.id), "type": "function_call", "status": status,
+               "call_id": format!("call_{}", self.id), "name": name, "arguments": self.text})
+    }
+
     fn close_item(&mut self, out: &mut String) {
+        if let (Some(false), Some(name)) = (self.open, self.call.clone()) {
+            self.open = None;
+            let item = self.call_item(&name, "completed");
+            let id = format!("fc_{}", self.id);
+            let index = self.items.saturating_sub(1);
+            self.event(
+                "response.function_call_arguments.done",
+                json!({"item_id": id, "output_index": index, "arguments": self.text}),
+                out,
+            );
+            self.event(
+                "response.output_item.done",
+                json!({"output_index": index, "item": item}),
+                out,
+            );
+            self.text.clear();
+            return;
+        }
         let Some(reasoning) = self.open.take() else {
             return;
         };
@@ -178,6 +206,10 @@ impl Responses {
 }
 
 impl Writer for Responses {
+    fn call(&mut self, name: &str) {
+        self.call = Some(name.to_string());
+    }
+
     fn start(&mut self, reply: &Reply, out: &mut String) {
         let r = self.response(reply, json!([]), None, 0);
         self.event("response.created", json!({"response": r}), out);
@@ -185,6 +217,32 @@ impl Writer for Responses {
     }
 
     fn text(&mut self, _: &Reply, text: &str, reasoning: bool, _: u32, out: &mut String) {
+        if let (false, Some(name)) = (reasoning, self.call.clone()) {
+            let mut piece = text.to_string();
+            if self.open != Some(false) {
+                self.close_item(out);
+                self.text.clear();
+                let index = self.items;
+                self.items += 1;
+                self.open = Some(false);
+                let item = self.call_item(&name, "in_progress");
+                self.event(
+                    "response.output_item.added",
+                    json!({"output_index": index, "item": item}),
+                    out,
+                );
+                piece = format!("{}{}", super::openai::ARGS_OPEN, text.trim_start());
+            }
+            self.text.push_str(&piece);
+            let index = self.items.saturating_sub(1);
+            let id = format!("fc_{}", self.id);
+            self.event(
+                "response.function_call_arguments.delta",
+                json!({"item_id": id, "output_index": index, "delta": piece}),
+                out,
+            );
+            return;
+        }
         if self.open != Some(reasoning) {
             self.close_item(out);
             self.open_item(reasoning, out);
@@ -211,6 +269,16 @@ impl Writer for Responses {
     }
 
     fn finish(&mut self, reply: &Reply, stopped: bool, generated: u32, out: &mut String) {
+        if let (true, Some(false), Some(_)) = (stopped, self.open, &self.call) {
+            let close = super::openai::ARGS_CLOSE;
+            self.text.push_str(close);
+            let (index, id) = (self.items.saturating_sub(1), format!("fc_{}", self.id));
+            self.event(
+                "response.function_call_arguments.delta",
+                json!({"item_id": id, "output_index": index, "delta": close}),
+                out,
+            );
+        }
         self.close_item(out);
         let kind = if stopped {
             "response.completed"
@@ -241,7 +309,15 @@ impl Writer for Responses {
         if !thinking.is_empty() {
             output.push(json!({"id": item_id(&self.id, true), "type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": thinking}]}));
         }
-        output.push(json!({"id": item_id(&self.id, false), "type": "message", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": answer, "annotations": []}]}));
+        match self.call.as_ref().filter(|_| !answer.is_empty()) {
+            Some(name) => {
+                let close = if stopped { super::openai::ARGS_CLOSE } else { "" };
+                let arguments = format!("{}{answer}{close}", super::openai::ARGS_OPEN);
+                output.push(json!({"id": format!("fc_{}", self.id), "type": "function_call", "status": "completed",
+                                   "call_id": format!("call_{}", self.id), "name": name, "arguments": arguments}));
+            }
+            None => output.push(json!({"id": item_id(&self.id, false), "type": "message", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": answer, "annotations": []}]})),
+        }
         self.response(reply, Value::Array(output), Some(stopped), generated)
     }
 }
