@@ -153,7 +153,7 @@ pub fn tools(schedule: &crate::schedule::Schedule, r: &PlannedRequest) -> Vec<To
             ]));
             let total = match &form.tool_tokens {
                 Some(d) => crate::schedule::sample::length(d, &mut rng),
-                None => crate::workload::DEFAULT_TOOL_TOKENS as u32,
+                None => crate::schedule::DEFAULT_TOOL_TOKENS as u32,
             };
             let params = 1 + k % 3;
             let mut text = |n: u32| {

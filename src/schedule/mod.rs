@@ -32,7 +32,7 @@ use std::ops::Range;
 /// never sees a `Workload`.
 pub use crate::workload::{
     AbortRule, Api, Backoff, Form, History, Objective, ParamValue, PromptTokens, Spread, Target,
-    ToolChoice,
+    ToolChoice, DEFAULT_TOOL_TOKENS,
 };
 use crate::workload::{Dist, Process, SearchLevel, Session, Shape};
 
