@@ -155,3 +155,49 @@ fn images_where_an_api_cannot_carry_them_and_bad_sizes_are_errors() {
     );
     assert!(s.phases[0].classes.iter().any(|c| c.form.images.is_some()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_vision_fails_the_image_requests_with_its_own_words() {
+    let server = common::runs::simulator(llmw::sim::SimConfig {
+        model: "m".into(),
+        behaviour: llmw::sim::Behaviour {
+            no_vision: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let text = r#"workload "blind" {
+  target { model = "m"  ignore_eos = true }
+  class "look" weight 1 { images = 1  image_size = "32x32"  input = 10  output = 4 }
+  class "read" weight 1 { api = messages  images = 1  image_size = "32x32"  input = 10  output = 4 }
+  class "text" weight 1 { input = 10  output = 4 }
+  phase "p" { requests = 30  concurrency = 2 }
+}"#;
+    let p = common::runs::prepare(text, "vision-none", server.url(), Default::default());
+    let dir = p.dir.clone();
+    let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
+    assert_eq!(
+        result.ending,
+        llmw::engine::Ending::Completed,
+        "{:?}",
+        result.error
+    );
+    for r in requests(&dir) {
+        if r.class == "text" {
+            assert_eq!(r.status, "ok");
+        } else {
+            assert_eq!(
+                (r.status.as_str(), r.http_status),
+                ("error", Some(500)),
+                "{}",
+                r.class
+            );
+            assert!(r
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("image input is not supported")));
+            assert_eq!(r.images, Some(1), "the row still says what was sent");
+        }
+    }
+}

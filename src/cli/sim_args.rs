@@ -165,6 +165,10 @@ pub struct BehaviourArgs {
     /// tool, its arguments the answer's tokens (finish `tool_calls`, `tool_use`).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     pub tool_calls: f64,
+    /// Refuse requests with images (500 "image input is not supported"), as llama.cpp does for
+    /// a text-only model.
+    #[arg(long)]
+    pub no_vision: bool,
 }
 
 impl BehaviourArgs {
@@ -181,6 +185,7 @@ impl BehaviourArgs {
             unserved: self.unserved.clone(),
             api_key: self.api_key.clone(),
             tool_call_share: self.tool_calls,
+            no_vision: self.no_vision,
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct Behaviour {
     /// The share of requests offering tools (and not `tool_choice: none`) answered with a
     /// call to the first tool instead of text: its arguments are the answer's tokens.
     pub tool_call_share: f64,
+    /// Refuse requests with images (`500`, "image input is not supported"), as llama.cpp does
+    /// for a model loaded without a vision projector (`--mmproj`).
+    pub no_vision: bool,
 }
 
 impl Default for Behaviour {
@@ -58,6 +61,7 @@ impl Default for Behaviour {
             unserved: Vec::new(),
             api_key: None,
             tool_call_share: 0.0,
+            no_vision: false,
         }
     }
 }

@@ -45,6 +45,11 @@ pub(super) async fn complete(
     origin: Origin,
     conn: &Arc<Conn>,
 ) -> (Response<Body>, bool) {
+    if state.behaviour.no_vision && super::read::has_image(&body) {
+        // llama.cpp's words for a model without a vision projector.
+        let message = "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj";
+        return (error(StatusCode::INTERNAL_SERVER_ERROR, message), false);
+    }
     let n = state.counter.fetch_add(1, Ordering::SeqCst);
     state.newest.send_modify(|v| *v = (*v).max(n));
     let Ask {

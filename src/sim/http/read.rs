@@ -72,6 +72,15 @@ pub(super) fn first_tool(body: &Value) -> Option<String> {
     (!none).then(|| name.as_str().map(str::to_string)).flatten()
 }
 
+/// Whether any message of `body` carries an image part (in any API's form).
+pub(super) fn has_image(body: &Value) -> bool {
+    match body {
+        Value::Object(m) => image_data(body).is_some() || m.values().any(has_image),
+        Value::Array(list) => list.iter().any(has_image),
+        _ => false,
+    }
+}
+
 /// An image part's base64 data, in any API's form: chat's `image_url.url` and the Responses
 /// API's `image_url` (data URLs), the Messages API's `source.data`.
 fn image_data(part: &Value) -> Option<&str> {
