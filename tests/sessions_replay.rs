@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::runs::run_with;
 use common::sessions::*;
 use std::collections::BTreeMap;
 

@@ -8,7 +8,7 @@ mod common;
 use common::sessions::*;
 use std::collections::BTreeMap;
 
-use common::runs::{requests, run_json, Req};
+use common::runs::{requests, run_json, run_with, Req};
 use llmw::schedule::PlannedRequest;
 use llmw::sim::Behaviour;
 

@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::runs::requests;
 use llmw::schedule::{Api, PlannedRequest};
 use serde_json::Value;
 
@@ -80,23 +79,13 @@ const TOOLS: &str = r#"workload "tools" {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_are_offered_as_planned_and_the_server_counts_their_words() {
-    let server = common::runs::simulator(llmw::sim::SimConfig {
+    let config = llmw::sim::SimConfig {
         model: "m".into(),
         ..Default::default()
-    })
-    .await;
-    let p = common::runs::prepare(TOOLS, "tools", server.url(), Default::default());
-    let (dir, schedule) = (p.dir.clone(), p.schedule.clone());
-    let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
-    assert_eq!(
-        result.ending,
-        llmw::engine::Ending::Completed,
-        "{:?}",
-        result.error
-    );
+    };
+    let (_, schedule, rows) = common::runs::run_with(TOOLS, config, "tools").await;
     let plan = schedule.closed_sequence(0, 0, 1000);
     let planned: BTreeMap<i64, &PlannedRequest> = plan.iter().map(|r| (r.id as i64, r)).collect();
-    let rows = requests(&dir);
     assert_eq!(rows.len(), 80);
     let mut sets = BTreeMap::<String, Vec<(String, usize)>>::new();
     for r in &rows {
@@ -207,17 +196,7 @@ async fn answers_that_call_a_tool_are_read_in_every_api_streamed_and_whole() {
   phase "p" {{ requests = 240  concurrency = 8 }}
 }}"#
         );
-        let server = common::runs::simulator(calling()).await;
-        let p = common::runs::prepare(&text, "tool-calls", server.url(), Default::default());
-        let dir = p.dir.clone();
-        let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
-        assert_eq!(
-            result.ending,
-            llmw::engine::Ending::Completed,
-            "{:?}",
-            result.error
-        );
-        let rows = requests(&dir);
+        let (_, _, rows) = common::runs::run_with(&text, calling(), "tool-calls").await;
         let mut called = BTreeMap::<String, (usize, usize)>::new();
         for r in &rows {
             assert_eq!(r.status, "ok", "{:?}", r.error);

@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::runs::requests;
 use llmw::schedule::PlannedRequest;
 use llmw::workload::ImageFormat;
 
@@ -29,23 +28,14 @@ fn image_tokens(w: u32, h: u32) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_go_as_planned_in_every_api_and_the_server_counts_them() {
-    let server = common::runs::simulator(llmw::sim::SimConfig {
+    let config = llmw::sim::SimConfig {
         model: "m".into(),
         ..Default::default()
-    })
-    .await;
-    let p = common::runs::prepare(VISION, "vision", server.url(), Default::default());
-    let (dir, schedule) = (p.dir.clone(), p.schedule.clone());
-    let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
-    assert_eq!(
-        result.ending,
-        llmw::engine::Ending::Completed,
-        "{:?}",
-        result.error
-    );
+    };
+    let (_, schedule, rows) = common::runs::run_with(VISION, config, "vision").await;
     let plan = schedule.closed_sequence(0, 0, 2000);
     let planned: BTreeMap<i64, &PlannedRequest> = plan.iter().map(|r| (r.id as i64, r)).collect();
-    let rows: Vec<_> = requests(&dir)
+    let rows: Vec<_> = rows
         .into_iter()
         .filter(|r| r.status != "cancelled")
         .collect();
@@ -158,15 +148,14 @@ fn images_where_an_api_cannot_carry_them_and_bad_sizes_are_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_vision_fails_the_image_requests_with_its_own_words() {
-    let server = common::runs::simulator(llmw::sim::SimConfig {
+    let config = llmw::sim::SimConfig {
         model: "m".into(),
         behaviour: llmw::sim::Behaviour {
             no_vision: true,
             ..Default::default()
         },
         ..Default::default()
-    })
-    .await;
+    };
     let text = r#"workload "blind" {
   target { model = "m"  ignore_eos = true }
   class "look" weight 1 { images = 1  image_size = "32x32"  input = 10  output = 4 }
@@ -174,16 +163,8 @@ async fn a_server_without_vision_fails_the_image_requests_with_its_own_words() {
   class "text" weight 1 { input = 10  output = 4 }
   phase "p" { requests = 30  concurrency = 2 }
 }"#;
-    let p = common::runs::prepare(text, "vision-none", server.url(), Default::default());
-    let dir = p.dir.clone();
-    let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
-    assert_eq!(
-        result.ending,
-        llmw::engine::Ending::Completed,
-        "{:?}",
-        result.error
-    );
-    for r in requests(&dir) {
+    let (_, _, rows) = common::runs::run_with(text, config, "vision-none").await;
+    for r in rows {
         if r.class == "text" {
             assert_eq!(r.status, "ok");
         } else {

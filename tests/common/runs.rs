@@ -262,6 +262,27 @@ pub fn prepare(text: &str, name: &str, target: String, metrics: llmw::engine::Me
     }
 }
 
+/// Runs `text` against a simulator of `config` on a free port; the run must complete. Its
+/// directory, its plan and its rows.
+pub async fn run_with(
+    text: &str,
+    config: llmw::sim::SimConfig,
+    name: &str,
+) -> (std::path::PathBuf, llmw::Schedule, Vec<Req>) {
+    let server = simulator(config).await;
+    let p = prepare(text, name, server.url(), Default::default());
+    let (dir, schedule) = (p.dir.clone(), (*p.schedule).clone());
+    let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
+    assert_eq!(
+        result.ending,
+        llmw::engine::Ending::Completed,
+        "{:?}",
+        result.error
+    );
+    let rows = requests(&dir);
+    (dir, schedule, rows)
+}
+
 /// The simulator on a free local port, for the length of the test.
 pub async fn simulator(config: llmw::sim::SimConfig) -> llmw::sim::SimServer {
     llmw::sim::start(([127, 0, 0, 1], 0).into(), config)

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::runs::{requests, Req};
+use super::runs::Req;
 use llmw::schedule::{PlannedRequest, Schedule};
 use llmw::sim::{Profile, ProfileName, SimConfig};
 
@@ -58,21 +58,6 @@ pub fn costly_prefill(step_ms: f64, prefill_us: f64) -> Profile {
         per_kv_token_ns: 0.0,
         ..Profile::named(ProfileName::Default)
     }
-}
-
-pub async fn run_with(text: &str, config: SimConfig, name: &str) -> (PathBuf, Schedule, Vec<Req>) {
-    let server = super::runs::simulator(config).await;
-    let p = super::runs::prepare(text, name, server.url(), Default::default());
-    let (dir, schedule) = (p.dir.clone(), (*p.schedule).clone());
-    let result = llmw::engine::run(p.schedule, p.options).await.expect("run");
-    assert_eq!(
-        result.ending,
-        llmw::engine::Ending::Completed,
-        "{:?}",
-        result.error
-    );
-    let rows = requests(&dir);
-    (dir, schedule, rows)
 }
 
 pub fn sim(profile: Profile) -> SimConfig {
