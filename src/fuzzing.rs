@@ -118,7 +118,7 @@ pub fn trace(data: &[u8]) {
         if let (_, Ok(resolved)) = crate::load_text("fuzz.llmw", &text, &Default::default()) {
             if let Ok(plan) = crate::compile(&resolved) {
                 for unit in crate::schedule::units(&plan.requests).take(50) {
-                    let _ = crate::prompt::conversation(plan.seed, unit, unit.len() - 1, None);
+                    let _ = crate::prompt::conversation(&plan, unit, unit.len() - 1, None);
                 }
             }
         }

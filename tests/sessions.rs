@@ -118,7 +118,7 @@ fn each_turns_messages_begin_with_the_previous_turns_prompt_and_reply() {
     for conv in sessions(&s).iter().take(40) {
         let mut previous: Option<Vec<serde_json::Value>> = None;
         for (i, r) in conv.iter().enumerate() {
-            let (prompt, tokens) = llmw::prompt::conversation(s.seed, conv, i, None);
+            let (prompt, tokens) = llmw::prompt::conversation(&s, conv, i, None);
             assert_eq!(tokens, r.input_tokens);
             // Completions: the text is exactly `input_tokens` words.
             let text = prompt.text();
@@ -152,8 +152,8 @@ fn each_turns_messages_begin_with_the_previous_turns_prompt_and_reply() {
     let c = &sessions(&s)[3];
     let d = &sessions(&again)[3];
     assert_eq!(
-        llmw::prompt::conversation(s.seed, c, c.len() - 1, None),
-        llmw::prompt::conversation(again.seed, d, d.len() - 1, None)
+        llmw::prompt::conversation(&s, c, c.len() - 1, None),
+        llmw::prompt::conversation(&again, d, d.len() - 1, None)
     );
 }
 

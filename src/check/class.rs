@@ -296,6 +296,13 @@ fn session_class(ctx: &mut Ctx, decl: &ClassDecl, partial: &PartialSession) -> O
             return None;
         }
     }
+    let form = decl
+        .shape
+        .form
+        .clone()
+        .resolved(ctx, ctx.target_api, Some(decl.span));
+    let history = partial.history.unwrap_or(History::Planned);
+    let tool_result = agent_loop(ctx, decl, partial, &form, history);
     Some(Class {
         name: decl.name.clone(),
         weight: decl.weight.unwrap_or(1.0),
@@ -307,17 +314,56 @@ fn session_class(ctx: &mut Ctx, decl: &ClassDecl, partial: &PartialSession) -> O
             sample: None,
             tokenizer: None,
         },
-        form: decl
-            .shape
-            .form
-            .clone()
-            .resolved(ctx, ctx.target_api, Some(decl.span)),
+        form,
         session: Some(Session {
             turns,
             think: partial.think.clone(),
-            history: partial.history.unwrap_or(History::Planned),
+            history,
             max_context: partial.max_context,
             fanout: partial.fanout.clone(),
+            tool_result,
         }),
     })
+}
+
+/// A session's `tool_result`, where it can be one: the turns call the session's tools, so it
+/// needs `tools`, and its history is the plan's (a result answers the plan's call: a server that
+/// answered in text has made no call to answer).
+fn agent_loop(
+    ctx: &mut Ctx,
+    decl: &ClassDecl,
+    partial: &PartialSession,
+    form: &Form,
+    history: History,
+) -> Option<Dist> {
+    let (dist, at) = partial.tool_result.clone()?;
+    if form.tools.is_none() {
+        ctx.error(
+            Diagnostic::error(
+                at,
+                format!(
+                    "session \"{}\" has a tool_result but offers no tools to call",
+                    decl.name
+                ),
+            )
+            .label("each turn but the last calls one of the session's tools")
+            .help("tools = 4  (on an api that carries tools: chat, responses or messages)"),
+        );
+        return None;
+    }
+    if history == History::Live {
+        ctx.error(
+            Diagnostic::error(
+                at,
+                format!(
+                    "session \"{}\": a tool_result needs history = planned",
+                    decl.name
+                ),
+            )
+            .label("a tool result answers the plan's call; a live reply may call nothing")
+            .help("history = planned"),
+        );
+        return None;
+    }
+    Some(dist)
 }

@@ -1,5 +1,5 @@
 //! `session "name" weight W { turns, system, input, output, think, history, max_context,
-//! fanout }`: a traffic class whose unit is a conversation. Its lengths are a [`Shape`] (each
+//! fanout, tool_result }`: a traffic class whose unit is a conversation. Its lengths are a [`Shape`] (each
 //! turn's new user text and reply, the system prompt as a shared prefix); its turn structure a
 //! [`Session`].
 
@@ -13,7 +13,7 @@ use super::form::FORM_FIELDS;
 use super::shape::{lengths_and_prefix, PartialShape};
 use super::value::Ctx;
 
-pub(crate) const SESSION_FIELDS: [&str; 17] = [
+pub(crate) const SESSION_FIELDS: [&str; 18] = [
     "turns",
     "system",
     "input",
@@ -22,6 +22,7 @@ pub(crate) const SESSION_FIELDS: [&str; 17] = [
     "history",
     "max_context",
     "fanout",
+    "tool_result",
     FORM_FIELDS[0],
     FORM_FIELDS[1],
     FORM_FIELDS[2],
@@ -43,6 +44,8 @@ pub(crate) struct PartialSession {
     pub history: Option<History>,
     pub max_context: Option<u32>,
     pub fanout: Option<Dist>,
+    /// `tool_result = DIST`, and where it was written (for the diagnostics that need tools).
+    pub tool_result: Option<(Dist, crate::source::Span)>,
 }
 
 impl PartialSession {
@@ -54,6 +57,10 @@ impl PartialSession {
             history: over.history.or(self.history),
             max_context: over.max_context.or(self.max_context),
             fanout: over.fanout.clone().or_else(|| self.fanout.clone()),
+            tool_result: over
+                .tool_result
+                .clone()
+                .or_else(|| self.tool_result.clone()),
         }
     }
 }
@@ -72,6 +79,9 @@ pub(crate) fn session_fields(
     }
     if let Some(e) = f.get("fanout") {
         session.fanout = bounded(ctx, e, "fanout", MAX_FANOUT);
+    }
+    if let Some(e) = f.get("tool_result") {
+        session.tool_result = dist(ctx, e, Of::Tokens, "tool_result").map(|d| (d, e.span));
     }
     if let Some(e) = f.get("think") {
         session.think = dist(ctx, e, Of::Seconds, "think");

@@ -132,7 +132,7 @@ pub fn write_jsonl_with_prompts(
         let _ = row(&mut buf, &form(s, r), r, &names, true);
         buf.truncate(buf.len().saturating_sub(2));
         let prompt = match r.session {
-            Some(_) => crate::prompt::conversation(s.seed, unit, i, None).0,
+            Some(_) => crate::prompt::conversation(s, unit, i, None).0,
             None => crate::prompt::of(s, r),
         };
         let prompt = match (s.api_of(r), prompt) {

@@ -186,7 +186,11 @@ fn conversation(head: &Head, session: &Session, rng: &mut Rng, out: &mut Vec<Pla
         let think_ns = think.map(|d| sample::duration_ns(d, rng));
         let mut carried_on = 0u32;
         for branch in 0..fanout {
-            let new = sample::length(&shape.input, rng);
+            // An agent loop's later turns send a tool's result, not the user's text.
+            let new = match (&session.tool_result, turn) {
+                (Some(result), 1..) => sample::length(result, rng),
+                _ => sample::length(&shape.input, rng),
+            };
             let output = sample::length(&shape.output, rng);
             let first_turn = kept_from(&history, system, new, session.max_context);
             let carried: u64 = history[first_turn as usize..]

@@ -265,6 +265,11 @@ pub struct Session {
     pub max_context: Option<u32>,
     /// Parallel requests per turn on the same context, joined before the next turn.
     pub fanout: Option<Dist>,
+    /// `tool_result = DIST`: an agent loop. Every turn but the last answers with a call to one
+    /// of the session's tools, and each later turn's new input is that call's result of this
+    /// many tokens (not user text). Left out of the plan hash's encoding when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_result: Option<Dist>,
 }
 
 /// What goes back into the next turn's context.
@@ -378,8 +383,8 @@ impl Workload {
                     form,
                     session,
                 } = class;
-                if let Some(d) = &mut form.inputs {
-                    f(d);
+                for d in [&mut form.inputs, &mut form.images, &mut form.tool_tokens] {
+                    d.iter_mut().for_each(&mut *f);
                 }
                 let Shape {
                     input,
@@ -397,10 +402,15 @@ impl Workload {
                     history: _,
                     max_context: _,
                     fanout,
+                    tool_result,
                 }) = session
                 {
                     f(turns);
-                    think.iter_mut().chain(fanout.iter_mut()).for_each(&mut *f);
+                    think
+                        .iter_mut()
+                        .chain(fanout.iter_mut())
+                        .chain(tool_result.iter_mut())
+                        .for_each(&mut *f);
                 }
             }
         }

@@ -95,7 +95,8 @@ impl Dialect for Messages {
 }
 
 /// Chat-form messages with the `system` ones taken out (joined by a blank line): the Messages
-/// API has no system role.
+/// API has no system role. An assistant's tool calls become `tool_use` blocks (their arguments
+/// an object), and a `tool` message a user message holding the `tool_result` of its call.
 fn split_system(messages: Value) -> (Option<String>, Value) {
     let Value::Array(list) = messages else {
         return (None, messages);
@@ -103,12 +104,27 @@ fn split_system(messages: Value) -> (Option<String>, Value) {
     let mut system: Vec<String> = Vec::new();
     let mut rest = Vec::with_capacity(list.len());
     for m in list {
-        if m.get("role").and_then(Value::as_str) == Some("system") {
-            if let Some(s) = m.get("content").and_then(Value::as_str) {
-                system.push(s.to_string());
+        match m.get("role").and_then(Value::as_str) {
+            Some("system") => {
+                if let Some(s) = m.get("content").and_then(Value::as_str) {
+                    system.push(s.to_string());
+                }
             }
-        } else {
-            rest.push(m);
+            Some("tool") => rest.push(json!({"role": "user", "content": [{"type": "tool_result",
+                "tool_use_id": m["tool_call_id"], "content": m["content"]}]})),
+            Some("assistant") if m.get("tool_calls").is_some() => {
+                let calls = m["tool_calls"].as_array().into_iter().flatten();
+                let blocks: Vec<Value> = calls
+                    .map(|c| {
+                        let args = c["function"]["arguments"].as_str().unwrap_or("{}");
+                        let input: Value = serde_json::from_str(args).unwrap_or_else(|_| json!({}));
+                        json!({"type": "tool_use", "id": c["id"], "name": c["function"]["name"],
+                            "input": input})
+                    })
+                    .collect();
+                rest.push(json!({"role": "assistant", "content": blocks}));
+            }
+            _ => rest.push(m),
         }
     }
     let system = (!system.is_empty()).then(|| system.join("\n\n"));

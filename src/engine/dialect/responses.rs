@@ -80,26 +80,34 @@ impl Dialect for Responses {
 }
 
 /// Chat-form messages (`role`, `content`) as Responses input items: each a `message` item,
-/// an assistant's text as `output_text` content (the form servers accept back as history).
+/// an assistant's text as `output_text` content (the form servers accept back as history); an
+/// assistant's tool calls as `function_call` items and a `tool` message as the
+/// `function_call_output` of its call.
 fn items(messages: Value) -> Value {
     let Value::Array(list) = messages else {
         return messages;
     };
-    Value::Array(
-        list.into_iter()
-            .map(|m| {
-                let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
-                let content = m.get("content").cloned().unwrap_or(Value::Null);
-                let content = match (role, content) {
-                    ("assistant", Value::String(text)) => {
-                        json!([{"type": "output_text", "text": text}])
-                    }
-                    (_, c) => c,
-                };
-                json!({"type": "message", "role": role, "content": content})
-            })
-            .collect(),
-    )
+    let mut out = Vec::with_capacity(list.len());
+    for m in list {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
+        if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+            out.extend(calls.iter().map(|c| {
+                json!({"type": "function_call", "call_id": c["id"],
+                    "name": c["function"]["name"], "arguments": c["function"]["arguments"]})
+            }));
+            continue;
+        }
+        let content = m.get("content").cloned().unwrap_or(Value::Null);
+        out.push(match (role, content) {
+            ("tool", output) => {
+                json!({"type": "function_call_output", "call_id": m["tool_call_id"], "output": output})
+            }
+            ("assistant", Value::String(text)) => json!({"type": "message", "role": role,
+                "content": [{"type": "output_text", "text": text}]}),
+            (_, c) => json!({"type": "message", "role": role, "content": c}),
+        });
+    }
+    Value::Array(out)
 }
 
 /// The fields of a streamed event that llmw reads.

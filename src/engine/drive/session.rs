@@ -199,7 +199,7 @@ pub async fn run(
         let prompts: Vec<(crate::prompt::Prompt, u32)> = (i..end)
             .map(|k| {
                 let live = live.then_some((&replies[..], max_context));
-                crate::prompt::conversation(ctx.schedule.seed, &requests, k, live)
+                crate::prompt::conversation(&ctx.schedule, &requests, k, live)
             })
             .collect();
         if later && (gate.ended() || ctx.stopped()) {

@@ -50,6 +50,10 @@ pub(super) async fn complete(
         let message = "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj";
         return (error(StatusCode::INTERNAL_SERVER_ERROR, message), false);
     }
+    if let Some(id) = super::read::orphan_result(&body) {
+        let message = format!("a tool result answers no call made before it (call id {id:?})");
+        return (error(StatusCode::BAD_REQUEST, &message), false);
+    }
     let n = state.counter.fetch_add(1, Ordering::SeqCst);
     state.newest.send_modify(|v| *v = (*v).max(n));
     let Ask {

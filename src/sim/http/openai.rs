@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
-use super::read::{cap, content_words, exact, first_tool, tool_words};
+use super::read::{call_words, cap, content_words, exact, first_tool, tool_words};
 use super::reply::Reply;
 
 /// The OpenAI API's routes.
@@ -89,6 +89,7 @@ fn prompt_words(chat: bool, body: &Value) -> Result<Vec<String>, String> {
         .ok_or_else(missing)?;
     for m in messages {
         content_words(m.get("content"), &mut words)?;
+        call_words(m, &mut words)?;
     }
     Ok(words)
 }

@@ -22,6 +22,12 @@ pub(super) fn content_words(
         Some(Value::String(s)) => words.extend(s.split_whitespace().map(str::to_string)),
         Some(Value::Array(parts)) => {
             for p in parts {
+                match p.get("type").and_then(Value::as_str) {
+                    // The Messages API's tool history: a call's input, a result's content.
+                    Some("tool_use") => string_words(p.get("input"), words),
+                    Some("tool_result") => content_words(p.get("content"), words)?,
+                    _ => {}
+                }
                 if let Some(t) = p.get("text").and_then(Value::as_str) {
                     words.extend(t.split_whitespace().map(str::to_string));
                 } else if let Some(data) = image_data(p) {
@@ -32,6 +38,83 @@ pub(super) fn content_words(
         _ => {}
     }
     Ok(())
+}
+
+/// Appends the words of a chat message's or a Responses item's tool history: an assistant's
+/// `tool_calls` arguments, a `function_call`'s arguments, a `function_call_output`'s output (the
+/// Messages API's `tool_use` and `tool_result` are `content` parts: [`content_words`]).
+/// Arguments that are not JSON are an error, as a template that renders them makes them.
+pub(super) fn call_words(m: &Value, words: &mut Vec<String>) -> Result<(), String> {
+    let calls = m.get("tool_calls").and_then(Value::as_array);
+    for c in calls.into_iter().flatten() {
+        arguments(c.pointer("/function/arguments"), words)?;
+    }
+    match m.get("type").and_then(Value::as_str) {
+        Some("function_call") => arguments(m.get("arguments"), words),
+        Some("function_call_output") => content_words(m.get("output"), words),
+        _ => Ok(()),
+    }
+}
+
+/// The id of the first tool result in `body` (any API's form: a chat `tool` message, a
+/// Responses `function_call_output`, a Messages `tool_result`) that answers no call made before
+/// it, as servers refuse such a history.
+pub(super) fn orphan_result(body: &Value) -> Option<String> {
+    fn walk(v: &Value, calls: &mut Vec<String>) -> Option<String> {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        match v {
+            Value::Array(list) => list.iter().find_map(|x| walk(x, calls)),
+            Value::Object(m) => {
+                let kind = text("type");
+                let made = match kind.as_deref() {
+                    Some("tool_use") => text("id"),
+                    Some("function_call") => text("call_id"),
+                    _ => None,
+                };
+                calls.extend(made);
+                let answers = match (kind.as_deref(), text("role").as_deref()) {
+                    (Some("function_call_output"), _) => text("call_id"),
+                    (Some("tool_result"), _) => text("tool_use_id"),
+                    (_, Some("tool")) => text("tool_call_id"),
+                    _ => None,
+                };
+                if let Some(id) = answers.filter(|id| !calls.contains(id)) {
+                    return Some(id);
+                }
+                let made = m.get("tool_calls").and_then(Value::as_array);
+                calls.extend(
+                    made.into_iter()
+                        .flatten()
+                        .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_string)),
+                );
+                m.values().find_map(|x| walk(x, calls))
+            }
+            _ => None,
+        }
+    }
+    let history = body.get("messages").or_else(|| body.get("input"))?;
+    walk(history, &mut Vec::new())
+}
+
+/// The words of a call's JSON arguments (a string of JSON): its string values'.
+fn arguments(text: Option<&Value>, words: &mut Vec<String>) -> Result<(), String> {
+    let Some(Value::String(text)) = text else {
+        return Ok(());
+    };
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("a tool call's arguments are not valid JSON: {e}"))?;
+    string_words(Some(&v), words);
+    Ok(())
+}
+
+/// The words of every string in `v`, at any depth.
+fn string_words(v: Option<&Value>, words: &mut Vec<String>) {
+    match v {
+        Some(Value::String(s)) => words.extend(s.split_whitespace().map(str::to_string)),
+        Some(Value::Array(list)) => list.iter().for_each(|x| string_words(Some(x), words)),
+        Some(Value::Object(m)) => m.values().for_each(|x| string_words(Some(x), words)),
+        _ => {}
+    }
 }
 
 /// Appends the words of the request's tool definitions (`tools`, in any API's form): every

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::api::{Ask, Route, Writer};
 use super::json::push_json_str;
-use super::read::{cap, content_words, exact, first_tool, tool_words};
+use super::read::{call_words, cap, content_words, exact, first_tool, tool_words};
 use super::reply::Reply;
 
 /// The Responses API's route.
@@ -35,6 +35,7 @@ fn read(body: &Value, n: u64) -> Result<Ask, String> {
         Some(Value::Array(items)) => {
             for item in items {
                 content_words(item.get("content"), &mut words)?;
+                call_words(item, &mut words)?;
             }
         }
         _ => return Err("missing or invalid 'input'".into()),

@@ -6,6 +6,12 @@
 //! Mistral and SmolLM vocabularies, so a prompt of N words is close to N tokens. The measured
 //! deviation is in docs/prompts.md.
 
+mod conversation;
+mod tools;
+
+pub use conversation::{conversation, Reply};
+pub use tools::{tools, Tool};
+
 use crate::rng::{key, Rng};
 use crate::schedule::PlannedRequest;
 
@@ -109,9 +115,9 @@ const WORDS: [&str; 96] = [
 ];
 
 /// Stream tag for prompt text, distinct from the schedule's own streams.
-const PROMPT_TEXT: u64 = 3;
+pub(crate) const PROMPT_TEXT: u64 = 3;
 
-fn words(rng: &mut Rng, n: u32, out: &mut String) {
+pub(crate) fn words(rng: &mut Rng, n: u32, out: &mut String) {
     for _ in 0..n {
         out.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
     }
@@ -119,71 +125,9 @@ fn words(rng: &mut Rng, n: u32, out: &mut String) {
 
 /// The shared text of prefix group `group` of `tokens` words (a class's `prefix`, a session's
 /// `system`): the same for every request of the group.
-fn prefix_words(seed: u64, group: u32, tokens: u32, out: &mut String) {
+pub(crate) fn prefix_words(seed: u64, group: u32, tokens: u32, out: &mut String) {
     let mut rng = Rng::new(key(&[seed, PROMPT_TEXT, 0, tokens as u64, group as u64]));
     words(&mut rng, tokens, out);
-}
-
-/// One synthetic function definition a request offers the model: its name, what it does, and
-/// the JSON Schema of its parameters (the chat form; each dialect writes it its own way).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tool {
-    pub name: String,
-    pub description: String,
-    pub parameters: serde_json::Value,
-}
-
-/// The tools `r` offers: its class's `tools` definitions, each of `tool_tokens` words (drawn
-/// per tool from the seed and the class, so every request of a class offers the same set, as
-/// an agent does: a server's prefix cache holds them once). The words are split between the
-/// description and one to three string parameters' descriptions.
-pub fn tools(schedule: &crate::schedule::Schedule, r: &PlannedRequest) -> Vec<Tool> {
-    let Some(form) = schedule.class_plan(r).map(|c| &c.form) else {
-        return Vec::new();
-    };
-    let n = form.tools.unwrap_or(0);
-    (0..n)
-        .map(|k| {
-            let mut rng = Rng::new(key(&[
-                schedule.seed,
-                PROMPT_TEXT,
-                5,
-                r.class as u64,
-                k as u64,
-            ]));
-            let total = match &form.tool_tokens {
-                Some(d) => crate::schedule::sample::length(d, &mut rng),
-                None => crate::schedule::DEFAULT_TOOL_TOKENS as u32,
-            };
-            let params = 1 + k % 3;
-            let mut text = |n: u32| {
-                let mut out = String::with_capacity(n as usize * 7);
-                words(&mut rng, n, &mut out);
-                out.trim_start().to_string()
-            };
-            let each = total / (params + 1);
-            let description = text(total - each * params);
-            let mut properties = serde_json::Map::new();
-            let mut required = Vec::new();
-            for p in 0..params {
-                let name = format!("arg{p}");
-                properties.insert(
-                    name.clone(),
-                    serde_json::json!({"type": "string", "description": text(each)}),
-                );
-                required.push(serde_json::Value::String(name));
-            }
-            Tool {
-                name: format!("tool_{}_{k}", r.class),
-                description,
-                parameters: serde_json::json!({
-                    "type": "object",
-                    "properties": properties,
-                    "required": required,
-                }),
-            }
-        })
-        .collect()
 }
 
 /// `n` words of synthesized text for a calibration probe (the same for every run).
@@ -238,6 +182,15 @@ impl Prompt {
     }
 }
 
+/// `n` words of a conversation's text: purpose 1 is a turn's user text (the request's own words,
+/// as for any request), 5 its planned reply.
+pub(crate) fn turn_words(seed: u64, purpose: u64, id: u64, n: u32) -> String {
+    let mut rng = Rng::new(key(&[seed, PROMPT_TEXT, purpose, id]));
+    let mut out = String::with_capacity(n as usize * 7);
+    words(&mut rng, n, &mut out);
+    out.trim_start().to_string()
+}
+
 /// The `n` inputs of an embeddings request, `input_tokens / n` words each (input k's words
 /// from the request's id and k, purposes 1000 on: every input differs, and a rerun sends the same).
 fn batch(seed: u64, r: &PlannedRequest, n: u32) -> Vec<String> {
@@ -245,85 +198,6 @@ fn batch(seed: u64, r: &PlannedRequest, n: u32) -> Vec<String> {
     (0..n as u64)
         .map(|k| turn_words(seed, 1_000 + k, r.id, each))
         .collect()
-}
-
-/// An earlier turn's reply as the server sent it (`history = live`): its text and tokens.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Reply {
-    pub text: String,
-    pub tokens: u32,
-}
-
-/// `n` words of a conversation's text: purpose 1 is a turn's user text (the request's own words,
-/// as for any request), 5 its planned reply.
-fn turn_words(seed: u64, purpose: u64, id: u64, n: u32) -> String {
-    let mut rng = Rng::new(key(&[seed, PROMPT_TEXT, purpose, id]));
-    let mut out = String::with_capacity(n as usize * 7);
-    words(&mut rng, n, &mut out);
-    out.trim_start().to_string()
-}
-
-/// The prompt of `session[index]`, a request of a conversation whose requests (in plan order)
-/// are `session`, and its length in tokens: the system prompt, then for each kept earlier turn
-/// its user text and reply (branch 0's), then the request's new user text. With `live` (one
-/// entry per earlier turn: the server's reply) the real replies are carried and `max_context`
-/// is applied to their real lengths; otherwise the plan's own replies and `first_turn` are.
-pub fn conversation(
-    seed: u64,
-    session: &[PlannedRequest],
-    index: usize,
-    live: Option<(&[Reply], Option<u32>)>,
-) -> (Prompt, u32) {
-    use serde_json::json;
-    let r = &session[index];
-    let Some(me) = r.session else {
-        return (Prompt::Text(prompt(seed, r)), r.input_tokens);
-    };
-    // Branch 0 of every earlier turn, in turn order.
-    let earlier: Vec<&PlannedRequest> = session
-        .iter()
-        .filter(|q| q.session.is_some_and(|t| t.branch == 0 && t.turn < me.turn))
-        .collect();
-    let lens: Vec<u32> = earlier
-        .iter()
-        .enumerate()
-        .map(|(j, q)| {
-            let new = q.session.map_or(0, |t| t.new_tokens);
-            let reply = match live {
-                Some((replies, _)) => replies.get(j).map_or(0, |x| x.tokens),
-                None => q.output_tokens,
-            };
-            new.saturating_add(reply)
-        })
-        .collect();
-    let first = match live {
-        Some((_, max)) => {
-            crate::schedule::content::kept_from(&lens, r.prefix_tokens, me.new_tokens, max)
-        }
-        None => me.first_turn,
-    } as usize;
-    let mut messages = Vec::with_capacity(2 + 2 * earlier.len());
-    let mut tokens = r.prefix_tokens as u64 + me.new_tokens as u64;
-    if let Some(group) = r.prefix_group {
-        let mut system = String::with_capacity(r.prefix_tokens as usize * 7);
-        prefix_words(seed, group, r.prefix_tokens, &mut system);
-        messages.push(json!({"role": "system", "content": system.trim_start()}));
-    }
-    for (j, q) in earlier.iter().enumerate().skip(first) {
-        let new = q.session.map_or(0, |t| t.new_tokens);
-        messages.push(json!({"role": "user", "content": turn_words(seed, 1, q.id, new)}));
-        let reply = match live {
-            Some((replies, _)) => replies.get(j).map(|x| x.text.clone()).unwrap_or_default(),
-            None => turn_words(seed, 5, q.id, q.output_tokens),
-        };
-        messages.push(json!({"role": "assistant", "content": reply}));
-        tokens += lens[j] as u64;
-    }
-    messages.push(json!({"role": "user", "content": turn_words(seed, 1, r.id, me.new_tokens)}));
-    (
-        Prompt::Conversation(serde_json::Value::Array(messages)),
-        tokens.min(crate::schedule::sample::MAX_LENGTH as u64) as u32,
-    )
 }
 
 /// The prompt of a request: its dataset entry when it has one, an embeddings batch's inputs,
