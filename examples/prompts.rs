@@ -25,6 +25,7 @@ fn main() {
             prompt: None,
             session: None,
             inputs: None,
+            recorded: None,
         };
         let text = prompt(7, &r);
         println!("{}", serde_json::json!({"tokens": n, "prompt": text}));

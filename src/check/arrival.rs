@@ -104,6 +104,7 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         "failed",
         "skip_bad_rows",
         "sessions",
+        "models",
     ];
     let a = Args::bind(ctx, "trace", e.span, args, &params);
     let ex = "trace(\"traces/azure_conv.csv\", format: azure)";
@@ -136,6 +137,10 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
     let columns = match a.get("columns") {
         Some(c) => Some(columns(ctx, c)?),
         None => None,
+    };
+    let models = match a.get("models") {
+        Some(m) => models(ctx, m)?,
+        None => Vec::new(),
     };
     let time_unit = a.get("time_unit").map(|u| {
         ctx.keyword(u, "time unit", &TimeUnit::NAMES)
@@ -183,6 +188,7 @@ pub(crate) fn trace(ctx: &mut Ctx, e: &Expr, args: &[crate::syntax::Arg]) -> Opt
         replay_failed,
         skip_bad_rows,
         sessions,
+        models,
     })
     .filter(|_| ok)
 }
@@ -212,17 +218,54 @@ fn columns(ctx: &mut Ctx, expr: &Expr) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     for (key, value) in entries {
         // `session` (and `turn`) make the rows of one conversation a session.
-        let known = ["at", "input", "output", "session", "turn"];
+        // `model`, `api` and `images` say what each row was sent as.
+        let known = [
+            "at", "input", "output", "session", "turn", "model", "api", "images",
+        ];
         if !known.contains(&key.text.as_str()) {
             ctx.error(
                 Diagnostic::error(key.span, format!("unknown column role '{}'", key.text))
-                    .label("expected at, input, output, session or turn")
+                    .label("expected at, input, output, session, turn, model, api or images")
                     .suggest(closest(&key.text, known)),
             );
             continue;
         }
         if let Some(v) = ctx.string(value, &key.text) {
             out.push((key.text.clone(), v));
+        }
+    }
+    Some(out)
+}
+
+/// `models: {"ChatGPT": "base", "GPT-4": large}`: each model name the trace's rows give, and
+/// the workload's model its requests name instead (a value without quotes is a param, so
+/// `--set` renames it).
+fn models(ctx: &mut Ctx, expr: &Expr) -> Option<Vec<(String, String)>> {
+    let e = ctx.resolve(expr)?;
+    let ExprKind::Map(entries) = &e.kind else {
+        ctx.mismatch(
+            e,
+            "models",
+            "a map like { \"ChatGPT\": \"base\", \"GPT-4\": \"large\" }",
+        );
+        return None;
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (key, value) in entries {
+        if out.iter().any(|(k, _)| *k == key.text) {
+            ctx.error(Diagnostic::error(
+                key.span,
+                format!("the trace's model '{}' is mapped twice", key.text),
+            ));
+            continue;
+        }
+        match ctx.string(value, "a model name") {
+            Some(v) if v.trim().is_empty() => ctx.error(Diagnostic::error(
+                value.span,
+                "a model name cannot be empty",
+            )),
+            Some(v) => out.push((key.text.clone(), v)),
+            None => {}
         }
     }
     Some(out)

@@ -51,6 +51,27 @@ pub struct ProfileArgs {
     /// Prefill tokens per step.
     #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u32).range(1..))]
     pub prefill_budget: Option<u32>,
+    /// Serve another model beside --model, each request naming it costing FACTOR times a
+    /// default one per sequence and per prefill token (repeat for more models).
+    #[arg(long, value_name = "NAME=FACTOR", value_parser = model_cost)]
+    pub model_cost: Vec<(String, f64)>,
+}
+
+/// `NAME=FACTOR`: a model's name and its cost, a positive number.
+fn model_cost(s: &str) -> Result<(String, f64), String> {
+    let (name, factor) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("expected NAME=FACTOR, found '{s}'"))?;
+    let factor: f64 = factor
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{factor}' is not a number"))?;
+    if name.trim().is_empty() || !(factor.is_finite() && factor > 0.0) {
+        return Err(format!(
+            "expected a model name and a cost above 0, found '{s}'"
+        ));
+    }
+    Ok((name.trim().to_string(), factor))
 }
 
 impl ProfileArgs {
@@ -68,6 +89,7 @@ impl ProfileArgs {
         p.max_seqs = self.max_seqs.unwrap_or(p.max_seqs);
         p.kv_capacity = self.kv_capacity.unwrap_or(p.kv_capacity);
         p.prefill_budget = self.prefill_budget.unwrap_or(p.prefill_budget);
+        p.model_costs = self.model_cost.clone();
         p
     }
 }

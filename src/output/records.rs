@@ -42,18 +42,22 @@ fn opt<T: ToString>(v: Option<T>, none: &str) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| none.to_string())
 }
 
-/// `,"api":…,"model":…` where the request's class names its own API or model, and
-/// `,"images":["512x512",…]` where it sends images (other plans list as they always did).
+/// `,"api":…,"model":…` where the request's class (or its trace row) names its own API or
+/// model, and `,"images":["512x512",…]` where it sends images (other plans list as they always
+/// did).
 fn form(s: &Schedule, r: &PlannedRequest) -> String {
     let mut out = String::new();
-    let Some(c) = s.class_plan(r).filter(|c| !c.form.is_plain()) else {
+    let class = s.class_plan(r).filter(|c| !c.form.is_plain());
+    let said = s.recorded_of(r);
+    if class.is_none() && said.is_none() {
         return out;
-    };
+    }
     out.push_str(&format!(",\"api\":\"{}\"", s.api_of(r).as_str()));
     if let Some(m) = s.model_of(r) {
         out.push_str(&format!(",\"model\":{}", json_str(m)));
     }
-    if c.form.images.is_some() {
+    let images = class.is_some_and(|c| c.form.images.is_some());
+    if images || said.is_some_and(|x| x.images.is_some()) {
         let sizes: Vec<String> = s
             .images_of(r)
             .iter()

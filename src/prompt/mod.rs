@@ -283,6 +283,7 @@ mod tests {
             prefix_tokens: prefix,
             think_ns: None,
             blocks: None,
+            recorded: None,
             prompt: None,
             inputs: None,
             session: None,

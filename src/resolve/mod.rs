@@ -193,7 +193,48 @@ impl Resolver {
                 .help("say failed: skip or failed: replay (llmw replay: --failed skip|replay)"),
             );
         }
+        if let Some(t) = rows.as_ref().filter(|_| arrival && !tr.models.is_empty()) {
+            self.unmapped_models(tr, t);
+        }
         rows
+    }
+
+    /// With `models: {...}`, every model the trace's rows name must be mapped: a name sent as
+    /// the trace has it would reach a server that serves no such model.
+    fn unmapped_models(&mut self, tr: &TraceRef, t: &Trace) {
+        let mut missing: Vec<(String, usize)> = Vec::new();
+        for (i, name) in t.models.iter().enumerate() {
+            if tr.models.iter().any(|(from, _)| from == name) {
+                continue;
+            }
+            let rows = t.rows.iter().filter(|r| r.model == Some(i as u32)).count();
+            missing.push((name.clone(), rows));
+        }
+        if missing.is_empty() {
+            return;
+        }
+        let list: Vec<String> = missing
+            .iter()
+            .map(|(m, n)| format!("'{m}' ({n} rows)"))
+            .collect();
+        let example: Vec<String> = missing
+            .iter()
+            .map(|(m, _)| format!("{m:?}: \"…\""))
+            .collect();
+        self.diagnostics.push(
+            Diagnostic::error(
+                tr.path.span,
+                format!(
+                    "the trace names models its models map leaves out: {}",
+                    list.join(", ")
+                ),
+            )
+            .label("this trace")
+            .help(format!(
+                "map every one: models: {{ {} }}",
+                example.join(", ")
+            )),
+        );
     }
 
     /// Replaces every `empirical(...)` in `dist` by the column's values (left in place, and

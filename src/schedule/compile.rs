@@ -18,6 +18,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
     let mut phases = Vec::new();
     let mut requests = Vec::new();
     let mut blocks: Vec<Vec<u64>> = Vec::new();
+    let mut recorded: Vec<super::Recorded> = Vec::new();
     let mut prompts: Vec<serde_json::Value> = Vec::new();
     let mut block_tokens = super::replay::DEFAULT_BLOCK;
     let mut start = Some(0u64);
@@ -208,8 +209,13 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                     super::replay::Tables {
                         blocks: &mut blocks,
                         classes: &mut classes,
+                        recorded: &mut recorded,
                     },
-                );
+                )
+                .map_err(|message| CompileError::Trace {
+                    phase: phase.name.clone(),
+                    message,
+                })?;
                 if requests.len() + replayed.requests.len() > MAX_PLANNED as usize {
                     return Err(CompileError::TooLarge {
                         phase: phase.name.clone(),
@@ -262,6 +268,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
         blocks,
         block_tokens,
         prompts,
+        recorded,
         shard: None,
         shard_users: Vec::new(),
     };

@@ -135,6 +135,7 @@ fn single(
         prefix_tokens,
         think_ns,
         blocks: None,
+        recorded: None,
         prompt,
         session: None,
         inputs,
@@ -210,6 +211,7 @@ fn conversation(head: &Head, session: &Session, rng: &mut Rng, out: &mut Vec<Pla
                 prefix_tokens: system,
                 think_ns,
                 blocks: None,
+                recorded: None,
                 prompt: None,
                 inputs: None,
                 session: Some(SessionTurn {

@@ -4,7 +4,7 @@
 //! storing them per request. A conversation draws its model once (from its id), and under
 //! `spread = session` its replica once, so every turn names the same ones.
 
-use super::{Api, ClassPlan, PlannedRequest, Schedule, Spread};
+use super::{Api, ClassPlan, Form, PlannedRequest, Schedule, Spread};
 use crate::rng::{key, purpose, Rng};
 
 impl Schedule {
@@ -17,15 +17,25 @@ impl Schedule {
             .find(|c| c.id == r.class)
     }
 
-    /// The API `r` is sent to.
+    /// What `r`'s trace row says it was sent as, if it says.
+    pub fn recorded_of(&self, r: &PlannedRequest) -> Option<&super::Recorded> {
+        self.recorded.get(r.recorded? as usize)
+    }
+
+    /// The API `r` is sent to: its trace row's, else its class's, else the target's.
     pub fn api_of(&self, r: &PlannedRequest) -> Api {
-        self.class_plan(r)
-            .and_then(|c| c.form.api)
+        self.recorded_of(r)
+            .and_then(|x| x.api)
+            .or_else(|| self.class_plan(r).and_then(|c| c.form.api))
             .unwrap_or(self.target.api)
     }
 
-    /// The model `r` names, when its class names its own (`None`: the target's).
+    /// The model `r` names: its trace row's (as `models:` maps it), else its class's when the
+    /// class names its own (`None`: the target's).
     pub fn model_of(&self, r: &PlannedRequest) -> Option<&str> {
+        if let Some(m) = self.recorded_of(r).and_then(|x| x.model.as_deref()) {
+            return Some(m);
+        }
         let models = &self.class_plan(r)?.form.models;
         if models.len() <= 1 {
             return models.first().map(|(m, _)| m.as_str());
@@ -41,18 +51,19 @@ impl Schedule {
         models.last().map(|(m, _)| m.as_str())
     }
 
-    /// The images `r` sends with its user text, each its width and height: how many drawn from
-    /// its class's `images`, each size from its `image_size` shares, from the seed and the
-    /// request's id (a turn of a conversation draws its own).
+    /// The images `r` sends with its user text, each its width and height: how many its trace
+    /// row says, else drawn from its class's `images`; each size from the class's `image_size`
+    /// shares (512x512 without); from the seed and the request's id (a turn of a conversation
+    /// draws its own).
     pub fn images_of(&self, r: &PlannedRequest) -> Vec<(u32, u32)> {
-        let Some(form) = self.class_plan(r).map(|c| &c.form) else {
-            return Vec::new();
-        };
-        let Some(count) = &form.images else {
-            return Vec::new();
-        };
+        static NONE: Form = Form::PLAIN;
+        let form = self.class_plan(r).map_or(&NONE, |c| &c.form);
         let mut rng = Rng::new(key(&[self.seed, purpose::IMAGES, r.id]));
-        let n = super::sample::count(count, &mut rng, crate::limits::MAX_IMAGES);
+        let n = match (self.recorded_of(r).and_then(|x| x.images), &form.images) {
+            (Some(n), _) => n,
+            (None, Some(count)) => super::sample::count(count, &mut rng, crate::limits::MAX_IMAGES),
+            (None, None) => return Vec::new(),
+        };
         (0..n)
             .map(|_| {
                 let mut u = rng.f64();
@@ -101,6 +112,7 @@ impl Schedule {
                     .phases
                     .iter()
                     .any(|p| p.classes.iter().any(|c| c.form.api == Some(a)))
+                || self.recorded.iter().any(|x| x.api == Some(a))
         };
         Api::ALL.into_iter().filter(|a| used(*a)).collect()
     }

@@ -43,6 +43,15 @@ pub fn plan_hash(s: &Schedule) -> String {
             h.update(b"inputs");
             h.update(n.to_le_bytes());
         }
+        // What a trace row says it was sent as (absent elsewhere, so other plans keep their
+        // hashes).
+        if let Some(said) = r.recorded.and_then(|i| s.recorded.get(i as usize)) {
+            h.update(b"recorded");
+            match serde_json::to_vec(said) {
+                Ok(bytes) => h.update(&bytes),
+                Err(_) => h.update(format!("{said:?}").as_bytes()),
+            }
+        }
         // Replayed prefix blocks decide the prompt text (absent for most plans).
         if let Some(list) = r.blocks.and_then(|i| s.blocks.get(i as usize)) {
             h.update(s.block_tokens.to_le_bytes());

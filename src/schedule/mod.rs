@@ -64,6 +64,9 @@ pub struct Schedule {
     pub block_tokens: u32,
     /// Real prompts of `dataset(...)` classes: a string, or a `messages` array.
     pub prompts: Vec<serde_json::Value>,
+    /// What replayed trace rows say they were sent as (their model, API, images), each
+    /// distinct combination once: [`PlannedRequest::recorded`] indexes it.
+    pub recorded: Vec<Recorded>,
     /// Set when this is one part of the plan ([`Schedule::shard`]); `hash` stays the whole
     /// plan's.
     pub shard: Option<Shard>,
@@ -194,6 +197,20 @@ pub struct PlannedRequest {
     /// An embeddings request's inputs (`inputs = DIST`), each of `input_tokens / inputs`
     /// tokens; `None`: one input, or not an embeddings request.
     pub inputs: Option<u32>,
+    /// A replayed trace row that says what it was sent as: index into [`Schedule::recorded`].
+    pub recorded: Option<u32>,
+}
+
+/// What a trace row says its request was: the workload model its model maps to (`models:`),
+/// its API and its image count. What it does not say comes from its class, as for any request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Recorded {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<Api>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<u32>,
 }
 
 /// Where a request stands in its conversation. Its prompt is the system prompt (the request's

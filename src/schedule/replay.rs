@@ -7,7 +7,7 @@
 use super::content::{self, request_id};
 use super::{PhasePlan, PlannedRequest, SessionTurn};
 use crate::trace::{self, Transform};
-use crate::workload::{Phase, TraceRef};
+use crate::workload::{Api, Phase, TraceRef};
 
 /// Mooncake's block size when the trace call gives none.
 pub const DEFAULT_BLOCK: u32 = 512;
@@ -20,10 +20,12 @@ pub struct Replayed {
     pub sessions: bool,
 }
 
-/// The plan's tables a trace phase adds to: prefix-block lists, class names.
+/// The plan's tables a trace phase adds to: prefix-block lists, class names, what rows say
+/// they were sent as.
 pub struct Tables<'a> {
     pub blocks: &'a mut Vec<Vec<u64>>,
     pub classes: &'a mut Vec<String>,
+    pub recorded: &'a mut Vec<super::Recorded>,
 }
 
 pub fn requests(
@@ -34,10 +36,11 @@ pub fn requests(
     read: &trace::Trace,
     base_ns: u64,
     tables: Tables,
-) -> Replayed {
+) -> Result<Replayed, String> {
     let Tables {
         blocks,
         classes: class_names,
+        recorded,
     } = tables;
     // The resolve stage loaded the rows and refused failed rows without a `failed:` choice.
     let t = Transform {
@@ -92,6 +95,24 @@ pub fn requests(
                     }
                 };
             }
+            r.recorded = recorded_of(&row, read, tr, recorded);
+            if let Some(i) = r.recorded {
+                let said = &recorded[i as usize];
+                let api = said.api.or(plan
+                    .classes
+                    .iter()
+                    .find(|c| c.id == r.class)
+                    .and_then(|c| c.form.api));
+                if let (Some(n @ 1..), Some(api @ (Api::Completions | Api::Embeddings))) =
+                    (said.images, api)
+                {
+                    return Err(format!(
+                        "trace line {}: {n} images on api {}, which carries none (images go with chat, responses or messages)",
+                        row.line,
+                        api.as_str()
+                    ));
+                }
+            }
             if in_session {
                 // One system prompt for the whole conversation: its first turn's.
                 let (group, tokens) = *system.get_or_insert((r.prefix_group, r.prefix_tokens));
@@ -137,11 +158,41 @@ pub fn requests(
             .map(|a| a - base_ns + 1)
             .unwrap_or(0)
     });
-    Replayed {
+    Ok(Replayed {
         requests: out,
         duration_ns,
         sessions,
+    })
+}
+
+/// What `row` says it was sent as, in `recorded` (added if new): its model as `tr.models`
+/// maps it (the trace's names are sent only through the map), its API and images. `None` for a
+/// row that says none of them.
+fn recorded_of(
+    row: &trace::Row,
+    read: &trace::Trace,
+    tr: &TraceRef,
+    recorded: &mut Vec<super::Recorded>,
+) -> Option<u32> {
+    let model = row
+        .model
+        .and_then(|m| read.models.get(m as usize))
+        .and_then(|name| tr.models.iter().find(|(from, _)| from == name))
+        .map(|(_, to)| to.clone());
+    let api = row.api.and_then(|a| Api::ALL.get(a as usize).copied());
+    let said = super::Recorded {
+        model,
+        api,
+        images: row.images,
+    };
+    if said == super::Recorded::default() {
+        return None;
     }
+    let at = recorded.iter().position(|r| *r == said).unwrap_or_else(|| {
+        recorded.push(said);
+        recorded.len() - 1
+    });
+    Some(at as u32)
 }
 
 /// The rows as units in order of their first send: each row alone, or (with `sessions`) each

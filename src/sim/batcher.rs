@@ -34,6 +34,8 @@ pub struct Job {
     pub answer_blocks: Vec<u64>,
     pub output_tokens: u32,
     pub stopped: bool,
+    /// Its model's cost: its share of a step's per-sequence and per-prefill-token time.
+    pub cost: f64,
     pub events: mpsc::UnboundedSender<Event>,
 }
 
@@ -112,14 +114,18 @@ pub async fn run(profile: Profile, mut jobs: mpsc::UnboundedReceiver<Job>, gauge
         gauges.kv_used.store(kv_used, Ordering::Relaxed);
 
         // Plan the step: decoders emit a token; prefill takes the budget in admission order.
-        let decoding = running.iter().filter(|s| s.to_prefill == 0).count();
+        let decoding: f64 = running
+            .iter()
+            .filter(|s| s.to_prefill == 0)
+            .map(|s| s.job.cost)
+            .sum();
         let mut budget = profile.prefill_budget as u64;
-        let mut prefill_tokens = 0;
+        let mut prefill_tokens = 0.0;
         for s in running.iter_mut() {
             if s.to_prefill > 0 && budget > 0 {
                 let take = s.to_prefill.min(budget);
                 budget -= take;
-                prefill_tokens += take;
+                prefill_tokens += take as f64 * s.job.cost;
                 s.to_prefill -= take;
             }
         }

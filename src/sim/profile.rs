@@ -38,6 +38,10 @@ pub struct Profile {
     /// Output length when the request neither sets `ignore_eos` nor `min_tokens`: the mean of
     /// the simulated natural stopping point (capped by `max_tokens`).
     pub natural_output_mean: u32,
+    /// Models served beside the default one, each with its cost: a request naming one costs
+    /// that many times a default request's per-sequence and per-prefill-token time (a LoRA
+    /// adapter's extra work, a larger model's). Any other name costs 1.
+    pub model_costs: Vec<(String, f64)>,
 }
 
 impl Profile {
@@ -53,6 +57,7 @@ impl Profile {
                 prefill_budget: 4096,
                 block_tokens: 16,
                 natural_output_mean: 200,
+                model_costs: Vec::new(),
             },
             ProfileName::Fast => Profile {
                 step_base_us: 0.0,
@@ -64,16 +69,23 @@ impl Profile {
                 prefill_budget: u32::MAX,
                 block_tokens: 16,
                 natural_output_mean: 200,
+                model_costs: Vec::new(),
             },
         }
     }
 
-    /// The duration of one step, in seconds.
-    pub fn step_seconds(&self, running: usize, prefill_tokens: u64, kv_tokens: u64) -> f64 {
-        (self.step_base_us
-            + self.per_seq_us * running as f64
-            + self.per_prefill_token_us * prefill_tokens as f64)
+    /// The duration of one step, in seconds: `running` and `prefill_tokens` are each weighted
+    /// by their model's cost ([`Profile::cost_of`]), 1 for the default model.
+    pub fn step_seconds(&self, running: f64, prefill_tokens: f64, kv_tokens: u64) -> f64 {
+        (self.step_base_us + self.per_seq_us * running + self.per_prefill_token_us * prefill_tokens)
             / 1e6
             + self.per_kv_token_ns * kv_tokens as f64 / 1e9
+    }
+
+    /// The cost of a request naming `model` (1 unless `model_costs` says otherwise).
+    pub fn cost_of(&self, model: Option<&str>) -> f64 {
+        model
+            .and_then(|m| self.model_costs.iter().find(|(name, _)| name == m))
+            .map_or(1.0, |(_, c)| *c)
     }
 }

@@ -38,6 +38,14 @@ pub struct Row {
     /// `llmw` traces: the row's branch within its turn (`fanout`); rows of one turn and
     /// conversation are sent together.
     pub branch: Option<u32>,
+    /// The model the row names (BurstGPT's `Model`, a generic trace's `model` column): an
+    /// index into [`Trace::models`].
+    pub model: Option<u32>,
+    /// The API the row was sent to (a generic trace's `api` column): an index into
+    /// [`API_NAMES`].
+    pub api: Option<u8>,
+    /// The images the request carried (a generic trace's `images` column).
+    pub images: Option<u32>,
     /// 1-based line of the row in its file.
     pub line: u64,
 }
@@ -55,6 +63,9 @@ impl Row {
             session: None,
             turn: None,
             branch: None,
+            model: None,
+            api: None,
+            images: None,
             line,
         }
     }
@@ -68,7 +79,25 @@ pub struct Trace {
     pub skipped: u64,
     /// The first few skipped rows' messages.
     pub skipped_examples: Vec<String>,
+    /// The model names rows name, in order of first appearance.
+    pub models: Vec<String>,
 }
+
+impl Trace {
+    /// The number of model `name` in [`Trace::models`], added if new.
+    pub(crate) fn model_number(&mut self, name: &str) -> u32 {
+        match self.models.iter().position(|m| m == name) {
+            Some(i) => i as u32,
+            None => {
+                self.models.push(name.to_string());
+                (self.models.len() - 1) as u32
+            }
+        }
+    }
+}
+
+/// The APIs a trace's `api` column may name, in the language's order (`api = ...`).
+pub const API_NAMES: [&str; 5] = ["chat", "completions", "responses", "messages", "embeddings"];
 
 #[derive(Debug, Error, PartialEq)]
 pub enum TraceError {

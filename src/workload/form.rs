@@ -68,6 +68,19 @@ pub use crate::image::Format as ImageFormat;
 pub const DEFAULT_IMAGE_SIZE: (u32, u32) = (512, 512);
 
 impl Form {
+    /// Nothing set, as a constant.
+    pub const PLAIN: Form = Form {
+        api: None,
+        models: Vec::new(),
+        inputs: None,
+        images: None,
+        image_sizes: Vec::new(),
+        image_format: None,
+        tools: None,
+        tool_tokens: None,
+        tool_choice: None,
+    };
+
     /// Nothing set: the class is sent as the target says (left out of the plan's encoding, so
     /// plans from before keep their hash).
     pub fn is_plain(&self) -> bool {

@@ -121,6 +121,10 @@ pub struct TraceRef {
     /// their own times. (Left out of the hash encoding when true, the default.)
     #[serde(skip_serializing_if = "is_true")]
     pub sessions: bool,
+    /// `models: {...}`: the trace's model names and the workload's model each row's request
+    /// names instead. (Left out of the hash encoding when empty.)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<(String, String)>,
 }
 
 fn is_true(b: &bool) -> bool {

@@ -52,6 +52,16 @@ pub fn errors(text: &str) -> String {
     }
 }
 
+/// The rendered diagnostics of a workload that checks but does not load: a file it names
+/// is missing or malformed (panics if it loads).
+pub fn load_errors(text: &str) -> String {
+    let (sources, result) = llmw::load_text("test.llmw", text, &Overrides::default());
+    match result {
+        Ok(_) => panic!("expected diagnostics for:\n{text}"),
+        Err(d) => render(&sources, &d, Style::Plain),
+    }
+}
+
 /// A workload with one open-loop phase.
 pub fn open_phase(arrival: &str, duration: &str) -> String {
     format!(

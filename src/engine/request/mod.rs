@@ -206,17 +206,17 @@ impl Sender {
         (body, made, offered)
     }
 
-    /// `r`'s images, made now from the plan (its class's count, sizes and format).
+    /// `r`'s images, made now from the plan (its trace row's or its class's count, its class's
+    /// sizes and format).
     fn images(&self, r: &PlannedRequest) -> (Vec<Picture>, Images) {
         use base64::Engine as _;
-        let Some(form) = self.schedule.class_plan(r).map(|c| &c.form) else {
-            return (Vec::new(), Images::default());
-        };
-        if form.images.is_none() {
+        let form = self.schedule.class_plan(r).map(|c| &c.form);
+        let said = self.schedule.recorded_of(r).and_then(|x| x.images);
+        if said.is_none() && form.is_none_or(|f| f.images.is_none()) {
             return (Vec::new(), Images::default());
         }
         let sizes = self.schedule.images_of(r);
-        let format = form.image_format.unwrap_or_default();
+        let format = form.and_then(|f| f.image_format).unwrap_or_default();
         let mut made = Images {
             count: Some(sizes.len() as u32),
             ..Images::default()

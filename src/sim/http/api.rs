@@ -37,8 +37,8 @@ pub(super) type Read = fn(body: &Value, n: u64) -> Result<Ask, String>;
 
 /// What an API answers one method and path with.
 pub(super) enum Route {
-    /// This JSON at once, given the server's model name (`GET /v1/models`).
-    Json(fn(model: &str) -> Value),
+    /// This JSON at once, given the server's model names, its own first (`GET /v1/models`).
+    Json(fn(models: &[&str]) -> Value),
     /// A completion, its body read by this.
     Complete(Read),
     /// A batch of inputs embedded (`embeddings.rs`): no generation, no stream.

@@ -115,14 +115,25 @@ pub(super) async fn complete(
         answer_blocks,
         output_tokens,
         stopped,
+        cost: state
+            .profile
+            .cost_of(body.get("model").and_then(Value::as_str)),
         events: tx,
     };
     if state.jobs.send(job).is_err() {
         let message = "the simulator is shutting down";
         return (error(StatusCode::SERVICE_UNAVAILABLE, message), false);
     }
+    // A model it serves beside the default answers in its own name, as vLLM names a LoRA
+    // adapter's answers.
+    let asked = body.get("model").and_then(Value::as_str);
+    let served = state.profile.model_costs.iter().map(|(m, _)| m.as_str());
+    let model = match asked {
+        Some(m) if served.clone().any(|s| s == m) => m.to_string(),
+        _ => state.model.clone(),
+    };
     let reply = Reply {
-        model: state.model.clone(),
+        model,
         prompt_tokens,
         output_tokens,
         reasoning,

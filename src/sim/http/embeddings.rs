@@ -44,7 +44,8 @@ pub(super) async fn answer(body: &Value, state: &State) -> hyper::Response<Body>
     };
     let total: u32 = tokens.iter().sum();
     let p = &state.profile;
-    let cost_us = p.step_base_us + p.per_prefill_token_us * total as f64;
+    let cost = p.cost_of(body.get("model").and_then(Value::as_str));
+    let cost_us = p.step_base_us + p.per_prefill_token_us * total as f64 * cost;
     tokio::time::sleep(std::time::Duration::from_secs_f64(cost_us.max(0.0) / 1e6)).await;
     let data: Vec<Value> = tokens
         .iter()

@@ -26,8 +26,12 @@ pub(super) fn route(method: &Method, path: &str) -> Option<Route> {
     }
 }
 
-fn models(model: &str) -> Value {
-    json!({"object": "list", "data": [{"id": model, "object": "model", "owned_by": "llmw-sim"}]})
+fn models(models: &[&str]) -> Value {
+    let data: Vec<Value> = models
+        .iter()
+        .map(|m| json!({"id": m, "object": "model", "owned_by": "llmw-sim"}))
+        .collect();
+    json!({"object": "list", "data": data})
 }
 
 /// An error's body: `{"error": {"message", "type", "code"}}`.

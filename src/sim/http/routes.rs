@@ -76,7 +76,9 @@ pub(super) async fn route(
         (&Method::GET, "/metrics") => return (metrics(state), false),
         (method, path) => match APIS.iter().find_map(|routes| routes(method, path)) {
             Some(Route::Json(answer)) => {
-                return (full(StatusCode::OK, answer(&state.model)), false)
+                let mut names = vec![state.model.as_str()];
+                names.extend(state.profile.model_costs.iter().map(|(m, _)| m.as_str()));
+                return (full(StatusCode::OK, answer(&names)), false);
             }
             Some(Route::Complete(read)) => Some(read),
             Some(Route::Embed) => None,

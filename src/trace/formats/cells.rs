@@ -1,9 +1,9 @@
-//! One cell of a trace read: a token length, a turn number, and a file's bytes as text, with
-//! the row errors they give. A leaf.
+//! One cell of a trace read: a token length, a turn number, an API, an image count, and a
+//! file's bytes as text, with the row errors they give. A leaf.
 
 use std::path::Path;
 
-use crate::trace::{TraceError, MAX_TOKENS};
+use crate::trace::{TraceError, API_NAMES, MAX_TOKENS};
 
 /// A bad row: its line, the field, what is wrong.
 pub(super) type RowError = (u64, String, String);
@@ -48,6 +48,43 @@ pub(super) fn turn_number(raw: &str, line: u64, field: &str) -> Result<Option<u3
                     crate::limits::MAX_TURNS
                 ),
             )
+        })
+}
+
+/// An API name (one of [`API_NAMES`]), or nothing (an empty cell, `null`).
+pub(super) fn api_name(raw: &str, line: u64, field: &str) -> Result<Option<u8>, RowError> {
+    let t = raw.trim();
+    if t.is_empty() || t == "null" {
+        return Ok(None);
+    }
+    API_NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(t))
+        .map(|i| Some(i as u8))
+        .ok_or_else(|| {
+            let names = API_NAMES.join(", ");
+            (
+                line,
+                field.into(),
+                format!("expected an API ({names}), found '{t}'"),
+            )
+        })
+}
+
+/// An image count: a whole number 0..=MAX_IMAGES, or nothing (an empty cell, `null`).
+pub(super) fn image_count(raw: &str, line: u64, field: &str) -> Result<Option<u32>, RowError> {
+    let t = raw.trim();
+    if t.is_empty() || t == "null" {
+        return Ok(None);
+    }
+    let max = crate::limits::MAX_IMAGES;
+    t.parse::<u32>()
+        .ok()
+        .filter(|n| *n <= max)
+        .map(Some)
+        .ok_or_else(|| {
+            let message = format!("expected an image count 0..={max}, found '{t}'");
+            (line, field.to_string(), message)
         })
 }
 

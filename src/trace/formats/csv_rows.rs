@@ -1,11 +1,13 @@
 //! CSV traces: Azure (`TIMESTAMP`, `ContextTokens`, `GeneratedTokens`, datetimes), BurstGPT
-//! (columns by name, relative seconds, failed requests as 0-token rows, v3's `Session ID`) and
-//! generic CSV (the mapped columns, a time unit, optional `session` and `turn`).
+//! (columns by name, relative seconds, failed requests as 0-token rows, v3's `Session ID`, the
+//! `Model` column) and
+//! generic CSV (the mapped columns, a time unit, optional `session`, `turn`, `model`, `api`
+//! and `images`).
 
 use std::path::Path;
 
-use super::cells::{length, turn_number};
-use super::reader::Reader;
+use super::cells::{api_name, image_count, length, turn_number};
+use super::reader::{Names, Reader};
 use super::Format;
 use crate::trace::time::{datetime_ns, number_ns, TimeUnit};
 use crate::trace::{Row, TraceError};
@@ -80,6 +82,26 @@ pub(super) fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(),
     };
     let si = session_col.as_deref().map(find).transpose()?;
     let ti = turn_col.as_deref().map(find).transpose()?;
+    // What each row was: BurstGPT's `Model`, a generic trace's mapped columns.
+    let (model_col, api_col, images_col) = match format {
+        Format::Burstgpt => (
+            headers
+                .iter()
+                .any(|h| h == "Model")
+                .then(|| "Model".to_string()),
+            None,
+            None,
+        ),
+        Format::Azure => (None, None, None),
+        _ => (
+            r.optional_column("model"),
+            r.optional_column("api"),
+            r.optional_column("images"),
+        ),
+    };
+    let mi = model_col.as_deref().map(find).transpose()?;
+    let pi = api_col.as_deref().map(find).transpose()?;
+    let gi = images_col.as_deref().map(find).transpose()?;
     let unit = r.opts.time_unit.unwrap_or_default();
     for record in csv.records() {
         let row = match record {
@@ -129,12 +151,28 @@ pub(super) fn read_csv(r: &mut Reader, text: &str, format: Format) -> Result<(),
                         (Some(i), Some(name)) => turn_number(get(i, name)?, line, name)?,
                         _ => None,
                     };
+                    let model = match (mi, &model_col) {
+                        (Some(i), Some(name)) => {
+                            Some(get(i, name)?.trim().to_string()).filter(|m| !m.is_empty())
+                        }
+                        _ => None,
+                    };
+                    let api = match (pi, &api_col) {
+                        (Some(i), Some(name)) => api_name(get(i, name)?, line, name)?,
+                        _ => None,
+                    };
+                    let images = match (gi, &images_col) {
+                        (Some(i), Some(name)) => image_count(get(i, name)?, line, name)?,
+                        _ => None,
+                    };
                     let row = Row {
                         failed: output == 0,
                         turn,
+                        api,
+                        images,
                         ..Row::new(at, input.max(1), output, line)
                     };
-                    Ok((row, session))
+                    Ok((row, Names { session, model }))
                 })()
             }
         };

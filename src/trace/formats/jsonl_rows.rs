@@ -1,11 +1,11 @@
 //! JSONL traces: Mooncake (`timestamp` in ms, `input_length`, `output_length`, `hash_ids`
-//! prefix blocks) and generic JSONL (the mapped keys, a time unit, optional `session` and
-//! `turn`).
+//! prefix blocks) and generic JSONL (the mapped keys, a time unit, optional `session`,
+//! `turn`, `model`, `api` and `images`).
 
 use serde_json::Value;
 
-use super::cells::{length, turn_number};
-use super::reader::Reader;
+use super::cells::{api_name, image_count, length, turn_number};
+use super::reader::{Names, Reader};
 use super::Format;
 use crate::trace::time::{datetime_ns, number_ns, TimeUnit};
 use crate::trace::{Row, TraceError};
@@ -24,6 +24,11 @@ pub(super) fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(
         }
     };
     let (session_key, turn_key) = (r.optional_column("session"), r.optional_column("turn"));
+    let (model_key, api_key, images_key) = (
+        r.optional_column("model"),
+        r.optional_column("api"),
+        r.optional_column("images"),
+    );
     for (i, line_text) in text.lines().enumerate() {
         let line = i as u64 + 1;
         if line_text.trim().is_empty() {
@@ -81,12 +86,33 @@ pub(super) fn read_jsonl(r: &mut Reader, text: &str, format: Format) -> Result<(
                 Some(k) => turn_number(&as_text(field(k)?), line, k)?,
                 None => None,
             };
+            // An optional key's text (`null`: empty, so none).
+            let optional = |k: &str| {
+                field(k).map(|x| match x {
+                    Value::Null => String::new(),
+                    x => as_text(x),
+                })
+            };
+            let model = match &model_key {
+                Some(k) => Some(optional(k)?.trim().to_string()).filter(|m| !m.is_empty()),
+                None => None,
+            };
+            let api = match &api_key {
+                Some(k) => api_name(&optional(k)?, line, k)?,
+                None => None,
+            };
+            let images = match &images_key {
+                Some(k) => image_count(&optional(k)?, line, k)?,
+                None => None,
+            };
             let row = Row {
                 blocks,
                 turn,
+                api,
+                images,
                 ..Row::new(at, input, output, line)
             };
-            Ok((row, session))
+            Ok((row, Names { session, model }))
         })();
         r.push_in_session(row)?;
     }

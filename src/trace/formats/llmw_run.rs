@@ -88,6 +88,11 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
         let branch = branch
             .as_ref()
             .and_then(|c| c.as_any().downcast_ref::<Int32Array>());
+        // The model each request named (runs since models): mapped through `models:`.
+        let model = opt_col(crate::rundir::tables::requests::MODEL);
+        let model = model
+            .as_ref()
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>());
         let (Some(sched), Some(sent), Some(input), Some(output), Some(class)) = (
             sched.as_any().downcast_ref::<Int64Array>(),
             sent.as_any().downcast_ref::<Int64Array>(),
@@ -104,8 +109,12 @@ fn read_llmw_file(file: &Path, trace: &mut Trace, line: &mut u64) -> Result<(), 
             } else {
                 sched.value(i)
             };
+            let model = model
+                .filter(|c| !c.is_null(i))
+                .map(|c| trace.model_number(c.value(i)));
             trace.rows.push(Row {
                 class: Some(class.value(i).to_string()),
+                model,
                 session: session
                     .filter(|c| !c.is_null(i))
                     .map(|c| c.value(i).max(0) as u64),

@@ -19,6 +19,13 @@ pub(super) struct Reader<'a> {
     pub(super) sessions: std::collections::BTreeMap<String, u64>,
 }
 
+/// The names a row gives that the reader numbers: its conversation's and its model's.
+#[derive(Default)]
+pub(super) struct Names {
+    pub session: Option<String>,
+    pub model: Option<String>,
+}
+
 impl Reader<'_> {
     pub(super) fn file_error(&self, message: impl Into<String>) -> TraceError {
         TraceError::File {
@@ -56,23 +63,25 @@ impl Reader<'_> {
         }
     }
 
-    /// Keeps a row of the conversation it names, numbering conversations in order of first
-    /// appearance; or handles its error.
+    /// Keeps a row of the conversation and model it names, numbering conversations and
+    /// models in order of first appearance; or handles its error.
     pub(super) fn push_in_session(
         &mut self,
-        row: Result<(Row, Option<String>), RowError>,
+        row: Result<(Row, Names), RowError>,
     ) -> Result<(), TraceError> {
-        let row = row.map(|(mut row, name)| {
-            row.session = name.map(|name| {
+        let row = row.map(|(mut row, names)| {
+            row.session = names.session.map(|name| {
                 let next = self.sessions.len() as u64;
                 *self.sessions.entry(name).or_insert(next)
             });
+            row.model = names.model.map(|name| self.trace.model_number(&name));
             row
         });
         self.push(row)
     }
 
-    /// A generic format's optional column for `role` (`session`, `turn`).
+    /// A generic format's optional column for `role` (`session`, `turn`, `model`, `api`,
+    /// `images`).
     pub(super) fn optional_column(&self, role: &str) -> Option<String> {
         self.opts
             .columns
