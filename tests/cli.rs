@@ -282,10 +282,12 @@ fn run_workload(name: &str, text: &str) -> (std::path::PathBuf, Output) {
 
 #[test]
 fn a_missed_slo_exits_3_from_run_and_analyze_and_the_report_is_self_contained() {
-    let text = "workload \"slo\" {\n target { ignore_eos = true }\n requests { input = 10 output = 5 }\n phase \"p\" { requests = 20 concurrency = 2 }\n slo { ttft.p50 < 1ms  e2e.max < 1ms  errors < 1% }\n}\n";
+    let text = "workload \"slo\" {\n target { ignore_eos = true }\n requests { input = 10 output = 5 }\n phase \"p\" { requests = 20 concurrency = 2 }\n slo { ttft.p50 < 1ms  e2e.max < 0.001ms  errors < 1% }\n}\n";
     let (dir, o) = run_workload("slo", text);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stdout(&o).contains("FAIL  e2e.max < 1ms"), "{}", stdout(&o));
+    // No request over loopback takes under a microsecond (under 1 ms all twenty can, with
+    // the fast profile on a quiet machine).
+    assert!(stdout(&o).contains("FAIL  e2e.max < "), "{}", stdout(&o));
     let path = dir.to_str().expect("utf-8");
     let analyzed = llmw(&["analyze", path, "--format", "json"]);
     assert_eq!(analyzed.status.code(), Some(3));

@@ -44,8 +44,9 @@ pub struct Overrides {
     pub seed: Option<u64>,
 }
 
-const TOP_LEVEL: [&str; 12] = [
+const TOP_LEVEL: [&str; 13] = [
     "description",
+    "expect_plan",
     "seed",
     "param",
     "include",
@@ -117,6 +118,7 @@ pub fn check(
         target_api: crate::workload::Api::Chat,
     };
     let mut description = None;
+    let mut expect_plan = None;
     let mut seed = None;
     let mut target = Target::default();
     let mut decls: Vec<ClassDecl> = Vec::new();
@@ -134,6 +136,17 @@ pub fn check(
                     c.string(value, "description")
                 }),
                 "seed" => set_once(&mut ctx, &mut seed, key, |c| c.count(value, "seed")),
+                "expect_plan" => set_once(&mut ctx, &mut expect_plan, key, |c| {
+                    let hash = c.string(value, "expect_plan")?;
+                    if let Err(e) = crate::workload::pin::valid(&hash) {
+                        c.error(
+                            Diagnostic::error(value.span, e)
+                                .help("the hash `llmw plan` prints, or its first 12 digits"),
+                        );
+                        return None;
+                    }
+                    Some(hash)
+                }),
                 "abort" => abort::abort_assign(&mut ctx, value, &mut abort),
                 other => {
                     let d = Diagnostic::error(key.span, format!("unknown item '{other}'"))
@@ -249,6 +262,7 @@ pub fn check(
     Ok(Workload {
         name: name.text,
         description,
+        expect_plan,
         seed: overrides.seed.or(seed).unwrap_or(0),
         params,
         target,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use llmw::{load_file, Overrides};
+use serde_json::json;
 
 /// A stage `--dump` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,6 +33,27 @@ pub struct Args {
     /// Print one stage of the pipeline (Rust's debug form) instead of the verdict.
     #[arg(long, value_name = "STAGE")]
     dump: Option<Stage>,
+    /// How to print the verdict: for people, one JSON document for tools, or GitHub Actions
+    /// annotations.
+    #[arg(long, value_enum, default_value_t = Format::Text, conflicts_with = "dump")]
+    format: Format,
+    /// Fail unless the plan's hash is this (a prefix of 12 or more hex digits will do), as the
+    /// workload's `expect_plan` does.
+    #[arg(long, value_name = "HASH")]
+    expect: Option<String>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Rendered diagnostics on stderr, `ok` lines on stdout.
+    Text,
+    /// `{"files": [{"path", "ok", "workload", "plan_hash"}], "diagnostics": [{"file", "line",
+    /// "column", "end_line", "end_column", "span", "severity", "message", "label", "help",
+    /// "related"}]}` on stdout.
+    Json,
+    /// One `::error file=…,line=…::message` workflow command per diagnostic on stdout.
+    Github,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -40,6 +62,7 @@ pub fn run(args: Args) -> ExitCode {
         seed: None,
     };
     let mut failed = 0;
+    let (mut files, mut all) = (Vec::new(), Vec::new());
     for file in &args.files {
         if let Some(stage) = args.dump {
             if !dump(file, stage, &overrides) {
@@ -49,27 +72,51 @@ pub fn run(args: Args) -> ExitCode {
         }
         let (sources, result) = load_file(file, &overrides);
         // Compiling is part of checking: every limit `plan` and `run` enforce (planned
-        // requests, steps, file-backed inputs) is reported here with the same message.
+        // requests, steps, file-backed inputs) is reported here with the same message, and so
+        // is a plan that is not the one pinned.
         let result = result.and_then(|r| match llmw::compile(&r) {
-            Ok(_) => Ok(r.workload().clone()),
-            Err(e) => {
-                eprintln!("error: {}: {e}", file.display());
-                Err(Vec::new())
-            }
+            Ok(s) => match s.pin(args.expect.as_deref()) {
+                Ok(_) => Ok((r.workload().clone(), s.hash)),
+                Err(e) => Err(vec![llmw::diag::Diagnostic::global(e.to_string())]),
+            },
+            Err(e) => Err(vec![llmw::diag::Diagnostic::global(format!(
+                "{}: {e}",
+                file.display()
+            ))]),
         });
-        match result {
-            Ok(w) => say!(
-                "ok  {}  (workload \"{}\", {} phase(s))",
-                file.display(),
+        let name = file.display().to_string();
+        match (result, args.format) {
+            (Ok((w, hash)), Format::Text) => say!(
+                "ok  {name}  (workload \"{}\", {} phase(s), plan {})",
                 w.name,
-                w.phases.len()
+                w.phases.len(),
+                &hash[..12]
             ),
-            Err(diags) => {
-                super::report(&sources, &diags);
-                eprintln!("{}: {} error(s)", file.display(), diags.len().max(1));
+            (Ok((w, hash)), _) => {
+                files
+                    .push(json!({"path": name, "ok": true, "workload": w.name, "plan_hash": hash}));
+            }
+            (Err(diags), format) => {
                 failed += 1;
+                match format {
+                    Format::Text => {
+                        super::report(&sources, &diags);
+                        eprintln!("{name}: {} error(s)", diags.len().max(1));
+                    }
+                    Format::Json => {
+                        files.push(json!({"path": name, "ok": false}));
+                        all.extend(llmw::diag::json(&sources, &diags, Some(&name)));
+                    }
+                    Format::Github => {
+                        let out = llmw::diag::github(&sources, &diags, Some(&name));
+                        say!("{}", out.trim_end());
+                    }
+                }
             }
         }
+    }
+    if args.format == Format::Json && args.dump.is_none() {
+        say!("{}", json!({"files": files, "diagnostics": all}));
     }
     if failed > 0 {
         ExitCode::from(super::EXIT_INVALID)

@@ -9,6 +9,7 @@ macro_rules! say {
 
 mod analyze;
 mod check;
+mod diff;
 mod plan;
 mod replay;
 mod report;
@@ -47,6 +48,8 @@ enum Command {
     Check(check::Args),
     /// Compile a workload into its deterministic schedule and print it.
     Plan(plan::Args),
+    /// What an edit changes in the plan: two workload files, or REV:path from git.
+    Diff(diff::Args),
     /// Run a workload against a server (or the built-in simulator) and record its token traces.
     Run(run::Args),
     /// Serve the simulated OpenAI-compatible LLM server.
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Run(a) => run::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Analyze(a) => analyze::run(a),

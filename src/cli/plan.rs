@@ -34,6 +34,10 @@ pub struct Args {
     /// With --format jsonl: include each request's prompt (text, or a dataset's messages).
     #[arg(long)]
     with_prompts: bool,
+    /// Fail (exit 2, with both hashes) unless the plan's hash is this (a prefix of 12 or more
+    /// hex digits will do); overrides the workload's `expect_plan`.
+    #[arg(long, value_name = "HASH")]
+    expect: Option<String>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -42,11 +46,17 @@ pub fn run(args: Args) -> ExitCode {
         seed: args.seed,
     };
     let schedule = match super::load_schedule(&args.file, &overrides) {
-        Ok((_, s)) => match args.shard {
-            Some(shard) => s.shard(shard),
-            None => s,
-        },
+        Ok((_, s)) => s,
         Err(code) => return code,
+    };
+    // The pin is the whole plan's (a shard keeps the whole plan's hash).
+    if let Err(e) = schedule.pin(args.expect.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(super::EXIT_INVALID);
+    }
+    let schedule = match args.shard {
+        Some(shard) => schedule.shard(shard),
+        None => schedule,
     };
     let preview = args
         .closed_preview

@@ -42,6 +42,10 @@ pub struct Common {
     /// The schedule's random seed (overrides the file's `seed`; at most 9e15, as in the file).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=llmw::limits::MAX_COUNT))]
     pub seed: Option<u64>,
+    /// Refuse to run unless the plan's hash is this (a prefix of 12 or more hex digits will
+    /// do); overrides the workload's `expect_plan`. run.json records the pin.
+    #[arg(long, value_name = "HASH")]
+    expect: Option<String>,
     /// Read the API key from this environment variable (default OPENAI_API_KEY).
     #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
     api_key_env: String,
@@ -146,6 +150,18 @@ pub fn execute(
     sets: Vec<String>,
     common: &Common,
 ) -> ExitCode {
+    // The pin is the whole plan's (a shard keeps the whole plan's hash).
+    let pin = match schedule.pin(common.expect.as_deref()) {
+        Ok(pin) => pin.map(|p| llmw::rundir::manifest::PlanPin {
+            expected: p.expected,
+            from: p.from.into(),
+            held: true,
+        }),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_INVALID);
+        }
+    };
     let schedule = Arc::new(match common.shard {
         Some(shard) => schedule.shard(shard),
         None => schedule,
@@ -220,6 +236,7 @@ pub fn execute(
             sources,
             sets,
             simulator,
+            pin,
         },
         metrics: match (common.metrics_url.as_slice(), common.no_metrics) {
             (_, true) => Metrics::Off,

@@ -1,6 +1,7 @@
 //! Printing a schedule: `summary` for people, `json`, `jsonl` and `csv` for machines.
 //! The `jsonl` fields are a contract (see docs/plan-format.md).
 
+pub mod diff;
 mod json;
 mod records;
 pub mod rows;

@@ -255,6 +255,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
     let mut schedule = Schedule {
         workload: workload.name.clone(),
         description: workload.description.clone(),
+        expect_plan: workload.expect_plan.clone(),
         seed: workload.seed,
         params: workload.params.clone(),
         slo: workload.slo.clone(),

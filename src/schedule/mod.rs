@@ -15,6 +15,7 @@ mod error;
 mod files;
 mod form;
 mod hash;
+pub mod pin;
 mod probe;
 mod rate;
 mod replay;
@@ -40,6 +41,8 @@ use crate::workload::{Dist, Process, SearchLevel, Session, Shape};
 pub struct Schedule {
     pub workload: String,
     pub description: Option<String>,
+    /// The workload's `expect_plan` (not part of the hash): [`Schedule::pin`].
+    pub expect_plan: Option<String>,
     pub seed: u64,
     /// The params after overrides, for the run's record (their effect is in the plan already).
     pub params: Vec<ParamValue>,

@@ -7,6 +7,7 @@
 mod dist;
 mod form;
 mod load;
+pub mod pin;
 
 pub use dist::Dist;
 pub use form::{Form, ImageFormat, ToolChoice, DEFAULT_IMAGE_SIZE, DEFAULT_TOOL_TOKENS};
@@ -34,6 +35,9 @@ impl serde::Serialize for FileRef {
 pub struct Workload {
     pub name: String,
     pub description: Option<String>,
+    /// `expect_plan = "HASH"`: the plan hash this workload must compile to (a prefix of 12 or
+    /// more hex digits), so an edit or an upgrade that changes what it sends is caught.
+    pub expect_plan: Option<String>,
     pub seed: u64,
     /// Every param with its final value as written (after `--set`), in declaration order.
     pub params: Vec<ParamValue>,

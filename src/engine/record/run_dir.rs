@@ -18,6 +18,8 @@ pub struct Provenance {
     pub sets: Vec<String>,
     /// Set when the caller started the in-process simulator for this run.
     pub simulator: Option<manifest::Simulator>,
+    /// The pin the plan held to, when one was given.
+    pub pin: Option<manifest::PlanPin>,
 }
 
 /// Facts about the run that are not in the schedule.
@@ -158,6 +160,7 @@ pub fn manifest(meta: &RunMeta, schedule: &Schedule, state: &State) -> Manifest 
         workload: schedule.workload.clone(),
         description: schedule.description.clone(),
         plan_hash: schedule.hash.clone(),
+        plan_pin: meta.provenance.pin.clone(),
         seed: schedule.seed,
         overrides: meta
             .provenance

@@ -41,6 +41,15 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The file's name in the run directory.
 pub const FILE: &str = "run.json";
 
+/// A pinned plan: the hash (or prefix) expected, where it was given, and that it held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPin {
+    pub expected: String,
+    /// `expect_plan` (the workload) or `--expect` (the command line).
+    pub from: String,
+    pub held: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub schema_version: u32,
@@ -53,6 +62,10 @@ pub struct Manifest {
     pub description: Option<String>,
     /// SHA-256 of the plan (hex); runs of one plan share it.
     pub plan_hash: String,
+    /// The pin the plan was held to (`expect_plan`, `--expect`), when one was given. A run
+    /// whose pin does not hold never starts, so a run's pin always says `held: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_pin: Option<PlanPin>,
     pub seed: u64,
     /// The `--set NAME=VALUE` overrides, as given.
     #[serde(default)]

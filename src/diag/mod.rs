@@ -2,7 +2,12 @@
 //!
 //! The checker collects every problem it finds into a `Vec<Diagnostic>` instead of stopping at
 //! the first, so one `llmw check` run reports them all. Rendering (file, line, column, the source
-//! line with the offending span underlined) goes through `miette` at the edge.
+//! line with the offending span underlined) goes through `miette` at the edge; `machine.rs`
+//! writes the same diagnostics for tools (JSON, GitHub annotations).
+
+mod machine;
+
+pub use machine::{github, json};
 
 use std::fmt;
 
