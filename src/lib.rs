@@ -10,6 +10,7 @@ pub mod engine;
 pub mod fmt;
 pub mod fuzzing;
 pub mod image;
+pub mod layout;
 pub mod limits;
 pub mod metric;
 pub mod output;
@@ -48,15 +49,38 @@ pub fn check_file(
     path: &Path,
     overrides: &Overrides,
 ) -> (Sources, Result<Workload, Vec<Diagnostic>>) {
+    match check::read_source(path) {
+        Ok(text) => check_source(path, &text, overrides),
+        Err(message) => (Sources::new(), Err(vec![Diagnostic::global(message)])),
+    }
+}
+
+/// Checks workload text held in memory as if it were the file at `path` (an editor's unsaved
+/// buffer, a formatted copy): its includes and data files resolve against `path`'s directory.
+pub fn check_source(
+    path: &Path,
+    text: &str,
+    overrides: &Overrides,
+) -> (Sources, Result<Workload, Vec<Diagnostic>>) {
     let mut sources = Sources::new();
-    let text = match check::read_source(path) {
-        Ok(t) => t,
-        Err(message) => return (sources, Err(vec![Diagnostic::global(message)])),
-    };
-    let main = sources.add(path.display().to_string(), Some(path.to_path_buf()), text);
+    let main = sources.add(
+        path.display().to_string(),
+        Some(path.to_path_buf()),
+        text.to_string(),
+    );
     let loaded = check::load(&mut sources, main);
     let result = check(&mut sources, loaded, overrides);
     (sources, result)
+}
+
+/// [`check_source`], then [`resolve()`].
+pub fn load_source(
+    path: &Path,
+    text: &str,
+    overrides: &Overrides,
+) -> (Sources, Result<Resolved, Vec<Diagnostic>>) {
+    let (sources, checked) = check_source(path, text, overrides);
+    (sources, checked.and_then(resolve))
 }
 
 /// Checks workload source text held in memory; `name` is shown in diagnostics and relative

@@ -10,6 +10,7 @@ macro_rules! say {
 mod analyze;
 mod check;
 mod diff;
+mod fmt;
 mod plan;
 mod replay;
 mod report;
@@ -50,6 +51,8 @@ enum Command {
     Plan(plan::Args),
     /// What an edit changes in the plan: two workload files, or REV:path from git.
     Diff(diff::Args),
+    /// Rewrite workload files in the canonical layout (comments kept); --check for CI.
+    Fmt(fmt::Args),
     /// Run a workload against a server (or the built-in simulator) and record its token traces.
     Run(run::Args),
     /// Serve the simulated OpenAI-compatible LLM server.
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Fmt(a) => fmt::run(a),
         Command::Run(a) => run::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Analyze(a) => analyze::run(a),
