@@ -12,6 +12,7 @@ pub mod fuzzing;
 pub mod image;
 pub mod layout;
 pub mod limits;
+pub mod lsp;
 pub mod metric;
 pub mod output;
 pub mod prompt;
@@ -33,7 +34,7 @@ pub mod workload;
 use std::path::Path;
 
 pub use analysis::{analyze, load as load_run, Analysis};
-pub use check::{check, Overrides};
+pub use check::{check, check_source, Overrides};
 pub use diag::Diagnostic;
 pub use engine::run;
 pub use resolve::{resolve, Resolved};
@@ -53,24 +54,6 @@ pub fn check_file(
         Ok(text) => check_source(path, &text, overrides),
         Err(message) => (Sources::new(), Err(vec![Diagnostic::global(message)])),
     }
-}
-
-/// Checks workload text held in memory as if it were the file at `path` (an editor's unsaved
-/// buffer, a formatted copy): its includes and data files resolve against `path`'s directory.
-pub fn check_source(
-    path: &Path,
-    text: &str,
-    overrides: &Overrides,
-) -> (Sources, Result<Workload, Vec<Diagnostic>>) {
-    let mut sources = Sources::new();
-    let main = sources.add(
-        path.display().to_string(),
-        Some(path.to_path_buf()),
-        text.to_string(),
-    );
-    let loaded = check::load(&mut sources, main);
-    let result = check(&mut sources, loaded, overrides);
-    (sources, result)
 }
 
 /// [`check_source`], then [`resolve()`].

@@ -16,6 +16,7 @@ mod headers;
 mod level;
 mod on_error;
 mod phase;
+pub mod reference;
 mod scope;
 mod session;
 mod shape;
@@ -59,6 +60,24 @@ const TOP_LEVEL: [&str; 13] = [
     "abort",
     "on_error",
 ];
+
+/// Checks workload text held in memory as if it were the file at `path` (an editor's unsaved
+/// buffer, a formatted copy): its includes and data files resolve against `path`'s directory.
+pub fn check_source(
+    path: &std::path::Path,
+    text: &str,
+    overrides: &Overrides,
+) -> (Sources, Result<Workload, Vec<Diagnostic>>) {
+    let mut sources = Sources::new();
+    let main = sources.add(
+        path.display().to_string(),
+        Some(path.to_path_buf()),
+        text.to_string(),
+    );
+    let loaded = load(&mut sources, main);
+    let result = check(&mut sources, loaded, overrides);
+    (sources, result)
+}
 
 /// The load step: source `main` parsed, with its `include`s read from disk (added to
 /// `sources`) and spliced in — the parsed files [`check`] takes. What could not be read or

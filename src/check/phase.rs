@@ -12,7 +12,7 @@ use super::fields::fields;
 use super::level::{level, LevelOf};
 use super::value::Ctx;
 
-const KEYS: [&str; 9] = [
+pub(crate) const KEYS: [&str; 9] = [
     "duration",
     "requests",
     "arrival",

@@ -8,7 +8,7 @@ use crate::workload::{PromptTokens, Spread, Target};
 use super::fields::fields;
 use super::value::Ctx;
 
-const KEYS: [&str; 11] = [
+pub(crate) const KEYS: [&str; 11] = [
     "api",
     "model",
     "stream",

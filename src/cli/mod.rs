@@ -11,6 +11,7 @@ mod analyze;
 mod check;
 mod diff;
 mod fmt;
+mod lsp;
 mod plan;
 mod replay;
 mod report;
@@ -53,6 +54,8 @@ enum Command {
     Diff(diff::Args),
     /// Rewrite workload files in the canonical layout (comments kept); --check for CI.
     Fmt(fmt::Args),
+    /// The language server (LSP) on standard input and output, for editors.
+    Lsp(lsp::Args),
     /// Run a workload against a server (or the built-in simulator) and record its token traces.
     Run(run::Args),
     /// Serve the simulated OpenAI-compatible LLM server.
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(a) => plan::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Lsp(a) => lsp::run(a),
         Command::Run(a) => run::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Analyze(a) => analyze::run(a),
