@@ -212,6 +212,8 @@ fn a_tool_result_needs_tools_and_planned_history() {
     assert!(e.contains("offers no tools to call"), "{e}");
     let e = with("tools = 2 tool_result = 40 history = live");
     assert!(e.contains("needs history = planned"), "{e}");
+    let e = with("tools = 2 tool_result = 40 images = 1");
+    assert!(e.contains("carry no images"), "{e}");
     let e = with("api = completions tools = 2 tool_result = 40");
     assert!(e.contains("carries no tools"), "{e}");
     common::plan(

@@ -261,6 +261,9 @@ fn diff_reads_a_side_from_a_git_revision_with_its_includes() {
     );
     let o = llmw_in(&dir, &["diff", "HEAD:w.llmw", "HEAD:./w.llmw"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = llmw_in(&dir, &["diff", "HEAD:/etc/w.llmw", "w.llmw"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not absolute"), "{}", stderr(&o));
     let o = llmw_in(&dir, &["diff", "nosuchrev:w.llmw", "w.llmw"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(

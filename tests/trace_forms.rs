@@ -190,6 +190,27 @@ fn a_trace_that_names_an_api_wrongly_or_images_where_none_go_is_an_error() {
         e.contains("trace line 2: 1 images on api completions"),
         "{e}"
     );
+    // The API may be the target's: a row with images replayed to completions.
+    let to_completions = "t,in,out,model,api,images\n0.00,20,4,a,,1\n0.01,20,4,b,,0\n";
+    let text = generic(to_completions, "").replace(
+        "target { model = \"m\"",
+        "target { api = completions  model = \"m\"",
+    );
+    let resolved = llmw::resolve(common::workload(&text)).expect("loads");
+    let e = llmw::compile(&resolved).expect_err("refused").to_string();
+    assert!(
+        e.contains("trace line 2: 1 images on api completions"),
+        "{e}"
+    );
+    // A row that says completions, in a class that offers tools.
+    let tools_row = GENERIC.replace("b,responses,0", "b,completions,0");
+    let text = generic(&tools_row, "requests { tools = 2 }");
+    let resolved = llmw::resolve(common::workload(&text)).expect("loads");
+    let e = llmw::compile(&resolved).expect_err("refused").to_string();
+    assert!(
+        e.contains("trace line 3: its class's tools on api completions"),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

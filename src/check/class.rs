@@ -351,6 +351,20 @@ fn agent_loop(
         );
         return None;
     }
+    if form.images.is_some() {
+        ctx.error(
+            Diagnostic::error(
+                at,
+                format!(
+                    "session \"{}\": an agent session's turns send tool results, which carry no images",
+                    decl.name
+                ),
+            )
+            .label("turn 0 is the only user message; later turns answer the tools")
+            .help("send the images from a class of their own, or from a session without tool_result"),
+        );
+        return None;
+    }
     if history == History::Live {
         ctx.error(
             Diagnostic::error(

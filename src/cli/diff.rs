@@ -116,13 +116,21 @@ fn text(
 
 /// One side's plan, or the message to print (`None`: the diagnostics are printed already).
 fn side(spec: &str, overrides: &Overrides) -> Result<llmw::Schedule, Option<String>> {
-    let path = match git_spec(spec) {
-        Some((rev, path)) => checkout(rev, path)?,
-        None => PathBuf::from(spec),
+    let (path, scratch) = match git_spec(spec) {
+        Some((rev, path)) => {
+            let (file, dir) = checkout(rev, path)?;
+            (file, Some(dir))
+        }
+        None => (PathBuf::from(spec), None),
     };
-    super::load_schedule(&path, overrides)
+    let loaded = super::load_schedule(&path, overrides)
         .map(|(_, s)| s)
-        .map_err(|_| None)
+        .map_err(|_| None);
+    // The commit's tree is needed only while its files are read.
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    loaded
 }
 
 /// `REV:path`, when `spec` is not a file here and has that form.
@@ -135,8 +143,13 @@ fn git_spec(spec: &str) -> Option<(&str, &str)> {
 }
 
 /// The tree of `rev` written to a directory of its own (so the file's includes and data files
-/// are the commit's too), and `path` in it.
-fn checkout(rev: &str, path: &str) -> Result<PathBuf, Option<String>> {
+/// are the commit's too): `path` in it, and the directory.
+fn checkout(rev: &str, path: &str) -> Result<(PathBuf, PathBuf), Option<String>> {
+    if Path::new(path).is_absolute() {
+        return Err(Some(format!(
+            "{rev}:{path}: a revision's path is from the repository's root (or ./ from here), not absolute"
+        )));
+    }
     let git = |args: &[&str]| -> Result<String, String> {
         let out = Command::new("git")
             .args(args)
@@ -201,14 +214,16 @@ fn checkout(rev: &str, path: &str) -> Result<PathBuf, Option<String>> {
         if !archived.status.success() || !tar.status.success() {
             let why = String::from_utf8_lossy(&archived.stderr).to_string()
                 + &String::from_utf8_lossy(&tar.stderr);
+            let _ = std::fs::remove_dir_all(&dir);
             return Err(Some(format!("cannot read {rev}: {}", why.trim())));
         }
     }
     let file = dir.join(&path);
     if !file.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
         return Err(Some(format!("{rev}:{} does not exist", path.display())));
     }
-    Ok(file)
+    Ok((file, dir))
 }
 
 /// `a/./b/../c` as `a/c`.

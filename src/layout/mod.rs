@@ -70,24 +70,14 @@ enum Open {
 }
 
 fn layout(text: &str) -> String {
-    let lines = lines(text);
+    let lines = kept(lines(text));
     let code: Vec<String> = lines.iter().map(code_text).collect();
+    // Runs of aligned `=` and comments are found among the lines kept, so that a second pass
+    // (with no blank line left to drop) finds the same runs.
     let code = align_equals(&lines, code);
-    let mut out = String::with_capacity(text.len());
     let comment_at = comment_columns(&lines, &code);
-    let mut blank = false;
+    let mut out = String::with_capacity(text.len());
     for (k, line) in lines.iter().enumerate() {
-        let empty = line.tokens.is_empty() && line.comment.is_none();
-        if empty {
-            blank = true;
-            continue;
-        }
-        let after_open = out.is_empty() || out.trim_end().ends_with('{');
-        let closes = matches!(line.tokens.first(), Some(Token::Punct("}")));
-        if blank && !after_open && !closes {
-            out.push('\n');
-        }
-        blank = false;
         let indent = "  ".repeat(line.depth);
         let mut l = format!("{indent}{}", code[k]);
         if let Some(c) = line.comment {
@@ -102,6 +92,37 @@ fn layout(text: &str) -> String {
         }
         out.push_str(l.trim_end());
         out.push('\n');
+    }
+    out
+}
+
+/// The lines to print: blank lines gone but for one where a run of them stood between two
+/// lines, unless it follows a line whose code opens a block or precedes one that closes it
+/// (and none at the ends).
+fn kept(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    let mut out: Vec<Line> = Vec::with_capacity(lines.len());
+    let mut blank = false;
+    for line in lines {
+        if line.tokens.is_empty() && line.comment.is_none() {
+            blank = true;
+            continue;
+        }
+        let after_open = out
+            .last()
+            .is_none_or(|l| matches!(l.tokens.last(), Some(Token::Punct("{"))));
+        let closes = matches!(line.tokens.first(), Some(Token::Punct("}")));
+        if blank && !after_open && !closes {
+            out.push(Line {
+                tokens: Vec::new(),
+                comment: None,
+                depth: line.depth,
+                in_block: line.in_block,
+                balanced: true,
+                blocks: Vec::new(),
+            });
+        }
+        blank = false;
+        out.push(line);
     }
     out
 }
@@ -319,6 +340,23 @@ mod tests {
         let got = format(src).expect("parses");
         assert_eq!(got, want);
         assert_eq!(format(&got).expect("parses"), got);
+    }
+
+    #[test]
+    fn blank_lines_dropped_before_a_brace_do_not_move_comments_on_a_second_pass() {
+        for src in [
+            "workload \"w\" {\n  seed = 1  # a\n\n}  # b\n",
+            "workload \"w\" {\n  seed = 1  # {\n\n  description = \"d\"\n}\n",
+        ] {
+            let once = format(src).expect("parses");
+            assert_eq!(format(&once).expect("parses"), once, "{src:?}");
+        }
+        let kept = format("workload \"w\" {\n  seed = 1  # {\n\n  description = \"d\"\n}\n")
+            .expect("parses");
+        assert!(
+            kept.contains("# {\n\n  description"),
+            "a comment's brace opens nothing: {kept}"
+        );
     }
 
     #[test]

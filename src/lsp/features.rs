@@ -240,7 +240,8 @@ pub fn definition(path: &Path, text: &str, at: usize) -> Option<(PathBuf, String
         let head = line[..open].trim();
         if head == "include" {
             let file = path.parent().unwrap_or(Path::new("")).join(inner);
-            let other = std::fs::read_to_string(&file).ok()?;
+            // As an include is read: a regular file of at most 1 MiB (never a device).
+            let other = crate::check::read_source(&file).ok()?;
             return Some((file, other, 0, 0));
         }
         if matches!(head.split_whitespace().last(), Some("class" | "session")) {

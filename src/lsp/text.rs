@@ -104,7 +104,20 @@ pub fn word_at(text: &str, at: usize) -> Option<(usize, &str)> {
         .char_indices()
         .find(|(_, c)| !part(*c))
         .map_or(text.len(), |(i, _)| at + i);
-    let word = text[start..end].trim_matches('.');
+    // A range's ends are words of their own (`30s..60s`): the one the cursor is in.
+    let mut start = start;
+    let mut word = &text[start..end];
+    while let Some(i) = word.find("..") {
+        if start + i >= at {
+            word = &word[..i];
+        } else {
+            start += i + 2;
+            word = &word[i + 2..];
+        }
+    }
+    let trimmed = word.trim_start_matches('.');
+    let start = start + (word.len() - trimmed.len());
+    let word = trimmed.trim_end_matches('.');
     (!word.is_empty()).then_some((start, word))
 }
 
@@ -145,5 +158,8 @@ mod tests {
         );
         assert_eq!(word_at(t, t.len()).map(|w| w.1), Some("8/s"));
         assert_eq!(word_at(t, 0), None);
+        let r = "window = 30s..60s";
+        assert_eq!(word_at(r, 10), Some((9, "30s")));
+        assert_eq!(word_at(r, 15), Some((14, "60s")));
     }
 }

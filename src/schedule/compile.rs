@@ -210,6 +210,7 @@ pub fn compile(resolved: &Resolved) -> Result<Schedule, CompileError> {
                         blocks: &mut blocks,
                         classes: &mut classes,
                         recorded: &mut recorded,
+                        target_api: workload.target.api,
                     },
                 )
                 .map_err(|message| CompileError::Trace {

@@ -26,6 +26,8 @@ pub struct Tables<'a> {
     pub blocks: &'a mut Vec<Vec<u64>>,
     pub classes: &'a mut Vec<String>,
     pub recorded: &'a mut Vec<super::Recorded>,
+    /// The target's API: a row's when neither it nor its class names one.
+    pub target_api: Api,
 }
 
 pub fn requests(
@@ -41,6 +43,7 @@ pub fn requests(
         blocks,
         classes: class_names,
         recorded,
+        target_api,
     } = tables;
     // The resolve stage loaded the rows and refused failed rows without a `failed:` choice.
     let t = Transform {
@@ -97,21 +100,8 @@ pub fn requests(
             }
             r.recorded = recorded_of(&row, read, tr, recorded);
             if let Some(i) = r.recorded {
-                let said = &recorded[i as usize];
-                let api = said.api.or(plan
-                    .classes
-                    .iter()
-                    .find(|c| c.id == r.class)
-                    .and_then(|c| c.form.api));
-                if let (Some(n @ 1..), Some(api @ (Api::Completions | Api::Embeddings))) =
-                    (said.images, api)
-                {
-                    return Err(format!(
-                        "trace line {}: {n} images on api {}, which carries none (images go with chat, responses or messages)",
-                        row.line,
-                        api.as_str()
-                    ));
-                }
+                let class = plan.classes.iter().find(|c| c.id == r.class);
+                carries(&recorded[i as usize], class, target_api, row.line)?;
             }
             if in_session {
                 // One system prompt for the whole conversation: its first turn's.
@@ -163,6 +153,35 @@ pub fn requests(
         duration_ns,
         sessions,
     })
+}
+
+/// Whether a row's API (its own, else its class's, else the target's) can carry the images and
+/// tools it sends (its own images, its class's images and tools): what the checker refuses for
+/// a class, refused for the row, naming its line.
+fn carries(
+    said: &super::Recorded,
+    class: Option<&super::ClassPlan>,
+    target_api: Api,
+    line: u64,
+) -> Result<(), String> {
+    let form = class.map(|c| &c.form);
+    let api = said
+        .api
+        .or_else(|| form.and_then(|f| f.api))
+        .unwrap_or(target_api);
+    if !matches!(api, Api::Completions | Api::Embeddings) {
+        return Ok(());
+    }
+    let what = match (said.images, form) {
+        (Some(n @ 1..), _) => format!("{n} images"),
+        (None, Some(f)) if f.images.is_some() => "its class's images".to_string(),
+        (_, Some(f)) if f.tools.is_some() => "its class's tools".to_string(),
+        _ => return Ok(()),
+    };
+    Err(format!(
+        "trace line {line}: {what} on api {}, which carries none (images and tools go with chat, responses or messages)",
+        api.as_str()
+    ))
 }
 
 /// What `row` says it was sent as, in `recorded` (added if new): its model as `tr.models`
