@@ -163,21 +163,7 @@ async fn agent_sessions_run_in_every_api_and_the_server_counts_every_call_and_re
         let planned: BTreeMap<i64, _> = plan.iter().map(|r| (r.id as i64, r)).collect();
         let definitions: usize = llmw::prompt::tools(&schedule, &plan[0])
             .iter()
-            .map(|t| {
-                let params: usize = t.parameters["properties"]
-                    .as_object()
-                    .expect("properties")
-                    .values()
-                    .map(|p| {
-                        p["description"]
-                            .as_str()
-                            .unwrap_or("")
-                            .split_whitespace()
-                            .count()
-                    })
-                    .sum();
-                t.description.split_whitespace().count() + params
-            })
+            .map(common::definition_words)
             .sum();
         let mut later = 0;
         for r in &rows {

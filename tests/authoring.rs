@@ -138,17 +138,23 @@ fn a_run_records_the_pin_it_held_to() {
     let text = "workload \"pin\" {\n target { ignore_eos = true }\n requests { input = 10 output = 4 }\n phase \"p\" { requests = 6 concurrency = 2 }\n}\n";
     let dir = scratch("pin-run", &[("w.llmw", text)]);
     let hash = common::plan(text).hash;
+    // `llmw run` against the in-process simulator, pinned to `pin`, into `out`.
+    let run = |out: &std::path::Path, pin: &str| {
+        let file = dir.join("w.llmw");
+        let (file, out) = (file.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+        llmw(&[
+            "run",
+            file,
+            "--out",
+            out,
+            "--sim-profile",
+            "fast",
+            "--expect",
+            pin,
+        ])
+    };
     let out = dir.join("run");
-    let o = llmw(&[
-        "run",
-        dir.join("w.llmw").to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--sim-profile",
-        "fast",
-        "--expect",
-        &hash[..12],
-    ]);
+    let o = run(&out, &hash[..12]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let manifest = common::runs::run_json(&out);
     assert_eq!(
@@ -158,16 +164,7 @@ fn a_run_records_the_pin_it_held_to() {
     common::schema::conforms("docs/run.schema.json", &manifest);
     // A pin that does not hold: nothing is sent, nothing is written.
     let refused = dir.join("refused");
-    let o = llmw(&[
-        "run",
-        dir.join("w.llmw").to_str().expect("utf-8"),
-        "--out",
-        refused.to_str().expect("utf-8"),
-        "--sim-profile",
-        "fast",
-        "--expect",
-        "ffffffffffff",
-    ]);
+    let o = run(&refused, "ffffffffffff");
     assert_eq!(o.status.code(), Some(2));
     assert!(!refused.exists());
 }

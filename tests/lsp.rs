@@ -171,28 +171,17 @@ fn a_session_from_initialize_to_exit() {
 
     let pos = |line: u32, character: u32| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}});
     // Hover on a field, a unit and a param.
-    let h = c.request("textDocument/hover", pos(5, 5));
-    let text = h["contents"]["value"].as_str().unwrap_or("");
+    let mut hover = |line: u32, character: u32| {
+        let h = c.request("textDocument/hover", pos(line, character));
+        h["contents"]["value"].as_str().unwrap_or("").to_string()
+    };
+    let field = hover(5, 5);
     assert!(
-        text.contains("**duration** (field)") && text.contains("default:"),
-        "{h}"
+        field.contains("**duration** (field)") && field.contains("default:"),
+        "{field}"
     );
-    let h = c.request("textDocument/hover", pos(5, 16));
-    assert!(
-        h["contents"]["value"]
-            .as_str()
-            .unwrap_or("")
-            .contains("seconds"),
-        "{h}"
-    );
-    let h = c.request("textDocument/hover", pos(6, 30));
-    assert!(
-        h["contents"]["value"]
-            .as_str()
-            .unwrap_or("")
-            .contains("param rate"),
-        "{h}"
-    );
+    assert!(hover(5, 16).contains("seconds"), "the unit of 10s");
+    assert!(hover(6, 30).contains("param rate"), "the param");
 
     // Completion: the phase's fields inside a phase; after `arrival =`, the arrival processes.
     let items = |v: &Value| -> Vec<String> {
@@ -258,10 +247,10 @@ fn an_included_files_problem_is_published_for_that_file() {
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(
         dir.join("shape.llmw"),
-        "requests { input = 100  outptu = 20 }\n",
+        "# not class \"chat\" here\nrequests { input = 100  outptu = 20 }\nclass \"chat\" { input = 20 }\n",
     )
     .expect("write");
-    let main = "workload \"w\" {\n  include \"shape.llmw\"\n  phase \"p\" { duration = 5s  arrival = poisson(rate: 2/s) }\n}\n";
+    let main = "workload \"w\" {\n  include \"shape.llmw\"\n  phase \"p\" { duration = 5s  arrival = poisson(rate: 2/s)\n    class \"chat\" { output = 4 } }\n}\n";
     let path = dir.join("w.llmw");
     std::fs::write(&path, main).expect("write");
     let (uri, inc) = (
@@ -295,6 +284,13 @@ fn an_included_files_problem_is_published_for_that_file() {
         json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 14}}),
     );
     assert_eq!(def["uri"], inc);
+    // A class the phase overrides, declared in the included file (not in its comment).
+    let def = c.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 12}}),
+    );
+    assert_eq!(def["uri"], inc);
+    assert_eq!(def["range"]["start"], json!({"line": 2, "character": 6}));
     let _ = c.request("shutdown", Value::Null);
     c.notify("exit", Value::Null);
     assert!(c.child.wait().expect("exits").success());

@@ -91,24 +91,7 @@ async fn tools_are_offered_as_planned_and_the_server_counts_their_words() {
     for r in &rows {
         assert_eq!(r.status, "ok", "{:?}", r.error);
         let tools = llmw::prompt::tools(&schedule, planned[&r.request_id]);
-        let each: Vec<usize> = tools
-            .iter()
-            .map(|t| {
-                let params: usize = t.parameters["properties"]
-                    .as_object()
-                    .expect("properties")
-                    .values()
-                    .map(|p| {
-                        p["description"]
-                            .as_str()
-                            .unwrap_or("")
-                            .split_whitespace()
-                            .count()
-                    })
-                    .sum();
-                t.description.split_whitespace().count() + params
-            })
-            .collect();
+        let each: Vec<usize> = tools.iter().map(common::definition_words).collect();
         let words: usize = each.iter().sum();
         let want = match r.class.as_str() {
             "chat" => 3,

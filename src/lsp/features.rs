@@ -245,18 +245,8 @@ pub fn definition(path: &Path, text: &str, at: usize) -> Option<(PathBuf, String
             return Some((file, other, 0, 0));
         }
         if matches!(head.split_whitespace().last(), Some("class" | "session")) {
-            for kind in ["class", "session"] {
-                let decl = format!("{kind} \"{inner}\"");
-                if let Some(i) = text.find(&decl) {
-                    let start = i + kind.len() + 1;
-                    return Some((
-                        path.to_path_buf(),
-                        text.to_string(),
-                        start,
-                        start + inner.len() + 2,
-                    ));
-                }
-            }
+            // The first declaration in file order, an included file's at its `include`.
+            return declaration(path, text, inner, 0);
         }
         return None;
     }
@@ -274,6 +264,50 @@ pub fn definition(path: &Path, text: &str, at: usize) -> Option<(PathBuf, String
             return Some((path.to_path_buf(), text.to_string(), name_at, name_at + len));
         }
         from = at_param + 5;
+    }
+    None
+}
+
+/// The first `class "name"` or `session "name"` declaration in `text` (the file at `path`) in
+/// the order `check` reads it: a line (or a one-line block's field) that begins with it, not a
+/// comment's words, or one in a file an earlier `include` line names (read as `check` reads
+/// it). Its label's place, as a definition.
+fn declaration(
+    path: &Path,
+    text: &str,
+    name: &str,
+    depth: usize,
+) -> Option<(PathBuf, String, usize, usize)> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let code = line.split('#').next().unwrap_or("").trim_start();
+        let lead = line.len() - line.trim_start().len();
+        for kind in ["class", "session"] {
+            if code.starts_with(&format!("{kind} \"{name}\"")) {
+                let start = at + lead + kind.len() + 1;
+                return Some((
+                    path.to_path_buf(),
+                    text.to_string(),
+                    start,
+                    start + name.len() + 2,
+                ));
+            }
+        }
+        let included = code
+            .strip_prefix("include")
+            .and_then(|r| r.trim_start().strip_prefix('"'))
+            .and_then(|r| r.split('"').next());
+        // An include's own includes are followed too, to a depth that stops a cycle (which
+        // `check` reports).
+        if let Some(file) = included.filter(|_| depth < 16) {
+            let file = path.parent().unwrap_or(Path::new("")).join(file);
+            if let Ok(body) = crate::check::read_source(&file) {
+                if let Some(found) = declaration(&file, &body, name, depth + 1) {
+                    return Some(found);
+                }
+            }
+        }
+        at += line.len();
     }
     None
 }

@@ -62,6 +62,24 @@ pub fn load_errors(text: &str) -> String {
     }
 }
 
+/// The words of a tool definition a server's template renders: its description's and its
+/// parameters' descriptions' (what the simulator counts as prompt tokens).
+pub fn definition_words(t: &llmw::prompt::Tool) -> usize {
+    let params: usize = t.parameters["properties"]
+        .as_object()
+        .expect("properties")
+        .values()
+        .map(|p| {
+            p["description"]
+                .as_str()
+                .unwrap_or("")
+                .split_whitespace()
+                .count()
+        })
+        .sum();
+    t.description.split_whitespace().count() + params
+}
+
 /// A workload with one open-loop phase.
 pub fn open_phase(arrival: &str, duration: &str) -> String {
     format!(
